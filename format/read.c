@@ -1,0 +1,1106 @@
+/*
+ * read.c - fmt_read_mem / fmt_read_file / fmt_dump_free: turns dump bytes
+ * (docs/format.md) back into a struct fmt_dump, or rejects them whole with
+ * a one-line reason naming the offset.
+ *
+ * Dumps come from crashed, killed or foreign processes and from disks that
+ * lie, so every byte is distrusted: every length is checked against what
+ * is left, every count against the bytes it needs before anything is
+ * allocated, every index after decoding.  The writer is write.c; the small
+ * lookups (fmt_str, fmt_find_object ...) live in dump.c.
+ *
+ * DESIGN NOTES
+ *   1. Two passes over the zlib body.  Pass 1 (verify_body) inflates into
+ *      a scratch block only to check the stream end, the body length and
+ *      the body CRC; nothing is allocated from file contents.  Pass 2
+ *      (decode_body) inflates again and decodes sections as the bytes come
+ *      out, so the inflated body is never held whole in memory and every
+ *      count is checked against a body length that is known to be true.
+ *      The price is one extra inflate of the body, which is fast.
+ *   2. Within pass 2, struct rd keeps a "limit" at the end of the current
+ *      section payload; every read primitive refuses to cross it, so a
+ *      decoder can never run into the next section or off the body.
+ *   3. Section order is free apart from END being last; each known section
+ *      may appear once.  References between sections (type ids, string ids,
+ *      object indices) are checked after all sections are in (check_*_refs),
+ *      so no decoder depends on another having run first.
+ *   4. Everything allocated hangs off d->owned (struct owned), so any
+ *      failure path ends in one fmt_dump_free.
+ */
+#define _POSIX_C_SOURCE 200809L  /* O_CLOEXEC, ssize_t under -std=c11 */
+
+#include <errno.h>     /* errno */
+#include <fcntl.h>     /* open */
+#include <stdarg.h>    /* va_list */
+#include <stdio.h>     /* vsnprintf */
+#include <stdlib.h>    /* malloc, free, realloc */
+#include <string.h>    /* memcpy, memcmp, memset, strerror */
+#include <sys/stat.h>  /* fstat */
+#include <unistd.h>    /* read, close */
+
+#include <zlib.h>      /* inflate*, crc32 */
+
+#include "format/bytes.h"  /* get_u*, get_varint, zigzag_dec */
+#include "format/dump.h"   /* struct fmt_dump, fmt_read_* */
+
+#define RD_BUF 65536
+#define OWNED_MAX 24
+#define ZCHUNK ((size_t)1 << 30)  /* avail_in is a uInt: feed <= 1 GiB */
+
+/* Section bits for struct rd.seen. */
+#define SEEN(id) (1u << (id))
+#define SEEN_TABLES (SEEN(FMT_SEC_STRTAB) | SEEN(FMT_SEC_META) | \
+		     SEEN(FMT_SEC_TYPES) | SEEN(FMT_SEC_SUMMARY))
+#define SEEN_GRAPH (SEEN(FMT_SEC_OBJECTS) | SEEN(FMT_SEC_EDGES) | \
+		    SEEN(FMT_SEC_ROOTS))
+
+/* Reader allocations (design note 4). */
+struct owned {
+	int n;
+	void *p[OWNED_MAX];
+};
+
+/* Pass-2 decoding state (design notes 1, 2). */
+struct rd {
+	z_stream zs;
+	int zinit;
+	const uint8_t *in;        /* compressed body */
+	size_t inlen;             /* its length */
+	size_t infed;             /* bytes of in handed to inflate so far */
+	uint8_t *buf;             /* RD_BUF inflated bytes */
+	const uint8_t *p, *end;   /* unread part of buf */
+	uint64_t base;            /* body offset of buf[0] */
+	uint64_t body_len;        /* verified in pass 1 */
+	uint64_t limit;           /* body offset reads must stay below */
+	int in_section;           /* messages name the section */
+	uint32_t sec_id;
+	uint64_t sec_off[FMT_SEC_STRDATA + 1];  /* where each section began */
+	uint32_t seen;            /* SEEN() bits of known sections */
+	uint64_t edges_nobj;      /* object count EDGES was written for */
+	struct owned *own;
+	char *err;
+	size_t errlen;
+};
+
+/* ---- messages -------------------------------------------------------- */
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+section_name(uint32_t id)
+{
+	static const char *const names[] = {
+		"END", "META", "STRTAB", "TYPES", "SUMMARY",
+		"OBJECTS", "EDGES", "ROOTS", "STRDATA",
+	};
+	return id < sizeof names / sizeof names[0] ? names[id] : "unknown";
+}
+
+static uint64_t
+rd_pos(const struct rd *r)
+{
+	return r->base + (uint64_t)(r->p - r->buf);
+}
+
+/* Records "corrupt: section N (NAME) at body offset X: <why>" (or without
+ * the section outside one) and returns MUPPY_ECORRUPT. */
+__attribute__((format(printf, 2, 3))) static int
+rd_corrupt(struct rd *r, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	if (r->in_section)
+		set_err(r->err, r->errlen,
+			"corrupt: section %u (%s) at body offset %llu: %s",
+			r->sec_id, section_name(r->sec_id),
+			(unsigned long long)rd_pos(r), why);
+	else
+		set_err(r->err, r->errlen, "corrupt: at body offset %llu: %s",
+			(unsigned long long)rd_pos(r), why);
+	return MUPPY_ECORRUPT;
+}
+
+/* As rd_corrupt, for a problem found after decoding (check_refs): names
+ * the section by where it began. */
+__attribute__((format(printf, 3, 4))) static int
+ref_corrupt(struct rd *r, uint32_t id, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	set_err(r->err, r->errlen,
+		"corrupt: section %u (%s) at body offset %llu: %s", id,
+		section_name(id), (unsigned long long)r->sec_off[id], why);
+	return MUPPY_ECORRUPT;
+}
+
+/* ---- allocation ------------------------------------------------------ */
+
+/* n elements of size sz, owned by r->own; *out is NULL for n == 0.  The
+ * caller has already bounded n by the bytes left (rd_count), so n * sz
+ * cannot overflow on a 64-bit size_t; checked anyway for 32-bit hosts.
+ * Use through ALLOC, which types the result. */
+static int
+rd_alloc(struct rd *r, void **out, uint64_t n, size_t sz)
+{
+	void *p;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / sz || r->own->n == OWNED_MAX)
+		return MUPPY_ENOMEM;
+	p = malloc((size_t)n * sz);
+	if (!p) {
+		set_err(r->err, r->errlen, "out of memory (%llu bytes)",
+			(unsigned long long)n * sz);
+		return MUPPY_ENOMEM;
+	}
+	r->own->p[r->own->n++] = p;
+	*out = p;
+	return 0;
+}
+
+#define ALLOC(ptr, n) do { \
+	void *p_; \
+	int rc_ = rd_alloc(r, &p_, (n), sizeof *(ptr)); \
+	if (rc_) \
+		return rc_; \
+	(ptr) = p_; \
+} while (0)
+
+/* ---- pass 2 read primitives (design note 2) ------------------------- */
+
+/* Inflates the next block into buf.  Precondition: p == end. */
+static int
+rd_fill(struct rd *r)
+{
+	int rc;
+
+	r->base += (uint64_t)(r->end - r->buf);
+	r->p = r->end = r->buf;
+	for (;;) {
+		if (r->zs.avail_in == 0 && r->infed < r->inlen) {
+			size_t n = r->inlen - r->infed;
+			if (n > ZCHUNK)
+				n = ZCHUNK;
+			r->zs.next_in = (Bytef *)(r->in + r->infed);
+			r->zs.avail_in = (uInt)n;
+			r->infed += n;
+		}
+		r->zs.next_out = r->buf;
+		r->zs.avail_out = RD_BUF;
+		rc = inflate(&r->zs, Z_NO_FLUSH);
+		r->end = r->buf + (RD_BUF - r->zs.avail_out);
+		if (r->end > r->buf)
+			return 0;
+		/* Pass 1 saw this stream inflate cleanly to body_len bytes,
+		 * so running dry here means the body changed under us. */
+		if (rc != Z_OK)
+			return rd_corrupt(r, "zlib stream ended early");
+	}
+}
+
+static int
+rd_left(const struct rd *r, uint64_t need)
+{
+	return r->limit - rd_pos(r) >= need;
+}
+
+static int
+rd_byte(struct rd *r, uint8_t *b)
+{
+	if (!rd_left(r, 1))
+		return rd_corrupt(r, "payload ends in the middle of a value");
+	if (r->p == r->end) {
+		int rc = rd_fill(r);
+		if (rc)
+			return rc;
+	}
+	*b = *r->p++;
+	return 0;
+}
+
+/* A LEB128 varint.  Fast path inside buf; the slow path handles one that
+ * straddles two inflated blocks. */
+static int
+rd_varint(struct rd *r, uint64_t *v)
+{
+	uint64_t room = r->limit - rd_pos(r), x = 0;
+	size_t avail = (size_t)(r->end - r->p), n;
+
+	if (avail > room)
+		avail = (size_t)room;
+	n = get_varint(r->p, r->p + avail, v);
+	if (n) {
+		r->p += n;
+		return 0;
+	}
+	if (avail >= VARINT_MAX_LEN)
+		return rd_corrupt(r, "varint does not fit in 64 bits");
+	for (int i = 0;; i++) {
+		uint8_t b = 0;
+		int rc = rd_byte(r, &b);
+		if (rc)
+			return rc;
+		/* the 10th byte holds bit 63 only, and ends the varint */
+		if (i == VARINT_MAX_LEN - 1 && b > 1)
+			return rd_corrupt(r, "varint does not fit in 64 bits");
+		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+}
+
+/* A varint that must fit a uint32 field called what. */
+static int
+rd_u32(struct rd *r, uint32_t *out, const char *what)
+{
+	uint64_t v;
+	int rc = rd_varint(r, &v);
+
+	if (rc)
+		return rc;
+	if (v > UINT32_MAX)
+		return rd_corrupt(r, "%s %llu does not fit in 32 bits", what,
+				  (unsigned long long)v);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A count of items that each take at least min_bytes of the payload:
+ * refused unless the rest of the section can hold them, which bounds
+ * every allocation by the (verified) body size. */
+static int
+rd_count(struct rd *r, uint64_t *n, uint64_t max, uint64_t min_bytes,
+	 const char *what)
+{
+	int rc = rd_varint(r, n);
+	uint64_t room;
+
+	if (rc)
+		return rc;
+	room = r->limit - rd_pos(r);
+	if (*n > max)
+		return rd_corrupt(r, "%llu %s is more than %llu",
+				  (unsigned long long)*n, what,
+				  (unsigned long long)max);
+	if (*n > room / min_bytes)
+		return rd_corrupt(r, "%llu %s cannot fit in the %llu bytes left",
+				  (unsigned long long)*n, what,
+				  (unsigned long long)room);
+	return 0;
+}
+
+/* Copies (dst) or skips (dst NULL) n payload bytes. */
+static int
+rd_bytes(struct rd *r, uint8_t *dst, uint64_t n)
+{
+	if (!rd_left(r, n))
+		return rd_corrupt(r, "%llu bytes wanted, only %llu left",
+				  (unsigned long long)n,
+				  (unsigned long long)(r->limit - rd_pos(r)));
+	while (n > 0) {
+		size_t k;
+		if (r->p == r->end) {
+			int rc = rd_fill(r);
+			if (rc)
+				return rc;
+		}
+		k = (size_t)(r->end - r->p);
+		if (k > n)
+			k = (size_t)n;
+		if (dst) {
+			memcpy(dst, r->p, k);
+			dst += k;
+		}
+		r->p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* ---- section decoders (payload layouts: docs/format.md) ------------- */
+
+#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
+
+static int
+dec_strtab(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, room, off = 0;
+	char *blob;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 1, "strings"));
+	if (n == 0)
+		return rd_corrupt(r, "no strings (string 0 must be \"\")");
+	/* Each string is a length varint (>= 1 byte, room for its NUL in
+	 * memory) plus its bytes, so the payload left bounds the blob. */
+	room = r->limit - rd_pos(r);
+	ALLOC(d->strings, n);
+	ALLOC(blob, room);
+	d->nstrings = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t len;
+		TRY(rd_varint(r, &len));
+		if (len > UINT32_MAX || len + 1 > room - off)
+			return rd_corrupt(r, "string %llu length %llu runs "
+					  "past the section",
+					  (unsigned long long)i,
+					  (unsigned long long)len);
+		TRY(rd_bytes(r, (uint8_t *)blob + off, len));
+		blob[off + len] = '\0';
+		d->strings[i].ptr = blob + off;
+		d->strings[i].len = (uint32_t)len;
+		off += len + 1;
+	}
+	if (d->strings[0].len != 0)
+		return rd_corrupt(r, "string 0 is not \"\"");
+	return 0;
+}
+
+static int
+dec_meta(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 2, "meta entries"));
+	ALLOC(d->meta, n);
+	d->nmeta = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_u32(r, &d->meta[i].key, "meta key"));
+		TRY(rd_u32(r, &d->meta[i].value, "meta value"));
+	}
+	return 0;
+}
+
+static int
+dec_types(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, v, addr = 0;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 2, "types"));
+	ALLOC(d->types, n);
+	d->ntypes = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_varint(r, &v));
+		addr += (uint64_t)zigzag_dec(v);  /* wraps, as written */
+		d->types[i].addr = addr;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_u32(r, &d->types[i].name, "type name"));
+	return 0;
+}
+
+static int
+dec_summary(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 3, "summary rows"));
+	ALLOC(d->summary, n);
+	d->nsummary = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_u32(r, &d->summary[i].name, "row name"));
+		TRY(rd_varint(r, &d->summary[i].count));
+		TRY(rd_varint(r, &d->summary[i].size));
+	}
+	return 0;
+}
+
+/* Address column: shift, first address, then (gap >> shift) - 1. */
+static int
+dec_addrs(struct rd *r, uint64_t *addr, uint64_t n)
+{
+	uint64_t shift, v;
+
+	TRY(rd_varint(r, &shift));
+	if (shift > 63)
+		return rd_corrupt(r, "address shift %llu > 63",
+				  (unsigned long long)shift);
+	TRY(rd_varint(r, &addr[0]));
+	for (uint64_t i = 1; i < n; i++) {
+		uint64_t gap;
+		TRY(rd_varint(r, &v));
+		if (v == UINT64_MAX || v + 1 > (UINT64_MAX >> shift) ||
+		    ((v + 1) << shift) > UINT64_MAX - addr[i - 1])
+			return rd_corrupt(r, "address of object %llu is past "
+					  "2^64", (unsigned long long)i);
+		gap = (v + 1) << shift;
+		addr[i] = addr[i - 1] + gap;
+	}
+	return 0;
+}
+
+/* Type column: flag bits, then (type << bits) | flags per object. */
+static int
+dec_types_flags(struct rd *r, struct fmt_dump *d, uint64_t n)
+{
+	uint64_t bits, v;
+
+	TRY(rd_varint(r, &bits));
+	if (bits > 8)
+		return rd_corrupt(r, "%llu flag bits > 8",
+				  (unsigned long long)bits);
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_varint(r, &v));
+		if ((v >> bits) > UINT32_MAX)
+			return rd_corrupt(r, "type index of object %llu does "
+					  "not fit in 32 bits",
+					  (unsigned long long)i);
+		d->obj_type[i] = (uint32_t)(v >> bits);
+		d->obj_flags[i] = (uint8_t)(v & ((1u << bits) - 1));
+	}
+	return 0;
+}
+
+static int
+dec_objects(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n;
+
+	/* Five columns, each at least one byte per object. */
+	TRY(rd_count(r, &n, UINT32_MAX, 5, "objects"));
+	ALLOC(d->obj_addr, n);
+	ALLOC(d->obj_type, n);
+	ALLOC(d->obj_size, n);
+	ALLOC(d->obj_refcnt, n);
+	ALLOC(d->obj_label, n);
+	ALLOC(d->obj_flags, n);
+	d->nobjects = n;
+	if (n == 0)
+		return 0;
+	TRY(dec_addrs(r, d->obj_addr, n));
+	TRY(dec_types_flags(r, d, n));
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_varint(r, &d->obj_size[i]));
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_varint(r, &d->obj_refcnt[i]));
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_u32(r, &d->obj_label[i], "label"));
+	return 0;
+}
+
+/* Out-degree column -> edge_start (CSR), checked against nedges. */
+static int
+dec_degrees(struct rd *r, struct fmt_dump *d, uint64_t n)
+{
+	uint64_t v, sum = 0;
+
+	d->edge_start[0] = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_varint(r, &v));
+		if (v > d->nedges - sum)
+			return rd_corrupt(r, "out-degrees add up to more than "
+					  "%llu edges",
+					  (unsigned long long)d->nedges);
+		sum += v;
+		d->edge_start[i + 1] = sum;
+	}
+	if (sum != d->nedges)
+		return rd_corrupt(r, "out-degrees add up to %llu, not %llu "
+				  "edges", (unsigned long long)sum,
+				  (unsigned long long)d->nedges);
+	return 0;
+}
+
+static int
+dec_edges(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, ne, v;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 1, "objects"));
+	/* n degrees then 2 bytes or more per edge. */
+	TRY(rd_count(r, &ne, UINT64_MAX, 2, "edges"));
+	if (n > (r->limit - rd_pos(r) - 2 * ne))
+		return rd_corrupt(r, "%llu out-degrees and %llu edges cannot "
+				  "fit", (unsigned long long)n,
+				  (unsigned long long)ne);
+	ALLOC(d->edge_start, n + 1);
+	ALLOC(d->edge_dst, ne);
+	ALLOC(d->edge_name, ne);
+	d->nedges = ne;
+	r->edges_nobj = n;
+	TRY(dec_degrees(r, d, n));
+	for (uint64_t i = 0; i < n; i++) {
+		int64_t prev = (int64_t)i;
+		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1];
+		     e++) {
+			TRY(rd_varint(r, &v));
+			/* prev < 2^32, so a wrapped sum is also out of range */
+			prev = (int64_t)((uint64_t)prev +
+					 (uint64_t)zigzag_dec(v));
+			if (prev < 0 || (uint64_t)prev >= n)
+				return rd_corrupt(r, "edge %llu target %lld "
+						  "out of range (%llu objects)",
+						  (unsigned long long)e,
+						  (long long)prev,
+						  (unsigned long long)n);
+			d->edge_dst[e] = (uint32_t)prev;
+		}
+	}
+	for (uint64_t e = 0; e < ne; e++)
+		TRY(rd_u32(r, &d->edge_name[e], "edge name"));
+	return 0;
+}
+
+static int
+dec_roots(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 3, "roots"));
+	ALLOC(d->roots, n);
+	d->nroots = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_u32(r, &d->roots[i].obj, "root object"));
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_u32(r, &d->roots[i].kind, "root kind"));
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_u32(r, &d->roots[i].name, "root name"));
+	return 0;
+}
+
+static int
+dec_strdata(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, v, obj = 0;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 2, "string contents"));
+	ALLOC(d->strdata, n);
+	d->nstrdata = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_varint(r, &v));
+		obj += (uint64_t)zigzag_dec(v);
+		if (obj > UINT32_MAX)
+			return rd_corrupt(r, "string contents %llu: object "
+					  "index out of range",
+					  (unsigned long long)i);
+		d->strdata[i].obj = (uint32_t)obj;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_u32(r, &d->strdata[i].str, "string id"));
+	return 0;
+}
+
+/* ---- cross-section checks (design note 3) --------------------------- */
+
+static int
+edge_name_ok(const struct fmt_dump *d, uint32_t name)
+{
+	switch (FMT_EDGE_KIND(name)) {
+	case FMT_EDGE_KEY:
+	case FMT_EDGE_ATTR:
+	case FMT_EDGE_LOCAL:
+	case FMT_EDGE_CELL:
+	case FMT_EDGE_OTHER:
+		return FMT_EDGE_VALUE(name) < d->nstrings;
+	default:
+		return 1;
+	}
+}
+
+static int
+check_table_refs(struct rd *r, const struct fmt_dump *d)
+{
+	uint32_t ns = d->nstrings;
+
+	for (uint32_t i = 0; i < d->nmeta; i++)
+		if (d->meta[i].key >= ns || d->meta[i].value >= ns)
+			return ref_corrupt(r, FMT_SEC_META, "entry %u names a "
+					   "string past %u", i, ns);
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		if (d->types[i].name >= ns)
+			return ref_corrupt(r, FMT_SEC_TYPES, "type %u names "
+					   "string %u of %u", i,
+					   d->types[i].name, ns);
+	for (uint32_t i = 0; i < d->nsummary; i++)
+		if (d->summary[i].name >= ns)
+			return ref_corrupt(r, FMT_SEC_SUMMARY, "row %u names "
+					   "string %u of %u", i,
+					   d->summary[i].name, ns);
+	return 0;
+}
+
+static int
+check_graph_refs(struct rd *r, const struct fmt_dump *d)
+{
+	uint64_t n = d->nobjects;
+
+	if (r->edges_nobj != n)
+		return ref_corrupt(r, FMT_SEC_EDGES, "covers %llu objects, "
+				   "OBJECTS has %llu",
+				   (unsigned long long)r->edges_nobj,
+				   (unsigned long long)n);
+	for (uint64_t i = 0; i < n; i++) {
+		if (d->obj_type[i] >= d->ntypes)
+			return ref_corrupt(r, FMT_SEC_OBJECTS, "object %llu has "
+					   "type %u of %u",
+					   (unsigned long long)i,
+					   d->obj_type[i], d->ntypes);
+		if (d->obj_label[i] >= d->nstrings)
+			return ref_corrupt(r, FMT_SEC_OBJECTS, "object %llu "
+					   "label names string %u of %u",
+					   (unsigned long long)i,
+					   d->obj_label[i], d->nstrings);
+	}
+	for (uint64_t e = 0; e < d->nedges; e++)
+		if (!edge_name_ok(d, d->edge_name[e]))
+			return ref_corrupt(r, FMT_SEC_EDGES, "edge %llu name "
+					   "0x%x names a string past %u",
+					   (unsigned long long)e,
+					   d->edge_name[e], d->nstrings);
+	for (uint32_t i = 0; i < d->nroots; i++)
+		if (d->roots[i].obj >= n || d->roots[i].name >= d->nstrings)
+			return ref_corrupt(r, FMT_SEC_ROOTS, "root %u: object "
+					   "%u or name %u out of range", i,
+					   d->roots[i].obj, d->roots[i].name);
+	for (uint32_t i = 0; i < d->nstrdata; i++)
+		if (d->strdata[i].obj >= n ||
+		    d->strdata[i].str >= d->nstrings)
+			return ref_corrupt(r, FMT_SEC_STRDATA, "entry %u: "
+					   "object %u or string %u out of "
+					   "range", i, d->strdata[i].obj,
+					   d->strdata[i].str);
+	return 0;
+}
+
+/* Which sections the header flags promise, against those found. */
+static int
+check_presence(struct rd *r, const struct fmt_dump *d, int all)
+{
+	uint32_t want = SEEN_TABLES, mask = SEEN_TABLES;
+	uint32_t missing;
+
+	if (all) {
+		mask |= SEEN_GRAPH | SEEN(FMT_SEC_STRDATA);
+		if (d->flags & FMT_FLAG_GRAPH)
+			want |= SEEN_GRAPH;
+		if (d->flags & FMT_FLAG_STRINGS)
+			want |= SEEN(FMT_SEC_STRDATA);
+	}
+	r->in_section = 0;
+	missing = want & ~r->seen;
+	for (uint32_t id = 1; id <= FMT_SEC_STRDATA; id++) {
+		if (missing & SEEN(id))
+			return rd_corrupt(r, "section %u (%s) missing", id,
+					  section_name(id));
+		if ((mask & ~want & r->seen) & SEEN(id))
+			return rd_corrupt(r, "section %u (%s) present but the "
+					  "header flags 0x%x do not announce "
+					  "it", id, section_name(id),
+					  d->flags);
+	}
+	return 0;
+}
+
+/* ---- pass 2: sections ----------------------------------------------- */
+
+static int
+is_graph_section(uint32_t id)
+{
+	return id == FMT_SEC_OBJECTS || id == FMT_SEC_EDGES ||
+	       id == FMT_SEC_ROOTS || id == FMT_SEC_STRDATA;
+}
+
+/* Decodes (or skips) the payload of the current section. */
+static int
+dec_payload(struct rd *r, struct fmt_dump *d, int all)
+{
+	static int (*const dec[])(struct rd *, struct fmt_dump *) = {
+		[FMT_SEC_META] = dec_meta,       [FMT_SEC_STRTAB] = dec_strtab,
+		[FMT_SEC_TYPES] = dec_types,     [FMT_SEC_SUMMARY] = dec_summary,
+		[FMT_SEC_OBJECTS] = dec_objects, [FMT_SEC_EDGES] = dec_edges,
+		[FMT_SEC_ROOTS] = dec_roots,     [FMT_SEC_STRDATA] = dec_strdata,
+	};
+	uint32_t id = r->sec_id;
+
+	if (id == FMT_SEC_END || id > FMT_SEC_STRDATA)  /* unknown: skip */
+		return rd_bytes(r, NULL, r->limit - rd_pos(r));
+	if (r->seen & SEEN(id))
+		return rd_corrupt(r, "section appears twice");
+	r->seen |= SEEN(id);
+	r->sec_off[id] = rd_pos(r) - 12;
+	if (!all && is_graph_section(id))  /* verified in pass 1 */
+		return rd_bytes(r, NULL, r->limit - rd_pos(r));
+	TRY(dec[id](r, d));
+	if (rd_pos(r) != r->limit)
+		return rd_corrupt(r, "%llu unread bytes at the end of the "
+				  "payload",
+				  (unsigned long long)(r->limit - rd_pos(r)));
+	return 0;
+}
+
+/* Reads section headers until END (or, for FMT_READ_SUMMARY, until the
+ * tables are in: the rest of the body was verified in pass 1). */
+static int
+dec_sections(struct rd *r, struct fmt_dump *d, int all)
+{
+	for (;;) {
+		uint8_t h[12];
+		uint64_t len;
+
+		r->in_section = 0;
+		r->limit = r->body_len;
+		if (!all && (r->seen & SEEN_TABLES) == SEEN_TABLES)
+			return 0;
+		if (rd_pos(r) == r->body_len)
+			return rd_corrupt(r, "END section missing");
+		if (!rd_left(r, sizeof h))
+			return rd_corrupt(r, "section header cut short");
+		TRY(rd_bytes(r, h, sizeof h));
+		r->sec_id = get_u32(h);
+		len = get_u64(h + 4);
+		if (len > r->body_len - rd_pos(r))
+			return rd_corrupt(r, "section %u length %llu is past "
+					  "the end of the body (%llu bytes "
+					  "left)", r->sec_id,
+					  (unsigned long long)len,
+					  (unsigned long long)(r->body_len -
+							       rd_pos(r)));
+		r->in_section = 1;
+		r->limit = rd_pos(r) + len;
+		if (r->sec_id == FMT_SEC_END) {
+			if (len != 0)
+				return rd_corrupt(r, "END section has length "
+						  "%llu, not 0",
+						  (unsigned long long)len);
+			if (rd_pos(r) != r->body_len)
+				return rd_corrupt(r, "%llu bytes after the END "
+						  "section",
+						  (unsigned long long)
+						  (r->body_len - rd_pos(r)));
+			return 0;
+		}
+		TRY(dec_payload(r, d, all));
+	}
+}
+
+static int
+decode_body(struct rd *r, struct fmt_dump *d, int all)
+{
+	int rc;
+
+	r->p = r->end = r->buf;  /* r->buf: pass 1's scratch, reused */
+	if (inflateInit(&r->zs) != Z_OK)
+		return MUPPY_ENOMEM;
+	r->zinit = 1;
+	rc = dec_sections(r, d, all);
+	if (!rc)
+		rc = check_presence(r, d, all);
+	if (!rc)
+		rc = check_table_refs(r, d);
+	if (!rc && all && (d->flags & FMT_FLAG_GRAPH))
+		rc = check_graph_refs(r, d);
+	return rc;
+}
+
+/* ---- pass 1: framing and checksums ---------------------------------- */
+
+/* Inflates the body of buf (header and trailer already located) into
+ * scratch, checking stream end, length and CRC against the trailer. */
+static int
+verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
+	    uint64_t *body_len, char *err, size_t errlen)
+{
+	const uint8_t *in = buf + FMT_HEADER_SIZE;
+	const uint8_t *t = buf + len - FMT_TRAILER_SIZE;
+	size_t inlen = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE, fed = 0;
+	uint64_t want = get_u64(t), got = 0;
+	uint32_t want_crc = get_u32(t + 8), crc = (uint32_t)crc32(0, NULL, 0);
+	z_stream zs;
+	int rc;
+
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit(&zs) != Z_OK)
+		return MUPPY_ENOMEM;
+	for (;;) {
+		size_t produced;
+		if (zs.avail_in == 0 && fed < inlen) {
+			size_t n = inlen - fed < ZCHUNK ? inlen - fed : ZCHUNK;
+			zs.next_in = (Bytef *)(in + fed);
+			zs.avail_in = (uInt)n;
+			fed += n;
+		}
+		zs.next_out = scratch;
+		zs.avail_out = RD_BUF;
+		rc = inflate(&zs, Z_NO_FLUSH);
+		produced = RD_BUF - zs.avail_out;
+		crc = (uint32_t)crc32(crc, scratch, (uInt)produced);
+		got += produced;
+		if (got > want)  /* also stops a zlib bomb early */
+			break;
+		if (rc == Z_STREAM_END)
+			break;
+		if (rc == Z_OK)
+			continue;
+		if (rc == Z_BUF_ERROR && zs.avail_in == 0 && fed == inlen) {
+			set_err(err, errlen, "truncated: zlib stream ends "
+				"early (at file offset %llu, before the "
+				"trailer)", (unsigned long long)
+				(FMT_HEADER_SIZE + zs.total_in));
+			goto fail;
+		}
+		set_err(err, errlen, "corrupt: zlib stream at file offset "
+			"%llu: %s", (unsigned long long)
+			(FMT_HEADER_SIZE + zs.total_in),
+			zs.msg ? zs.msg : "inflate failed");
+		goto fail;
+	}
+	if (got != want) {
+		set_err(err, errlen, "corrupt: body is %s%llu bytes, the "
+			"trailer says %llu", got > want ? "over " : "",
+			(unsigned long long)got, (unsigned long long)want);
+		goto fail;
+	}
+	if (zs.total_in != inlen) {
+		set_err(err, errlen, "corrupt: %llu bytes between the end of "
+			"the zlib stream (file offset %llu) and the trailer",
+			(unsigned long long)(inlen - zs.total_in),
+			(unsigned long long)(FMT_HEADER_SIZE + zs.total_in));
+		goto fail;
+	}
+	if (crc != want_crc) {
+		set_err(err, errlen, "corrupt: body CRC mismatch (stored "
+			"0x%08x, computed 0x%08x)", want_crc, crc);
+		goto fail;
+	}
+	inflateEnd(&zs);
+	*body_len = got;
+	return 0;
+fail:
+	inflateEnd(&zs);
+	return MUPPY_ECORRUPT;
+}
+
+/* A trailing "MEND" that is not at the end: bytes were appended. */
+static size_t
+find_trailer_magic(const uint8_t *buf, size_t len)
+{
+	for (size_t i = len - 4; i-- > FMT_HEADER_SIZE + FMT_TRAILER_SIZE - 4;)
+		if (memcmp(buf + i, FMT_TRAILER_MAGIC, 4) == 0)
+			return i;
+	return 0;
+}
+
+/* Header: magic, version (before the CRC: a newer major may lay out the
+ * rest differently), CRC; then the trailer's presence. */
+static int
+check_frame(const uint8_t *buf, size_t len, struct fmt_dump *d, char *err,
+	    size_t errlen)
+{
+	size_t m = len < 8 ? len : 8, at;
+	uint32_t crc;
+
+	if (memcmp(buf, FMT_MAGIC, m) != 0) {
+		set_err(err, errlen, "not a muppy dump (bad magic)");
+		return MUPPY_ECORRUPT;
+	}
+	if (len < FMT_HEADER_SIZE) {
+		set_err(err, errlen, "truncated: file is %zu bytes, shorter "
+			"than the %d-byte header", len, FMT_HEADER_SIZE);
+		return MUPPY_ECORRUPT;
+	}
+	d->major = get_u16(buf + 8);
+	d->minor = get_u16(buf + 10);
+	d->flags = get_u32(buf + 12);
+	if (d->major != MUPPY_FORMAT_MAJOR) {
+		set_err(err, errlen, "dump version %u.%u is %s than this "
+			"reader (%d.%d)", d->major, d->minor,
+			d->major > MUPPY_FORMAT_MAJOR ? "newer" : "older",
+			MUPPY_FORMAT_MAJOR, MUPPY_FORMAT_MINOR);
+		return MUPPY_EVERSION;
+	}
+	crc = (uint32_t)crc32(0, buf, 16);
+	if (crc != get_u32(buf + 16)) {
+		set_err(err, errlen, "corrupt: header CRC mismatch (stored "
+			"0x%08x, computed 0x%08x)", get_u32(buf + 16), crc);
+		return MUPPY_ECORRUPT;
+	}
+	if ((d->flags & FMT_FLAG_STRINGS) && !(d->flags & FMT_FLAG_GRAPH)) {
+		set_err(err, errlen, "corrupt: header flags 0x%x: STRINGS "
+			"without GRAPH", d->flags);
+		return MUPPY_ECORRUPT;
+	}
+	if (len >= FMT_HEADER_SIZE + FMT_TRAILER_SIZE &&
+	    memcmp(buf + len - 4, FMT_TRAILER_MAGIC, 4) == 0)
+		return 0;
+	at = len >= FMT_HEADER_SIZE + FMT_TRAILER_SIZE ?
+	     find_trailer_magic(buf, len) : 0;
+	if (at)
+		set_err(err, errlen, "corrupt: %zu bytes of trailing garbage "
+			"after the trailer at file offset %zu", len - at - 4,
+			at - FMT_TRAILER_SIZE + 4);
+	else
+		set_err(err, errlen, "truncated: trailer missing (file is %zu "
+			"bytes)", len);
+	return MUPPY_ECORRUPT;
+}
+
+/* ---- public entry points -------------------------------------------- */
+
+int
+fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
+	     struct fmt_dump *d, char *err, size_t errlen)
+{
+	struct rd r;
+	int rc;
+
+	memset(d, 0, sizeof *d);
+	memset(&r, 0, sizeof r);
+	if (err && errlen)
+		err[0] = '\0';
+	if (!buf && len)
+		return MUPPY_EINVAL;
+	rc = check_frame(buf ? buf : "", len, d, err, errlen);
+	if (rc)
+		goto fail;
+	d->owned = r.own = calloc(1, sizeof *r.own);
+	r.buf = malloc(RD_BUF);
+	if (!r.own || !r.buf) {
+		rc = MUPPY_ENOMEM;
+		goto fail;
+	}
+	rc = verify_body(buf, len, r.buf, &r.body_len, err, errlen);
+	if (rc)
+		goto fail;
+	r.in = (const uint8_t *)buf + FMT_HEADER_SIZE;
+	r.inlen = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
+	r.err = err;
+	r.errlen = errlen;
+	rc = decode_body(&r, d, what != FMT_READ_SUMMARY);
+	if (rc)
+		goto fail;
+	if (what == FMT_READ_SUMMARY) {
+		/* Skipped graph sections leave these zero; make it so even
+		 * if a section was decoded anyway (never, today). */
+		d->nobjects = d->nedges = 0;
+		d->nroots = d->nstrdata = 0;
+	}
+	inflateEnd(&r.zs);
+	free(r.buf);
+	return 0;
+fail:
+	if (rc == MUPPY_ENOMEM && err && errlen && !err[0])
+		set_err(err, errlen, "out of memory");
+	if (r.zinit)
+		inflateEnd(&r.zs);
+	free(r.buf);
+	{
+		uint16_t major = d->major, minor = d->minor;
+		fmt_dump_free(d);
+		if (rc == MUPPY_EVERSION) {  /* callers may want to show it */
+			d->major = major;
+			d->minor = minor;
+		}
+	}
+	return rc;
+}
+
+/* Reads the whole of fd into a malloc'd buffer.  read(2) rather than
+ * mmap: a file truncated under us must be an error, not a SIGBUS. */
+static int
+slurp(int fd, uint8_t **out, size_t *outlen)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	uint8_t *b = NULL;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1
+						     : 65536;
+	for (;;) {
+		ssize_t n;
+		if (len == cap || !b) {
+			uint8_t *nb;
+			if (b)
+				cap *= 2;
+			nb = realloc(b, cap);
+			if (!nb) {
+				free(b);
+				errno = ENOMEM;
+				return -1;
+			}
+			b = nb;
+		}
+		n = read(fd, b + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(b);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*out = b;
+	*outlen = len;
+	return 0;
+}
+
+int
+fmt_read_file(const char *path, enum fmt_read_what what, struct fmt_dump *d,
+	      char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int fd, rc, e;
+
+	memset(d, 0, sizeof *d);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		set_err(err, errlen, "cannot open %s: %s", path, strerror(e));
+		errno = e;
+		return MUPPY_EIO;
+	}
+	rc = slurp(fd, &buf, &len);
+	e = errno;
+	close(fd);
+	if (rc != 0) {
+		set_err(err, errlen, "cannot read %s: %s", path, strerror(e));
+		errno = e;
+		return e == ENOMEM ? MUPPY_ENOMEM : MUPPY_EIO;
+	}
+	rc = fmt_read_mem(buf, len, what, d, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void
+fmt_dump_free(struct fmt_dump *d)
+{
+	struct owned *o;
+
+	if (!d)
+		return;
+	o = d->owned;
+	if (o) {
+		for (int i = 0; i < o->n; i++)
+			free(o->p[i]);
+		free(o);
+	}
+	memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,511 @@
+/*
+ * write.c - fmt_write: checks a struct fmt_dump and streams it, as the
+ * bytes specified in docs/format.md, through a caller's sink.
+ *
+ * It runs in the profiled process (the shim calls it after the walk), so
+ * it holds only its own fixed buffers (two 64 KiB blocks plus deflate's
+ * state), never the whole body or file, and never touches the dump's
+ * arrays except to read them.  It does not open files: the shim's sink
+ * owns the temporary file, fsync and rename.  The reader is read.c.
+ *
+ * DESIGN NOTES
+ *   1. The input is validated completely before the first byte reaches the
+ *      sink, so an inconsistent dump produces no output at all.
+ *   2. A section's header carries its payload length, but the payload is
+ *      produced on the fly.  Each section encoder therefore runs twice:
+ *      once counting bytes (w->counting), once emitting them.  Encoding is
+ *      cheap next to deflate, and no section is ever buffered whole.
+ *   3. The body CRC and length are taken over exactly the bytes handed to
+ *      deflate, in the one place that does so (wr_flush).
+ *   4. After the sink fails once it is never called again; the encoders
+ *      keep running but every output path returns at once.
+ */
+#include <stdlib.h>   /* malloc, free */
+#include <string.h>   /* memcpy, memset */
+
+#include <zlib.h>     /* deflate*, crc32 */
+
+#include "format/bytes.h"  /* put_u*, put_varint, varint_len, zigzag_enc */
+#include "format/dump.h"   /* struct fmt_dump, fmt_write */
+
+#define WR_BUF 65536
+
+struct wr {
+	z_stream zs;              /* deflate state */
+	int zinit;                /* deflateInit succeeded */
+	fmt_sink_fn sink;
+	void *ctx;
+	int err;                  /* first failure (MUPPY_*), 0 while fine */
+	int counting;             /* 1: only count bytes (design note 2) */
+	uint64_t count;           /* bytes counted while counting */
+	uint32_t crc;             /* CRC32 of the body so far */
+	uint64_t body_len;        /* body bytes handed to deflate so far */
+	unsigned addr_shift;      /* OBJECTS address gap shift */
+	unsigned flag_bits;       /* OBJECTS flag bits next to the type */
+	size_t inlen;             /* bytes pending in in[] */
+	uint8_t in[WR_BUF];       /* uncompressed body, pending */
+	uint8_t out[WR_BUF];      /* compressed bytes, on their way out */
+};
+
+/* ---- output plumbing ------------------------------------------------ */
+
+static void
+wr_sink(struct wr *w, const void *buf, size_t len)
+{
+	if (w->err || len == 0)
+		return;
+	if (w->sink(w->ctx, buf, len) != 0)
+		w->err = MUPPY_EIO;
+}
+
+/* Hands in[] to deflate (mode Z_NO_FLUSH or Z_FINISH) and sinks all the
+ * output deflate has ready. */
+static void
+wr_flush(struct wr *w, int mode)
+{
+	int rc;
+
+	w->crc = (uint32_t)crc32(w->crc, w->in, (uInt)w->inlen);
+	w->body_len += w->inlen;
+	w->zs.next_in = w->in;
+	w->zs.avail_in = (uInt)w->inlen;
+	w->inlen = 0;
+	do {
+		w->zs.next_out = w->out;
+		w->zs.avail_out = WR_BUF;
+		rc = deflate(&w->zs, mode);
+		if (rc == Z_STREAM_ERROR) {
+			w->err = MUPPY_EIO;
+			return;
+		}
+		wr_sink(w, w->out, WR_BUF - w->zs.avail_out);
+		if (w->err)
+			return;
+	} while (w->zs.avail_out == 0 ||
+		 (mode == Z_FINISH && rc != Z_STREAM_END));
+}
+
+static void
+wr_bytes(struct wr *w, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (w->counting) {
+		w->count += len;
+		return;
+	}
+	while (len > 0 && !w->err) {
+		size_t n = WR_BUF - w->inlen;
+		if (n > len)
+			n = len;
+		memcpy(w->in + w->inlen, p, n);
+		w->inlen += n;
+		p += n;
+		len -= n;
+		if (w->inlen == WR_BUF)
+			wr_flush(w, Z_NO_FLUSH);
+	}
+}
+
+static inline void
+wr_varint(struct wr *w, uint64_t v)
+{
+	if (w->counting) {
+		w->count += varint_len(v);
+		return;
+	}
+	if (w->err)
+		return;
+	if (WR_BUF - w->inlen < VARINT_MAX_LEN)
+		wr_flush(w, Z_NO_FLUSH);
+	w->inlen += put_varint(w->in + w->inlen, v);
+}
+
+/* ---- section encoders (payload layouts: docs/format.md) -------------- */
+
+typedef void (*enc_fn)(struct wr *w, const struct fmt_dump *d);
+
+static void
+enc_strtab(struct wr *w, const struct fmt_dump *d)
+{
+	wr_varint(w, d->nstrings);
+	for (uint32_t i = 0; i < d->nstrings; i++) {
+		wr_varint(w, d->strings[i].len);
+		wr_bytes(w, d->strings[i].ptr, d->strings[i].len);
+	}
+}
+
+static void
+enc_meta(struct wr *w, const struct fmt_dump *d)
+{
+	wr_varint(w, d->nmeta);
+	for (uint32_t i = 0; i < d->nmeta; i++) {
+		wr_varint(w, d->meta[i].key);
+		wr_varint(w, d->meta[i].value);
+	}
+}
+
+static void
+enc_types(struct wr *w, const struct fmt_dump *d)
+{
+	uint64_t prev = 0;
+
+	wr_varint(w, d->ntypes);
+	for (uint32_t i = 0; i < d->ntypes; i++) {
+		wr_varint(w, zigzag_enc((int64_t)(d->types[i].addr - prev)));
+		prev = d->types[i].addr;
+	}
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		wr_varint(w, d->types[i].name);
+}
+
+static void
+enc_summary(struct wr *w, const struct fmt_dump *d)
+{
+	wr_varint(w, d->nsummary);
+	for (uint32_t i = 0; i < d->nsummary; i++) {
+		wr_varint(w, d->summary[i].name);
+		wr_varint(w, d->summary[i].count);
+		wr_varint(w, d->summary[i].size);
+	}
+}
+
+static void
+enc_objects(struct wr *w, const struct fmt_dump *d)
+{
+	uint64_t n = d->nobjects;
+
+	wr_varint(w, n);
+	if (n == 0)
+		return;
+	wr_varint(w, w->addr_shift);
+	wr_varint(w, d->obj_addr[0]);
+	for (uint64_t i = 1; i < n; i++)
+		wr_varint(w, ((d->obj_addr[i] - d->obj_addr[i - 1]) >>
+			      w->addr_shift) - 1);
+	wr_varint(w, w->flag_bits);
+	for (uint64_t i = 0; i < n; i++)
+		wr_varint(w, ((uint64_t)d->obj_type[i] << w->flag_bits) |
+			  d->obj_flags[i]);
+	for (uint64_t i = 0; i < n; i++)
+		wr_varint(w, d->obj_size[i]);
+	for (uint64_t i = 0; i < n; i++)
+		wr_varint(w, d->obj_refcnt[i]);
+	for (uint64_t i = 0; i < n; i++)
+		wr_varint(w, d->obj_label[i]);
+}
+
+static void
+enc_edges(struct wr *w, const struct fmt_dump *d)
+{
+	uint64_t n = d->nobjects;
+
+	wr_varint(w, n);
+	wr_varint(w, d->nedges);
+	for (uint64_t i = 0; i < n; i++)
+		wr_varint(w, d->edge_start[i + 1] - d->edge_start[i]);
+	for (uint64_t i = 0; i < n; i++) {
+		int64_t prev = (int64_t)i;
+		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1];
+		     e++) {
+			wr_varint(w, zigzag_enc((int64_t)d->edge_dst[e] - prev));
+			prev = d->edge_dst[e];
+		}
+	}
+	for (uint64_t e = 0; e < d->nedges; e++)
+		wr_varint(w, d->edge_name[e]);
+}
+
+static void
+enc_roots(struct wr *w, const struct fmt_dump *d)
+{
+	wr_varint(w, d->nroots);
+	for (uint32_t i = 0; i < d->nroots; i++)
+		wr_varint(w, d->roots[i].obj);
+	for (uint32_t i = 0; i < d->nroots; i++)
+		wr_varint(w, d->roots[i].kind);
+	for (uint32_t i = 0; i < d->nroots; i++)
+		wr_varint(w, d->roots[i].name);
+}
+
+static void
+enc_strdata(struct wr *w, const struct fmt_dump *d)
+{
+	int64_t prev = 0;
+
+	wr_varint(w, d->nstrdata);
+	for (uint32_t i = 0; i < d->nstrdata; i++) {
+		wr_varint(w, zigzag_enc((int64_t)d->strdata[i].obj - prev));
+		prev = d->strdata[i].obj;
+	}
+	for (uint32_t i = 0; i < d->nstrdata; i++)
+		wr_varint(w, d->strdata[i].str);
+}
+
+static void
+enc_end(struct wr *w, const struct fmt_dump *d)
+{
+	(void)w;
+	(void)d;
+}
+
+/* Writes one (u32 id, u64 length, payload) section (design note 2). */
+static void
+wr_section(struct wr *w, uint32_t id, enc_fn enc, const struct fmt_dump *d)
+{
+	uint8_t hdr[12];
+	uint64_t len, start;
+
+	w->counting = 1;
+	w->count = 0;
+	enc(w, d);
+	w->counting = 0;
+	len = w->count;
+	put_u32(hdr, id);
+	put_u64(hdr + 4, len);
+	wr_bytes(w, hdr, sizeof hdr);
+	start = w->body_len + w->inlen;
+	enc(w, d);
+	/* Both runs walk the same data, so this only fires on a bug in an
+	 * encoder; better no file than a file whose lengths lie. */
+	if (!w->err && w->body_len + w->inlen - start != len)
+		w->err = MUPPY_EINVAL;
+}
+
+/* ---- input validation (design note 1) ------------------------------- */
+
+static int
+str_ok(const struct fmt_dump *d, uint32_t id)
+{
+	return id < d->nstrings;
+}
+
+static int
+check_strings(const struct fmt_dump *d)
+{
+	if (d->nstrings < 1 || !d->strings || d->strings[0].len != 0)
+		return 0;
+	for (uint32_t i = 0; i < d->nstrings; i++)
+		if (d->strings[i].len > 0 && !d->strings[i].ptr)
+			return 0;
+	return 1;
+}
+
+static int
+check_tables(const struct fmt_dump *d)
+{
+	if ((d->nmeta && !d->meta) || (d->ntypes && !d->types) ||
+	    (d->nsummary && !d->summary))
+		return 0;
+	for (uint32_t i = 0; i < d->nmeta; i++)
+		if (!str_ok(d, d->meta[i].key) || !str_ok(d, d->meta[i].value))
+			return 0;
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		if (!str_ok(d, d->types[i].name))
+			return 0;
+	for (uint32_t i = 0; i < d->nsummary; i++)
+		if (!str_ok(d, d->summary[i].name))
+			return 0;
+	return 1;
+}
+
+/* Objects: columns present, addresses strictly ascending, types and labels
+ * in range.  Sets w->addr_shift to the largest s with every address gap a
+ * multiple of 2^s, and w->flag_bits to the bit length of the widest flags
+ * byte: both let the OBJECTS columns drop bits that are always zero. */
+static int
+check_objects(const struct fmt_dump *d, struct wr *w)
+{
+	uint64_t n = d->nobjects, gaps = 0;
+	unsigned flags = 0;
+	if (n > UINT32_MAX)  /* objects are named by uint32 indices */
+		return 0;
+	if (n && (!d->obj_addr || !d->obj_type || !d->obj_size ||
+		  !d->obj_refcnt || !d->obj_label || !d->obj_flags))
+		return 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (i > 0) {
+			if (d->obj_addr[i] <= d->obj_addr[i - 1])
+				return 0;
+			gaps |= d->obj_addr[i] - d->obj_addr[i - 1];
+		}
+		if (d->obj_type[i] >= d->ntypes || !str_ok(d, d->obj_label[i]))
+			return 0;
+		flags |= d->obj_flags[i];
+	}
+	if (gaps)
+		w->addr_shift = (unsigned)__builtin_ctzll(gaps);
+	while (flags >> w->flag_bits)
+		w->flag_bits++;
+	return 1;
+}
+
+/* Edge names whose value is a string id must name an existing string. */
+static int
+edge_name_ok(const struct fmt_dump *d, uint32_t name)
+{
+	switch (FMT_EDGE_KIND(name)) {
+	case FMT_EDGE_KEY:
+	case FMT_EDGE_ATTR:
+	case FMT_EDGE_LOCAL:
+	case FMT_EDGE_CELL:
+	case FMT_EDGE_OTHER:
+		return str_ok(d, FMT_EDGE_VALUE(name));
+	default:
+		return 1;
+	}
+}
+
+static int
+check_edges(const struct fmt_dump *d)
+{
+	uint64_t n = d->nobjects;
+
+	if (!d->edge_start)  /* tolerated only for a graph with no objects */
+		return n == 0 && d->nedges == 0;
+	if (d->nedges && (!d->edge_dst || !d->edge_name))
+		return 0;
+	if (d->edge_start[0] != 0 || d->edge_start[n] != d->nedges)
+		return 0;
+	for (uint64_t i = 0; i < n; i++)
+		if (d->edge_start[i + 1] < d->edge_start[i])
+			return 0;
+	for (uint64_t e = 0; e < d->nedges; e++)
+		if (d->edge_dst[e] >= n || !edge_name_ok(d, d->edge_name[e]))
+			return 0;
+	return 1;
+}
+
+static int
+check_roots(const struct fmt_dump *d)
+{
+	if (d->nroots && !d->roots)
+		return 0;
+	for (uint32_t i = 0; i < d->nroots; i++) {
+		const struct fmt_root *r = &d->roots[i];
+		if (r->obj >= d->nobjects || !str_ok(d, r->name) ||
+		    r->kind < FMT_ROOT_MODULE || r->kind > FMT_ROOT_OTHER)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+check_strdata(const struct fmt_dump *d)
+{
+	if (d->nstrdata && !d->strdata)
+		return 0;
+	for (uint32_t i = 0; i < d->nstrdata; i++)
+		if (d->strdata[i].obj >= d->nobjects ||
+		    !str_ok(d, d->strdata[i].str))
+			return 0;
+	return 1;
+}
+
+/* 1 if d satisfies everything fmt_write documents, else 0.  Notes the
+ * OBJECTS column parameters in w on the way. */
+static int
+check_dump(const struct fmt_dump *d, struct wr *w)
+{
+	int graph = (d->flags & FMT_FLAG_GRAPH) != 0;
+	int strings = (d->flags & FMT_FLAG_STRINGS) != 0;
+
+	if (d->flags & ~(FMT_FLAG_GRAPH | FMT_FLAG_STRINGS))
+		return 0;
+	if (strings && !graph)  /* STRDATA names objects by index */
+		return 0;
+	if (!check_strings(d) || !check_tables(d))
+		return 0;
+	if (!graph && (d->nobjects || d->nedges || d->nroots))
+		return 0;
+	if (!strings && d->nstrdata)
+		return 0;
+	if (graph && (!check_objects(d, w) || !check_edges(d) ||
+		      !check_roots(d)))
+		return 0;
+	if (strings && !check_strdata(d))
+		return 0;
+	return 1;
+}
+
+/* ---- fmt_write ------------------------------------------------------ */
+
+static void
+wr_header(struct wr *w, uint32_t flags)
+{
+	uint8_t h[FMT_HEADER_SIZE];
+
+	memcpy(h, FMT_MAGIC, 8);
+	put_u16(h + 8, MUPPY_FORMAT_MAJOR);
+	put_u16(h + 10, MUPPY_FORMAT_MINOR);
+	put_u32(h + 12, flags);
+	put_u32(h + 16, (uint32_t)crc32(0, h, 16));
+	wr_sink(w, h, sizeof h);
+}
+
+static void
+wr_trailer(struct wr *w)
+{
+	uint8_t t[FMT_TRAILER_SIZE];
+
+	put_u64(t, w->body_len);
+	put_u32(t + 8, w->crc);
+	memcpy(t + 12, FMT_TRAILER_MAGIC, 4);
+	wr_sink(w, t, sizeof t);
+}
+
+static void
+wr_body(struct wr *w, const struct fmt_dump *d)
+{
+	/* STRTAB first: every other section names strings by id. */
+	wr_section(w, FMT_SEC_STRTAB, enc_strtab, d);
+	wr_section(w, FMT_SEC_META, enc_meta, d);
+	wr_section(w, FMT_SEC_TYPES, enc_types, d);
+	wr_section(w, FMT_SEC_SUMMARY, enc_summary, d);
+	if (d->flags & FMT_FLAG_GRAPH) {
+		wr_section(w, FMT_SEC_OBJECTS, enc_objects, d);
+		wr_section(w, FMT_SEC_EDGES, enc_edges, d);
+		wr_section(w, FMT_SEC_ROOTS, enc_roots, d);
+	}
+	if (d->flags & FMT_FLAG_STRINGS)
+		wr_section(w, FMT_SEC_STRDATA, enc_strdata, d);
+	wr_section(w, FMT_SEC_END, enc_end, d);
+	if (!w->err)
+		wr_flush(w, Z_FINISH);
+}
+
+int
+fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx)
+{
+	struct wr *w;
+	int rc;
+
+	if (!d || !sink || level < Z_DEFAULT_COMPRESSION || level > 9)
+		return MUPPY_EINVAL;
+	w = malloc(sizeof *w);
+	if (!w)
+		return MUPPY_ENOMEM;
+	memset(w, 0, offsetof(struct wr, in));
+	if (!check_dump(d, w)) {
+		free(w);
+		return MUPPY_EINVAL;
+	}
+	w->sink = sink;
+	w->ctx = ctx;
+	w->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	rc = deflateInit(&w->zs, level);
+	if (rc != Z_OK) {
+		rc = rc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
+		goto fail;
+	}
+	w->zinit = 1;
+	wr_header(w, d->flags);
+	wr_body(w, d);
+	wr_trailer(w);
+	rc = w->err;
+fail:
+	if (w->zinit)
+		deflateEnd(&w->zs);
+	free(w);
+	return rc;
+}

@@ -1,0 +1,1347 @@
+// format_test.cc - unit tests for the dump codec (format/): round trips,
+// the writer's input checks, and the reader against every kind of bad
+// input we can build: flipped header fields, other versions, unknown
+// sections, truncation at every length, a flipped bit at every offset,
+// bad CRCs, trailing garbage, and CRC-valid bodies whose contents lie.
+//
+// Fixtures are built in code (no blobs).  Bodies that must be "wrong but
+// well framed" are made by inflating a real dump, editing its sections and
+// re-framing it with correct CRCs (Reframe), so the reader's semantic
+// checks are reached past its checksums.  Run under ASan+UBSan too.
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "format/bytes.h"
+#include "format/dump.h"
+
+namespace {
+
+// ---- building dumps ----------------------------------------------------
+
+// Owns the storage behind a struct fmt_dump, as a writer would.
+struct Builder {
+	uint32_t flags = FMT_FLAG_GRAPH;
+	std::vector<std::string> strs{""};
+	std::vector<fmt_meta> meta;
+	std::vector<fmt_type> types;
+	std::vector<fmt_summary_row> summary;
+	std::vector<uint64_t> addr, size, refcnt, edge_start{0};
+	std::vector<uint32_t> type, label, dst, name;
+	std::vector<uint8_t> oflags;
+	std::vector<fmt_root> roots;
+	std::vector<fmt_strdata> strdata;
+	std::vector<struct fmt_str> strings;  // filled by Dump()
+	fmt_dump d{};
+
+	uint32_t Str(const std::string &s) {
+		for (size_t i = 0; i < strs.size(); i++)
+			if (strs[i] == s)
+				return (uint32_t)i;
+		strs.push_back(s);
+		return (uint32_t)(strs.size() - 1);
+	}
+	uint32_t Type(uint64_t a, const std::string &n) {
+		types.push_back({a, Str(n)});
+		return (uint32_t)(types.size() - 1);
+	}
+	// Appends an object; edges go to the last object added.
+	uint32_t Obj(uint64_t a, uint32_t t, uint64_t sz, uint64_t rc = 1,
+		     uint32_t lab = 0, uint8_t fl = 0) {
+		addr.push_back(a);
+		type.push_back(t);
+		size.push_back(sz);
+		refcnt.push_back(rc);
+		label.push_back(lab);
+		oflags.push_back(fl);
+		edge_start.push_back(edge_start.back());
+		return (uint32_t)(addr.size() - 1);
+	}
+	void Edge(uint32_t to, uint32_t nm) {
+		dst.push_back(to);
+		name.push_back(nm);
+		edge_start.back()++;
+	}
+	fmt_dump *Dump() {
+		strings.clear();
+		for (auto &s : strs)
+			strings.push_back({s.c_str(), (uint32_t)s.size()});
+		d = fmt_dump{};
+		d.flags = flags;
+		d.nstrings = (uint32_t)strings.size();
+		d.strings = strings.data();
+		d.nmeta = (uint32_t)meta.size();
+		d.meta = meta.data();
+		d.ntypes = (uint32_t)types.size();
+		d.types = types.data();
+		d.nsummary = (uint32_t)summary.size();
+		d.summary = summary.data();
+		if (flags & FMT_FLAG_GRAPH) {
+			d.nobjects = addr.size();
+			d.obj_addr = addr.data();
+			d.obj_type = type.data();
+			d.obj_size = size.data();
+			d.obj_refcnt = refcnt.data();
+			d.obj_label = label.data();
+			d.obj_flags = oflags.data();
+			d.nedges = dst.size();
+			d.edge_start = edge_start.data();
+			d.edge_dst = dst.data();
+			d.edge_name = name.data();
+			d.nroots = (uint32_t)roots.size();
+			d.roots = roots.data();
+		}
+		if (flags & FMT_FLAG_STRINGS) {
+			d.nstrdata = (uint32_t)strdata.size();
+			d.strdata = strdata.data();
+		}
+		return &d;
+	}
+};
+
+// A small heap using every edge kind, root kind and object flag.
+void SampleGraph(Builder &b) {
+	b.meta.push_back({b.Str("pid"), b.Str("4242")});
+	b.meta.push_back({b.Str("python"), b.Str("3.11.7")});
+	b.meta.push_back({b.Str("mode"), b.Str("graph")});
+	uint32_t tdict = b.Type(0x55d4c2a3e100, "dict");
+	uint32_t tlist = b.Type(0x55d4c2a3d000, "list");  // not sorted
+	uint32_t tstr = b.Type(0x55d4c2a3f300, "str");
+	uint32_t ttype = b.Type(0x55d4c2a3e900, "type");
+	uint32_t tfoo = b.Type(0x7f0000001000, "__main__.Foo");
+	uint32_t tfun = b.Type(0x55d4c2a3aa00, "function");
+	uint32_t tframe = b.Type(0x55d4c2a3ab00, "frame");
+	uint32_t tmod = b.Type(0x55d4c2a3ac00, "module");
+	b.summary.push_back({b.Str("dict"), 2, 464});
+	b.summary.push_back({b.Str("function (f)"), 1, 152});
+	b.summary.push_back({b.Str("frame (codename: g)"), 1, 432});
+	b.summary.push_back({b.Str("module(m)"), 1, 72});
+	const uint8_t gc = FMT_OBJ_GC_TRACKED;
+	// Objects by ascending address; indices noted.
+	b.Obj(0x7f0000001000, ttype, 1072, 7, 0, gc | FMT_OBJ_TYPE);  // 0
+	b.Edge(4, FMT_EDGE_NAME(FMT_EDGE_OTHER, b.Str("__dict__")));
+	b.Obj(0x7f0000002010, tmod, 72, 3, b.Str("m"), gc);  // 1
+	b.Edge(4, FMT_EDGE_NAME(FMT_EDGE_OTHER, b.Str("__dict__")));
+	b.Obj(0x7f0000002050, tstr, 51, 2);  // 2: "k"
+	b.Obj(0x7f0000002090, tlist, 72, 1, 0, gc);  // 3
+	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_INDEX, 0));
+	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_INDEX, 1));
+	b.Edge(6, FMT_EDGE_NAME(FMT_EDGE_INDEX, 2));
+	b.Obj(0x7f00000020d0, tdict, 232, 1, 0, gc);  // 4
+	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_DICTKEY, 0));
+	b.Edge(3, FMT_EDGE_NAME(FMT_EDGE_KEY, b.Str("k")));
+	b.Edge(5, FMT_EDGE_NAME(FMT_EDGE_KEY, b.Str("f")));
+	b.Obj(0x7f0000003000, tfun, 152, 2, b.Str("f"), gc);  // 5
+	b.Edge(4, FMT_EDGE_NAME(FMT_EDGE_OTHER, b.Str("__globals__")));
+	b.Edge(8, FMT_EDGE_NAME(FMT_EDGE_CELL, b.Str("x")));
+	b.Edge(0, FMT_EDGE_NAME(FMT_EDGE_NONE, 0));
+	b.Obj(0x7f0000003040, tfoo, 48, 1, 0, gc);  // 6
+	b.Edge(6, FMT_EDGE_NAME(FMT_EDGE_ATTR, b.Str("self")));  // self-loop
+	b.Obj(0x7f0000004000, tframe, 432, 1, b.Str("g"), gc);  // 7
+	b.Edge(3, FMT_EDGE_NAME(FMT_EDGE_LOCAL, b.Str("items")));
+	b.Edge(7, FMT_EDGE_NAME(FMT_EDGE_NONE, 0));
+	b.Obj(0x7f0000004100, tdict, 232, 1, 0, gc);  // 8
+	b.roots.push_back({1, FMT_ROOT_MODULE, b.Str("m")});
+	b.roots.push_back({7, FMT_ROOT_FRAME, b.Str("thread 1")});
+	b.roots.push_back({0, FMT_ROOT_OTHER, 0});
+}
+
+// ---- bytes helpers -----------------------------------------------------
+
+int StringSink(void *ctx, const void *buf, size_t len) {
+	static_cast<std::string *>(ctx)->append((const char *)buf, len);
+	return 0;
+}
+
+std::string Write(fmt_dump *d, int level = 1) {
+	std::string out;
+	int rc = fmt_write(d, level, StringSink, &out);
+	EXPECT_EQ(rc, 0) << fmt_strerror(rc);
+	return out;
+}
+
+std::string V(uint64_t v) {  // a varint
+	uint8_t b[VARINT_MAX_LEN];
+	return std::string((const char *)b, put_varint(b, v));
+}
+
+std::string U32(uint32_t v) {
+	uint8_t b[4];
+	put_u32(b, v);
+	return std::string((const char *)b, 4);
+}
+
+std::string U64(uint64_t v) {
+	uint8_t b[8];
+	put_u64(b, v);
+	return std::string((const char *)b, 8);
+}
+
+uint32_t Crc(const std::string &s) {
+	return (uint32_t)crc32(0, (const Bytef *)s.data(), (uInt)s.size());
+}
+
+std::string Header(uint16_t major, uint16_t minor, uint32_t flags) {
+	uint8_t h[FMT_HEADER_SIZE];
+	memcpy(h, FMT_MAGIC, 8);
+	put_u16(h + 8, major);
+	put_u16(h + 10, minor);
+	put_u32(h + 12, flags);
+	put_u32(h + 16, (uint32_t)crc32(0, h, 16));
+	return std::string((const char *)h, sizeof h);
+}
+
+std::string Inflate(const std::string &file) {
+	std::string z = file.substr(FMT_HEADER_SIZE,
+				    file.size() - FMT_HEADER_SIZE - FMT_TRAILER_SIZE);
+	std::string body;
+	z_stream zs{};
+	EXPECT_EQ(inflateInit(&zs), Z_OK);
+	zs.next_in = (Bytef *)z.data();
+	zs.avail_in = (uInt)z.size();
+	char buf[4096];
+	int rc;
+	do {
+		zs.next_out = (Bytef *)buf;
+		zs.avail_out = sizeof buf;
+		rc = inflate(&zs, Z_NO_FLUSH);
+		body.append(buf, sizeof buf - zs.avail_out);
+	} while (rc == Z_OK);
+	EXPECT_EQ(rc, Z_STREAM_END);
+	inflateEnd(&zs);
+	return body;
+}
+
+// A well-framed file around body: header, zlib stream, correct trailer.
+std::string Reframe(const std::string &header, const std::string &body) {
+	uLongf zlen = compressBound((uLong)body.size());
+	std::string z(zlen, '\0');
+	EXPECT_EQ(compress2((Bytef *)&z[0], &zlen, (const Bytef *)body.data(),
+			    (uLong)body.size(), 6), Z_OK);
+	z.resize(zlen);
+	return header + z + U64(body.size()) + U32(Crc(body)) + FMT_TRAILER_MAGIC;
+}
+
+struct Sec {
+	uint32_t id;
+	std::string payload;
+};
+
+std::vector<Sec> Sections(const std::string &body) {
+	std::vector<Sec> out;
+	size_t p = 0;
+	while (p + 12 <= body.size()) {
+		uint32_t id = get_u32((const uint8_t *)body.data() + p);
+		uint64_t len = get_u64((const uint8_t *)body.data() + p + 4);
+		out.push_back({id, body.substr(p + 12, len)});
+		p += 12 + len;
+	}
+	EXPECT_EQ(p, body.size());
+	return out;
+}
+
+std::string Body(const std::vector<Sec> &secs) {
+	std::string b;
+	for (auto &s : secs)
+		b += U32(s.id) + U64(s.payload.size()) + s.payload;
+	return b;
+}
+
+Sec *Find(std::vector<Sec> &secs, uint32_t id) {
+	for (auto &s : secs)
+		if (s.id == id)
+			return &s;
+	return nullptr;
+}
+
+// Result of one read, freed on destruction.
+struct Read {
+	int rc;
+	fmt_dump d{};
+	char err[512];
+	Read(const std::string &f, fmt_read_what what = FMT_READ_ALL) {
+		memset(err, 'x', sizeof err);  // must be overwritten
+		rc = fmt_read_mem(f.data(), f.size(), what, &d, err, sizeof err);
+	}
+	~Read() { fmt_dump_free(&d); }
+	std::string Err() const { return err; }
+};
+
+bool Zeroed(const fmt_dump &d) {
+	fmt_dump z{};
+	z.major = d.major;  // kept on MUPPY_EVERSION
+	z.minor = d.minor;
+	return memcmp(&d, &z, sizeof d) == 0;
+}
+
+std::string S(const fmt_dump &d, uint32_t id) {
+	return std::string(d.strings[id].ptr, d.strings[id].len);
+}
+
+// Field-by-field equality (strings by content).
+void ExpectSame(const fmt_dump &a, const fmt_dump &b) {
+	EXPECT_EQ(a.flags, b.flags);
+	ASSERT_EQ(a.nstrings, b.nstrings);
+	for (uint32_t i = 0; i < a.nstrings; i++) {
+		EXPECT_EQ(S(a, i), S(b, i)) << "string " << i;
+		EXPECT_EQ(b.strings[i].ptr[b.strings[i].len], '\0');
+	}
+	ASSERT_EQ(a.nmeta, b.nmeta);
+	for (uint32_t i = 0; i < a.nmeta; i++) {
+		EXPECT_EQ(a.meta[i].key, b.meta[i].key);
+		EXPECT_EQ(a.meta[i].value, b.meta[i].value);
+	}
+	ASSERT_EQ(a.ntypes, b.ntypes);
+	for (uint32_t i = 0; i < a.ntypes; i++) {
+		EXPECT_EQ(a.types[i].addr, b.types[i].addr);
+		EXPECT_EQ(a.types[i].name, b.types[i].name);
+	}
+	ASSERT_EQ(a.nsummary, b.nsummary);
+	for (uint32_t i = 0; i < a.nsummary; i++) {
+		EXPECT_EQ(a.summary[i].name, b.summary[i].name);
+		EXPECT_EQ(a.summary[i].count, b.summary[i].count);
+		EXPECT_EQ(a.summary[i].size, b.summary[i].size);
+	}
+	ASSERT_EQ(a.nobjects, b.nobjects);
+	for (uint64_t i = 0; i < a.nobjects; i++) {
+		EXPECT_EQ(a.obj_addr[i], b.obj_addr[i]) << i;
+		EXPECT_EQ(a.obj_type[i], b.obj_type[i]) << i;
+		EXPECT_EQ(a.obj_size[i], b.obj_size[i]) << i;
+		EXPECT_EQ(a.obj_refcnt[i], b.obj_refcnt[i]) << i;
+		EXPECT_EQ(a.obj_label[i], b.obj_label[i]) << i;
+		EXPECT_EQ(a.obj_flags[i], b.obj_flags[i]) << i;
+	}
+	ASSERT_EQ(a.nedges, b.nedges);
+	if (a.nobjects) {
+		for (uint64_t i = 0; i <= a.nobjects; i++)
+			EXPECT_EQ(a.edge_start[i], b.edge_start[i]) << i;
+	}
+	for (uint64_t e = 0; e < a.nedges; e++) {
+		EXPECT_EQ(a.edge_dst[e], b.edge_dst[e]) << e;
+		EXPECT_EQ(a.edge_name[e], b.edge_name[e]) << e;
+	}
+	ASSERT_EQ(a.nroots, b.nroots);
+	for (uint32_t i = 0; i < a.nroots; i++) {
+		EXPECT_EQ(a.roots[i].obj, b.roots[i].obj);
+		EXPECT_EQ(a.roots[i].kind, b.roots[i].kind);
+		EXPECT_EQ(a.roots[i].name, b.roots[i].name);
+	}
+	ASSERT_EQ(a.nstrdata, b.nstrdata);
+	for (uint32_t i = 0; i < a.nstrdata; i++) {
+		EXPECT_EQ(a.strdata[i].obj, b.strdata[i].obj);
+		EXPECT_EQ(a.strdata[i].str, b.strdata[i].str);
+	}
+}
+
+std::string SampleFile() {
+	Builder b;
+	SampleGraph(b);
+	return Write(b.Dump());
+}
+
+// ---- round trips -------------------------------------------------------
+
+TEST(Format, RoundTripGraph) {
+	Builder b;
+	SampleGraph(b);
+	std::string f = Write(b.Dump());
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.Err(), "");
+	EXPECT_EQ(r.d.major, MUPPY_FORMAT_MAJOR);
+	EXPECT_EQ(r.d.minor, MUPPY_FORMAT_MINOR);
+	ExpectSame(*b.Dump(), r.d);
+	EXPECT_STREQ(fmt_meta_get(&r.d, "pid"), "4242");
+	EXPECT_STREQ(fmt_meta_get(&r.d, "python"), "3.11.7");
+	EXPECT_EQ(fmt_meta_get(&r.d, "pi"), nullptr);
+	EXPECT_EQ(fmt_meta_get(&r.d, "pidx"), nullptr);
+	EXPECT_EQ(fmt_find_object(&r.d, 0x7f00000020d0), 4);
+	EXPECT_EQ(fmt_find_object(&r.d, 0x7f0000001000), 0);
+	EXPECT_EQ(fmt_find_object(&r.d, 0x7f0000004100), 8);
+	EXPECT_EQ(fmt_find_object(&r.d, 0x7f0000004101), -1);
+	EXPECT_EQ(fmt_find_object(&r.d, 0x7f0000002011), -1);
+	EXPECT_EQ(fmt_find_object(&r.d, 0), -1);
+	EXPECT_STREQ(fmt_str(&r.d, r.d.types[0].name), "dict");
+}
+
+TEST(Format, WriteIsDeterministicAtEveryLevel) {
+	Builder b;
+	SampleGraph(b);
+	for (int level = -1; level <= 9; level++) {
+		std::string f = Write(b.Dump(), level);
+		EXPECT_EQ(f, Write(b.Dump(), level));
+		Read r(f);
+		ASSERT_EQ(r.rc, 0) << "level " << level << ": " << r.Err();
+		ExpectSame(*b.Dump(), r.d);
+	}
+}
+
+TEST(Format, RoundTripSummaryOnly) {
+	Builder b;
+	SampleGraph(b);
+	b.flags = 0;
+	std::string f = Write(b.Dump());
+	std::vector<Sec> secs = Sections(Inflate(f));
+	ASSERT_EQ(secs.size(), 5u);  // STRTAB META TYPES SUMMARY END
+	EXPECT_EQ(secs[0].id, FMT_SEC_STRTAB);
+	EXPECT_EQ(secs[3].id, FMT_SEC_SUMMARY);
+	EXPECT_EQ(secs[4].id, FMT_SEC_END);
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*b.Dump(), r.d);
+	EXPECT_EQ(r.d.nobjects, 0u);
+	EXPECT_EQ(r.d.obj_addr, nullptr);
+	EXPECT_EQ(r.d.edge_start, nullptr);
+	EXPECT_EQ(fmt_find_object(&r.d, 0x7f0000001000), -1);
+}
+
+TEST(Format, SectionOrderAsDocumented) {
+	Builder b;
+	SampleGraph(b);
+	b.flags = FMT_FLAG_GRAPH | FMT_FLAG_STRINGS;
+	std::vector<Sec> secs = Sections(Inflate(Write(b.Dump())));
+	std::vector<uint32_t> ids;
+	for (auto &s : secs)
+		ids.push_back(s.id);
+	EXPECT_EQ(ids, (std::vector<uint32_t>{
+			       FMT_SEC_STRTAB, FMT_SEC_META, FMT_SEC_TYPES,
+			       FMT_SEC_SUMMARY, FMT_SEC_OBJECTS, FMT_SEC_EDGES,
+			       FMT_SEC_ROOTS, FMT_SEC_STRDATA, FMT_SEC_END}));
+	EXPECT_EQ(secs.back().payload.size(), 0u);
+}
+
+TEST(Format, ReadSummaryModeSkipsGraph) {
+	Builder b;
+	SampleGraph(b);
+	b.flags = FMT_FLAG_GRAPH | FMT_FLAG_STRINGS;
+	b.strdata.push_back({2, b.Str("k")});
+	std::string f = Write(b.Dump());
+	Read r(f, FMT_READ_SUMMARY);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.d.flags, FMT_FLAG_GRAPH | FMT_FLAG_STRINGS);  // as on disk
+	EXPECT_EQ(r.d.nsummary, 4u);
+	EXPECT_EQ(r.d.ntypes, 8u);
+	EXPECT_STREQ(fmt_meta_get(&r.d, "mode"), "graph");
+	EXPECT_EQ(r.d.nobjects, 0u);
+	EXPECT_EQ(r.d.nedges, 0u);
+	EXPECT_EQ(r.d.nroots, 0u);
+	EXPECT_EQ(r.d.nstrdata, 0u);
+	EXPECT_EQ(r.d.obj_addr, nullptr);
+	EXPECT_EQ(r.d.edge_dst, nullptr);
+	EXPECT_EQ(r.d.roots, nullptr);
+	// Still fully verified: a body CRC error is caught in summary mode.
+	std::string bad = f;
+	bad[bad.size() - 8] ^= 1;
+	Read rb(bad, FMT_READ_SUMMARY);
+	EXPECT_EQ(rb.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(rb.Err().rfind("corrupt: body CRC mismatch", 0), 0u) << rb.Err();
+}
+
+// FMT_READ_SUMMARY does not depend on the writer's section order: graph
+// sections met before the tables are skipped, not decoded.
+TEST(Format, ReadSummaryModeWithGraphSectionsFirst) {
+	Builder b;
+	SampleGraph(b);
+	std::vector<Sec> secs = Sections(Inflate(Write(b.Dump())));
+	ASSERT_EQ(secs[4].id, FMT_SEC_OBJECTS);
+	std::rotate(secs.begin(), secs.begin() + 4, secs.end() - 1);
+	ASSERT_EQ(secs[0].id, FMT_SEC_OBJECTS);
+	secs[1].payload = "not decoded in summary mode";  // EDGES
+	std::string f = Reframe(Header(1, 0, FMT_FLAG_GRAPH), Body(secs));
+	Read r(f, FMT_READ_SUMMARY);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.d.nsummary, 4u);
+	EXPECT_EQ(r.d.nobjects, 0u);
+	EXPECT_EQ(r.d.edge_start, nullptr);
+	Read all(f);  // but a full read decodes it and objects
+	EXPECT_EQ(all.rc, MUPPY_ECORRUPT);
+	EXPECT_NE(all.Err().find("section 6 (EDGES)"), std::string::npos)
+		<< all.Err();
+}
+
+TEST(Format, RoundTripStrings) {
+	Builder b;
+	SampleGraph(b);
+	b.flags = FMT_FLAG_GRAPH | FMT_FLAG_STRINGS;
+	uint32_t bin = b.Str(std::string("a\0b\xff\x80 z", 7));  // NUL inside
+	uint32_t big = b.Str(std::string(70000, 'q'));  // > one 64 KiB block
+	b.strdata.push_back({2, b.Str("k")});
+	b.strdata.push_back({8, bin});
+	b.strdata.push_back({3, big});
+	b.strdata.push_back({3, bin});  // unsorted, repeated: allowed
+	std::string f = Write(b.Dump());
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*b.Dump(), r.d);
+	EXPECT_EQ(r.d.strings[bin].len, 7u);
+	EXPECT_EQ(memcmp(r.d.strings[bin].ptr, "a\0b\xff\x80 z", 7), 0);
+	EXPECT_EQ(r.d.strings[big].len, 70000u);
+}
+
+TEST(Format, EmptyDumpZeroObjects) {
+	// Graph flag, nothing in it; edge_start may be NULL when there are
+	// no objects, or a single 0.
+	Builder b;
+	for (int null_start = 0; null_start < 2; null_start++) {
+		fmt_dump *d = b.Dump();
+		if (null_start)
+			d->edge_start = nullptr;
+		std::string f = Write(d);
+		Read r(f);
+		ASSERT_EQ(r.rc, 0) << r.Err();
+		EXPECT_EQ(r.d.flags, FMT_FLAG_GRAPH);
+		EXPECT_EQ(r.d.nstrings, 1u);
+		EXPECT_STREQ(fmt_str(&r.d, 0), "");
+		EXPECT_EQ(r.d.nobjects, 0u);
+		EXPECT_EQ(r.d.nedges, 0u);
+		ASSERT_NE(r.d.edge_start, nullptr);  // always nobjects + 1
+		EXPECT_EQ(r.d.edge_start[0], 0u);
+		EXPECT_EQ(fmt_find_object(&r.d, 0), -1);
+		EXPECT_EQ(fmt_meta_get(&r.d, "pid"), nullptr);
+	}
+	// And with no graph at all: the smallest valid dump.
+	b.flags = 0;
+	std::string f = Write(b.Dump());
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.d.nsummary, 0u);
+	EXPECT_EQ(r.d.meta, nullptr);
+}
+
+TEST(Format, BoundaryValues) {
+	Builder b;
+	b.flags = FMT_FLAG_GRAPH | FMT_FLAG_STRINGS;
+	uint32_t t0 = b.Type(UINT64_MAX, "max");
+	uint32_t t1 = b.Type(0, "zero");  // delta wraps around 2^64
+	b.Type(1ull << 63, "mid");
+	b.summary.push_back({b.Str("dict"), UINT64_MAX, UINT64_MAX});
+	b.summary.push_back({0, 0, 0});
+	uint32_t last = b.Str("last");
+	// Address 0, a 2^64 - 2 gap, UINT64_MAX: no common alignment.
+	b.Obj(0, t0, UINT64_MAX, UINT64_MAX, last, 0xff);
+	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_INDEX, FMT_EDGE_VALUE_MAX));
+	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_NONE, FMT_EDGE_VALUE_MAX));
+	b.Edge(0, FMT_EDGE_NAME(FMT_EDGE_OTHER, last));
+	b.Edge(1, FMT_EDGE_NAME(FMT_EDGE_DICTKEY, FMT_EDGE_VALUE_MAX));
+	b.Obj(1, t1, 0, 0, 0, 0);
+	b.Obj(UINT64_MAX, t1, 1, 0xffffffffull, 0, 0x80);
+	b.Edge(0, 0);
+	b.roots.push_back({2, FMT_ROOT_OTHER, last});
+	b.strdata.push_back({2, last});
+	b.strdata.push_back({0, 0});
+	std::string f = Write(b.Dump());
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*b.Dump(), r.d);
+	EXPECT_EQ(fmt_find_object(&r.d, UINT64_MAX), 2);
+	EXPECT_EQ(fmt_find_object(&r.d, 0), 0);
+	EXPECT_EQ(fmt_find_object(&r.d, 2), -1);
+}
+
+TEST(Format, AddressColumnShifts) {
+	// All gaps multiples of 2^k for k = 0..63, and a common odd offset:
+	// the column drops the zero bits and must restore them exactly.
+	for (unsigned k = 0; k < 64; k++) {
+		Builder b;
+		uint32_t t = b.Type(16, "t");
+		uint64_t base = k ? 8 + 1 : 3;  // offset shared by all
+		b.Obj(base, t, 1);
+		b.Obj(base + (1ull << k), t, 2);
+		if (k < 62)
+			b.Obj(base + (3ull << k), t, 3);
+		Read r(Write(b.Dump()));
+		ASSERT_EQ(r.rc, 0) << k << ": " << r.Err();
+		ExpectSame(*b.Dump(), r.d);
+	}
+	// 16-byte aligned CPython-like addresses with one 8-aligned one.
+	Builder b;
+	uint32_t t = b.Type(16, "t");
+	for (uint64_t i = 0; i < 100; i++)
+		b.Obj(0x7f0000000000 + i * 48 + (i == 50 ? 8 : 0), t, 48);
+	Read r(Write(b.Dump()));
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*b.Dump(), r.d);
+}
+
+// Many objects: the body spans many 64 KiB blocks on both sides, so
+// varints straddle block boundaries in the reader.
+TEST(Format, RoundTripLargeRandomGraph) {
+	Builder b;
+	uint64_t s = 12345;
+	auto rnd = [&s](uint64_t n) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		return (s >> 33) % n;
+	};
+	for (int i = 0; i < 40; i++)
+		b.Type(0x1000 + 0x100 * (uint64_t)i, "t" + std::to_string(i));
+	for (int i = 0; i < 500; i++)
+		b.Str("s" + std::to_string(i));
+	uint64_t a = 0x7f0000000000;
+	const uint32_t n = 30000;
+	for (uint32_t i = 0; i < n; i++) {
+		a += 16 * (1 + rnd(rnd(10) ? 4 : 100000));
+		b.Obj(a, (uint32_t)rnd(40), 16 + rnd(1000),
+		      rnd(50) ? rnd(5) : UINT64_MAX - rnd(3),
+		      rnd(10) ? 0 : (uint32_t)rnd(500), (uint8_t)rnd(4));
+		for (uint64_t k = rnd(6); k > 0; k--)
+			b.Edge((uint32_t)rnd(n),
+			       FMT_EDGE_NAME(rnd(8), rnd(500)));
+	}
+	for (uint32_t i = 0; i < 50; i++)
+		b.roots.push_back({(uint32_t)rnd(n), 1 + (uint32_t)rnd(3),
+				   (uint32_t)rnd(500)});
+	std::vector<std::pair<const void *, size_t>> chunks;
+	std::string f;
+	struct Ctx {
+		std::string *f;
+		size_t calls, max;
+	} ctx{&f, 0, 0};
+	int rc = fmt_write(b.Dump(), 1, [](void *c, const void *buf,
+					      size_t len) {
+		Ctx *x = static_cast<Ctx *>(c);
+		x->f->append((const char *)buf, len);
+		x->calls++;
+		x->max = len > x->max ? len : x->max;
+		return 0;
+	}, &ctx);
+	ASSERT_EQ(rc, 0);
+	EXPECT_GT(ctx.calls, 3u);  // streamed, in bounded pieces
+	EXPECT_LE(ctx.max, 65536u);
+	EXPECT_GT(Inflate(f).size(), 4u * 65536);
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*b.Dump(), r.d);
+	for (uint32_t i = 0; i < n; i += 997)
+		EXPECT_EQ(fmt_find_object(&r.d, b.addr[i]), (int64_t)i);
+}
+
+// ---- the writer refuses inconsistent input -----------------------------
+
+TEST(Format, WriterRejectsInvalidInput) {
+	struct Case {
+		const char *what;
+		std::function<void(Builder &, fmt_dump *)> mutate;
+	};
+	const std::vector<Case> cases = {
+		{"unsorted addresses", [](Builder &, fmt_dump *d) {
+			 std::swap(d->obj_addr[2], d->obj_addr[3]); }},
+		{"duplicate address", [](Builder &, fmt_dump *d) {
+			 d->obj_addr[3] = d->obj_addr[2]; }},
+		{"type index", [](Builder &, fmt_dump *d) {
+			 d->obj_type[5] = d->ntypes; }},
+		{"label id", [](Builder &, fmt_dump *d) {
+			 d->obj_label[0] = d->nstrings; }},
+		{"edge target", [](Builder &, fmt_dump *d) {
+			 d->edge_dst[3] = (uint32_t)d->nobjects; }},
+		{"edge name string", [](Builder &, fmt_dump *d) {
+			 d->edge_name[0] = FMT_EDGE_NAME(FMT_EDGE_KEY,
+							 d->nstrings); }},
+		{"edge_start not monotone", [](Builder &, fmt_dump *d) {
+			 d->edge_start[4] = d->edge_start[3] - 1;
+			 d->edge_start[3] = d->edge_start[4] + 2; }},
+		{"edge_start[0] != 0", [](Builder &, fmt_dump *d) {
+			 d->edge_start[0] = 1; }},
+		{"edge_start[n] != nedges", [](Builder &, fmt_dump *d) {
+			 d->nedges--; }},
+		{"no strings", [](Builder &, fmt_dump *d) { d->nstrings = 0; }},
+		{"string 0 not empty", [](Builder &b, fmt_dump *d) {
+			 d->strings[0] = b.strings[1]; }},
+		{"meta key", [](Builder &, fmt_dump *d) {
+			 d->meta[1].key = d->nstrings; }},
+		{"meta value", [](Builder &, fmt_dump *d) {
+			 d->meta[1].value = UINT32_MAX; }},
+		{"type name", [](Builder &, fmt_dump *d) {
+			 d->types[2].name = d->nstrings; }},
+		{"summary name", [](Builder &, fmt_dump *d) {
+			 d->summary[0].name = d->nstrings; }},
+		{"root object", [](Builder &, fmt_dump *d) {
+			 d->roots[0].obj = (uint32_t)d->nobjects; }},
+		{"root name", [](Builder &, fmt_dump *d) {
+			 d->roots[0].name = d->nstrings; }},
+		{"root kind 0", [](Builder &, fmt_dump *d) { d->roots[0].kind = 0; }},
+		{"root kind 4", [](Builder &, fmt_dump *d) { d->roots[0].kind = 4; }},
+		{"strdata object", [](Builder &b, fmt_dump *d) {
+			 d->flags |= FMT_FLAG_STRINGS;
+			 b.strdata.push_back({(uint32_t)d->nobjects, 0});
+			 d->nstrdata = 1;
+			 d->strdata = b.strdata.data(); }},
+		{"strdata string", [](Builder &b, fmt_dump *d) {
+			 d->flags |= FMT_FLAG_STRINGS;
+			 b.strdata.push_back({0, d->nstrings});
+			 d->nstrdata = 1;
+			 d->strdata = b.strdata.data(); }},
+		{"strdata without flag", [](Builder &b, fmt_dump *d) {
+			 b.strdata.push_back({0, 0});
+			 d->nstrdata = 1;
+			 d->strdata = b.strdata.data(); }},
+		{"STRINGS without GRAPH", [](Builder &, fmt_dump *d) {
+			 d->flags = FMT_FLAG_STRINGS; d->nobjects = 0;
+			 d->nedges = 0; d->nroots = 0; }},
+		{"objects without GRAPH", [](Builder &, fmt_dump *d) {
+			 d->flags = 0; }},
+		{"unknown flag bit", [](Builder &, fmt_dump *d) {
+			 d->flags |= 0x4; }},
+		{"missing column", [](Builder &, fmt_dump *d) {
+			 d->obj_refcnt = nullptr; }},
+		{"missing edge column", [](Builder &, fmt_dump *d) {
+			 d->edge_name = nullptr; }},
+		{"more than 2^32 objects", [](Builder &, fmt_dump *d) {
+			 d->nobjects = (1ull << 32) + 1; }},
+	};
+	for (const Case &c : cases) {
+		Builder b;
+		SampleGraph(b);
+		fmt_dump *d = b.Dump();
+		c.mutate(b, d);
+		std::string out;
+		EXPECT_EQ(fmt_write(d, 1, StringSink, &out), MUPPY_EINVAL)
+			<< c.what;
+		EXPECT_EQ(out, "") << c.what << ": nothing may reach the sink";
+	}
+	Builder b;
+	SampleGraph(b);
+	std::string out;
+	EXPECT_EQ(fmt_write(nullptr, 1, StringSink, &out), MUPPY_EINVAL);
+	EXPECT_EQ(fmt_write(b.Dump(), 1, nullptr, &out), MUPPY_EINVAL);
+	EXPECT_EQ(fmt_write(b.Dump(), 10, StringSink, &out), MUPPY_EINVAL);
+	EXPECT_EQ(fmt_write(b.Dump(), -2, StringSink, &out), MUPPY_EINVAL);
+	EXPECT_EQ(out, "");
+}
+
+TEST(Format, SinkFailureIsEIO) {
+	Builder b;
+	SampleGraph(b);
+	b.Str(std::string(300000, 'z'));  // several sink calls at level 0
+	struct Ctx {
+		int fail_at, calls, after;
+	};
+	for (int fail_at = 1; fail_at <= 4; fail_at++) {
+		Ctx ctx{fail_at, 0, 0};
+		int rc = fmt_write(b.Dump(), 0, [](void *c, const void *,
+						      size_t) {
+			Ctx *x = static_cast<Ctx *>(c);
+			if (x->calls >= x->fail_at)
+				x->after++;
+			return ++x->calls == x->fail_at ? -5 : 0;
+		}, &ctx);
+		EXPECT_EQ(rc, MUPPY_EIO) << fail_at;
+		EXPECT_EQ(ctx.calls, fail_at);
+		EXPECT_EQ(ctx.after, 0) << "sink called after it failed";
+	}
+}
+
+// ---- the reader: framing and header --------------------------------------
+
+TEST(Format, RejectsEveryFlippedHeaderByte) {
+	const std::string f = SampleFile();
+	for (size_t i = 0; i < FMT_HEADER_SIZE; i++) {
+		std::string bad = f;
+		bad[i] ^= (char)0xff;
+		Read r(bad);
+		EXPECT_TRUE(Zeroed(r.d)) << i;
+		if (i < 8) {
+			EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << i;
+			EXPECT_EQ(r.Err(), "not a muppy dump (bad magic)") << i;
+		} else if (i < 10) {
+			unsigned major = get_u16((const uint8_t *)bad.data() + 8);
+			EXPECT_EQ(r.rc, MUPPY_EVERSION) << i;
+			EXPECT_EQ(r.Err(), "dump version " + std::to_string(major) +
+					   ".0 is newer than this reader (1.0)");
+			EXPECT_EQ(r.d.major, major);
+		} else {
+			char want[128];
+			snprintf(want, sizeof want,
+				 "corrupt: header CRC mismatch (stored 0x%08x, "
+				 "computed 0x%08x)",
+				 get_u32((const uint8_t *)bad.data() + 16),
+				 Crc(bad.substr(0, 16)));
+			EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << i;
+			EXPECT_EQ(r.Err(), want) << i;
+		}
+	}
+}
+
+TEST(Format, RejectsNewerMajorNamingBothVersions) {
+	std::string body = Inflate(SampleFile());
+	Read r(Reframe(Header(2, 0, FMT_FLAG_GRAPH), body));
+	EXPECT_EQ(r.rc, MUPPY_EVERSION);
+	EXPECT_EQ(r.Err(), "dump version 2.0 is newer than this reader (1.0)");
+	EXPECT_EQ(r.d.major, 2);
+	EXPECT_EQ(r.d.nstrings, 0u);
+	// A newer major may change everything after the version fields,
+	// even the header CRC: the version is what gets reported.
+	std::string v2 = Header(2, 3, 0);
+	v2[16] ^= 0x55;
+	Read r2(v2 + "anything at all");
+	EXPECT_EQ(r2.rc, MUPPY_EVERSION);
+	EXPECT_EQ(r2.Err(), "dump version 2.3 is newer than this reader (1.0)");
+	Read r0(Reframe(Header(0, 9, FMT_FLAG_GRAPH), body));
+	EXPECT_EQ(r0.rc, MUPPY_EVERSION);
+	EXPECT_EQ(r0.Err(), "dump version 0.9 is older than this reader (1.0)");
+	EXPECT_STREQ(fmt_strerror(MUPPY_EVERSION),
+		     "unsupported dump format version");
+}
+
+TEST(Format, AcceptsNewerMinor) {
+	Builder b;
+	SampleGraph(b);
+	std::string body = Inflate(Write(b.Dump()));
+	Read r(Reframe(Header(MUPPY_FORMAT_MAJOR, MUPPY_FORMAT_MINOR + 7,
+			      FMT_FLAG_GRAPH), body));
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.d.minor, MUPPY_FORMAT_MINOR + 7);
+	ExpectSame(*b.Dump(), r.d);
+}
+
+TEST(Format, SkipsUnknownSections) {
+	Builder b;
+	SampleGraph(b);
+	std::vector<Sec> secs = Sections(Inflate(Write(b.Dump())));
+	// One before everything, one between graph sections, one empty,
+	// one large enough to cross a 64 KiB block, just before END.
+	secs.insert(secs.begin(), Sec{99, "future stuff"});
+	secs.insert(secs.begin() + 6, Sec{FMT_SEC_STRDATA + 1, ""});
+	secs.insert(secs.end() - 1, Sec{0xffffffffu, std::string(100000, 'u')});
+	for (uint32_t flags_minor : {0u, 1u}) {
+		Read r(Reframe(Header(1, (uint16_t)flags_minor, FMT_FLAG_GRAPH),
+			       Body(secs)));
+		ASSERT_EQ(r.rc, 0) << r.Err();
+		ExpectSame(*b.Dump(), r.d);
+	}
+	// Sections in another order than the writer's are fine too.
+	std::swap(secs[1], secs[4]);  // STRTAB after SUMMARY
+	Read r(Reframe(Header(1, 0, FMT_FLAG_GRAPH), Body(secs)));
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*b.Dump(), r.d);
+}
+
+TEST(Format, RejectsTruncationAtEveryLength) {
+	Builder b;
+	SampleGraph(b);
+	b.flags |= FMT_FLAG_STRINGS;
+	b.strdata.push_back({2, b.Str("k")});
+	const std::string f = Write(b.Dump());
+	for (size_t len = 0; len < f.size(); len++) {
+		std::string cut = f.substr(0, len);
+		Read r(cut);
+		EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << len;
+		EXPECT_TRUE(Zeroed(r.d)) << len;
+		std::string e = r.Err();
+		EXPECT_TRUE(e.rfind("truncated: ", 0) == 0 ||
+			    e.rfind("corrupt: ", 0) == 0) << len << ": " << e;
+		Read rs(cut, FMT_READ_SUMMARY);
+		EXPECT_EQ(rs.rc, MUPPY_ECORRUPT) << len;
+	}
+	EXPECT_EQ(Read(f.substr(0, 0)).Err(),
+		  "truncated: file is 0 bytes, shorter than the 20-byte header");
+	EXPECT_EQ(Read(f.substr(0, 5)).Err(),
+		  "truncated: file is 5 bytes, shorter than the 20-byte header");
+	EXPECT_EQ(Read(f.substr(0, 19)).Err(),
+		  "truncated: file is 19 bytes, shorter than the 20-byte header");
+	EXPECT_EQ(Read(f.substr(0, 20)).Err(),
+		  "truncated: trailer missing (file is 20 bytes)");
+	EXPECT_EQ(Read(f.substr(0, f.size() - 1)).Err(),
+		  "truncated: trailer missing (file is " +
+			  std::to_string(f.size() - 1) + " bytes)");
+	// The body cut short but the trailer kept.
+	size_t zlen = f.size() - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
+	std::string mid = f.substr(0, FMT_HEADER_SIZE + zlen / 2) +
+			  f.substr(f.size() - FMT_TRAILER_SIZE);
+	Read r(mid);
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r.Err().rfind("truncated: zlib stream ends early", 0), 0u)
+		<< r.Err();
+}
+
+TEST(Format, RejectsOrIgnoresEveryFlippedBit) {
+	Builder b;
+	SampleGraph(b);
+	const std::string f = Write(b.Dump());
+	int accepted = 0;
+	for (size_t i = 0; i < f.size(); i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			std::string bad = f;
+			bad[i] ^= (char)(1 << bit);
+			Read r(bad);
+			if (r.rc == 0) {
+				// Only bits that do not change the inflated body
+				// can pass the CRCs: deflate's final padding, or
+				// a Huffman table entry for a symbol never used.
+				accepted++;
+				ExpectSame(*b.Dump(), r.d);
+			} else {
+				EXPECT_TRUE(r.rc == MUPPY_ECORRUPT ||
+					    r.rc == MUPPY_EVERSION) << i;
+				EXPECT_TRUE(Zeroed(r.d)) << i;
+			}
+		}
+	}
+	EXPECT_LT(accepted * 100, (int)f.size() * 8);  // < 1%
+}
+
+TEST(Format, RejectsBadBodyCrc) {
+	const std::string f = SampleFile();
+	std::string bad = f;
+	size_t at = bad.size() - 8;
+	bad[at] ^= 0x10;
+	Read r(bad);
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT);
+	char want[128];
+	uint32_t body_crc = Crc(Inflate(f));
+	snprintf(want, sizeof want,
+		 "corrupt: body CRC mismatch (stored 0x%08x, computed 0x%08x)",
+		 body_crc ^ 0x10, body_crc);
+	EXPECT_EQ(r.Err(), want);
+	// A valid stream of a different body under the original trailer.
+	std::string body = Inflate(f);
+	body[30] ^= 1;
+	std::string other = Reframe(f.substr(0, FMT_HEADER_SIZE), body);
+	other.replace(other.size() - 8, 4, U32(body_crc));
+	Read r2(other);
+	EXPECT_EQ(r2.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r2.Err().rfind("corrupt: body CRC mismatch", 0), 0u);
+	// Wrong body length in the trailer.
+	std::string len = f;
+	len.replace(len.size() - 16, 8, U64(body.size() + 1));
+	Read r3(len);
+	EXPECT_EQ(r3.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r3.Err(), "corrupt: body is " + std::to_string(body.size()) +
+				    " bytes, the trailer says " +
+				    std::to_string(body.size() + 1));
+}
+
+TEST(Format, RejectsTrailingGarbage) {
+	const std::string f = SampleFile();
+	Read r(f + "xyz");
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r.Err(), "corrupt: 3 bytes of trailing garbage after the "
+			   "trailer at file offset " +
+				   std::to_string(f.size() - 16));
+	// Appending something that ends like a trailer moves the trailer:
+	// the stream then ends before it.
+	Read r2(f + f.substr(f.size() - 16));
+	EXPECT_EQ(r2.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r2.Err().rfind("corrupt: ", 0), 0u);
+	// Bytes between the end of the zlib stream and the trailer.
+	std::string mid = f;
+	mid.insert(mid.size() - 16, "pad");
+	Read r3(mid);
+	EXPECT_EQ(r3.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r3.Err(), "corrupt: 3 bytes between the end of the zlib "
+			    "stream (file offset " +
+				    std::to_string(f.size() - 16) +
+				    ") and the trailer");
+	Read r4(std::string("PK\x03\x04 this is a zip file, honest", 32));
+	EXPECT_EQ(r4.Err(), "not a muppy dump (bad magic)");
+}
+
+// ---- the reader: well-framed bodies that lie ----------------------------
+
+// Rebuilds the sample with its sections edited, framed with valid CRCs.
+std::string Edited(uint32_t flags,
+		   const std::function<void(std::vector<Sec> &)> &edit) {
+	Builder b;
+	SampleGraph(b);
+	b.flags = flags;
+	std::vector<Sec> secs = Sections(Inflate(Write(b.Dump())));
+	edit(secs);
+	return Reframe(Header(1, 0, flags), Body(secs));
+}
+
+void ExpectCorrupt(const std::string &f, const std::string &want_prefix) {
+	Read r(f);
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << want_prefix;
+	EXPECT_EQ(r.Err().substr(0, want_prefix.size()), want_prefix)
+		<< "got: " << r.Err();
+	EXPECT_TRUE(Zeroed(r.d));
+}
+
+TEST(Format, RejectsBadSectionFraming) {
+	const uint32_t G = FMT_FLAG_GRAPH;
+	std::string body = Inflate(SampleFile());
+	size_t end_at = body.size() - 12;  // offset of the END header
+	ExpectCorrupt(Reframe(Header(1, 0, G), body.substr(0, end_at)),
+		      "corrupt: at body offset " + std::to_string(end_at) +
+			      ": END section missing");
+	ExpectCorrupt(Reframe(Header(1, 0, G), body.substr(0, end_at + 5)),
+		      "corrupt: at body offset " + std::to_string(end_at) +
+			      ": section header cut short");
+	ExpectCorrupt(Reframe(Header(1, 0, G), body + "x"),
+		      "corrupt: section 0 (END) at body offset " +
+			      std::to_string(body.size()) +
+			      ": 1 bytes after the END section");
+	ExpectCorrupt(Edited(G, [](std::vector<Sec> &s) {
+			      s.back().payload = "z"; }),
+		      "corrupt: section 0 (END) at body offset");
+	ExpectCorrupt(Edited(G, [](std::vector<Sec> &s) {
+			      s.insert(s.begin() + 2, s[0]); }),
+		      "corrupt: section 2 (STRTAB) at body offset");
+	ExpectCorrupt(Edited(G, [](std::vector<Sec> &s) {
+			      s.erase(s.begin() + 2); }),  // TYPES
+		      "corrupt: at body offset");
+	{
+		Read r(Edited(G, [](std::vector<Sec> &s) {
+			s.erase(s.begin() + 2); }));
+		EXPECT_NE(r.Err().find("section 3 (TYPES) missing"),
+			  std::string::npos) << r.Err();
+	}
+	// A section length that runs past the body.
+	std::string lying = body;
+	put_u64((uint8_t *)&lying[4], body.size());
+	ExpectCorrupt(Reframe(Header(1, 0, G), lying),
+		      "corrupt: at body offset 12: section 2 length " +
+			      std::to_string(body.size()) +
+			      " is past the end of the body (" +
+			      std::to_string(body.size() - 12) + " bytes left)");
+	// Graph sections against the header flags.
+	ExpectCorrupt(Edited(0, [](std::vector<Sec> &s) {
+			      s.insert(s.end() - 1, Sec{FMT_SEC_ROOTS, V(0)}); }),
+		      "corrupt: at body offset");
+	{
+		Read r(Edited(0, [](std::vector<Sec> &s) {
+			s.insert(s.end() - 1, Sec{FMT_SEC_ROOTS, V(0)}); }));
+		EXPECT_NE(r.Err().find("section 7 (ROOTS) present but the "
+				       "header flags 0x0 do not announce it"),
+			  std::string::npos) << r.Err();
+	}
+	ExpectCorrupt(Edited(G, [](std::vector<Sec> &s) {
+			      s.erase(s.begin() + 5); }),  // EDGES
+		      "corrupt: at body offset");
+	// STRINGS without GRAPH in a CRC-valid header.
+	Read r(Reframe(Header(1, 0, FMT_FLAG_STRINGS), body));
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r.Err(), "corrupt: header flags 0x2: STRINGS without GRAPH");
+}
+
+TEST(Format, RejectsBadPayloads) {
+	const uint32_t G = FMT_FLAG_GRAPH;
+	auto set = [](uint32_t id, std::string payload) {
+		return [id, payload](std::vector<Sec> &s) {
+			Find(s, id)->payload = payload;
+		};
+	};
+	// Unconsumed payload bytes.
+	ExpectCorrupt(Edited(G, [](std::vector<Sec> &s) {
+			      Find(s, FMT_SEC_META)->payload += "!"; }),
+		      "corrupt: section 1 (META) at body offset");
+	{
+		Read r(Edited(G, [](std::vector<Sec> &s) {
+			Find(s, FMT_SEC_META)->payload += "!"; }));
+		EXPECT_NE(r.Err().find(": 1 unread bytes at the end of the "
+				       "payload"), std::string::npos);
+	}
+	// Counts that cannot fit: refused before allocating anything big.
+	ExpectCorrupt(Edited(G, set(FMT_SEC_OBJECTS, V(1ull << 40) + "abc")),
+		      "corrupt: section 5 (OBJECTS) at body offset");
+	{
+		Read r(Edited(G, set(FMT_SEC_OBJECTS, V(4000000000u) + "abc")));
+		EXPECT_NE(r.Err().find("4000000000 objects cannot fit in the 3 "
+				       "bytes left"), std::string::npos) << r.Err();
+		Read r2(Edited(G, set(FMT_SEC_OBJECTS, V(1ull << 40))));
+		EXPECT_NE(r2.Err().find("1099511627776 objects is more than "
+					"4294967295"), std::string::npos);
+		Read r3(Edited(G, set(FMT_SEC_EDGES, V(9) + V(1ull << 62))));
+		EXPECT_NE(r3.Err().find("edges cannot fit"), std::string::npos)
+			<< r3.Err();
+		Read r4(Edited(G, set(FMT_SEC_STRTAB, V(UINT32_MAX))));
+		EXPECT_NE(r4.Err().find("strings cannot fit"), std::string::npos);
+	}
+	// Varints: too long, past 64 bits, cut by the section end.
+	ExpectCorrupt(Edited(G, set(FMT_SEC_META,
+				    std::string(10, '\x80') + "\x01")),
+		      "corrupt: section 1 (META) at body offset");
+	{
+		Read r(Edited(G, set(FMT_SEC_META,
+				     std::string(10, '\x80') + "\x01")));
+		EXPECT_NE(r.Err().find("varint does not fit in 64 bits"),
+			  std::string::npos) << r.Err();
+		Read r2(Edited(G, set(FMT_SEC_META,
+				      std::string(9, '\xff') + "\x02")));
+		EXPECT_NE(r2.Err().find("varint does not fit in 64 bits"),
+			  std::string::npos) << r2.Err();
+		Read r3(Edited(G, set(FMT_SEC_META,
+				      V(2) + V(0) + V(0) + V(0) + "\x81")));
+		EXPECT_NE(r3.Err().find("payload ends in the middle of a value"),
+			  std::string::npos) << r3.Err();
+		Read r4(Edited(G, set(FMT_SEC_META, V(1) + V(1ull << 32) + V(0))));
+		EXPECT_NE(r4.Err().find("meta key 4294967296 does not fit in 32 "
+					"bits"), std::string::npos) << r4.Err();
+	}
+	// String table: string 0 must be "", lengths inside the section.
+	ExpectCorrupt(Edited(G, set(FMT_SEC_STRTAB, V(0))),
+		      "corrupt: section 2 (STRTAB) at body offset");
+	{
+		Read r(Edited(G, set(FMT_SEC_STRTAB, V(1) + V(1) + "a")));
+		EXPECT_NE(r.Err().find("string 0 is not \"\""), std::string::npos)
+			<< r.Err();
+		Read r2(Edited(G, set(FMT_SEC_STRTAB, V(2) + V(0) + V(5) + "ab")));
+		EXPECT_NE(r2.Err().find("string 1 length 5 runs past the section"),
+			  std::string::npos) << r2.Err();
+	}
+}
+
+// OBJECTS/EDGES payloads built by hand for one or two objects.
+std::string Objects1(uint64_t type, uint64_t label) {
+	return V(1) + V(0) + V(0x1000) + V(0) + V(type) + V(64) + V(1) +
+	       V(label);
+}
+
+TEST(Format, RejectsOutOfRangeReferences) {
+	const uint32_t G = FMT_FLAG_GRAPH;
+	auto graph = [](std::string objects, std::string edges,
+			std::string roots) {
+		return [=](std::vector<Sec> &s) {
+			Find(s, FMT_SEC_OBJECTS)->payload = objects;
+			Find(s, FMT_SEC_EDGES)->payload = edges;
+			Find(s, FMT_SEC_ROOTS)->payload = roots;
+		};
+	};
+	const std::string no_edges = V(1) + V(0) + V(0);
+	// The hand-built one-object graph is itself valid.
+	{
+		Read r(Edited(G, graph(Objects1(2, 1), no_edges, V(0))));
+		ASSERT_EQ(r.rc, 0) << r.Err();
+		EXPECT_EQ(r.d.nobjects, 1u);
+		EXPECT_EQ(r.d.obj_addr[0], 0x1000u);
+		EXPECT_EQ(r.d.obj_type[0], 2u);
+		EXPECT_EQ(r.d.obj_label[0], 1u);
+	}
+	struct Case {
+		std::string objects, edges, roots, want;
+	};
+	const std::vector<Case> cases = {
+		{Objects1(8, 0), no_edges, V(0), "object 0 has type 8 of 8"},
+		{Objects1(0, 999), no_edges, V(0), "object 0 label names string 999"},
+		{Objects1(0, 0), V(2) + V(0) + V(0) + V(0), V(0),
+		 "covers 2 objects, OBJECTS has 1"},
+		{Objects1(0, 0), V(1) + V(1) + V(1) + V(zigzag_enc(1)) + V(0), V(0),
+		 "edge 0 target 1 out of range (1 objects)"},
+		{Objects1(0, 0), V(1) + V(1) + V(1) + V(zigzag_enc(-1)) + V(0), V(0),
+		 "edge 0 target -1 out of range (1 objects)"},
+		{Objects1(0, 0), V(1) + V(2) + V(1) + V(0) + V(0) + V(0) + V(0), V(0),
+		 "out-degrees add up to 1, not 2 edges"},
+		{Objects1(0, 0), V(1) + V(1) + V(2) + V(0) + V(0), V(0),
+		 "out-degrees add up to more than 1 edges"},
+		{Objects1(0, 0), V(1) + V(1) + V(1) + V(0) +
+		 V(FMT_EDGE_NAME(FMT_EDGE_ATTR, 5000)), V(0),
+		 "edge 0 name 0x9c43 names a string past"},
+		{Objects1(0, 0), no_edges, V(1) + V(1) + V(1) + V(0),
+		 "root 0: object 1 or name 0 out of range"},
+		{Objects1(0, 0), no_edges, V(1) + V(0) + V(1) + V(100000),
+		 "root 0: object 0 or name 100000 out of range"},
+		{V(2) + V(3) + V(1) + V(UINT64_MAX >> 3) + V(0) + V(0) + V(0) +
+		 V(0) + V(0) + V(0) + V(0) + V(0) + V(0), V(2) + V(0) + V(0) + V(0),
+		 V(0), "address of object 1 is past 2^64"},
+		{V(2) + V(0) + V(UINT64_MAX) + V(0) + V(0) + V(0) + V(0) +
+		 V(0) + V(0) + V(0) + V(0) + V(0), V(2) + V(0) + V(0) + V(0),
+		 V(0), "address of object 1 is past 2^64"},
+		{V(1) + V(0) + V(0) + V(9) + V(0) + V(0) + V(0) + V(0),
+		 no_edges, V(0), "9 flag bits > 8"},
+		{V(1) + V(64) + V(0) + V(0) + V(0) + V(0) + V(0) + V(0),
+		 no_edges, V(0), "address shift 64 > 63"},
+		{V(1) + V(0) + V(0) + V(2) + V(1ull << 34) + V(0) + V(0) + V(0),
+		 no_edges, V(0), "type index of object 0 does not fit in 32 bits"},
+	};
+	for (const Case &c : cases) {
+		Read r(Edited(G, graph(c.objects, c.edges, c.roots)));
+		EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << c.want;
+		EXPECT_NE(r.Err().find(c.want), std::string::npos)
+			<< "want: " << c.want << "\ngot:  " << r.Err();
+		EXPECT_EQ(r.Err().rfind("corrupt: section ", 0), 0u) << r.Err();
+		EXPECT_TRUE(Zeroed(r.d));
+	}
+	// Tables naming strings that do not exist.
+	Read rm(Edited(G, [](std::vector<Sec> &s) {
+		Find(s, FMT_SEC_META)->payload = V(1) + V(0) + V(777);
+	}));
+	EXPECT_NE(rm.Err().find("section 1 (META) at body offset"),
+		  std::string::npos) << rm.Err();
+	Read rs(Edited(G, [](std::vector<Sec> &s) {
+		Find(s, FMT_SEC_SUMMARY)->payload = V(1) + V(777) + V(1) + V(1);
+	}));
+	EXPECT_NE(rs.Err().find("row 0 names string 777"), std::string::npos);
+	Read rt(Edited(G, [](std::vector<Sec> &s) {
+		Find(s, FMT_SEC_TYPES)->payload = V(1) + V(0) + V(777);
+	}));
+	EXPECT_NE(rt.Err().find("section 3 (TYPES) at body offset"),
+		  std::string::npos) << rt.Err();
+	EXPECT_NE(rt.Err().find("type 0 names string 777"), std::string::npos);
+	Read rn(Edited(G | FMT_FLAG_STRINGS, [](std::vector<Sec> &s) {
+		Find(s, FMT_SEC_STRDATA)->payload = V(1) + V(zigzag_enc(-1)) +
+						    V(0);
+	}));
+	EXPECT_NE(rn.Err().find("string contents 0: object index out of range"),
+		  std::string::npos) << rn.Err();
+	Read rd(Edited(G | FMT_FLAG_STRINGS, [](std::vector<Sec> &s) {
+		Find(s, FMT_SEC_STRDATA)->payload = V(1) + V(zigzag_enc(9)) + V(0);
+	}));
+	EXPECT_NE(rd.Err().find("entry 0: object 9 or string 0 out of range"),
+		  std::string::npos) << rd.Err();
+}
+
+// ---- files and small functions -------------------------------------------
+
+TEST(Format, ReadFile) {
+	const std::string f = SampleFile();
+	// Bazel gives each test its own TEST_TMPDIR.
+	const char *tmp = getenv("TEST_TMPDIR");
+	std::string dir = tmp && *tmp ? tmp : "/tmp";
+	std::string tmpl = dir + "/format_test_XXXXXX";
+	std::vector<char> pathbuf(tmpl.begin(), tmpl.end());
+	pathbuf.push_back('\0');
+	char *path = pathbuf.data();
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(write(fd, f.data(), f.size()), (ssize_t)f.size());
+	close(fd);
+	fmt_dump d;
+	char err[256] = "";
+	ASSERT_EQ(fmt_read_file(path, FMT_READ_ALL, &d, err, sizeof err), 0)
+		<< err;
+	EXPECT_EQ(d.nobjects, 9u);
+	fmt_dump_free(&d);
+	ASSERT_EQ(fmt_read_file(path, FMT_READ_SUMMARY, &d, err, sizeof err), 0);
+	EXPECT_EQ(d.nsummary, 4u);
+	fmt_dump_free(&d);
+	unlink(path);
+	EXPECT_EQ(fmt_read_file(path, FMT_READ_ALL, &d, err, sizeof err),
+		  MUPPY_EIO);
+	EXPECT_EQ(std::string(err), std::string("cannot open ") + path +
+					    ": No such file or directory");
+	EXPECT_EQ(errno, ENOENT);
+	EXPECT_TRUE(Zeroed(d));
+	EXPECT_EQ(fmt_read_file(dir.c_str(), FMT_READ_ALL, &d, err, sizeof err),
+		  MUPPY_EIO);
+	EXPECT_EQ(std::string(err), "cannot read " + dir + ": Is a directory");
+	EXPECT_EQ(fmt_read_file("/dev/null", FMT_READ_ALL, &d, err, sizeof err),
+		  MUPPY_ECORRUPT);
+	EXPECT_EQ(std::string(err),
+		  "truncated: file is 0 bytes, shorter than the 20-byte header");
+}
+
+// A pipe has no size up front: the reader grows its buffer.
+TEST(Format, ReadFileFromPipe) {
+	Builder b;
+	SampleGraph(b);
+	b.Str(std::string(200000, 'p'));
+	const std::string f = Write(b.Dump(), 0);  // stored: > 200 KB
+	ASSERT_GT(f.size(), 200000u);
+	int fds[2];
+	ASSERT_EQ(pipe(fds), 0);
+	std::thread writer([&] {
+		size_t off = 0;
+		while (off < f.size()) {
+			ssize_t n = write(fds[1], f.data() + off, f.size() - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		close(fds[1]);
+	});
+	std::string path = "/dev/fd/" + std::to_string(fds[0]);
+	fmt_dump d;
+	char err[256] = "";
+	int rc = fmt_read_file(path.c_str(), FMT_READ_ALL, &d, err, sizeof err);
+	writer.join();
+	close(fds[0]);
+	ASSERT_EQ(rc, 0) << err;
+	ExpectSame(*b.Dump(), d);
+	fmt_dump_free(&d);
+}
+
+TEST(Format, ErrorBufferIsOptionalAndBounded) {
+	std::string f = SampleFile();
+	f[0] = 'X';
+	fmt_dump d;
+	EXPECT_EQ(fmt_read_mem(f.data(), f.size(), FMT_READ_ALL, &d, nullptr, 0),
+		  MUPPY_ECORRUPT);
+	char small[8];
+	EXPECT_EQ(fmt_read_mem(f.data(), f.size(), FMT_READ_ALL, &d, small,
+			       sizeof small), MUPPY_ECORRUPT);
+	EXPECT_STREQ(small, "not a m");
+	EXPECT_EQ(fmt_read_mem(nullptr, 0, FMT_READ_ALL, &d, small, sizeof small),
+		  MUPPY_ECORRUPT);
+}
+
+TEST(Format, SmallFunctions) {
+	EXPECT_STREQ(fmt_strerror(MUPPY_OK), "success");
+	EXPECT_STREQ(fmt_strerror(MUPPY_ENOMEM), "out of memory");
+	EXPECT_STREQ(fmt_strerror(MUPPY_EIO), "input/output error");
+	EXPECT_STREQ(fmt_strerror(MUPPY_ECORRUPT),
+		     "not a valid muppy dump (truncated or corrupt)");
+	EXPECT_STREQ(fmt_strerror(MUPPY_EINVAL), "invalid argument");
+	EXPECT_STREQ(fmt_strerror(-99), "unknown error");
+	fmt_dump_free(nullptr);
+	Read r(SampleFile());
+	ASSERT_EQ(r.rc, 0);
+	EXPECT_STREQ(fmt_str(&r.d, r.d.nstrings), "");
+	EXPECT_STREQ(fmt_str(&r.d, UINT32_MAX), "");
+	EXPECT_STREQ(fmt_str(nullptr, 1), "");
+	EXPECT_EQ(fmt_meta_get(nullptr, "pid"), nullptr);
+	EXPECT_EQ(fmt_find_object(nullptr, 0), -1);
+	fmt_dump_free(&r.d);
+	EXPECT_TRUE(Zeroed(r.d));
+	EXPECT_EQ(r.d.major, 0);
+	fmt_dump_free(&r.d);  // twice is fine: it is zeroed
+	// A writer-filled struct has no reader allocations: free only zeroes.
+	Builder b;
+	SampleGraph(b);
+	fmt_dump *d = b.Dump();
+	EXPECT_STREQ(fmt_meta_get(d, "pid"), "4242");
+	EXPECT_EQ(fmt_find_object(d, 0x7f0000003040), 6);
+	fmt_dump_free(d);
+	EXPECT_EQ(d->nobjects, 0u);
+}
+
+TEST(Format, VarintHelpers) {
+	const uint64_t vals[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX,
+				 1ull << 63, UINT64_MAX - 1, UINT64_MAX};
+	for (uint64_t v : vals) {
+		uint8_t b[VARINT_MAX_LEN];
+		size_t n = put_varint(b, v);
+		EXPECT_EQ(n, varint_len(v));
+		uint64_t out = 1;
+		EXPECT_EQ(get_varint(b, b + n, &out), n);
+		EXPECT_EQ(out, v);
+		EXPECT_EQ(get_varint(b, b + n - 1, &out), 0u);  // cut short
+		int64_t s = (int64_t)v;
+		EXPECT_EQ(zigzag_dec(zigzag_enc(s)), s);
+	}
+	EXPECT_EQ(varint_len(UINT64_MAX), 10u);
+	EXPECT_EQ(zigzag_enc(0), 0u);
+	EXPECT_EQ(zigzag_enc(-1), 1u);
+	EXPECT_EQ(zigzag_enc(1), 2u);
+	EXPECT_EQ(zigzag_enc(INT64_MIN), UINT64_MAX);
+	const uint8_t over[10] = {0xff, 0xff, 0xff, 0xff, 0xff,
+				  0xff, 0xff, 0xff, 0xff, 0x02};
+	uint64_t out;
+	EXPECT_EQ(get_varint(over, over + 10, &out), 0u);
+	const uint8_t longer[11] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+				    0x80, 0x80, 0x80, 0x80, 0x00};
+	EXPECT_EQ(get_varint(longer, longer + 11, &out), 0u);
+	const uint8_t padded[3] = {0x85, 0x80, 0x00};  // non-minimal 5
+	EXPECT_EQ(get_varint(padded, padded + 3, &out), 3u);
+	EXPECT_EQ(out, 5u);
+	uint8_t le[8];
+	put_u64(le, 0x0102030405060708ull);
+	EXPECT_EQ(le[0], 0x08);
+	EXPECT_EQ(le[7], 0x01);
+	EXPECT_EQ(get_u64(le), 0x0102030405060708ull);
+	put_u16(le, 0xbeef);
+	EXPECT_EQ(le[0], 0xef);
+	EXPECT_EQ(get_u16(le), 0xbeef);
+}
+
+}  // namespace
