@@ -690,13 +690,12 @@ check_presence(struct rd *r, const struct fmt_dump *d, int all)
 	uint32_t want = SEEN_TABLES, mask = SEEN_TABLES;
 	uint32_t missing;
 
-	if (all) {
-		mask |= SEEN_GRAPH | SEEN(FMT_SEC_STRDATA);
-		if (d->flags & FMT_FLAG_GRAPH)
-			want |= SEEN_GRAPH;
-		if (d->flags & FMT_FLAG_STRINGS)
-			want |= SEEN(FMT_SEC_STRDATA);
-	}
+	(void)all;  /* summary reads walk every section's framing too */
+	mask |= SEEN_GRAPH | SEEN(FMT_SEC_STRDATA);
+	if (d->flags & FMT_FLAG_GRAPH)
+		want |= SEEN_GRAPH;
+	if (d->flags & FMT_FLAG_STRINGS)
+		want |= SEEN(FMT_SEC_STRDATA);
 	r->in_section = 0;
 	missing = want & ~r->seen;
 	for (uint32_t id = 1; id <= FMT_SEC_STRDATA; id++) {
@@ -749,8 +748,9 @@ dec_payload(struct rd *r, struct fmt_dump *d, int all)
 	return 0;
 }
 
-/* Reads section headers until END (or, for FMT_READ_SUMMARY, until the
- * tables are in: the rest of the body was verified in pass 1). */
+/* Reads section headers until END.  For FMT_READ_SUMMARY the graph
+ * payloads are skipped, not decoded, but their framing is still walked:
+ * a dump is accepted whole or not at all (DESIGN NOTES 5 in dump.h). */
 static int
 dec_sections(struct rd *r, struct fmt_dump *d, int all)
 {
@@ -760,8 +760,6 @@ dec_sections(struct rd *r, struct fmt_dump *d, int all)
 
 		r->in_section = 0;
 		r->limit = r->body_len;
-		if (!all && (r->seen & SEEN_TABLES) == SEEN_TABLES)
-			return 0;
 		if (rd_pos(r) == r->body_len)
 			return rd_corrupt(r, "END section missing");
 		if (!rd_left(r, sizeof h))
@@ -1072,7 +1070,7 @@ fmt_read_file(const char *path, enum fmt_read_what what, struct fmt_dump *d,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		set_err(err, errlen, "cannot open %s: %s", path, strerror(e));
+		set_err(err, errlen, "cannot open: %s", strerror(e));
 		errno = e;
 		return MUPPY_EIO;
 	}
@@ -1080,7 +1078,7 @@ fmt_read_file(const char *path, enum fmt_read_what what, struct fmt_dump *d,
 	e = errno;
 	close(fd);
 	if (rc != 0) {
-		set_err(err, errlen, "cannot read %s: %s", path, strerror(e));
+		set_err(err, errlen, "cannot read: %s", strerror(e));
 		errno = e;
 		return e == ENOMEM ? MUPPY_ENOMEM : MUPPY_EIO;
 	}

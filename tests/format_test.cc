@@ -1218,13 +1218,12 @@ TEST(Format, ReadFile) {
 	unlink(path);
 	EXPECT_EQ(fmt_read_file(path, FMT_READ_ALL, &d, err, sizeof err),
 		  MUPPY_EIO);
-	EXPECT_EQ(std::string(err), std::string("cannot open ") + path +
-					    ": No such file or directory");
+	EXPECT_EQ(std::string(err), "cannot open: No such file or directory");
 	EXPECT_EQ(errno, ENOENT);
 	EXPECT_TRUE(Zeroed(d));
 	EXPECT_EQ(fmt_read_file(dir.c_str(), FMT_READ_ALL, &d, err, sizeof err),
 		  MUPPY_EIO);
-	EXPECT_EQ(std::string(err), "cannot read " + dir + ": Is a directory");
+	EXPECT_EQ(std::string(err), "cannot read: Is a directory");
 	EXPECT_EQ(fmt_read_file("/dev/null", FMT_READ_ALL, &d, err, sizeof err),
 		  MUPPY_ECORRUPT);
 	EXPECT_EQ(std::string(err),
