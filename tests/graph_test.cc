@@ -1,0 +1,447 @@
+// graph_test.cc - tools/graph.[ch]: the reverse edge index, root flags,
+// BFS shortest paths (dump roots preferred over objects held from outside),
+// the Python-like text of a chain and of a leak pattern, matching objects
+// across dumps, and graph_build's refusal of inconsistent graphs.
+//
+// Graphs are built in memory (struct fmt_dump over std::vectors); no file
+// is written here (tests/analysis_test.cc drives the commands on files).
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "format/dump.h"
+#include "tools/graph.h"
+
+namespace {
+
+// A dump in memory.  Objects get increasing addresses; a refcount of -1
+// (the default) becomes the object's in-heap referrer count, so nothing is
+// "held from outside" unless a test says so.
+class Mem {
+ public:
+  Mem() { Str(""); }
+  uint32_t Str(const std::string &s) {
+    auto it = ids_.find(s);
+    if (it != ids_.end()) return it->second;
+    strs_.push_back(s);
+    return ids_[s] = (uint32_t)strs_.size() - 1;
+  }
+  uint32_t Type(const std::string &name) {
+    types_.push_back({0x5000 + 0x10 * (uint64_t)types_.size(), Str(name)});
+    return (uint32_t)types_.size() - 1;
+  }
+  uint32_t Obj(uint32_t type, uint64_t size = 16, int64_t refcnt = -1,
+               const std::string &label = "") {
+    addr_.push_back(0x100000 + 0x100 * (uint64_t)addr_.size());
+    type_.push_back(type);
+    size_.push_back(size);
+    rc_.push_back(refcnt);
+    label_.push_back(Str(label));
+    return (uint32_t)addr_.size() - 1;
+  }
+  void Edge(uint32_t a, uint32_t b, uint32_t name = 0) {
+    edges_.push_back({a, b, name});
+  }
+  uint32_t Key(const std::string &k) {
+    return FMT_EDGE_NAME(FMT_EDGE_KEY, Str(k));
+  }
+  uint32_t Attr(const std::string &k) {
+    return FMT_EDGE_NAME(FMT_EDGE_ATTR, Str(k));
+  }
+  uint32_t Other(const std::string &k) {
+    return FMT_EDGE_NAME(FMT_EDGE_OTHER, Str(k));
+  }
+  void Root(uint32_t obj, uint32_t kind, const std::string &name) {
+    roots_.push_back({obj, kind, Str(name)});
+  }
+  uint64_t Addr(uint32_t i) const { return addr_[i]; }
+
+  const fmt_dump *View() {
+    sv_.clear();
+    for (auto &s : strs_) sv_.push_back({s.c_str(), (uint32_t)s.size()});
+    start_.assign(addr_.size() + 1, 0);
+    dst_.clear();
+    name_.clear();
+    std::vector<uint64_t> in(addr_.size(), 0);
+    std::vector<E> sorted(edges_);  // by source, keeping the order
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const E &x, const E &y) { return x.a < y.a; });
+    for (auto &e : sorted) {
+      dst_.push_back(e.b);
+      name_.push_back(e.name);
+      in[e.b]++;
+      start_[e.a + 1]++;
+    }
+    for (size_t i = 0; i < addr_.size(); i++) start_[i + 1] += start_[i];
+    refcnt_.clear();
+    for (size_t i = 0; i < addr_.size(); i++)
+      refcnt_.push_back(rc_[i] < 0 ? in[i] : (uint64_t)rc_[i]);
+    flags_.assign(addr_.size(), FMT_OBJ_GC_TRACKED);
+    memset(&d_, 0, sizeof d_);
+    d_.flags = FMT_FLAG_GRAPH;
+    d_.nstrings = (uint32_t)sv_.size();
+    d_.strings = sv_.data();
+    d_.ntypes = (uint32_t)types_.size();
+    d_.types = types_.data();
+    d_.nobjects = addr_.size();
+    d_.obj_addr = addr_.data();
+    d_.obj_type = type_.data();
+    d_.obj_size = size_.data();
+    d_.obj_refcnt = refcnt_.data();
+    d_.obj_label = label_.data();
+    d_.obj_flags = flags_.data();
+    d_.nedges = dst_.size();
+    d_.edge_start = start_.data();
+    d_.edge_dst = dst_.data();
+    d_.edge_name = name_.data();
+    d_.nroots = (uint32_t)roots_.size();
+    d_.roots = roots_.data();
+    return &d_;
+  }
+
+ private:
+  struct E {
+    uint32_t a, b, name;
+  };
+  std::vector<std::string> strs_;
+  std::map<std::string, uint32_t> ids_;
+  std::vector<fmt_type> types_;
+  std::vector<uint64_t> addr_, size_, refcnt_;
+  std::vector<int64_t> rc_;
+  std::vector<uint32_t> type_, label_;
+  std::vector<uint8_t> flags_;
+  std::vector<E> edges_;
+  std::vector<fmt_root> roots_;
+  std::vector<struct fmt_str> sv_;
+  std::vector<uint64_t> start_;
+  std::vector<uint32_t> dst_, name_;
+  fmt_dump d_;
+};
+
+// The expression of the shortest chain to obj ("" if unreachable).
+std::string PathText(const graph &g, const graph_paths &p, uint32_t obj,
+                     int pattern = 0, const uint8_t *is_new = nullptr) {
+  graph_hop *h = nullptr;
+  size_t cap = 0;
+  int64_t n = graph_chain(&g, &p, obj, &h, &cap);
+  std::string out;
+  if (n > 0) {
+    graph_buf b = {};
+    graph_chain_text(&g, h, (size_t)n, pattern, is_new, &b);
+    out = b.s ? b.s : "";
+    graph_buf_free(&b);
+  }
+  free(h);
+  return out;
+}
+
+// sys.modules['app'] -> __dict__ -> registry -> ['k'] -> [3] -> .callback
+struct Registry {
+  Mem m;
+  uint32_t mod, dict, reg, lst, cb, fn;
+  Registry() {
+    uint32_t tm = m.Type("module"), td = m.Type("dict"),
+             tl = m.Type("list"), tc = m.Type("app.Callback"),
+             tf = m.Type("function");
+    mod = m.Obj(tm, 72, -1, "app");
+    dict = m.Obj(td, 1000);
+    reg = m.Obj(td, 200);
+    lst = m.Obj(tl, 88);
+    cb = m.Obj(tc, 48);
+    fn = m.Obj(tf, 136, -1, "on_event");
+    m.Edge(mod, dict, m.Other("__dict__"));
+    m.Edge(dict, reg, m.Key("registry"));
+    m.Edge(reg, lst, m.Key("k"));
+    for (int i = 0; i < 3; i++) m.Edge(lst, m.Obj(tc), FMT_EDGE_NAME(FMT_EDGE_INDEX, i));
+    m.Edge(lst, cb, FMT_EDGE_NAME(FMT_EDGE_INDEX, 3));
+    m.Edge(cb, fn, m.Attr("callback"));
+    m.Root(mod, FMT_ROOT_MODULE, "app");
+  }
+};
+
+TEST(GraphTest, ReverseIndexListsReferrersInOrderWithDuplicates) {
+  Mem m;
+  uint32_t t = m.Type("list");
+  uint32_t a = m.Obj(t), b = m.Obj(t), c = m.Obj(t), x = m.Obj(t);
+  m.Edge(c, x);
+  m.Edge(a, x);
+  m.Edge(a, x);  // a list [x, x]
+  m.Edge(b, c);
+  m.Edge(x, x);  // self-reference
+  graph g;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  ASSERT_EQ(graph_indegree(&g, x), 4u);
+  std::vector<uint32_t> got(g.rev_src + g.rev_start[x],
+                            g.rev_src + g.rev_start[x + 1]);
+  EXPECT_EQ(got, (std::vector<uint32_t>{a, a, c, x}));
+  EXPECT_EQ(graph_indegree(&g, a), 0u);
+  EXPECT_EQ(graph_indegree(&g, c), 1u);
+  EXPECT_EQ(g.rev_src[g.rev_start[c]], b);
+  EXPECT_EQ(g.rev_start[g.n], 5u);
+  graph_free(&g);
+  graph_free(&g);  // zeroed: a second free is harmless
+  graph_free(nullptr);
+}
+
+TEST(GraphTest, FlagsMarkRootsHeldFromOutsideAndImmortals) {
+  Mem m;
+  uint32_t t = m.Type("object");
+  uint32_t r = m.Obj(t), held = m.Obj(t, 16, 3), fine = m.Obj(t, 16, 1),
+           imm = m.Obj(t, 16, 4294967295LL), st = m.Obj(t, 16, 999999999);
+  m.Edge(r, held);
+  m.Edge(r, fine);
+  m.Root(r, FMT_ROOT_MODULE, "m");
+  graph g;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  EXPECT_EQ(g.flags[r], GRAPH_F_DUMPROOT);
+  EXPECT_EQ(g.flags[held], GRAPH_F_EXTERN);  // 3 refs, 1 found
+  EXPECT_EQ(g.flags[fine], 0u);
+  EXPECT_EQ(g.flags[imm], GRAPH_F_EXTERN | GRAPH_F_IMMORTAL);
+  EXPECT_EQ(g.flags[st], GRAPH_F_EXTERN | GRAPH_F_IMMORTAL);  // 3.11 static
+  EXPECT_EQ(graph_root_entry(&g, r), 0);
+  EXPECT_EQ(graph_root_entry(&g, held), -1);
+  graph_free(&g);
+}
+
+TEST(GraphTest, BuildRefusesInconsistentGraphs) {
+  Mem m;
+  uint32_t t = m.Type("object");
+  uint32_t a = m.Obj(t);
+  m.Obj(t);
+  m.Edge(a, 1);
+  graph g;
+  fmt_dump d = *m.View();
+  std::vector<uint32_t> bad_dst = {7};
+  d.edge_dst = bad_dst.data();
+  EXPECT_EQ(graph_build(&g, &d), MUPPY_EINVAL);
+  EXPECT_EQ(g.rev_start, nullptr);
+  d = *m.View();
+  d.flags = 0;  // a summary-only dump
+  EXPECT_EQ(graph_build(&g, &d), MUPPY_EINVAL);
+  d = *m.View();
+  fmt_root r = {5, FMT_ROOT_MODULE, 0};
+  d.nroots = 1;
+  d.roots = &r;
+  EXPECT_EQ(graph_build(&g, &d), MUPPY_EINVAL);
+  d = *m.View();
+  std::vector<uint32_t> bad_type = {0, 9};
+  d.obj_type = bad_type.data();
+  EXPECT_EQ(graph_build(&g, &d), MUPPY_EINVAL);
+}
+
+TEST(GraphTest, ChainTextReadsLikePython) {
+  Registry r;
+  graph g;
+  graph_paths p;
+  ASSERT_EQ(graph_build(&g, r.m.View()), 0);
+  ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+  EXPECT_EQ(PathText(g, p, r.fn),
+            "sys.modules['app'].registry['k'][3].callback");
+  graph_paths_free(&p);
+  graph_free(&g);
+}
+
+TEST(GraphTest, ShortestPathWinsAndDumpRootsBeatHeldObjects) {
+  Mem m;
+  uint32_t t = m.Type("dict"), tm = m.Type("module");
+  uint32_t mod = m.Obj(tm, 72, -1, "m"), a = m.Obj(t), b = m.Obj(t),
+           c = m.Obj(t), target = m.Obj(t), held = m.Obj(t, 16, 5);
+  m.Edge(mod, a, m.Key("a"));
+  m.Edge(a, b, m.Key("b"));
+  m.Edge(b, c, m.Key("c"));
+  m.Edge(c, target, m.Key("long"));
+  m.Edge(a, target, m.Key("short"));
+  m.Edge(held, target, m.Key("fromc"));  // shorter, but from C
+  m.Root(mod, FMT_ROOT_MODULE, "m");
+  graph g;
+  graph_paths p;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+  EXPECT_EQ(PathText(g, p, target), "sys.modules['m']['a']['short']");
+  EXPECT_EQ(p.parent[mod], GRAPH_ROOTED);
+  EXPECT_EQ(p.parent[held], GRAPH_ROOTED);  // a root of its own
+  char want[64];
+  snprintf(want, sizeof want, "<held from C: 0x%llx>",
+           (unsigned long long)m.Addr(held));
+  EXPECT_EQ(PathText(g, p, held), want);
+  EXPECT_EQ(PathText(g, p, held, 1), "<held from C: dict>");
+  // BFS order: parents before children.
+  std::vector<int> pos(g.n, -1);
+  for (uint32_t k = 0; k < p.nreached; k++) pos[p.order[k]] = (int)k;
+  for (uint32_t i = 0; i < g.n; i++) {
+    if (p.parent[i] != GRAPH_ROOTED && p.parent[i] != GRAPH_NONE) {
+      EXPECT_LT(pos[p.parent[i]], pos[i]);
+    }
+  }
+  graph_paths_free(&p);
+  graph_free(&g);
+}
+
+TEST(GraphTest, HeldObjectsReachWhatNoDumpRootReaches) {
+  Mem m;
+  uint32_t t = m.Type("list");
+  uint32_t held = m.Obj(t, 16, 2), x = m.Obj(t), cyc1 = m.Obj(t),
+           cyc2 = m.Obj(t);
+  m.Edge(held, x, FMT_EDGE_NAME(FMT_EDGE_INDEX, 0));
+  m.Edge(cyc1, cyc2);
+  m.Edge(cyc2, cyc1);  // an unreachable cycle
+  graph g;
+  graph_paths p;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+  EXPECT_EQ(p.parent[x], held);
+  EXPECT_EQ(p.parent[cyc1], GRAPH_NONE);
+  EXPECT_EQ(p.parent[cyc2], GRAPH_NONE);
+  EXPECT_EQ(p.nreached, 2u);
+  EXPECT_EQ(PathText(g, p, cyc1), "");
+  graph_hop *h = nullptr;
+  size_t cap = 0;
+  EXPECT_EQ(graph_chain(&g, &p, cyc2, &h, &cap), 0);
+  EXPECT_EQ(graph_chain(&g, &p, x, &h, &cap), 2);
+  EXPECT_EQ(h[0].obj, held);
+  EXPECT_EQ(h[1].obj, x);
+  EXPECT_EQ(h[1].name, FMT_EDGE_NAME(FMT_EDGE_INDEX, 0));
+  free(h);
+  graph_paths_free(&p);
+  graph_free(&g);
+}
+
+TEST(GraphTest, EveryEdgeKindHasItsText) {
+  Mem m;
+  uint32_t t = m.Type("object"), tf = m.Type("frame");
+  uint32_t fr = m.Obj(tf, 400, -1, "handler");
+  std::vector<std::pair<uint32_t, std::string>> cases = {
+      {FMT_EDGE_NAME(FMT_EDGE_LOCAL, m.Str("req")), ".req"},
+      {FMT_EDGE_NAME(FMT_EDGE_CELL, m.Str("big")), ".<cell 'big'>"},
+      {FMT_EDGE_NAME(FMT_EDGE_DICTKEY, 0), ".<key>"},
+      {FMT_EDGE_NAME(FMT_EDGE_NONE, 0), ".<?>"},
+      {FMT_EDGE_NAME(FMT_EDGE_OTHER, m.Str("f_back")), ".f_back"},
+      {m.Key("it's"), "[\"it's\"]"},
+      {m.Key("a\\b\n"), "['a\\\\b\\n']"},
+      {FMT_EDGE_NAME(FMT_EDGE_INDEX, 12), "[12]"},
+  };
+  std::vector<uint32_t> objs;
+  for (auto &c : cases) {
+    objs.push_back(m.Obj(t));
+    m.Edge(fr, objs.back(), c.first);
+  }
+  m.Root(fr, FMT_ROOT_FRAME, "thread 1");
+  graph g;
+  graph_paths p;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+  for (size_t k = 0; k < cases.size(); k++)
+    EXPECT_EQ(PathText(g, p, objs[k]),
+              "<frame handler (thread 1)>" + cases[k].second);
+  graph_paths_free(&p);
+  graph_free(&g);
+}
+
+TEST(GraphTest, DictSlotCollapsesOnlyForIdentifierKeys) {
+  Mem m;
+  uint32_t t = m.Type("object"), tm = m.Type("module");
+  uint32_t mod = m.Obj(tm, 72, -1, "app"), inst = m.Obj(t), dict = m.Obj(t),
+           a = m.Obj(t), b = m.Obj(t);
+  m.Edge(mod, inst, m.Attr("obj"));
+  m.Edge(inst, dict, m.Other("__dict__"));
+  m.Edge(dict, a, m.Key("name"));
+  m.Edge(dict, b, m.Key("not an identifier"));
+  m.Root(mod, FMT_ROOT_MODULE, "app");
+  graph g;
+  graph_paths p;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+  EXPECT_EQ(PathText(g, p, a), "sys.modules['app'].obj.name");
+  EXPECT_EQ(PathText(g, p, b),
+            "sys.modules['app'].obj.__dict__['not an identifier']");
+  EXPECT_EQ(PathText(g, p, dict), "sys.modules['app'].obj.__dict__");
+  graph_paths_free(&p);
+  graph_free(&g);
+}
+
+TEST(GraphTest, PatternsHideIndicesAndKeysOfNewObjects) {
+  Mem m;
+  uint32_t td = m.Type("dict"), tm = m.Type("module"), tl = m.Type("list");
+  uint32_t mod = m.Obj(tm, 72, -1, "app"), g_ = m.Obj(td), cache = m.Obj(td),
+           byname = m.Obj(td), lst = m.Obj(tl), v = m.Obj(td), w = m.Obj(td),
+           old = m.Obj(tl);
+  m.Edge(mod, g_, m.Other("__dict__"));
+  m.Edge(g_, cache, m.Key("cache"));
+  m.Edge(cache, v, m.Key("req-17"));
+  m.Edge(g_, byname, m.Key("byname"));
+  m.Edge(byname, old, m.Key("stable"));
+  m.Edge(old, w, FMT_EDGE_NAME(FMT_EDGE_INDEX, 41));
+  m.Edge(g_, lst, m.Key("windows"));
+  m.Root(mod, FMT_ROOT_MODULE, "app");
+  graph g;
+  graph_paths p;
+  ASSERT_EQ(graph_build(&g, m.View()), 0);
+  ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+  std::vector<uint8_t> is_new(g.n, 0);
+  is_new[v] = is_new[w] = 1;
+  EXPECT_EQ(PathText(g, p, v, 1, is_new.data()),
+            "sys.modules['app'].cache['*']");
+  EXPECT_EQ(PathText(g, p, w, 1, is_new.data()),
+            "sys.modules['app'].byname['stable'][*]");
+  EXPECT_EQ(PathText(g, p, v, 0, is_new.data()),
+            "sys.modules['app'].cache['req-17']");
+  graph_paths_free(&p);
+  graph_free(&g);
+}
+
+TEST(GraphTest, RowNamesFollowPympler) {
+  Mem m;
+  uint32_t tf = m.Type("function"), tfr = m.Type("frame"),
+           tm = m.Type("module"), tx = m.Type("__main__.Foo");
+  uint32_t f = m.Obj(tf, 1, -1, "cb"), fr = m.Obj(tfr, 1, -1, "run"),
+           mo = m.Obj(tm, 1, -1, "os"), x = m.Obj(tx, 1, -1, "lbl"),
+           anon = m.Obj(tf);
+  const fmt_dump *d = m.View();
+  std::map<uint32_t, std::string> want = {{f, "function (cb)"},
+                                          {fr, "frame (codename: run)"},
+                                          {mo, "module(os)"},
+                                          {x, "__main__.Foo"},
+                                          {anon, "function"}};
+  for (auto &w : want) {
+    graph_buf b = {};
+    graph_row_name(d, w.first, &b);
+    EXPECT_EQ(std::string(b.s), w.second);
+    graph_buf_free(&b);
+  }
+}
+
+TEST(GraphTest, MarkCommonNeedsSameAddressAndType) {
+  Mem a, b;
+  uint32_t ta = a.Type("list"), tb = b.Type("list");
+  b.Type("dict");  // type 1 of b: address 0x5010, named dict
+  a.Type("tuple");  // type 1 of a: same address 0x5010, other name
+  a.Obj(ta);        // 0x100000
+  a.Obj(1);         // 0x100100 tuple
+  b.Obj(tb);        // 0x100000 list: same
+  b.Obj(1);         // 0x100100 dict: type differs
+  b.Obj(tb);        // 0x100200: new address
+  std::vector<uint8_t> seen(3, 0);
+  ASSERT_EQ(graph_mark_common(a.View(), b.View(), seen.data(), 2), 0);
+  EXPECT_EQ(seen, (std::vector<uint8_t>{2, 0, 0}));
+}
+
+TEST(GraphTest, ParsesAddresses) {
+  uint64_t v = 0;
+  EXPECT_EQ(graph_parse_address("0x7f00AB", &v), 0);
+  EXPECT_EQ(v, 0x7f00abu);
+  EXPECT_EQ(graph_parse_address("140000", &v), 0);
+  EXPECT_EQ(v, 140000u);
+  EXPECT_EQ(graph_parse_address("0x", &v), -1);
+  EXPECT_EQ(graph_parse_address("", &v), -1);
+  EXPECT_EQ(graph_parse_address("12ab", &v), -1);
+  EXPECT_EQ(graph_parse_address("0x1ffffffffffffffff", &v), -1);
+  EXPECT_EQ(graph_parse_address("-5", &v), -1);
+}
+
+}  // namespace

@@ -1,0 +1,415 @@
+/*
+ * cmd_objects.c - `muppy objects DUMP`: Pympler's muppy.filter(objects,
+ * Type, min, max) offline, one row per object of a graph dump: address,
+ * type name, size, refcount, label (and the string's contents where the
+ * dump stored them, MUPPY_STRINGS).
+ *
+ * Differences from muppy.filter, on purpose: --type names a type exactly
+ * as the dump's type table spells it (`__main__.Foo`, `dict`), so
+ * subclasses are not included (isinstance would); and the rows are sorted
+ * and can be limited.  Like filter: size > --min and size < --max when
+ * given, and --min larger than --max is an error.
+ *
+ * Rows are never copied: an array of object indices is filtered, sorted
+ * and printed; text output takes two passes over it (widths, then lines).
+ */
+#include <inttypes.h> /* PRIu64, PRIx64 */
+#include <stdio.h>    /* printf, open_memstream */
+#include <stdlib.h>   /* malloc, calloc, free, qsort_r */
+#include <string.h>   /* strcmp, strlen */
+
+#include "format/dump.h"   /* struct fmt_dump, fmt_str */
+#include "tools/muppy.h"   /* cmd_objects, MUPPY_USAGE_OBJECTS */
+#include "tools/table.h"   /* tbl_print_row, tbl_json_string, tbl_csv_field */
+#include "tools/util.h"    /* option parsing, util_read_dump */
+
+static const char objects_help[] =
+	"usage: " MUPPY_USAGE_OBJECTS "\n"
+	"\n"
+	"Lists the objects of a graph dump, one per line, like Pympler's\n"
+	"muppy.filter(objects, Type, min, max).\n"
+	"\n"
+	"  --type T         only objects whose type is named T exactly, as the\n"
+	"                   summary names it (dict, __main__.Foo)\n"
+	"  --min BYTES      only objects larger than BYTES (4096, 64K, 1MiB)\n"
+	"  --max BYTES      only objects smaller than BYTES\n"
+	"  --sort KEY       size (default, largest first), refcnt (highest\n"
+	"                   first), type (by name), address (ascending)\n"
+	"  --limit N        print the first N rows only (default 0: all)\n"
+	"  --format FMT     text (default), json, csv\n"
+	"  -h, --help       this help\n";
+
+enum { OPT_TYPE = 1, OPT_MIN, OPT_MAX, OPT_SORT, OPT_LIMIT, OPT_FORMAT };
+
+static const struct util_opt objects_opts[] = {
+	{ "type", 't', 1, OPT_TYPE },
+	{ "min", 0, 1, OPT_MIN },
+	{ "max", 0, 1, OPT_MAX },
+	{ "sort", 's', 1, OPT_SORT },
+	{ "limit", 'n', 1, OPT_LIMIT },
+	{ "format", 'f', 1, OPT_FORMAT },
+	{ NULL, 0, 0, 0 }  /* Sentinel */
+};
+
+enum obj_sort { SORT_SIZE, SORT_TYPE, SORT_ADDRESS, SORT_REFCNT };
+
+struct objects_args {
+	const char *path;
+	const char *type;          /* NULL: any */
+	int64_t min, max;          /* -1: not given (Pympler's default) */
+	enum obj_sort sort;
+	uint64_t limit;            /* 0: all */
+	enum util_format format;
+};
+
+/* What obj_cmp compares by (qsort_r's context). */
+struct sort_ctx {
+	const struct fmt_dump *d;
+	enum obj_sort key;
+};
+
+static int
+cmp_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/* Sort keys, then the address (= index order) so the output is stable. */
+static int
+obj_cmp(const void *pa, const void *pb, void *ctx)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+	const struct sort_ctx *sc = ctx;
+	const struct fmt_dump *d = sc->d;
+	int c = 0;
+
+	switch (sc->key) {
+	case SORT_SIZE:
+		c = cmp_u64(d->obj_size[b], d->obj_size[a]);
+		break;
+	case SORT_REFCNT:
+		c = cmp_u64(d->obj_refcnt[b], d->obj_refcnt[a]);
+		break;
+	case SORT_TYPE:
+		c = strcmp(fmt_str(d, d->types[d->obj_type[a]].name),
+			   fmt_str(d, d->types[d->obj_type[b]].name));
+		break;
+	case SORT_ADDRESS:
+		break;
+	}
+	return c ? c : cmp_u64(a, b);
+}
+
+static int
+parse_args(int argc, char **argv, struct objects_args *a)
+{
+	static const char *const sorts[] = {"size", "type", "address",
+					    "refcnt"};
+	const char *syn = MUPPY_USAGE_OBJECTS, *v;
+	struct util_parser p;
+	int id, rc, i;
+	int64_t n;
+
+	memset(a, 0, sizeof *a);
+	a->min = a->max = -1;
+	a->format = UTIL_FORMAT_TEXT;
+	util_parser_init(&p, argc, argv, objects_opts, syn);
+	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
+		switch (id) {
+		case UTIL_OPT_HELP:
+			return util_finish_stdout(util_help(objects_help));
+		case UTIL_OPT_ERROR:
+			return MUPPY_EXIT_USAGE;
+		case UTIL_OPT_OPERAND:
+			if (a->path)
+				return util_usage_error(syn, "unexpected "
+							"argument '%s'", v);
+			a->path = v;
+			break;
+		case OPT_TYPE:
+			a->type = v;
+			break;
+		case OPT_MIN:
+			if ((rc = util_parse_size("--min", v, syn, &a->min)))
+				return rc;
+			break;
+		case OPT_MAX:
+			if ((rc = util_parse_size("--max", v, syn, &a->max)))
+				return rc;
+			break;
+		case OPT_SORT:
+			for (i = 0; i < 4 && strcmp(v, sorts[i]); i++)
+				;
+			if (i == 4)
+				return util_usage_error(syn, "--sort: '%s' is "
+							"not one of size, type,"
+							" address, refcnt", v);
+			a->sort = (enum obj_sort)i;
+			break;
+		case OPT_LIMIT:
+			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
+						 syn, &n)))
+				return rc;
+			a->limit = (uint64_t)n;
+			break;
+		case OPT_FORMAT:
+			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
+						    UTIL_FORMAT_JSON |
+						    UTIL_FORMAT_CSV, syn,
+						    &a->format)))
+				return rc;
+			break;
+		}
+	}
+	if (!a->path)
+		return util_usage_error(syn, "a dump file is needed");
+	if (a->min > -1 && a->max > -1 && a->min > a->max)
+		return util_usage_error(syn, "--min (%lld) is larger than "
+					"--max (%lld)", (long long)a->min,
+					(long long)a->max);
+	return -1;
+}
+
+/* Whether any type in d->types is named name.  Several type objects may
+ * share a name (two classes Foo in different scopes): the filter compares
+ * names, so it takes them all. */
+static int
+type_exists(const struct fmt_dump *d, const char *name)
+{
+	for (uint32_t t = 0; t < d->ntypes; t++)
+		if (strcmp(fmt_str(d, d->types[t].name), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Fills sel[] with the indices of the objects that pass the filter;
+ * returns how many. */
+static uint64_t
+select_objects(const struct fmt_dump *d, const struct objects_args *a,
+	       uint64_t *sel)
+{
+	uint64_t n = 0;
+	uint8_t *type_ok = NULL;
+
+	if (a->type) {
+		/* One strcmp per type, not per object. */
+		type_ok = calloc(d->ntypes + 1u, 1);
+		if (!type_ok)
+			return UINT64_MAX;
+		for (uint32_t t = 0; t < d->ntypes; t++)
+			type_ok[t] = strcmp(fmt_str(d, d->types[t].name),
+					    a->type) == 0;
+	}
+	for (uint64_t i = 0; i < d->nobjects; i++) {
+		uint64_t size = d->obj_size[i];
+		if (type_ok && !type_ok[d->obj_type[i]])
+			continue;
+		if (a->min > -1 && !(size > (uint64_t)a->min))
+			continue;
+		if (a->max > -1 && !(size < (uint64_t)a->max))
+			continue;
+		sel[n++] = i;
+	}
+	free(type_ok);
+	return n;
+}
+
+/* ---- output --------------------------------------------------------- */
+
+struct row_text {
+	char addr[24], size[24], refcnt[24];
+	const char *type;
+	char *label;       /* malloc'd (label and/or contents) */
+};
+
+/* The label cell: the label, then the contents as a JSON string literal
+ * (quotes and escapes keep one object on one line). */
+static char *
+label_cell(const struct fmt_dump *d, uint64_t i, const uint32_t *contents)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	const char *label = fmt_str(d, d->obj_label[i]);
+
+	if (!m)
+		return NULL;
+	fputs(label, m);
+	if (contents && contents[i]) {
+		uint32_t s = d->strdata[contents[i] - 1].str;
+		if (*label)
+			fputc(' ', m);
+		tbl_json_string(m, fmt_str(d, s), d->strings[s].len);
+	}
+	if (fclose(m) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+row_fill(const struct fmt_dump *d, uint64_t i, const uint32_t *contents,
+	 struct row_text *r)
+{
+	snprintf(r->addr, sizeof r->addr, "0x%" PRIx64, d->obj_addr[i]);
+	snprintf(r->size, sizeof r->size, "%" PRIu64, d->obj_size[i]);
+	snprintf(r->refcnt, sizeof r->refcnt, "%" PRIu64, d->obj_refcnt[i]);
+	r->type = fmt_str(d, d->types[d->obj_type[i]].name);
+	r->label = label_cell(d, i, contents);
+	return r->label ? 0 : -1;
+}
+
+static int
+print_text(const struct fmt_dump *d, const uint64_t *sel, uint64_t n,
+	   const uint32_t *contents)
+{
+	static const char *const header[5] = {"address", "type", "size",
+					      "refcnt", "label"};
+	static const char align[] = "lrrrl";
+	size_t widths[5];
+	struct row_text r;
+
+	tbl_widths_init(widths, 5, header);
+	for (uint64_t k = 0; k < n; k++) {
+		if (row_fill(d, sel[k], contents, &r) != 0)
+			return -1;
+		const char *cells[5] = {r.addr, r.type, r.size, r.refcnt,
+					r.label};
+		tbl_widths_add(widths, 5, cells);
+		free(r.label);
+	}
+	tbl_print_row(stdout, 5, header, widths, align);
+	tbl_print_border(stdout, 5, widths);
+	for (uint64_t k = 0; k < n; k++) {
+		if (row_fill(d, sel[k], contents, &r) != 0)
+			return -1;
+		const char *cells[5] = {r.addr, r.type, r.size, r.refcnt,
+					r.label};
+		tbl_print_row(stdout, 5, cells, widths, align);
+		free(r.label);
+	}
+	return 0;
+}
+
+static void
+print_json(const struct fmt_dump *d, const uint64_t *sel, uint64_t n,
+	   const uint32_t *contents)
+{
+	fputs(n ? "[\n" : "[]\n", stdout);
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = sel[k];
+		const char *label = fmt_str(d, d->obj_label[i]);
+		const char *type = fmt_str(d, d->types[d->obj_type[i]].name);
+
+		printf("  {\"address\": \"0x%" PRIx64 "\", \"type\": ",
+		       d->obj_addr[i]);
+		tbl_json_string(stdout, type, strlen(type));
+		printf(", \"size\": %" PRIu64 ", \"refcnt\": %" PRIu64
+		       ", \"label\": ", d->obj_size[i], d->obj_refcnt[i]);
+		tbl_json_string(stdout, label, strlen(label));
+		if (contents && contents[i]) {
+			uint32_t s = d->strdata[contents[i] - 1].str;
+			fputs(", \"contents\": ", stdout);
+			tbl_json_string(stdout, fmt_str(d, s),
+					d->strings[s].len);
+		}
+		printf("}%s\n", k + 1 < n ? "," : "");
+	}
+	if (n)
+		fputs("]\n", stdout);
+}
+
+static void
+print_csv(const struct fmt_dump *d, const uint64_t *sel, uint64_t n,
+	  const uint32_t *contents)
+{
+	fputs("address,type,size,refcnt,label,contents\n", stdout);
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = sel[k];
+		printf("0x%" PRIx64 ",", d->obj_addr[i]);
+		tbl_csv_field(stdout, fmt_str(d, d->types[d->obj_type[i]].name));
+		printf(",%" PRIu64 ",%" PRIu64 ",", d->obj_size[i],
+		       d->obj_refcnt[i]);
+		tbl_csv_field(stdout, fmt_str(d, d->obj_label[i]));
+		fputc(',', stdout);
+		if (contents && contents[i])
+			tbl_csv_field(stdout, fmt_str(d, d->strdata[
+				contents[i] - 1].str));
+		fputc('\n', stdout);
+	}
+}
+
+/* contents[i] = 1 + the STRDATA entry of object i, 0 if none; NULL when
+ * the dump has no string contents.  Returns -1 on allocation failure. */
+static int
+index_contents(const struct fmt_dump *d, uint32_t **out)
+{
+	uint32_t *c;
+
+	*out = NULL;
+	if (!d->nstrdata)
+		return 0;
+	c = calloc(d->nobjects, sizeof *c);
+	if (!c)
+		return -1;
+	for (uint32_t k = 0; k < d->nstrdata; k++)
+		c[d->strdata[k].obj] = k + 1;
+	*out = c;
+	return 0;
+}
+
+int
+cmd_objects(int argc, char **argv)
+{
+	struct objects_args a;
+	struct fmt_dump d;
+	uint64_t *sel = NULL, n;
+	uint32_t *contents = NULL;
+	struct sort_ctx sc;
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	rc = util_read_dump(a.path, FMT_READ_ALL, &d);
+	if (rc)
+		return rc;
+	if (!(d.flags & FMT_FLAG_GRAPH)) {
+		fmt_dump_free(&d);
+		fprintf(stderr, "muppy: error: %s is a summary-only dump "
+			"(MUPPY_MODE=summary); objects need a graph dump\n",
+			a.path);
+		return MUPPY_EXIT_USAGE;
+	}
+	if (a.type && !type_exists(&d, a.type))
+		util_warning("%s has no type named '%s'", a.path, a.type);
+	rc = MUPPY_EXIT_FAILURE;
+	if (d.nobjects < SIZE_MAX / sizeof *sel)
+		sel = malloc((d.nobjects ? d.nobjects : 1) * sizeof *sel);
+	if (!sel || index_contents(&d, &contents) != 0)
+		goto oom;
+	n = select_objects(&d, &a, sel);
+	if (n == UINT64_MAX)
+		goto oom;
+	sc.d = &d;
+	sc.key = a.sort;
+	qsort_r(sel, n, sizeof *sel, obj_cmp, &sc);  /* GNU: context arg */
+	if (a.limit && a.limit < n)
+		n = a.limit;
+	if (a.format == UTIL_FORMAT_JSON)
+		print_json(&d, sel, n, contents);
+	else if (a.format == UTIL_FORMAT_CSV)
+		print_csv(&d, sel, n, contents);
+	else if (print_text(&d, sel, n, contents) != 0)
+		goto oom;
+	rc = util_finish_stdout(MUPPY_EXIT_OK);
+	goto done;
+oom:
+	util_error("out of memory");
+done:
+	free(sel);
+	free(contents);
+	fmt_dump_free(&d);
+	return rc;
+}

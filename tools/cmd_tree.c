@@ -1,0 +1,655 @@
+/*
+ * cmd_tree.c - `muppy tree DUMP TARGET`: the referrer tree of Pympler's
+ * refbrowser.ConsoleBrowser, offline, in exactly its text layout (or the
+ * referents tree with --referents), plus json, csv and dot forms.
+ *
+ * Two steps, as in Pympler: build the tree (RefBrowser._get_tree), then
+ * print it (StreamBrowser._print).  Both are reproduced rule for rule from
+ * pympler/refbrowser.py (1.1), including the quirks:
+ *   1. A node's children are its referrers, each once (gc.get_referrers
+ *      lists a referrer once), here in address order; a node at depth
+ *      maxdepth has none.  With --no-repeat an object already in the tree
+ *      (anywhere, in building order) becomes the leaf
+ *      `TEXT (already included, id DECIMAL_ADDRESS)`.
+ *   2. _print stops expanding a node when the count of '+' and '|' in the
+ *      line's prefix equals maxdepth (node texts included: that is how
+ *      Pympler counts).
+ *   3. After the last child of a node with several children comes a line
+ *      holding just the carried vertical lines, unless it would be blank.
+ * Node text: Pympler's default str_func, summary._repr (the summary row
+ * name), or with --label name the object's label, or with --label full
+ * `TYPE 0xADDR LABEL SIZE`.
+ * The tree is kept in one array of nodes, a node's children contiguous;
+ * it is refused past TREE_MAX_NODES (a fan-in explosion), not truncated.
+ */
+#include <inttypes.h> /* PRIx64, PRIu64 */
+#include <stdio.h>    /* printf, putchar */
+#include <stdlib.h>   /* malloc, calloc, realloc, free, qsort */
+#include <string.h>   /* strcmp, memset, strlen */
+
+#include "tools/graph.h"   /* struct graph, graph_* */
+#include "tools/muppy.h"   /* cmd_tree, MUPPY_USAGE_TREE */
+#include "tools/table.h"   /* tbl_text_width, tbl_json_string, tbl_csv_field */
+#include "tools/util.h"    /* options, messages, exit statuses */
+
+#define TREE_MAX_NODES 2000000u
+
+static const char tree_help[] =
+	"usage: " MUPPY_USAGE_TREE "\n"
+	"\n"
+	"Prints the tree of referrers of an object (who refers to it, who\n"
+	"refers to those, ...) in the layout of Pympler's\n"
+	"refbrowser.ConsoleBrowser: the object on the left, its referrers to\n"
+	"the right.  TARGET is an address (0x... or a decimal id()); or give\n"
+	"--type NAME for the trees of the largest objects of that type.\n"
+	"\n"
+	"  --maxdepth N     levels of referrers (default 3)\n"
+	"  --referents      the other way: what the object refers to\n"
+	"  --label L        node text: type (Pympler's, default: dict,\n"
+	"                   function (f), module(m)), name (the object's\n"
+	"                   label if it has one), full (type, address, label,\n"
+	"                   size)\n"
+	"  --no-repeat      an object already shown becomes a leaf\n"
+	"                   'TEXT (already included, id N)' (Pympler's\n"
+	"                   repeat=False)\n"
+	"  --type NAME      trees of the largest objects of type NAME\n"
+	"  --limit K        with --type: how many objects (default 1)\n"
+	"  --format FMT     text (default), json, csv, dot (Graphviz)\n"
+	"  -h, --help       this help\n";
+
+enum { OPT_MAXDEPTH = 1, OPT_REFERENTS, OPT_LABEL, OPT_NOREPEAT, OPT_TYPE,
+       OPT_LIMIT, OPT_FORMAT };
+
+static const struct util_opt tree_opts[] = {
+	{ "maxdepth", 'd', 1, OPT_MAXDEPTH },
+	{ "referents", 0, 0, OPT_REFERENTS },
+	{ "label", 0, 1, OPT_LABEL },
+	{ "no-repeat", 0, 0, OPT_NOREPEAT },
+	{ "type", 't', 1, OPT_TYPE },
+	{ "limit", 'n', 1, OPT_LIMIT },
+	{ "format", 'f', 1, OPT_FORMAT },
+	{ NULL, 0, 0, 0 }  /* Sentinel */
+};
+
+enum tree_label { LABEL_TYPE, LABEL_NAME, LABEL_FULL };
+
+struct tree_args {
+	const char *file, *target, *type;
+	int64_t maxdepth;
+	int referents, repeat;
+	enum tree_label label;
+	uint64_t limit;
+	enum util_format format;
+};
+
+static int
+parse_label(const char *v, const char *syn, enum tree_label *out)
+{
+	if (strcmp(v, "type") == 0)
+		*out = LABEL_TYPE;
+	else if (strcmp(v, "name") == 0)
+		*out = LABEL_NAME;
+	else if (strcmp(v, "full") == 0)
+		*out = LABEL_FULL;
+	else
+		return util_usage_error(syn, "--label: '%s' is not one of "
+					"type, name, full", v);
+	return 0;
+}
+
+static int
+parse_option(int id, const char *v, struct tree_args *a)
+{
+	const char *syn = MUPPY_USAGE_TREE;
+	int64_t n;
+	int rc;
+
+	switch (id) {
+	case OPT_MAXDEPTH:
+		return util_parse_int("--maxdepth", v, 0, 1000, syn,
+				      &a->maxdepth);
+	case OPT_REFERENTS:
+		a->referents = 1;
+		return 0;
+	case OPT_LABEL:
+		return parse_label(v, syn, &a->label);
+	case OPT_NOREPEAT:
+		a->repeat = 0;
+		return 0;
+	case OPT_TYPE:
+		a->type = v;
+		return 0;
+	case OPT_LIMIT:
+		if ((rc = util_parse_int("--limit", v, 1, 1000000, syn, &n)))
+			return rc;
+		a->limit = (uint64_t)n;
+		return 0;
+	case OPT_FORMAT:
+		return util_parse_format(v, UTIL_FORMAT_TEXT | UTIL_FORMAT_JSON |
+					 UTIL_FORMAT_CSV | UTIL_FORMAT_DOT, syn,
+					 &a->format);
+	}
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct tree_args *a)
+{
+	const char *syn = MUPPY_USAGE_TREE, *v;
+	struct util_parser p;
+	int id, rc;
+
+	memset(a, 0, sizeof *a);
+	a->maxdepth = 3;
+	a->repeat = 1;
+	a->limit = 1;
+	a->format = UTIL_FORMAT_TEXT;
+	util_parser_init(&p, argc, argv, tree_opts, syn);
+	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
+		if (id == UTIL_OPT_HELP)
+			return util_finish_stdout(util_help(tree_help));
+		if (id == UTIL_OPT_ERROR)
+			return MUPPY_EXIT_USAGE;
+		if (id == UTIL_OPT_OPERAND) {
+			if (!a->file)
+				a->file = v;
+			else if (!a->target)
+				a->target = v;
+			else
+				return util_usage_error(syn, "unexpected "
+							"argument '%s'", v);
+		} else if ((rc = parse_option(id, v, a))) {
+			return rc;
+		}
+	}
+	if (!a->file)
+		return util_usage_error(syn, "a dump file is needed");
+	if (!a->target == !a->type)
+		return util_usage_error(syn, "give either an object address "
+					"or --type NAME");
+	return -1;
+}
+
+/* ---- building (RefBrowser._get_tree) -------------------------------- */
+
+struct tnode {
+	uint32_t obj;
+	uint32_t first;      /* first child's node index */
+	uint32_t nchild;
+	uint32_t repeat;     /* 1: an "(already included ...)" leaf */
+};
+
+struct tree {
+	const struct graph *g;
+	const struct tree_args *a;
+	struct tnode *nodes;
+	uint32_t n, cap;
+	uint8_t *included;   /* per object: already in the tree */
+	uint32_t *stamp;     /* per object: last listing (epoch) it was in */
+	uint32_t epoch;
+	uint32_t *kids;      /* scratch for one node's children */
+	int oom, too_big;
+};
+
+static int
+tree_grow(struct tree *t, uint32_t more)
+{
+	if ((uint64_t)t->n + more > TREE_MAX_NODES) {
+		t->too_big = 1;
+		return -1;
+	}
+	if (t->n + more <= t->cap)
+		return 0;
+	uint32_t nc = t->cap ? t->cap : 256;
+	while (nc < t->n + more)
+		nc *= 2;
+	struct tnode *nn = realloc(t->nodes, (size_t)nc * sizeof *nn);
+	if (!nn) {
+		t->oom = 1;
+		return -1;
+	}
+	t->nodes = nn;
+	t->cap = nc;
+	return 0;
+}
+
+/* The distinct neighbours of obj in edge order into t->kids; how many. */
+static uint32_t
+neighbours(struct tree *t, uint32_t obj)
+{
+	const struct graph *g = t->g;
+	const struct fmt_dump *d = g->d;
+	uint64_t b, e;
+	uint32_t n = 0, ep;
+
+	if (++t->epoch == 0) {  /* wrapped: forget every old listing */
+		memset(t->stamp, 0, ((size_t)g->n + 1) * sizeof *t->stamp);
+		t->epoch = 1;
+	}
+	ep = t->epoch;
+	if (t->a->referents) {
+		b = d->edge_start[obj];
+		e = d->edge_start[obj + 1];
+	} else {
+		b = g->rev_start[obj];
+		e = g->rev_start[obj + 1];
+	}
+	for (uint64_t k = b; k < e; k++) {
+		uint32_t o = t->a->referents ? d->edge_dst[k] : g->rev_src[k];
+		if (t->stamp[o] == ep)
+			continue;
+		t->stamp[o] = ep;
+		t->kids[n++] = o;
+	}
+	return n;
+}
+
+/* Fills node (already holding obj) with its subtree of depth levels. */
+static void
+build(struct tree *t, uint32_t node, int64_t depth)
+{
+	uint32_t obj = t->nodes[node].obj, n, first;
+
+	t->included[obj] = 1;
+	t->nodes[node].first = t->nodes[node].nchild = 0;
+	if (depth == 0 || t->oom || t->too_big)
+		return;
+	n = neighbours(t, obj);
+	if (n == 0 || tree_grow(t, n) != 0)
+		return;
+	first = t->n;
+	t->n += n;
+	/* kids is scratch: copy the block before recursing reuses it. */
+	for (uint32_t k = 0; k < n; k++) {
+		t->nodes[first + k].obj = t->kids[k];
+		t->nodes[first + k].repeat = 0;
+		t->nodes[first + k].first = t->nodes[first + k].nchild = 0;
+	}
+	t->nodes[node].first = first;
+	t->nodes[node].nchild = n;
+	for (uint32_t k = 0; k < n; k++) {
+		struct tnode *c = &t->nodes[first + k];
+		if (!t->a->repeat && t->included[c->obj]) {
+			c->repeat = 1;
+			continue;
+		}
+		build(t, first + k, depth - 1);
+	}
+}
+
+/* ---- node text ------------------------------------------------------- */
+
+static void
+node_text(const struct tree *t, const struct tnode *nd, struct graph_buf *b)
+{
+	const struct fmt_dump *d = t->g->d;
+	const char *label = fmt_str(d, d->obj_label[nd->obj]);
+
+	switch (t->a->label) {
+	case LABEL_NAME:
+		if (*label)
+			graph_buf_add(b, label, strlen(label));
+		else
+			graph_row_name(d, nd->obj, b);
+		break;
+	case LABEL_FULL:
+		graph_buf_addf(b, "%s 0x%" PRIx64 "%s%s %" PRIu64 " B",
+			       graph_type_name(d, nd->obj), d->obj_addr[nd->obj],
+			       *label ? " " : "", label, d->obj_size[nd->obj]);
+		break;
+	case LABEL_TYPE:
+	default:
+		graph_row_name(d, nd->obj, b);
+		break;
+	}
+	if (nd->repeat)
+		graph_buf_addf(b, " (already included, id %" PRIu64 ")",
+			       d->obj_addr[nd->obj]);
+}
+
+/* ---- text (StreamBrowser._print) -------------------------------------- */
+
+static size_t
+count_level(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '+' || *s == '|';
+	return n;
+}
+
+static void
+add_spaces(struct graph_buf *b, size_t n)
+{
+	while (n--)
+		graph_buf_add(b, " ", 1);
+}
+
+/* carryon[:-2] as a new buffer. */
+static void
+cut2(struct graph_buf *dst, const struct graph_buf *src)
+{
+	graph_buf_add(dst, src->s ? src->s : "", src->len >= 2 ?
+		      src->len - 2 : 0);
+	if (!dst->s)
+		graph_buf_add(dst, "", 0);
+}
+
+static int
+blank(const struct graph_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->s[i] != ' ')
+			return 0;
+	return 1;
+}
+
+static void
+print_text(struct tree *t, uint32_t node, const char *prefix_in,
+	   const char *carry_in)
+{
+	const struct tnode *nd = &t->nodes[node];
+	struct graph_buf text = {0}, prefix = {0}, carry = {0};
+	size_t level = count_level(prefix_in);
+
+	node_text(t, nd, &text);
+	graph_buf_add(&prefix, prefix_in, strlen(prefix_in));
+	graph_buf_add(&prefix, text.s ? text.s : "", text.len);
+	graph_buf_add(&carry, carry_in, strlen(carry_in));
+	add_spaces(&carry, tbl_text_width(text.s ? text.s : ""));
+	if (level == (size_t)t->a->maxdepth || nd->repeat || nd->nchild == 0) {
+		printf("%s\n", prefix.s ? prefix.s : "");
+		goto out;
+	}
+	graph_buf_add(&prefix, "-", 1);
+	graph_buf_add(&carry, " ", 1);
+	if (nd->nchild > 1) {
+		graph_buf_add(&prefix, "+", 1);
+		graph_buf_add(&carry, "|", 1);
+	}
+	graph_buf_add(&prefix, "-", 1);
+	graph_buf_add(&carry, " ", 1);
+	print_text(t, nd->first, prefix.s ? prefix.s : "",
+		   carry.s ? carry.s : "");
+	for (uint32_t b = 1; b < nd->nchild; b++) {
+		struct graph_buf np = {0};
+		cut2(&np, &carry);
+		graph_buf_add(&np, "+-", 2);
+		if (b == nd->nchild - 1) {
+			struct graph_buf nc = {0};
+			cut2(&nc, &carry);
+			graph_buf_add(&nc, "  ", 2);
+			graph_buf_free(&carry);
+			carry = nc;
+		}
+		print_text(t, nd->first + b, np.s ? np.s : "",
+			   carry.s ? carry.s : "");
+		graph_buf_free(&np);
+		if (b == nd->nchild - 1 && !blank(&carry)) {
+			size_t len = carry.len >= 2 ? carry.len - 2 : 0;
+			while (len && carry.s[len - 1] == ' ')
+				len--;
+			printf("%.*s\n", (int)len, carry.s);
+		}
+	}
+out:
+	graph_buf_free(&text);
+	graph_buf_free(&prefix);
+	graph_buf_free(&carry);
+}
+
+/* ---- json, csv, dot -------------------------------------------------- */
+
+/* The name of the reference between a node and its parent, in the
+ * direction it points (referrer -> referent). */
+static void
+link_text(const struct tree *t, uint32_t parent_obj, uint32_t obj,
+	  struct graph_buf *b)
+{
+	const struct fmt_dump *d = t->g->d;
+	uint32_t src = t->a->referents ? parent_obj : obj;
+	uint32_t dst = t->a->referents ? obj : parent_obj;
+
+	for (uint64_t k = d->edge_start[src]; k < d->edge_start[src + 1]; k++)
+		if (d->edge_dst[k] == dst) {
+			graph_edge_text(d, d->edge_name[k], b);
+			return;
+		}
+}
+
+static void
+print_json(const struct tree *t, uint32_t node, uint32_t parent_obj,
+	   int depth)
+{
+	const struct fmt_dump *d = t->g->d;
+	const struct tnode *nd = &t->nodes[node];
+	const char *type = graph_type_name(d, nd->obj);
+	const char *label = fmt_str(d, d->obj_label[nd->obj]);
+	struct graph_buf e = {0};
+
+	printf("{\"address\": \"0x%" PRIx64 "\", \"type\": ", d->obj_addr[nd->obj]);
+	tbl_json_string(stdout, type, strlen(type));
+	fputs(", \"label\": ", stdout);
+	tbl_json_string(stdout, label, strlen(label));
+	printf(", \"size\": %" PRIu64, d->obj_size[nd->obj]);
+	if (depth > 0) {
+		link_text(t, parent_obj, nd->obj, &e);
+		fputs(", \"edge\": ", stdout);
+		tbl_json_string(stdout, e.s ? e.s : "", e.len);
+		graph_buf_free(&e);
+	}
+	if (nd->repeat)
+		fputs(", \"repeat\": true", stdout);
+	fputs(", \"children\": [", stdout);
+	for (uint32_t k = 0; k < nd->nchild; k++) {
+		if (k)
+			fputs(", ", stdout);
+		print_json(t, nd->first + k, nd->obj, depth + 1);
+	}
+	fputs("]}", stdout);
+}
+
+static void
+print_csv(const struct tree *t, uint32_t node, uint32_t parent_obj,
+	  int depth, uint64_t tree_no)
+{
+	const struct fmt_dump *d = t->g->d;
+	const struct tnode *nd = &t->nodes[node];
+	struct graph_buf e = {0};
+
+	if (depth > 0)
+		link_text(t, parent_obj, nd->obj, &e);
+	printf("%" PRIu64 ",%d,0x%" PRIx64 ",", tree_no, depth,
+	       d->obj_addr[nd->obj]);
+	tbl_csv_field(stdout, graph_type_name(d, nd->obj));
+	printf(",%" PRIu64 ",", d->obj_size[nd->obj]);
+	tbl_csv_field(stdout, fmt_str(d, d->obj_label[nd->obj]));
+	printf(",%d,", nd->repeat ? 1 : 0);
+	tbl_csv_field(stdout, e.s ? e.s : "");
+	putchar('\n');
+	graph_buf_free(&e);
+	for (uint32_t k = 0; k < nd->nchild; k++)
+		print_csv(t, nd->first + k, nd->obj, depth + 1, tree_no);
+}
+
+static void
+print_dot(const struct tree *t, uint64_t tree_no)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct tnode *nd = &t->nodes[i];
+		struct graph_buf s = {0};
+		node_text(t, nd, &s);
+		printf("  t%" PRIu64 "n%u [label=", tree_no, i);
+		tbl_json_string(stdout, s.s ? s.s : "", s.len);
+		fputs("];\n", stdout);
+		graph_buf_free(&s);
+		for (uint32_t k = 0; k < nd->nchild; k++) {
+			uint32_t c = nd->first + k;
+			link_text(t, nd->obj, t->nodes[c].obj, &s);
+			/* Arrows point the way references do. */
+			if (t->a->referents)
+				printf("  t%" PRIu64 "n%u -> t%" PRIu64 "n%u",
+				       tree_no, i, tree_no, c);
+			else
+				printf("  t%" PRIu64 "n%u -> t%" PRIu64 "n%u",
+				       tree_no, c, tree_no, i);
+			fputs(" [label=", stdout);
+			tbl_json_string(stdout, s.s ? s.s : "", s.len);
+			fputs("];\n", stdout);
+			graph_buf_free(&s);
+		}
+	}
+}
+
+/* ---- driver ---------------------------------------------------------- */
+
+/* Builds and prints the tree of obj (the tree_no-th one printed). */
+static int
+one_tree(struct tree *t, uint32_t obj, uint64_t tree_no)
+{
+	t->n = 0;
+	if (tree_grow(t, 1) != 0)
+		goto fail;
+	t->n = 1;
+	t->nodes[0].obj = obj;
+	t->nodes[0].repeat = 0;
+	build(t, 0, t->a->maxdepth);
+	if (t->oom || t->too_big)
+		goto fail;
+	switch (t->a->format) {
+	case UTIL_FORMAT_JSON:
+		fputs(tree_no ? ",\n  " : "  ", stdout);
+		print_json(t, 0, 0, 0);
+		break;
+	case UTIL_FORMAT_CSV:
+		print_csv(t, 0, 0, 0, tree_no);
+		break;
+	case UTIL_FORMAT_DOT:
+		print_dot(t, tree_no);
+		break;
+	default:
+		if (tree_no)
+			putchar('\n');
+		print_text(t, 0, "", "");
+		break;
+	}
+	return 0;
+fail:
+	if (t->too_big)
+		util_error("the tree has more than %u nodes; lower --maxdepth "
+			   "or use --no-repeat", TREE_MAX_NODES);
+	else
+		util_error("out of memory");
+	return MUPPY_EXIT_FAILURE;
+}
+
+static const struct fmt_dump *size_dump;
+
+static int
+by_size_desc(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	uint64_t sa = size_dump->obj_size[a], sb = size_dump->obj_size[b];
+
+	if (sa != sb)
+		return sa > sb ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+/* The objects to draw: the target, or the largest --limit of --type. */
+static int
+pick_objects(const struct fmt_dump *d, const struct tree_args *a,
+	     uint32_t *sel, uint64_t *nsel)
+{
+	uint8_t *type_ok;
+	uint64_t n = 0;
+
+	if (a->target) {
+		*nsel = 1;
+		return graph_find_target(d, a->file, a->target, sel);
+	}
+	type_ok = calloc(d->ntypes + 1u, 1);
+	if (!type_ok)
+		return util_error("out of memory");
+	graph_types_named(d, a->type, type_ok);
+	for (uint64_t i = 0; i < d->nobjects; i++)
+		if (d->obj_type[i] < d->ntypes && type_ok[d->obj_type[i]])
+			sel[n++] = (uint32_t)i;
+	free(type_ok);
+	if (n == 0) {
+		util_error("%s has no objects of type '%s'", a->file, a->type);
+		return MUPPY_EXIT_USAGE;
+	}
+	size_dump = d;
+	qsort(sel, n, sizeof *sel, by_size_desc);
+	*nsel = n < a->limit ? n : a->limit;
+	return 0;
+}
+
+static int
+run(const struct graph *g, const struct tree_args *a)
+{
+	struct tree t = {0};
+	uint32_t *sel;
+	uint64_t nsel = 0;
+	int rc = MUPPY_EXIT_FAILURE;
+
+	t.g = g;
+	t.a = a;
+	sel = malloc(((size_t)g->n + 1) * sizeof *sel);
+	t.included = calloc((size_t)g->n + 1, 1);
+	t.stamp = calloc((size_t)g->n + 1, sizeof *t.stamp);
+	t.kids = malloc(((size_t)g->n + 1) * sizeof *t.kids);
+	if (!sel || !t.included || !t.stamp || !t.kids) {
+		rc = util_error("out of memory");
+		goto out;
+	}
+	if ((rc = pick_objects(g->d, a, sel, &nsel)))
+		goto out;
+	if (a->format == UTIL_FORMAT_JSON)
+		fputs("[\n", stdout);
+	else if (a->format == UTIL_FORMAT_CSV)
+		fputs("tree,depth,address,type,size,label,repeat,edge\n", stdout);
+	else if (a->format == UTIL_FORMAT_DOT)
+		fputs("digraph tree {\n  rankdir=RL;\n  node [shape=box];\n",
+		      stdout);
+	for (uint64_t k = 0; k < nsel; k++) {
+		/* Each tree on its own, as each ConsoleBrowser would be. */
+		memset(t.included, 0, (size_t)g->n + 1);
+		if ((rc = one_tree(&t, sel[k], k)))
+			goto out;
+	}
+	if (a->format == UTIL_FORMAT_JSON)
+		fputs("\n]\n", stdout);
+	else if (a->format == UTIL_FORMAT_DOT)
+		fputs("}\n", stdout);
+	rc = MUPPY_EXIT_OK;
+out:
+	free(sel);
+	free(t.included);
+	free(t.stamp);
+	free(t.kids);
+	free(t.nodes);
+	return rc;
+}
+
+int
+cmd_tree(int argc, char **argv)
+{
+	struct tree_args a;
+	struct fmt_dump d;
+	struct graph g;
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	rc = graph_open(a.file, &d, &g);
+	if (rc)
+		return rc;
+	rc = util_finish_stdout(run(&g, &a));
+	graph_free(&g);
+	fmt_dump_free(&d);
+	return rc;
+}

@@ -1,0 +1,271 @@
+/*
+ * dominators.c - Lengauer-Tarjan over the object graph with a virtual
+ * super-root (contracts and design notes in tools/dominators.h).
+ *
+ * Vertices are numbered by DFS preorder ("dfnum"); dfnum 0 is the
+ * super-root S.  All working arrays are indexed by dfnum, as in the paper.
+ */
+#include <stdlib.h>   /* malloc, calloc, free */
+#include <string.h>   /* memset */
+
+#include "tools/dominators.h"
+
+#define NIL UINT32_MAX
+
+struct lt {
+	const struct graph *g;
+	uint32_t n;          /* vertices: objects + S */
+	uint32_t next;       /* next dfnum to give */
+	uint32_t *dfn;       /* object -> dfnum (NIL: unseen) */
+	uint32_t *vertex;    /* dfnum -> object (g->n for S) */
+	uint32_t *parent;    /* dfnum -> DFS parent's dfnum */
+	uint32_t *semi, *label, *ancestor, *idom;
+	uint32_t *bhead, *bnext;  /* buckets: linked lists through bnext */
+	uint8_t *ssucc;      /* object has an edge from S */
+};
+
+static void
+visit(struct lt *c, uint32_t obj, uint32_t parent)
+{
+	uint32_t k = c->next++;
+
+	c->dfn[obj] = k;
+	c->vertex[k] = obj;
+	c->parent[k] = parent;
+}
+
+/* Iterative DFS from obj, an unseen successor of S.  The stack lives in
+ * semi[] (objects) and label[] (edge cursors): both are free until the
+ * numbering is done (number_all initializes them afterwards). */
+static void
+dfs_from(struct lt *c, uint32_t obj)
+{
+	const struct fmt_dump *d = c->g->d;
+	uint32_t *node = c->semi, *cursor = c->label;
+	uint32_t sp = 0;
+
+	visit(c, obj, 0);
+	node[sp] = obj;
+	cursor[sp++] = 0;
+	while (sp) {
+		uint32_t v = node[sp - 1], cur = cursor[sp - 1];
+		uint64_t b = d->edge_start[v];
+		if (b + cur >= d->edge_start[v + 1]) {
+			sp--;
+			continue;
+		}
+		cursor[sp - 1] = cur + 1;
+		uint32_t t = d->edge_dst[b + cur];
+		if (c->dfn[t] != NIL)
+			continue;
+		visit(c, t, c->dfn[v]);
+		node[sp] = t;
+		cursor[sp++] = 0;
+	}
+}
+
+static void
+from_super(struct lt *c, uint32_t obj, int always)
+{
+	if (always)
+		c->ssucc[obj] = 1;
+	if (c->dfn[obj] != NIL)
+		return;
+	c->ssucc[obj] = 1;
+	dfs_from(c, obj);
+}
+
+/* Numbers every vertex (design note 2). */
+static void
+number_all(struct lt *c)
+{
+	const struct graph *g = c->g;
+	const struct fmt_dump *d = g->d;
+
+	visit(c, g->n, NIL);  /* S: dfnum 0 */
+	c->dfn[g->n] = 0;
+	for (uint32_t r = 0; r < d->nroots; r++)
+		from_super(c, d->roots[r].obj, 1);
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->flags[i] & GRAPH_F_EXTERN)
+			from_super(c, i, 1);
+	for (uint32_t i = 0; i < g->n; i++)
+		if (graph_indegree(g, i) == 0)
+			from_super(c, i, 0);
+	for (uint32_t i = 0; i < g->n; i++)
+		from_super(c, i, 0);
+	for (uint32_t k = 0; k < c->n; k++)
+		c->semi[k] = c->label[k] = k;
+}
+
+/*
+ * The path compression of EVAL without recursion or a stack: walk up the
+ * chain of ancestors that will be shortcut, reversing their ancestor
+ * links, then walk back down restoring them, fixing label[] and
+ * ancestor[] from the top down as the recursive version does.
+ */
+static void
+compress(struct lt *c, uint32_t v)
+{
+	uint32_t prev = NIL, x = v, a;
+
+	while (c->ancestor[c->ancestor[x]] != NIL) {
+		uint32_t up = c->ancestor[x];
+		c->ancestor[x] = prev;
+		prev = x;
+		x = up;
+	}
+	/* x: first node not shortcut; prev: the topmost one, below x. */
+	for (a = x; prev != NIL; ) {
+		uint32_t down = c->ancestor[prev];
+		if (c->semi[c->label[a]] < c->semi[c->label[prev]])
+			c->label[prev] = c->label[a];
+		c->ancestor[prev] = c->ancestor[a];
+		a = prev;
+		prev = down;
+	}
+}
+
+static uint32_t
+eval(struct lt *c, uint32_t v)
+{
+	if (c->ancestor[v] == NIL)
+		return v;
+	compress(c, v);
+	return c->label[v];
+}
+
+static void
+semi_and_idom(struct lt *c)
+{
+	const struct graph *g = c->g;
+
+	for (uint32_t w = c->n - 1; w >= 1; w--) {
+		uint32_t obj = c->vertex[w], p = c->parent[w];
+		for (uint64_t k = g->rev_start[obj]; k < g->rev_start[obj + 1];
+		     k++) {
+			uint32_t u = eval(c, c->dfn[g->rev_src[k]]);
+			if (c->semi[u] < c->semi[w])
+				c->semi[w] = c->semi[u];
+		}
+		if (c->ssucc[obj])
+			c->semi[w] = 0;
+		c->bnext[w] = c->bhead[c->semi[w]];
+		c->bhead[c->semi[w]] = w;
+		c->ancestor[w] = p;
+		for (uint32_t v = c->bhead[p]; v != NIL; v = c->bnext[v]) {
+			uint32_t u = eval(c, v);
+			c->idom[v] = c->semi[u] < c->semi[v] ? u : p;
+		}
+		c->bhead[p] = NIL;
+	}
+	for (uint32_t w = 1; w < c->n; w++)
+		if (c->idom[w] != c->semi[w])
+			c->idom[w] = c->idom[c->idom[w]];
+}
+
+static void
+lt_free(struct lt *c)
+{
+	free(c->dfn);
+	free(c->parent);
+	free(c->semi);
+	free(c->label);
+	free(c->ancestor);
+	free(c->bhead);
+	free(c->bnext);
+	free(c->ssucc);
+	c->dfn = c->parent = c->semi = c->label = c->ancestor = NULL;
+	c->bhead = c->bnext = NULL;
+	c->ssucc = NULL;
+}
+
+static int
+lt_alloc(struct lt *c)
+{
+	size_t n = c->n;
+
+	c->dfn = malloc(n * sizeof *c->dfn);
+	c->vertex = malloc(n * sizeof *c->vertex);
+	c->parent = malloc(n * sizeof *c->parent);
+	c->semi = malloc(n * sizeof *c->semi);
+	c->label = malloc(n * sizeof *c->label);
+	c->ancestor = malloc(n * sizeof *c->ancestor);
+	c->idom = malloc(n * sizeof *c->idom);
+	c->bhead = malloc(n * sizeof *c->bhead);
+	c->bnext = malloc(n * sizeof *c->bnext);
+	c->ssucc = calloc(n, 1);
+	if (!c->dfn || !c->vertex || !c->parent || !c->semi || !c->label ||
+	    !c->ancestor || !c->idom || !c->bhead || !c->bnext || !c->ssucc)
+		return -1;
+	memset(c->dfn, 0xff, n * sizeof *c->dfn);
+	memset(c->ancestor, 0xff, n * sizeof *c->ancestor);
+	memset(c->bhead, 0xff, n * sizeof *c->bhead);
+	return 0;
+}
+
+/* Converts to object space and sums the retained sizes. */
+static int
+fill_result(struct lt *c, struct dom_tree *t)
+{
+	const struct fmt_dump *d = c->g->d;
+	uint32_t n = c->g->n;
+
+	t->n = n;
+	t->idom = malloc(((size_t)n + 1) * sizeof *t->idom);
+	t->retained = malloc(((size_t)n + 1) * sizeof *t->retained);
+	if (!t->idom || !t->retained)
+		return -1;
+	for (uint32_t k = 1; k < c->n; k++) {
+		uint32_t obj = c->vertex[k], i = c->idom[k];
+		t->idom[obj] = i == 0 ? DOM_SUPER : c->vertex[i];
+		t->retained[obj] = d->obj_size[obj];
+	}
+	for (uint32_t k = c->n - 1; k >= 1; k--) {
+		uint32_t obj = c->vertex[k];
+		if (t->idom[obj] != DOM_SUPER)
+			t->retained[t->idom[obj]] += t->retained[obj];
+	}
+	/* order: the preorder without S, reusing vertex[] in place. */
+	memmove(c->vertex, c->vertex + 1, (size_t)n * sizeof *c->vertex);
+	t->order = c->vertex;
+	c->vertex = NULL;
+	return 0;
+}
+
+int
+dom_compute(const struct graph *g, struct dom_tree *t)
+{
+	struct lt c;
+
+	memset(t, 0, sizeof *t);
+	memset(&c, 0, sizeof c);
+	c.g = g;
+	c.n = g->n + 1;
+	if (lt_alloc(&c) != 0)
+		goto fail;
+	number_all(&c);
+	semi_and_idom(&c);
+	lt_free(&c);
+	if (fill_result(&c, t) != 0)
+		goto fail;
+	free(c.idom);
+	return 0;
+fail:
+	lt_free(&c);
+	free(c.vertex);
+	free(c.idom);
+	dom_free(t);
+	return MUPPY_ENOMEM;
+}
+
+void
+dom_free(struct dom_tree *t)
+{
+	if (!t)
+		return;
+	free(t->idom);
+	free(t->retained);
+	free(t->order);
+	memset(t, 0, sizeof *t);
+}

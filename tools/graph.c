@@ -1,0 +1,686 @@
+/*
+ * graph.c - reverse edge index, roots, BFS shortest paths and path text
+ * for the analyses (contracts and design notes in tools/graph.h).
+ *
+ * Not here: dominators (tools/dominators.c), options and output formats
+ * (the tools/cmd_*.c files), the dump bytes (format/).
+ */
+#include <inttypes.h> /* PRIx64 */
+#include <stdarg.h>   /* va_list */
+#include <stdio.h>    /* vsnprintf, fprintf */
+#include <stdlib.h>   /* malloc, calloc, realloc, free, qsort */
+#include <string.h>   /* memcpy, strlen, strcmp */
+
+#include "tools/graph.h"
+#include "tools/util.h"    /* util_read_dump, MUPPY_EXIT_USAGE */
+
+/* ---- building ------------------------------------------------------- */
+
+static int
+check_dump(const struct fmt_dump *d)
+{
+	if (!(d->flags & FMT_FLAG_GRAPH) || d->nobjects >= GRAPH_ROOTED)
+		return MUPPY_EINVAL;
+	if (d->nobjects && (!d->edge_start ||
+			    d->edge_start[d->nobjects] != d->nedges))
+		return MUPPY_EINVAL;
+	for (uint64_t e = 0; e < d->nedges; e++)
+		if (d->edge_dst[e] >= d->nobjects)
+			return MUPPY_EINVAL;
+	for (uint32_t r = 0; r < d->nroots; r++)
+		if (d->roots[r].obj >= d->nobjects)
+			return MUPPY_EINVAL;
+	for (uint64_t i = 0; i < d->nobjects; i++)
+		if (d->obj_type[i] >= d->ntypes)
+			return MUPPY_EINVAL;
+	return 0;
+}
+
+/* Counting sort of the edges by destination (design note 2). */
+static void
+fill_reverse(struct graph *g)
+{
+	const struct fmt_dump *d = g->d;
+	uint64_t *pos = g->rev_start;
+
+	for (uint64_t e = 0; e < d->nedges; e++)
+		pos[d->edge_dst[e] + 1]++;
+	for (uint32_t i = 0; i < g->n; i++)
+		pos[i + 1] += pos[i];
+	/* pos[i] is where i's referrers start; fill with pos[dst]++, which
+	 * leaves pos[i] at the start of i + 1. */
+	for (uint32_t s = 0; s < g->n; s++)
+		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
+			g->rev_src[pos[d->edge_dst[e]]++] = s;
+	/* Each pos[i] moved to the old pos[i + 1]: shift back. */
+	for (uint32_t i = g->n; i > 0; i--)
+		pos[i] = pos[i - 1];
+	pos[0] = 0;
+}
+
+static const struct fmt_dump *sort_roots_dump;
+
+static int
+root_cmp(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	uint32_t oa = sort_roots_dump->roots[a].obj;
+	uint32_t ob = sort_roots_dump->roots[b].obj;
+
+	if (oa != ob)
+		return oa < ob ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+static void
+fill_flags(struct graph *g)
+{
+	const struct fmt_dump *d = g->d;
+
+	for (uint32_t r = 0; r < d->nroots; r++)
+		g->flags[d->roots[r].obj] |= GRAPH_F_DUMPROOT;
+	for (uint32_t i = 0; i < g->n; i++) {
+		uint64_t rc = d->obj_refcnt[i];
+		if (rc >= GRAPH_IMMORTAL_REFCNT)
+			g->flags[i] |= GRAPH_F_IMMORTAL | GRAPH_F_EXTERN;
+		else if (rc > graph_indegree(g, i))
+			g->flags[i] |= GRAPH_F_EXTERN;
+	}
+}
+
+int
+graph_build(struct graph *g, const struct fmt_dump *d)
+{
+	int rc;
+
+	memset(g, 0, sizeof *g);
+	rc = check_dump(d);
+	if (rc)
+		return rc;
+	g->d = d;
+	g->n = (uint32_t)d->nobjects;
+	g->rev_start = calloc((size_t)g->n + 1, sizeof *g->rev_start);
+	g->rev_src = malloc((d->nedges ? d->nedges : 1) * sizeof *g->rev_src);
+	g->flags = calloc((size_t)g->n + 1, 1);
+	g->root_by_obj = malloc((d->nroots + 1u) * sizeof *g->root_by_obj);
+	if (!g->rev_start || !g->rev_src || !g->flags || !g->root_by_obj)
+		goto fail;
+	fill_reverse(g);
+	fill_flags(g);
+	g->nroots = d->nroots;
+	for (uint32_t r = 0; r < d->nroots; r++)
+		g->root_by_obj[r] = r;
+	sort_roots_dump = d;
+	qsort(g->root_by_obj, d->nroots, sizeof *g->root_by_obj, root_cmp);
+	return 0;
+fail:
+	graph_free(g);
+	return MUPPY_ENOMEM;
+}
+
+void
+graph_free(struct graph *g)
+{
+	if (!g)
+		return;
+	free(g->rev_start);
+	free(g->rev_src);
+	free(g->flags);
+	free(g->root_by_obj);
+	memset(g, 0, sizeof *g);
+}
+
+int64_t
+graph_root_entry(const struct graph *g, uint32_t i)
+{
+	uint32_t lo = 0, hi = g->nroots;
+
+	while (lo < hi) {  /* first entry whose object is >= i */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (g->d->roots[g->root_by_obj[mid]].obj < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < g->nroots && g->d->roots[g->root_by_obj[lo]].obj == i)
+		return g->root_by_obj[lo];
+	return -1;
+}
+
+const char *
+graph_type_name(const struct fmt_dump *d, uint32_t i)
+{
+	uint32_t t = d->obj_type[i];
+
+	return t < d->ntypes ? fmt_str(d, d->types[t].name) : "?";
+}
+
+/* ---- shortest paths ------------------------------------------------- */
+
+/* Runs the BFS from the queued objects [head, tail) to exhaustion. */
+static uint32_t
+bfs_run(const struct graph *g, struct graph_paths *p, uint32_t head,
+	uint32_t tail)
+{
+	const struct fmt_dump *d = g->d;
+
+	while (head < tail) {
+		uint32_t s = p->order[head++];
+		uint64_t b = d->edge_start[s], e = d->edge_start[s + 1];
+		for (uint64_t k = b; k < e; k++) {
+			uint32_t t = d->edge_dst[k];
+			if (p->parent[t] != GRAPH_NONE)
+				continue;
+			p->parent[t] = s;
+			p->pedge[t] = (uint32_t)(k - b);
+			p->order[tail++] = t;
+		}
+	}
+	return tail;
+}
+
+static uint32_t
+seed(struct graph_paths *p, uint32_t obj, uint32_t tail)
+{
+	if (p->parent[obj] != GRAPH_NONE)
+		return tail;
+	p->parent[obj] = GRAPH_ROOTED;
+	p->pedge[obj] = 0;
+	p->order[tail] = obj;
+	return tail + 1;
+}
+
+int
+graph_paths_compute(const struct graph *g, struct graph_paths *p)
+{
+	/* Modules, then frames, then every other kind (design note 4). */
+	static const uint32_t kinds[] = {FMT_ROOT_MODULE, FMT_ROOT_FRAME};
+	const struct fmt_dump *d = g->d;
+	size_t n = (size_t)g->n + 1;
+	uint32_t tail = 0;
+
+	memset(p, 0, sizeof *p);
+	p->parent = malloc(n * sizeof *p->parent);
+	p->pedge = malloc(n * sizeof *p->pedge);
+	p->order = malloc(n * sizeof *p->order);
+	if (!p->parent || !p->pedge || !p->order) {
+		graph_paths_free(p);
+		return MUPPY_ENOMEM;
+	}
+	memset(p->parent, 0xff, n * sizeof *p->parent);  /* GRAPH_NONE */
+	for (size_t k = 0; k < 3; k++)
+		for (uint32_t r = 0; r < d->nroots; r++)
+			if (k < 2 ? d->roots[r].kind == kinds[k] :
+			    d->roots[r].kind != kinds[0] &&
+			    d->roots[r].kind != kinds[1])
+				tail = seed(p, d->roots[r].obj, tail);
+	tail = bfs_run(g, p, 0, tail);
+	for (uint32_t i = 0; i < g->n; i++) {
+		if (!(g->flags[i] & GRAPH_F_EXTERN) ||
+		    p->parent[i] != GRAPH_NONE)
+			continue;
+		uint32_t head = tail;
+		tail = bfs_run(g, p, head, seed(p, i, tail));
+	}
+	p->nreached = tail;
+	return 0;
+}
+
+void
+graph_paths_free(struct graph_paths *p)
+{
+	if (!p)
+		return;
+	free(p->parent);
+	free(p->pedge);
+	free(p->order);
+	memset(p, 0, sizeof *p);
+}
+
+int64_t
+graph_chain(const struct graph *g, const struct graph_paths *p,
+	    uint32_t target, struct graph_hop **hops, size_t *cap)
+{
+	const struct fmt_dump *d = g->d;
+	size_t n = 0;
+
+	if (target >= g->n || p->parent[target] == GRAPH_NONE)
+		return 0;
+	for (uint32_t o = target; ; o = p->parent[o]) {
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			struct graph_hop *h = realloc(*hops, nc * sizeof *h);
+			if (!h)
+				return -1;
+			*hops = h;
+			*cap = nc;
+		}
+		(*hops)[n].obj = o;
+		(*hops)[n].name = 0;
+		if (p->parent[o] != GRAPH_ROOTED)
+			(*hops)[n].name = d->edge_name[
+				d->edge_start[p->parent[o]] + p->pedge[o]];
+		n++;
+		if (p->parent[o] == GRAPH_ROOTED)
+			break;
+	}
+	for (size_t a = 0, b = n - 1; a < b; a++, b--) {
+		struct graph_hop t = (*hops)[a];
+		(*hops)[a] = (*hops)[b];
+		(*hops)[b] = t;
+	}
+	return (int64_t)n;
+}
+
+/* ---- text ------------------------------------------------------------ */
+
+static int
+buf_reserve(struct graph_buf *b, size_t more)
+{
+	size_t need;
+	char *s;
+
+	if (b->oom)
+		return -1;
+	need = b->len + more + 1;
+	if (need <= b->cap)
+		return 0;
+	if (need < 64)
+		need = 64;
+	if (need < b->cap * 2)
+		need = b->cap * 2;
+	s = realloc(b->s, need);
+	if (!s) {
+		b->oom = 1;
+		return -1;
+	}
+	b->s = s;
+	b->cap = need;
+	return 0;
+}
+
+void
+graph_buf_add(struct graph_buf *b, const char *s, size_t len)
+{
+	if (buf_reserve(b, len) != 0)
+		return;
+	memcpy(b->s + b->len, s, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+}
+
+void
+graph_buf_addf(struct graph_buf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof small) {
+		graph_buf_add(b, small, (size_t)n);
+		return;
+	}
+	if (buf_reserve(b, (size_t)n) != 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+graph_buf_free(struct graph_buf *b)
+{
+	if (!b)
+		return;
+	free(b->s);
+	memset(b, 0, sizeof *b);
+}
+
+void
+graph_buf_repr(struct graph_buf *b, const char *s)
+{
+	/* Python: single quotes unless the text holds ' and no ". */
+	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+
+	graph_buf_add(b, &q, 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\\' || *p == (unsigned char)q)
+			graph_buf_addf(b, "\\%c", *p);
+		else if (*p == '\n')
+			graph_buf_add(b, "\\n", 2);
+		else if (*p == '\r')
+			graph_buf_add(b, "\\r", 2);
+		else if (*p == '\t')
+			graph_buf_add(b, "\\t", 2);
+		else if (*p < 0x20 || *p == 0x7f)
+			graph_buf_addf(b, "\\x%02x", *p);
+		else
+			graph_buf_add(b, (const char *)p, 1);
+	}
+	graph_buf_add(b, &q, 1);
+}
+
+void
+graph_root_text(const struct graph *g, uint32_t obj, int pattern,
+		struct graph_buf *b)
+{
+	const struct fmt_dump *d = g->d;
+	int64_t r = graph_root_entry(g, obj);
+	const char *label = fmt_str(d, d->obj_label[obj]);
+
+	if (r < 0) {
+		if (pattern)
+			graph_buf_addf(b, "<held from C: %s>",
+				       graph_type_name(d, obj));
+		else
+			graph_buf_addf(b, "<held from C: 0x%" PRIx64 ">",
+				       d->obj_addr[obj]);
+		return;
+	}
+	const char *name = fmt_str(d, d->roots[r].name);
+	switch (d->roots[r].kind) {
+	case FMT_ROOT_MODULE:
+		graph_buf_add(b, "sys.modules[", 12);
+		graph_buf_repr(b, *name ? name : label);
+		graph_buf_add(b, "]", 1);
+		break;
+	case FMT_ROOT_FRAME:
+		graph_buf_addf(b, "<frame %s%s(%s)>", label, *label ? " " : "",
+			       name);
+		break;
+	default:
+		if (*name)
+			graph_buf_addf(b, "<root %s>", name);
+		else
+			graph_buf_addf(b, "<root %s>", graph_type_name(d, obj));
+		break;
+	}
+}
+
+void
+graph_edge_text(const struct fmt_dump *d, uint32_t name, struct graph_buf *b)
+{
+	uint32_t v = FMT_EDGE_VALUE(name);
+
+	switch (FMT_EDGE_KIND(name)) {
+	case FMT_EDGE_KEY:
+		graph_buf_add(b, "[", 1);
+		graph_buf_repr(b, fmt_str(d, v));
+		graph_buf_add(b, "]", 1);
+		break;
+	case FMT_EDGE_INDEX:
+		graph_buf_addf(b, "[%u]", v);
+		break;
+	case FMT_EDGE_ATTR:
+	case FMT_EDGE_LOCAL:
+	case FMT_EDGE_OTHER:
+		graph_buf_addf(b, ".%s", fmt_str(d, v));
+		break;
+	case FMT_EDGE_CELL:
+		graph_buf_add(b, ".<cell ", 7);
+		graph_buf_repr(b, fmt_str(d, v));
+		graph_buf_add(b, ">", 1);
+		break;
+	case FMT_EDGE_DICTKEY:
+		graph_buf_add(b, ".<key>", 6);
+		break;
+	case FMT_EDGE_NONE:
+	default:
+		graph_buf_add(b, ".<?>", 4);
+		break;
+	}
+}
+
+static int
+is_identifier(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!(c == '_' || c >= 0x80 || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+is_dict_slot(const struct fmt_dump *d, uint32_t name)
+{
+	return FMT_EDGE_KIND(name) == FMT_EDGE_OTHER &&
+	       strcmp(fmt_str(d, FMT_EDGE_VALUE(name)), "__dict__") == 0;
+}
+
+void
+graph_chain_text(const struct graph *g, const struct graph_hop *hops,
+		 size_t n, int pattern, const uint8_t *is_new,
+		 struct graph_buf *b)
+{
+	const struct fmt_dump *d = g->d;
+
+	if (n == 0)
+		return;
+	graph_root_text(g, hops[0].obj, pattern, b);
+	for (size_t k = 1; k < n; k++) {
+		uint32_t name = hops[k].name;
+		enum fmt_edge_kind kind = FMT_EDGE_KIND(name);
+		const char *key = fmt_str(d, FMT_EDGE_VALUE(name));
+		int attr = kind == FMT_EDGE_KEY && is_identifier(key);
+
+		if (is_dict_slot(d, name) && k + 1 < n &&
+		    FMT_EDGE_KIND(hops[k + 1].name) == FMT_EDGE_KEY &&
+		    is_identifier(fmt_str(d, FMT_EDGE_VALUE(hops[k + 1].name))))
+			continue;  /* `.__dict__['x']` reads `.x` */
+		if (attr && k > 1 && is_dict_slot(d, hops[k - 1].name)) {
+			graph_buf_addf(b, ".%s", key);
+			continue;
+		}
+		if (pattern && kind == FMT_EDGE_INDEX) {
+			graph_buf_add(b, "[*]", 3);
+			continue;
+		}
+		if (pattern && kind == FMT_EDGE_KEY && is_new &&
+		    is_new[hops[k].obj]) {
+			graph_buf_add(b, "['*']", 5);
+			continue;
+		}
+		graph_edge_text(d, name, b);
+	}
+}
+
+void
+graph_row_name(const struct fmt_dump *d, uint32_t i, struct graph_buf *b)
+{
+	const char *type = graph_type_name(d, i);
+	const char *label = fmt_str(d, d->obj_label[i]);
+
+	if (*label && strcmp(type, "function") == 0)
+		graph_buf_addf(b, "function (%s)", label);
+	else if (*label && strcmp(type, "frame") == 0)
+		graph_buf_addf(b, "frame (codename: %s)", label);
+	else if (*label && strcmp(type, "module") == 0)
+		graph_buf_addf(b, "module(%s)", label);
+	else
+		graph_buf_add(b, type, strlen(type));
+}
+
+/* ---- across dumps ----------------------------------------------------- */
+
+static const struct fmt_dump *types_dump;
+
+static int
+type_addr_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = types_dump->types[*(const uint32_t *)pa].addr;
+	uint64_t b = types_dump->types[*(const uint32_t *)pb].addr;
+
+	return (a > b) - (a < b);
+}
+
+/* map[t] for each type t of b: the type of a with the same address and
+ * name, or GRAPH_NONE. */
+static int
+map_types(const struct fmt_dump *a, const struct fmt_dump *b, uint32_t *map)
+{
+	uint32_t *idx = malloc((a->ntypes + 1u) * sizeof *idx);
+
+	if (!idx)
+		return MUPPY_ENOMEM;
+	for (uint32_t t = 0; t < a->ntypes; t++)
+		idx[t] = t;
+	types_dump = a;
+	qsort(idx, a->ntypes, sizeof *idx, type_addr_cmp);
+	for (uint32_t t = 0; t < b->ntypes; t++) {
+		uint32_t lo = 0, hi = a->ntypes;
+		uint64_t addr = b->types[t].addr;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (a->types[idx[mid]].addr < addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		map[t] = GRAPH_NONE;
+		for (; lo < a->ntypes && a->types[idx[lo]].addr == addr; lo++)
+			if (strcmp(fmt_str(a, a->types[idx[lo]].name),
+				   fmt_str(b, b->types[t].name)) == 0) {
+				map[t] = idx[lo];
+				break;
+			}
+	}
+	free(idx);
+	return 0;
+}
+
+int
+graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
+		  uint8_t *seen, uint8_t bit)
+{
+	uint32_t *map = malloc((b->ntypes + 1u) * sizeof *map);
+	uint64_t i = 0, j = 0;
+
+	if (!map || map_types(a, b, map) != 0) {
+		free(map);
+		return MUPPY_ENOMEM;
+	}
+	while (i < a->nobjects && j < b->nobjects) {
+		if (a->obj_addr[i] < b->obj_addr[j]) {
+			i++;
+		} else if (a->obj_addr[i] > b->obj_addr[j]) {
+			j++;
+		} else {
+			uint32_t tb = b->obj_type[j];
+			if (tb < b->ntypes && map[tb] != GRAPH_NONE &&
+			    map[tb] == a->obj_type[i])
+				seen[j] |= bit;
+			i++;
+			j++;
+		}
+	}
+	free(map);
+	return 0;
+}
+
+/* ---- command helpers ------------------------------------------------ */
+
+int
+graph_parse_address(const char *s, uint64_t *addr)
+{
+	uint64_t v = 0;
+	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *p = hex ? s + 2 : s;
+
+	if (!*p)
+		return -1;
+	for (; *p; p++) {
+		unsigned c = (unsigned char)*p, dgt;
+		if (c >= '0' && c <= '9')
+			dgt = c - '0';
+		else if (hex && c >= 'a' && c <= 'f')
+			dgt = c - 'a' + 10;
+		else if (hex && c >= 'A' && c <= 'F')
+			dgt = c - 'A' + 10;
+		else
+			return -1;
+		if (v > (UINT64_MAX - dgt) / (hex ? 16 : 10))
+			return -1;
+		v = v * (hex ? 16 : 10) + dgt;
+	}
+	*addr = v;
+	return 0;
+}
+
+int
+graph_read_dump(const char *path, struct fmt_dump *d)
+{
+	int rc = util_read_dump(path, FMT_READ_ALL, d);
+
+	if (rc)
+		return rc;
+	if (!(d->flags & FMT_FLAG_GRAPH)) {
+		fmt_dump_free(d);
+		util_error("%s is a summary-only dump (MUPPY_MODE=summary); "
+			   "this analysis needs a graph dump", path);
+		return MUPPY_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int
+graph_open(const char *path, struct fmt_dump *d, struct graph *g)
+{
+	int rc = graph_read_dump(path, d);
+
+	if (rc)
+		return rc;
+	rc = graph_build(g, d);
+	if (rc == 0)
+		return 0;
+	fmt_dump_free(d);
+	if (rc == MUPPY_ENOMEM)
+		return util_error("out of memory indexing %s", path);
+	util_error("%s: the object graph is inconsistent (an edge or root "
+		   "names no object)", path);
+	return MUPPY_EXIT_USAGE;
+}
+
+int
+graph_find_target(const struct fmt_dump *d, const char *path,
+		  const char *target, uint32_t *obj)
+{
+	uint64_t addr;
+	int64_t i;
+
+	if (graph_parse_address(target, &addr) != 0) {
+		util_error("'%s' is not an object address (0x... or a "
+			   "decimal id())", target);
+		return MUPPY_EXIT_USAGE;
+	}
+	i = fmt_find_object(d, addr);
+	if (i < 0) {
+		util_error("%s has no object at 0x%" PRIx64, path, addr);
+		return MUPPY_EXIT_USAGE;
+	}
+	*obj = (uint32_t)i;
+	return 0;
+}
+
+uint32_t
+graph_types_named(const struct fmt_dump *d, const char *name,
+		  uint8_t *type_ok)
+{
+	uint32_t n = 0;
+
+	for (uint32_t t = 0; t < d->ntypes; t++) {
+		type_ok[t] = strcmp(fmt_str(d, d->types[t].name), name) == 0;
+		n += type_ok[t];
+	}
+	return n;
+}

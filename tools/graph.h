@@ -1,0 +1,219 @@
+/*
+ * graph.h - the object graph of a dump as the analyses need it: the
+ * reverse edge index (who refers to an object), the root set, shortest
+ * paths from the roots (BFS), and the Python-like text of a path
+ * (`sys.modules['app'].registry['k'][3].callback`).
+ *
+ * Used by `muppy tree`, `path`, `leaks`, `top`, `orphans` and
+ * `diff --objects` (tools/cmd_*.c) and by the dominator tree
+ * (tools/dominators.[ch]).  It reads a struct fmt_dump (format/dump.h) and
+ * never changes it; it knows nothing of options or output formats.
+ *
+ * DESIGN NOTES
+ *   1. Everything here is linear in objects + edges and allocates a fixed
+ *      number of flat arrays, never one block per object: the reverse index
+ *      is a CSR built by counting sort (8 bytes per object + 4 per edge),
+ *      shortest paths add 12 bytes per object.  Object indices are uint32
+ *      (graph_build refuses dumps of 2**32 - 2 objects or more).
+ *   2. Referrers of an object come in ascending referrer index (= address)
+ *      order, a referrer holding the object twice (a list [x, x]) twice in
+ *      a row: the counting sort visits sources in order.
+ *   3. Roots.  A dump root (FMT_ROOT_*: a module in sys.modules, a thread's
+ *      innermost frame, anything else the walker started from), and every
+ *      object "held from outside the heap": its refcount is larger than the
+ *      number of edges into it that the walk found, so something the walk
+ *      cannot see (C code, an extension, the interpreter's statics, the
+ *      evaluation stack) holds it.  Immortal and static objects (refcount
+ *      >= GRAPH_IMMORTAL_REFCNT: 3.12+ immortals read 2**32 - 1, 3.11
+ *      statics about 1e9) count as held from outside as well.
+ *   4. Shortest paths prefer dump roots: the BFS runs from the dump roots
+ *      (modules first, then frames, then the others, each in dump order)
+ *      to exhaustion, and only then from the objects held from outside for
+ *      what is still unreached.  A module's name for an object is more
+ *      useful than the one extra reference a C caller happens to hold.
+ */
+#ifndef MUPPY_TOOLS_GRAPH_H
+#define MUPPY_TOOLS_GRAPH_H
+
+#include <stddef.h>   /* size_t */
+#include <stdint.h>   /* uint32_t, uint64_t */
+
+#include "format/dump.h"   /* struct fmt_dump */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRAPH_NONE UINT32_MAX          /* no object / unreachable */
+#define GRAPH_ROOTED (UINT32_MAX - 1)  /* parent of a path's first object */
+
+/* Refcounts from here up are immortal or static objects (design note 3). */
+#define GRAPH_IMMORTAL_REFCNT (1ull << 29)
+
+/* Per-object flags (struct graph.flags). */
+#define GRAPH_F_DUMPROOT 0x1u  /* listed in the dump's ROOTS */
+#define GRAPH_F_EXTERN   0x2u  /* refcount > in-heap referrer edges */
+#define GRAPH_F_IMMORTAL 0x4u  /* refcount >= GRAPH_IMMORTAL_REFCNT */
+
+struct graph {
+	const struct fmt_dump *d;  /* borrowed; must outlive the graph */
+	uint32_t n;                /* objects */
+	uint64_t *rev_start;       /* n + 1: referrers of i are */
+	uint32_t *rev_src;         /* rev_src[rev_start[i] .. rev_start[i+1]) */
+	uint8_t *flags;            /* GRAPH_F_* per object */
+	uint32_t nroots;           /* dump roots sorted by (obj, entry): */
+	uint32_t *root_by_obj;     /* indices into d->roots */
+};
+
+/*
+ * Builds the indexes of d into *g (zeroed first).  Returns 0; MUPPY_EINVAL
+ * if d has no graph, too many objects, or an edge or root naming an object
+ * out of range (g then empty); MUPPY_ENOMEM.  d is only read.
+ */
+int graph_build(struct graph *g, const struct fmt_dump *d);
+
+/* Releases g's arrays and zeroes it.  NULL is a no-op. */
+void graph_free(struct graph *g);
+
+/* Edges into object i found in the heap. */
+static inline uint64_t
+graph_indegree(const struct graph *g, uint32_t i)
+{
+	return g->rev_start[i + 1] - g->rev_start[i];
+}
+
+/* The d->roots entry for object i, or -1 if i is no dump root (the first
+ * entry if it is listed twice).  O(log roots). */
+int64_t graph_root_entry(const struct graph *g, uint32_t i);
+
+/* Pympler's type name of object i ("dict", "__main__.Foo"). */
+const char *graph_type_name(const struct fmt_dump *d, uint32_t i);
+
+/* ---- shortest paths ------------------------------------------------- */
+
+struct graph_paths {
+	uint32_t *parent;    /* per object: the object it was reached from,
+	                        GRAPH_ROOTED for roots, GRAPH_NONE if not
+	                        reachable from any root */
+	uint32_t *pedge;     /* per object: offset of the edge parent -> object
+	                        among the parent's edges (valid with parent) */
+	uint32_t *order;     /* reached objects in BFS order (parents first) */
+	uint32_t nreached;
+};
+
+/* BFS from the roots (design note 4) into *p.  Returns 0 or MUPPY_ENOMEM
+ * (p then empty).  Linear time. */
+int graph_paths_compute(const struct graph *g, struct graph_paths *p);
+void graph_paths_free(struct graph_paths *p);
+
+/* One step of a chain: the object, and the name of the edge it was reached
+ * by from the previous step (meaningless in step 0, the root). */
+struct graph_hop {
+	uint32_t obj;
+	uint32_t name;       /* FMT_EDGE_NAME */
+};
+
+/*
+ * The chain root -> ... -> target from p into *hops (grown with realloc;
+ * *cap its capacity; the caller frees *hops).  Returns the number of
+ * steps (>= 1), 0 if target is unreachable, or -1 (out of memory; *hops
+ * still owned by the caller).
+ */
+int64_t graph_chain(const struct graph *g, const struct graph_paths *p,
+		    uint32_t target, struct graph_hop **hops, size_t *cap);
+
+/* ---- text ------------------------------------------------------------ */
+
+/* A growable NUL-terminated string; oom set when an append failed (the
+ * text is then cut, never invalid). */
+struct graph_buf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+void graph_buf_add(struct graph_buf *b, const char *s, size_t len);
+void graph_buf_addf(struct graph_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void graph_buf_free(struct graph_buf *b);
+
+/* Python's repr() of the str s (quotes chosen as Python does). */
+void graph_buf_repr(struct graph_buf *b, const char *s);
+
+/* How the first step of a chain reads: `sys.modules['app']`,
+ * `<frame f (thread 1)>`, `<held from C: 0x1000>` (pattern: the holder's
+ * type instead of its address), `<root NAME>`. */
+void graph_root_text(const struct graph *g, uint32_t obj, int pattern,
+		     struct graph_buf *b);
+
+/* How one edge reads on its own: `['k']`, `[3]`, `.name`, `.<cell 'x'>`,
+ * `.<key>`, `.__dict__`, `.<?>`. */
+void graph_edge_text(const struct fmt_dump *d, uint32_t name,
+		     struct graph_buf *b);
+
+/*
+ * The whole chain as one expression.  A `.__dict__` step followed by a
+ * str key that is an identifier reads as an attribute (`.x`).  With
+ * pattern set: list/tuple indices read `[*]`, and a dict key whose value
+ * is_new[] marks (a key that varies with the data, not the code) reads
+ * `['*']`; is_new may be NULL.
+ */
+void graph_chain_text(const struct graph *g, const struct graph_hop *hops,
+		      size_t n, int pattern, const uint8_t *is_new,
+		      struct graph_buf *b);
+
+/* Pympler's summary._repr of object i: its summary row name
+ * (`function (f)`, `frame (codename: g)`, `module(m)`, else the type). */
+void graph_row_name(const struct fmt_dump *d, uint32_t i,
+		    struct graph_buf *b);
+
+/* ---- across dumps ----------------------------------------------------- */
+
+/*
+ * Which objects of dump b were already in dump a: same address and same
+ * type (the type object's address and name).  Sets seen[i] |= bit for
+ * every such object i of b (seen has b->nobjects entries).  Linear (a
+ * merge of the two address-sorted object arrays) plus a sort of a's
+ * types.  Returns 0 or MUPPY_ENOMEM.
+ */
+int graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
+		      uint8_t *seen, uint8_t bit);
+
+/* ---- command helpers ------------------------------------------------ */
+
+/*
+ * Parses an object address: `0x` hex, or decimal (Python's id()).  Returns
+ * 0 and *addr, or -1 if s is neither.
+ */
+int graph_parse_address(const char *s, uint64_t *addr);
+
+/*
+ * Reads a graph dump for an analysis: util_read_dump, then refuses a
+ * summary-only dump.  Prints the error; returns 0 or the exit status.
+ */
+int graph_read_dump(const char *path, struct fmt_dump *d);
+
+/*
+ * graph_read_dump, then graph_build: the first step of every analysis.
+ * Prints the error; returns 0 (caller frees both: graph_free first) or
+ * the exit status (nothing left to free).
+ */
+int graph_open(const char *path, struct fmt_dump *d, struct graph *g);
+
+/*
+ * Resolves a TARGET operand of `tree`/`path` in d: an address that must
+ * be an object of the dump.  Prints the error (exit 2) naming it.
+ * Returns 0 and *obj, or the exit status.
+ */
+int graph_find_target(const struct fmt_dump *d, const char *path,
+		      const char *target, uint32_t *obj);
+
+/* Objects whose type is named name (several types may share a name):
+ * type_ok[t] set for every such type.  Returns how many types matched. */
+uint32_t graph_types_named(const struct fmt_dump *d, const char *name,
+			   uint8_t *type_ok);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MUPPY_TOOLS_GRAPH_H */

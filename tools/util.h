@@ -1,0 +1,148 @@
+/*
+ * util.h - the small pieces every muppy subcommand shares: exit statuses,
+ * error and usage messages, the option parser, number/size/signal/format
+ * parsing, and opening a dump with the one error line the contract asks for.
+ *
+ * Deliberately not here: table text, csv and json (tools/table.[ch]), and
+ * anything that knows the dump bytes (format/).  Nothing in this module
+ * calls exit(): commands return a status and muppy_main() hands it to
+ * main(), so the unit tests can run every command in-process.
+ */
+#ifndef MUPPY_TOOLS_UTIL_H
+#define MUPPY_TOOLS_UTIL_H
+
+#include <stdint.h>   /* int64_t, uint64_t */
+
+#include "format/dump.h"   /* struct fmt_dump, enum fmt_read_what */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The exit statuses of every command (docs/usage.md, "Exit status"). */
+enum muppy_exit {
+	MUPPY_EXIT_OK = 0,       /* done */
+	MUPPY_EXIT_FAILURE = 1,  /* runtime failure: I/O, memory, a process */
+	MUPPY_EXIT_USAGE = 2,    /* bad input: usage error or invalid dump */
+};
+
+/* Output formats; commands say which they accept as a mask of these. */
+enum util_format {
+	UTIL_FORMAT_TEXT = 1,
+	UTIL_FORMAT_JSON = 2,
+	UTIL_FORMAT_CSV = 4,
+	UTIL_FORMAT_DOT = 8,     /* for the graph analyses (tree, path) */
+};
+
+/* Prints "muppy: error: <fmt>\n" to stderr; returns MUPPY_EXIT_FAILURE so a
+ * command can `return util_error(...)` for runtime failures. */
+int util_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "muppy: warning: <fmt>\n" to stderr. */
+void util_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error: "muppy: error: <fmt>" (if fmt is not NULL), then
+ * "usage: <synopsis>" and "see 'muppy --help'" on stderr.  Returns
+ * MUPPY_EXIT_USAGE. */
+int util_usage_error(const char *synopsis, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints text (a command's full help) to stdout; returns MUPPY_EXIT_OK. */
+int util_help(const char *text);
+
+/*
+ * THE OPTION PARSER
+ *
+ * Long options (`--name VALUE`, `--name=VALUE`, flags `--name`), their
+ * optional one-letter forms (`-n VALUE`, flags `-v`), `-h`/`--help`
+ * everywhere, `--` ending the options; options and operands may be mixed
+ * (`muppy summary DUMP --limit 5`).  Errors (unknown option, missing or
+ * stray value) are reported here as usage errors.
+ */
+struct util_opt {
+	const char *name;     /* long name without "--"; NULL ends the table */
+	char short_name;      /* 0: none */
+	int has_arg;          /* 1: takes a value */
+	int id;               /* > 0, returned by util_next */
+};
+
+#define UTIL_OPT_HELP (-1)   /* -h / --help */
+#define UTIL_OPT_END (-2)    /* no arguments left */
+#define UTIL_OPT_ERROR (-3)  /* usage error, already printed */
+#define UTIL_OPT_OPERAND 0   /* a non-option argument, in *value */
+
+struct util_parser {
+	int argc;
+	char **argv;          /* argv[0] is the command name; only read */
+	int i;                /* next argument to look at */
+	const struct util_opt *opts;
+	const char *synopsis; /* for usage errors */
+	int operands_only;    /* after "--", or after the first operand when
+	                         stop_at_operand is set */
+	int stop_at_operand;  /* `muppy run CMD -v`: -v belongs to CMD */
+};
+
+/* Starts parsing argv[1..argc-1] (argv[0] is the command's name). */
+void util_parser_init(struct util_parser *p, int argc, char **argv,
+		      const struct util_opt *opts, const char *synopsis);
+
+/* The next option or operand: returns an option's id (its value, if any,
+ * in *value), UTIL_OPT_OPERAND (the operand in *value), UTIL_OPT_HELP,
+ * UTIL_OPT_END, or UTIL_OPT_ERROR (message printed: exit with
+ * MUPPY_EXIT_USAGE).  *value is borrowed from argv. */
+int util_next(struct util_parser *p, const char **value);
+
+/* Index of the first argument not yet consumed (for `run`'s CMD). */
+int util_rest(const struct util_parser *p);
+
+/*
+ * Value parsers.  Each returns 0 and stores the value, or prints a usage
+ * error naming the option and returns MUPPY_EXIT_USAGE.
+ */
+
+/* A decimal integer in [min, max]. */
+int util_parse_int(const char *opt, const char *s, int64_t min, int64_t max,
+		   const char *synopsis, int64_t *out);
+
+/* A size in bytes: a decimal integer with an optional binary suffix
+ * k/K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB (powers of 1024). >= 0. */
+int util_parse_size(const char *opt, const char *s, const char *synopsis,
+		    int64_t *out);
+
+/* Seconds: a non-negative decimal number ("2", "0.5", "1e-1" is refused). */
+int util_parse_seconds(const char *opt, const char *s, const char *synopsis,
+		       double *out);
+
+/* One of the formats in allowed (a mask of enum util_format). */
+int util_parse_format(const char *s, unsigned allowed, const char *synopsis,
+		      enum util_format *out);
+
+/*
+ * A signal as the shim's MUPPY_SIGNAL reads it: a name with or without
+ * "SIG" ("USR1", "SIGUSR2", case-insensitive), or a number 1..64; "0" and
+ * "none" are 0 (disabled).  Returns the number, or -1 if s is none of
+ * these.  No message.
+ */
+int util_signal_number(const char *s);
+
+/*
+ * Reads the dump at path (what: FMT_READ_ALL or FMT_READ_SUMMARY) into *d.
+ * On failure prints exactly one line, "muppy: error: PATH: <reason>", and
+ * returns the exit status: MUPPY_EXIT_USAGE for input that is not a valid
+ * dump or cannot be opened as one (missing, a directory, no permission),
+ * MUPPY_EXIT_FAILURE for out-of-memory and other I/O errors.  Returns 0 on
+ * success; the caller then owns *d (fmt_dump_free).
+ */
+int util_read_dump(const char *path, enum fmt_read_what what,
+		   struct fmt_dump *d);
+
+/* fflush(stdout) and report a write error (a full disk, a closed pipe) as
+ * a runtime failure.  Returns status unchanged when all went out, else
+ * MUPPY_EXIT_FAILURE (message printed). */
+int util_finish_stdout(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MUPPY_TOOLS_UTIL_H */
