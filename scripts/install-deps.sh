@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs the Debian packages muppy builds and tests with,
+# and nothing that is already there (silent no-op then).
+#
+#   bazel-bootstrap  Bazel 4.2.3 as /usr/bin/bazel (pulls in a JDK)
+#   g++              the C/C++ toolchain (gcc, binutils, libc headers)
+#   libgtest-dev     GoogleTest, for tests/*_test.cc
+#   zlib1g-dev       zlib, the dump's compression
+#   python3          the demo, the integration tests, tests/tally.py
+#
+# Runs apt-get as root, or through sudo when not root. `apt-get update` runs
+# once, only when something has to be installed. Used by scripts/demo.sh and
+# tests/run.sh; safe to run by hand.
+set -euo pipefail
+
+PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev python3)
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    installed "$pkg" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# sudo resets the environment, so the setting travels on the command line.
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=(env DEBIAN_FRONTEND=noninteractive)
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo env DEBIAN_FRONTEND=noninteractive)
+else
+    echo "install-deps: error: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+fi
+
+# apt's and dpkg's chatter (hundreds of lines for the JDK) goes to a log
+# that is shown only if something fails.
+log=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
+trap 'rm -f "$log"' EXIT
+echo "install-deps: installing ${missing[*]} (apt-get update + install)" >&2
+if ! { "${as_root[@]}" apt-get update -qq &&
+       "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+       >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "install-deps: error: apt-get failed (its output is above)" >&2
+    exit 1
+fi
+echo "install-deps: done" >&2

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# run.sh - muppy's test command (README's second command; CI runs it through
+# .ci/run). On a fresh Debian 12 machine it:
+#
+#   1. installs what is missing (scripts/install-deps.sh);
+#   2. builds everything: bazel build //...
+#   3. runs the GoogleTest unit tests (bazel test //tests/...), then the same
+#      tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (--config=asan; their own outputs, bazel-asan-*, so bazel-bin keeps
+#      the optimised build);
+#   4. runs the walker's ground-truth checks (tests/walk_check.py with
+#      //tests:walk_driver.so) and the integration tests, real interpreters
+#      under the shim (tests/integration/run.py);
+#   5. counts test cases (tests/tally.py) and ends with the line
+#      `tests: N passed, N failed`.
+#
+# Every step runs even when an earlier one failed, so the count shows the
+# whole state; the exit status is non-zero if anything failed or did not
+# build. Bazel's own per-test logs: bazel-testlogs/, bazel-asan-testlogs/.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+# Bazel reports on stderr and tests print on stdout: one stream keeps the
+# order readable when CI captures them separately.
+exec 2>&1
+
+section() { printf '\n== %s\n' "$*"; }
+
+section "dependencies (scripts/install-deps.sh)"
+if ! ./scripts/install-deps.sh; then
+    echo "run.sh: error: could not install the build dependencies"
+    echo "tests: 0 passed, 1 failed"
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/muppy-tests.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+failed=()
+
+# Progress at most every 30 s keeps CI logs short; errors are shown in full.
+BAZEL_FLAGS=(--show_progress_rate_limit=30)
+
+section "build: bazel build //..."
+if ! bazel build "${BAZEL_FLAGS[@]}" //...; then
+    failed+=(--failed "bazel build //... (see the errors above)")
+fi
+
+section "unit tests: bazel test //tests/..."
+bazel test "${BAZEL_FLAGS[@]}" --build_event_json_file="$work/unit.json" //tests/...
+
+section "unit tests under ASan+UBSan: bazel test --config=asan //tests/..."
+bazel test --config=asan "${BAZEL_FLAGS[@]}" --build_event_json_file="$work/asan.json" //tests/...
+
+# True if these targets are built and up to date (after a failed build an
+# old binary may still sit in bazel-bin; this asks Bazel, quietly: cached).
+up_to_date() { bazel build "$@" >/dev/null 2>&1; }
+
+# Runners that count their own cases: (name log status) triples for tally.py.
+counted=()
+
+if [ -f tests/walk_check.py ]; then
+    section "walker checks: tests/walk_check.py (the heap walk against Python's own view)"
+    if up_to_date //tests:walk_driver.so; then
+        # Only failures and the count: the passing checks are many.
+        python3 tests/walk_check.py bazel-bin/tests/walk_driver.so 2>&1 \
+            | tee "$work/walk.log" | grep -v '^ok '
+        counted+=(--counted walk_check "$work/walk.log" "${PIPESTATUS[0]}")
+    else
+        echo "not run: bazel-bin/tests/walk_driver.so did not build"
+        failed+=(--failed "walker checks (walk_driver.so did not build)")
+    fi
+fi
+
+if [ -f tests/integration/run.py ]; then
+    section "integration tests: tests/integration/run.py"
+    if up_to_date //tools:muppy //shim:libmuppy.so; then
+        python3 tests/integration/run.py \
+            --muppy bazel-bin/tools/muppy --shim bazel-bin/shim/libmuppy.so \
+            2>&1 | tee "$work/integration.log"
+        counted+=(--counted integration "$work/integration.log" "${PIPESTATUS[0]}")
+    else
+        echo "not run: bazel-bin/tools/muppy or bazel-bin/shim/libmuppy.so did not build"
+        failed+=(--failed "integration tests (muppy or libmuppy.so did not build)")
+    fi
+fi
+
+section "results"
+python3 tests/tally.py \
+    --bazel "unit" "$work/unit.json" \
+    --bazel-rerun "unit (asan)" "$work/asan.json" \
+    "${counted[@]}" "${failed[@]}"
