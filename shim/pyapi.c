@@ -1,0 +1,177 @@
+/*
+ * pyapi.c - resolves the CPython entry points of pyapi.h at run time and
+ * picks the version-specific layout.
+ *
+ * Why dlsym(RTLD_DEFAULT): the shim is preloaded into every process (sh,
+ * gcc, python) and must stay inert where there is no Python; and Debian's
+ * python3 exports the API from the executable, pyenv's from libpython.so.
+ *
+ * The offsets in py_layouts[] were measured with offsetof() against each
+ * version's own headers (Include/internal/pycore_*.h with Py_BUILD_CORE):
+ * 3.8.18, 3.9.18, 3.10.13, 3.11.7 (identical for Debian's 3.11.2), 3.12.1,
+ * 3.13.0 (ht_cached_keys and dv_values: pycore_dict.h, PyHeapTypeObject).
+ * CPython keeps these structs stable within a minor version.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* RTLD_DEFAULT */
+#endif
+#include "shim/pyapi.h"
+
+#include <dlfcn.h>    /* dlsym */
+#include <stdio.h>    /* sscanf */
+#include <string.h>   /* memset */
+
+struct py_api py;
+
+static int py_api_ready;
+
+/* Layouts by minor version (index minor - 8). */
+static const struct py_layout py_layouts[6] = {
+	[0] = { /* 3.8 */
+		.gc_in_runtime = 1, .gc_state = 344, .gc_enabled = 12,
+		.gc_generations = 24, .gc_permanent = 104,
+		.ts_frame = 24, .ts_thread_id = 176,
+		.fr_back = 24, .fr_code = 32, .fr_localsplus = 360,
+		.fr_iframe = -1, .if_code = -1, .if_func = -1,
+		.if_globals = -1, .if_builtins = -1, .if_locals = -1,
+		.if_localsplus = -1,
+		.co_nlocals = 28, .co_varnames = 72, .co_cellvars = 88,
+		.co_freevars = 80, .co_nlocalsplus = -1,
+		.co_localsplusnames = -1, .co_nfreevars = -1, .co_name = 112,
+		.fn_code = 16, .fn_name = 64, .fn_qualname = 104,
+		.fn_closure = 48, .ht_qualname = 864,
+		.ht_cached_keys = -1, .dv_values = -1,
+		.str_ascii_size = 48, .str_compact_size = 72,
+	},
+	[1] = { /* 3.9 */
+		.gc_in_runtime = 0, .gc_state = 616, .gc_enabled = 12,
+		.gc_generations = 24, .gc_permanent = 104,
+		.ts_frame = 24, .ts_thread_id = 176,
+		.fr_back = 24, .fr_code = 32, .fr_localsplus = 360,
+		.fr_iframe = -1, .if_code = -1, .if_func = -1,
+		.if_globals = -1, .if_builtins = -1, .if_locals = -1,
+		.if_localsplus = -1,
+		.co_nlocals = 28, .co_varnames = 72, .co_cellvars = 88,
+		.co_freevars = 80, .co_nlocalsplus = -1,
+		.co_localsplusnames = -1, .co_nfreevars = -1, .co_name = 112,
+		.fn_code = 16, .fn_name = 64, .fn_qualname = 104,
+		.fn_closure = 48, .ht_qualname = 856,
+		.ht_cached_keys = -1, .dv_values = -1,
+		.str_ascii_size = 48, .str_compact_size = 72,
+	},
+	[2] = { /* 3.10 */
+		.gc_in_runtime = 0, .gc_state = 616, .gc_enabled = 12,
+		.gc_generations = 24, .gc_permanent = 104,
+		.ts_frame = 24, .ts_thread_id = 176,
+		.fr_back = 24, .fr_code = 32, .fr_localsplus = 352,
+		.fr_iframe = -1, .if_code = -1, .if_func = -1,
+		.if_globals = -1, .if_builtins = -1, .if_locals = -1,
+		.if_localsplus = -1,
+		.co_nlocals = 28, .co_varnames = 72, .co_cellvars = 88,
+		.co_freevars = 80, .co_nlocalsplus = -1,
+		.co_localsplusnames = -1, .co_nfreevars = -1, .co_name = 112,
+		.fn_code = 48, .fn_name = 32, .fn_qualname = 40,
+		.fn_closure = 72, .ht_qualname = 864,
+		.ht_cached_keys = -1, .dv_values = -1,
+		.str_ascii_size = 48, .str_compact_size = 72,
+	},
+	[3] = { /* 3.11 */
+		.gc_in_runtime = 0, .gc_state = 648, .gc_enabled = 12,
+		.gc_generations = 24, .gc_permanent = 104,
+		.ts_frame = -1, .ts_thread_id = 152,
+		.fr_back = 16, .fr_code = -1, .fr_localsplus = -1,
+		.fr_iframe = 24, .if_code = 32, .if_func = 0,
+		.if_globals = 8, .if_builtins = 16, .if_locals = 24,
+		.if_localsplus = 72,
+		.co_nlocals = -1, .co_varnames = -1, .co_cellvars = -1,
+		.co_freevars = -1, .co_nlocalsplus = 76,
+		.co_localsplusnames = 96, .co_nfreevars = 92, .co_name = 120,
+		.fn_code = 48, .fn_name = 32, .fn_qualname = 40,
+		.fn_closure = 72, .ht_qualname = 864,
+		.ht_cached_keys = 872, .dv_values = 0,
+		.str_ascii_size = 48, .str_compact_size = 72,
+	},
+	[4] = { /* 3.12: gc objects come from PyUnstable_GC_VisitObjects */
+		.gc_in_runtime = 0, .gc_state = -1, .gc_enabled = -1,
+		.gc_generations = -1, .gc_permanent = -1,
+		.ts_frame = -1, .ts_thread_id = 136,
+		.fr_back = 16, .fr_code = -1, .fr_localsplus = -1,
+		.fr_iframe = 24, .if_code = 0, .if_func = 16,
+		.if_globals = 24, .if_builtins = 32, .if_locals = 40,
+		.if_localsplus = 72,
+		.co_nlocals = -1, .co_varnames = -1, .co_cellvars = -1,
+		.co_freevars = -1, .co_nlocalsplus = 72,
+		.co_localsplusnames = 96, .co_nfreevars = 88, .co_name = 120,
+		.fn_code = 48, .fn_name = 32, .fn_qualname = 40,
+		.fn_closure = 72, .ht_qualname = 872,
+		.ht_cached_keys = 880, .dv_values = 0,
+		.str_ascii_size = 40, .str_compact_size = 56,
+	},
+	[5] = { /* 3.13 */
+		.gc_in_runtime = 0, .gc_state = -1, .gc_enabled = -1,
+		.gc_generations = -1, .gc_permanent = -1,
+		.ts_frame = -1, .ts_thread_id = 152,
+		.fr_back = 16, .fr_code = -1, .fr_localsplus = -1,
+		.fr_iframe = 24, .if_code = 0, .if_func = 16,
+		.if_globals = 24, .if_builtins = 32, .if_locals = 40,
+		.if_localsplus = 72,
+		.co_nlocals = -1, .co_varnames = -1, .co_cellvars = -1,
+		.co_freevars = -1, .co_nlocalsplus = 72,
+		.co_localsplusnames = 96, .co_nfreevars = 88, .co_name = 120,
+		.fn_code = 48, .fn_name = 32, .fn_qualname = 40,
+		.fn_closure = 72, .ht_qualname = 872,
+		.ht_cached_keys = 880, .dv_values = 8,
+		.str_ascii_size = 40, .str_compact_size = 56,
+	},
+};
+
+/* Looks every symbol up; returns 0 if all required ones exist. */
+static int
+py_api_resolve(void)
+{
+	int missing = 0;
+
+#define PY_API_FN(req, ret, name, args) \
+	*(void **)&py.name = dlsym(RTLD_DEFAULT, #name); \
+	if ((req) && !py.name) \
+		missing = 1;
+#define PY_API_DAT(req, name) \
+	py.name = (py_object *)dlsym(RTLD_DEFAULT, #name); \
+	if ((req) && !py.name) \
+		missing = 1;
+	PY_API_FUNCTIONS(PY_API_FN)
+	PY_API_DATA(PY_API_DAT)
+#undef PY_API_FN
+#undef PY_API_DAT
+	return missing ? -1 : 0;
+}
+
+int
+py_api_init(void)
+{
+	if (py_api_ready)
+		return 0;
+	memset(&py, 0, sizeof py);
+	/* Not a Python process: stay inert without looking further. */
+	if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized"))
+		return -1;
+	if (py_api_resolve() != 0)
+		goto fail;
+	if (sscanf(py.Py_GetVersion(), "%d.%d.%d", &py.major, &py.minor,
+		   &py.micro) < 2)
+		goto fail;
+	if (py.major != 3 || py.minor < 8 || py.minor > 13)
+		goto fail;
+	if (py.minor < 9 && !py._PyInterpreterState_Get)
+		goto fail;
+	if (py.minor == 8 && !py._PyRuntime)
+		goto fail;
+	if (py.minor >= 12 && !py.PyUnstable_GC_VisitObjects)
+		goto fail;
+	py.lay = py_layouts[py.minor - 8];
+	py_api_ready = 1;
+	return 0;
+fail:
+	memset(&py, 0, sizeof py);
+	return -1;
+}

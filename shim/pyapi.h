@@ -1,0 +1,209 @@
+/*
+ * pyapi.h - the CPython the shim can see: entry points resolved at run time
+ * with dlsym(RTLD_DEFAULT) and the object layout facts the walker reads.
+ *
+ * The shim includes no Python header and is not linked against libpython,
+ * so one libmuppy.so serves every interpreter (shared libpython or linked
+ * into the executable).  This module owns:
+ *   - PY_API_FUNCTIONS: the one X-macro list of functions; add a line to
+ *     make a function available as py.NAME (required ones make
+ *     py_api_init fail when missing, optional ones are NULL instead);
+ *   - PY_API_DATA: exported data symbols (type objects) as py.NAME;
+ *   - struct py_layout: offsets that differ between 3.8 and 3.13, chosen
+ *     from the running version (Py_GetVersion), measured from each
+ *     version's own headers (see pyapi.c);
+ *   - PY_OFF_* / PY_TPFLAGS_*: facts that are the same on 3.8-3.13 GIL
+ *     builds (docs: /work/shared/notes/cpython-internals.md "Layout").
+ * It does not walk anything (walk.c does) nor manage the life cycle
+ * (shim.c does).  Free-threaded (3.13t) builds are not supported.
+ */
+#ifndef MUPPY_SHIM_PYAPI_H
+#define MUPPY_SHIM_PYAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>   /* ssize_t */
+
+/* An opaque CPython object; read only through the PY_OFF_* offsets. */
+typedef struct py_object py_object;
+typedef int (*py_visitproc)(py_object *, void *);
+typedef int (*py_traverseproc)(py_object *, py_visitproc, void *);
+typedef int (*py_inquiry)(py_object *);
+typedef py_object *(*py_cfunction)(py_object *, py_object *);
+typedef int (*py_gcvisitobjects)(py_object *, void *);
+
+/*
+ * X(required, return type, name, parameters).  Keep one line per function;
+ * "required" functions exist on 3.8-3.13 (py_api_init fails without them),
+ * the others are looked up and may be NULL (first version in the comment).
+ */
+#define PY_API_FUNCTIONS(X) \
+	X(1, int, Py_IsInitialized, (void)) \
+	X(1, const char *, Py_GetVersion, (void)) \
+	X(1, int, PyGILState_Check, (void)) \
+	X(1, py_object *, PyImport_GetModuleDict, (void)) \
+	X(1, int, PyDict_Next, (py_object *, ssize_t *, py_object **, \
+				py_object **)) \
+	X(1, ssize_t, PyLong_AsSsize_t, (py_object *)) \
+	X(1, void, PyErr_Fetch, (py_object **, py_object **, py_object **)) \
+	X(1, void, PyErr_Restore, (py_object *, py_object *, py_object *)) \
+	X(1, void, PyErr_Clear, (void)) \
+	X(1, void, Py_DecRef, (py_object *)) \
+	X(1, void, Py_IncRef, (py_object *)) \
+	X(1, void *, PyInterpreterState_Head, (void)) \
+	X(1, void *, PyInterpreterState_Next, (void *)) \
+	X(1, void *, PyInterpreterState_ThreadHead, (void *)) \
+	X(1, void *, PyThreadState_Next, (void *)) \
+	X(1, void *, PyThreadState_Get, (void)) \
+	X(0, void *, _PyInterpreterState_Get, (void))          /* 3.8 */ \
+	X(0, void *, PyInterpreterState_Get, (void))           /* 3.9 */ \
+	X(0, py_object *, PyThreadState_GetFrame, (void *))    /* 3.9 */ \
+	X(0, py_object *, PyFrame_GetBack, (py_object *))      /* 3.9 */ \
+	X(0, py_object *, PyFrame_GetCode, (py_object *))      /* 3.9 */ \
+	X(0, int, PyGC_Enable, (void))                         /* 3.10 */ \
+	X(0, int, PyGC_Disable, (void))                        /* 3.10 */ \
+	X(0, void, PyUnstable_GC_VisitObjects, (py_gcvisitobjects, \
+						void *))       /* 3.12 */
+
+/* X(required, name): exported data (type objects, the runtime). */
+#define PY_API_DATA(X) \
+	X(1, PyType_Type) \
+	X(1, PyBaseObject_Type) \
+	X(1, PyDict_Type) \
+	X(1, PyList_Type) \
+	X(1, PyTuple_Type) \
+	X(1, PyUnicode_Type) \
+	X(1, PyBytes_Type) \
+	X(1, PyModule_Type) \
+	X(1, PyFunction_Type) \
+	X(1, PyCode_Type) \
+	X(1, PyFrame_Type) \
+	X(1, PyCell_Type) \
+	X(1, PyMethodDescr_Type) \
+	X(0, PyMethod_Type) \
+	X(0, _PyRuntime)
+
+/* Offsets that differ by version (bytes; -1: not on this version). */
+struct py_layout {
+	int gc_in_runtime;        /* 1: gc state in _PyRuntime (3.8) */
+	ssize_t gc_state;         /* gc state in _PyRuntime / interp */
+	ssize_t gc_enabled;       /* int, inside the gc state */
+	ssize_t gc_generations;   /* 3 x {PyGC_Head head; int; int} */
+	ssize_t gc_permanent;     /* the permanent generation (gc.freeze) */
+	ssize_t ts_frame;         /* PyThreadState.frame (3.8-3.10) */
+	ssize_t ts_thread_id;     /* PyThreadState.thread_id */
+	ssize_t fr_back;          /* PyFrameObject.f_back */
+	ssize_t fr_code;          /* PyFrameObject.f_code (3.8-3.10) */
+	ssize_t fr_localsplus;    /* PyFrameObject.f_localsplus (3.8-3.10) */
+	ssize_t fr_iframe;        /* PyFrameObject.f_frame (3.11+) */
+	ssize_t if_code;          /* _PyInterpreterFrame.f_code/f_executable */
+	ssize_t if_func;          /* .f_func / .f_funcobj */
+	ssize_t if_globals, if_builtins, if_locals;
+	ssize_t if_localsplus;
+	ssize_t co_nlocals;       /* int (3.8-3.10) */
+	ssize_t co_varnames, co_cellvars, co_freevars;   /* 3.8-3.10 */
+	ssize_t co_nlocalsplus;   /* int (3.11+) */
+	ssize_t co_localsplusnames;                      /* 3.11+ */
+	ssize_t co_nfreevars;     /* int (3.11+) */
+	ssize_t co_name;
+	ssize_t fn_code, fn_name, fn_qualname, fn_closure;
+	ssize_t ht_qualname;      /* PyHeapTypeObject.ht_qualname */
+	ssize_t ht_cached_keys;   /* .ht_cached_keys: shared keys (3.11+) */
+	ssize_t dv_values;        /* PyDictValues.values[] (3.11+) */
+	size_t str_ascii_size;    /* sizeof(PyASCIIObject) */
+	size_t str_compact_size;  /* sizeof(PyCompactUnicodeObject) */
+};
+
+#define PY_API_FN(req, ret, name, args) ret (*name) args;
+#define PY_API_DAT(req, name) py_object *name;
+struct py_api {
+	int major, minor, micro;  /* from Py_GetVersion() */
+	PY_API_FUNCTIONS(PY_API_FN)
+	PY_API_DATA(PY_API_DAT)
+	struct py_layout lay;
+};
+#undef PY_API_FN
+#undef PY_API_DAT
+
+/* The table; valid after py_api_init() returned 0. */
+extern struct py_api py;
+
+/*
+ * Resolves the table.  Returns 0 if this process is a Python interpreter
+ * (Py_IsInitialized resolves), every required symbol exists and the
+ * version is one whose layout we know (3.8-3.13); -1 otherwise (the table
+ * is then unusable; safe to call again).  Cheap after the first success.
+ * Does not need the GIL and never calls into Python beyond Py_GetVersion.
+ */
+int py_api_init(void);
+
+/* Same-on-every-version layout (GIL builds 3.8-3.13). */
+#define PY_OFF_REFCNT 0
+#define PY_OFF_TYPE 8
+#define PY_OFF_SIZE 16
+#define PY_OFF_TP_NAME 24
+#define PY_OFF_TP_BASICSIZE 32
+#define PY_OFF_TP_ITEMSIZE 40
+#define PY_OFF_TP_FLAGS 168
+#define PY_OFF_TP_TRAVERSE 184
+#define PY_OFF_TP_METHODS 232
+#define PY_OFF_TP_MEMBERS 240
+#define PY_OFF_TP_BASE 256
+#define PY_OFF_TP_DICT 264
+#define PY_OFF_TP_DICTOFFSET 288
+#define PY_OFF_TP_IS_GC 328
+#define PY_OFF_TP_BASES 336
+#define PY_OFF_TP_MRO 344
+#define PY_OFF_SEQ_ITEMS 24       /* list ob_item (pointer), tuple inline */
+#define PY_OFF_BYTES_SVAL 32
+#define PY_OFF_MODULE_DICT 16     /* PyModuleObject.md_dict */
+#define PY_OFF_CELL_REF 16        /* PyCellObject.ob_ref */
+#define PY_OFF_DESCR_TYPE 16      /* PyDescrObject.d_type */
+#define PY_OFF_DESCR_METHOD 40    /* PyMethodDescrObject.d_method */
+#define PY_OFF_STR_LENGTH 16      /* PyASCIIObject.length */
+#define PY_OFF_STR_STATE 32       /* PyASCIIObject.state bit field */
+#define PY_OFF_MANAGED_DICT (-24) /* 3.11+ managed __dict__ slot */
+#define PY_OFF_VALUES_PTR (-32)   /* 3.11: PyDictValues * (pre-header) */
+#define PY_OFF_INLINE_VALUES 16   /* 3.13: PyDictValues after the head */
+#define PY_OFF_DV_CAPACITY 0      /* 3.13 PyDictValues.capacity (uint8) */
+#define PY_OFF_DV_VALID 3         /* 3.13 PyDictValues.valid (uint8) */
+#define PY_OFF_DK_LOG2_SIZE 8     /* PyDictKeysObject (3.11+), uint8 */
+#define PY_OFF_DK_LOG2_INDEX_BYTES 9
+#define PY_OFF_DK_KIND 10         /* uint8: DictKeysKind */
+#define PY_OFF_DK_NENTRIES 24     /* Py_ssize_t */
+#define PY_OFF_DK_INDICES 32      /* then the entries */
+#define PY_DK_SPLIT 2             /* DICT_KEYS_SPLIT: a type's cached keys */
+#define PY_DK_UNICODE_ENTRY 16    /* {me_key, me_value} */
+#define PY_OFF_METHOD_FUNC 16     /* PyMethodObject.im_func */
+#define PY_OFF_METHOD_SELF 24     /* PyMethodObject.im_self */
+#define PY_GC_HEAD_SIZE 16
+
+#define PY_TPFLAGS_INLINE_VALUES (1UL << 2)    /* 3.13+ */
+#define PY_TPFLAGS_MANAGED_WEAKREF (1UL << 3)   /* 3.12+ */
+#define PY_TPFLAGS_MANAGED_DICT (1UL << 4)      /* 3.11+ */
+#define PY_TPFLAGS_HEAPTYPE (1UL << 9)
+#define PY_TPFLAGS_HAVE_GC (1UL << 14)
+#define PY_TPFLAGS_LONG_SUBCLASS (1UL << 24)
+#define PY_TPFLAGS_LIST_SUBCLASS (1UL << 25)
+#define PY_TPFLAGS_TUPLE_SUBCLASS (1UL << 26)
+#define PY_TPFLAGS_BYTES_SUBCLASS (1UL << 27)
+#define PY_TPFLAGS_UNICODE_SUBCLASS (1UL << 28)
+#define PY_TPFLAGS_DICT_SUBCLASS (1UL << 29)
+#define PY_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
+
+#define PY_METH_VARARGS 0x0001     /* PyMethodDef.ml_flags */
+#define PY_METH_KEYWORDS 0x0002
+#define PY_METH_NOARGS 0x0004
+#define PY_METH_O 0x0008
+#define PY_METH_FASTCALL 0x0080
+#define PY_METH_METHOD 0x0200
+#define PY_T_OBJECT 6             /* PyMemberDef types holding objects */
+#define PY_T_OBJECT_EX 16
+#define PY_RELATIVE_OFFSET 8      /* PyMemberDef flag (3.12+) */
+
+/* Reads a field of type T at byte offset off of p. */
+#define PY_FIELD(T, p, off) (*(T *)((char *)(p) + (off)))
+#define PY_TYPE(o) PY_FIELD(py_object *, (o), PY_OFF_TYPE)
+#define PY_TP_FLAGS(t) PY_FIELD(unsigned long, (t), PY_OFF_TP_FLAGS)
+
+#endif /* MUPPY_SHIM_PYAPI_H */

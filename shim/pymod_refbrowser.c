@@ -1,0 +1,741 @@
+/*
+ * pymod_refbrowser.c - muppy.refbrowser: Pympler's ConsoleBrowser and
+ * FileBrowser (trees of referrers) and their _Node, on one heap walk.
+ *
+ * Pympler calls gc.get_referrers once per node, which only sees gc
+ * objects and must skip its own frames and lists.  Here get_tree() walks
+ * the heap once (walk.c, graph mode), builds the reverse edge index in C
+ * and reads the referrers of every node from it: dict keys, frame locals
+ * and non-gc holders are found too, and the browser's own structures are
+ * invisible (C data; the browser object is excluded from the walk, and
+ * _Node/browser objects have no tp_traverse, so what they hold is not seen
+ * as referred to by them).  The user's str_func runs only after the walk,
+ * while every object of the walk is held (pymod.h, design notes 1-2).
+ * print_tree() reproduces StreamBrowser._print's text exactly.
+ */
+#include <stdio.h>    /* snprintf */
+#include <stdlib.h>   /* calloc, malloc, free */
+#include <string.h>   /* memset, strlen */
+
+#include "shim/pymod.h"
+#include "shim/walk.h"
+
+struct pm_node {
+	char head[PM_HEAD_SIZE];
+	pm_obj *o;
+	pm_obj *children;
+	pm_obj *str_func;
+};
+
+struct pm_browser {
+	char head[PM_HEAD_SIZE];
+	pm_obj *root;
+	pm_obj *str_func;
+	pm_obj *repeat;
+	pm_obj *stream;
+	ssize_t maxdepth;
+};
+
+static pm_obj *pm_node_type;      /* refbrowser._Node */
+static pm_obj *pm_cb_type;        /* refbrowser.ConsoleBrowser */
+static pm_obj *pm_fb_type;        /* refbrowser.FileBrowser */
+static pm_obj *pm_default_str;    /* summary._repr as a function object */
+
+/* ---- _Node ------------------------------------------------------------------ */
+
+static void
+pm_free_instance(pm_obj *self)
+{
+	pm_obj *type = PM_TYPE(self);
+	void (*tp_free)(void *) = pm_py.Type_GetSlot(type, PM_tp_free);
+
+	tp_free(self);
+	pm_decref(type);
+}
+
+static void
+node_dealloc(pm_obj *self)
+{
+	struct pm_node *n = (struct pm_node *)self;
+
+	pm_decref(n->o);
+	pm_decref(n->children);
+	pm_decref(n->str_func);
+	pm_free_instance(self);
+}
+
+/* A new _Node(o, str_func) with an empty children list. */
+static pm_obj *
+node_new_for(pm_obj *o, pm_obj *str_func)
+{
+	struct pm_node *n;
+	pm_obj *children = pm_py.List_New(0);
+
+	if (!children)
+		return NULL;
+	n = (struct pm_node *)pm_py.Type_GenericAlloc(pm_node_type, 0);
+	if (!n) {
+		pm_decref(children);
+		return NULL;
+	}
+	pm_incref(o);
+	n->o = o;
+	n->children = children;
+	if (str_func) {
+		pm_incref(str_func);
+		n->str_func = str_func;
+	} else {
+		n->str_func = pm_none();
+	}
+	return (pm_obj *)n;
+}
+
+static pm_obj *
+node_tp_new(pm_obj *type, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"o", "str_func", NULL};
+	pm_obj *o, *str_func = NULL;
+
+	(void)type;
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|O:_Node", kwlist, &o,
+					     &str_func))
+		return NULL;
+	return node_new_for(o, str_func);
+}
+
+/* str(node): str_func(o), or str(o) without one. */
+static pm_obj *
+node_str(pm_obj *self)
+{
+	struct pm_node *n = (struct pm_node *)self;
+
+	if (n->str_func && n->str_func != pm_py.None)
+		return pm_py.Object_CallFunctionObjArgs(n->str_func, n->o, NULL);
+	return pm_py.Object_Str(n->o);
+}
+
+static struct pm_memberdef node_members[] = {
+	{"o", PM_T_OBJECT_EX, offsetof(struct pm_node, o), 0, "the object"},
+	{"children", PM_T_OBJECT_EX, offsetof(struct pm_node, children), 0,
+	 "list of child nodes (referrers) and leaf strings"},
+	{"str_func", PM_T_OBJECT_EX, offsetof(struct pm_node, str_func), 0,
+	 "function used by str(node)"},
+	{NULL, 0, 0, 0, NULL}
+};
+
+static struct pm_type_slot node_slots[] = {
+	{PM_tp_new, (void *)node_tp_new},
+	{PM_tp_dealloc, (void *)node_dealloc},
+	{PM_tp_str, (void *)node_str},
+	{PM_tp_members, node_members},
+	{PM_tp_doc, "_Node(o, str_func=None): a node of a referrers tree."},
+	{0, NULL}
+};
+
+static struct pm_type_spec node_spec = {
+	"muppy.refbrowser._Node", (int)sizeof(struct pm_node), 0,
+	PM_TPFLAGS_DEFAULT, node_slots
+};
+
+/* ---- the tree ---------------------------------------------------------------- */
+
+/* Referrers of every object of a finished walk (reverse CSR). */
+struct pm_rindex {
+	uint64_t *start;   /* nobjects + 1 */
+	uint32_t *src;
+};
+
+static void
+pm_rindex_free(struct pm_rindex *r)
+{
+	free(r->start);
+	free(r->src);
+	memset(r, 0, sizeof *r);
+}
+
+/* Builds the index; each referrer once per referent, in address order. */
+static int
+pm_rindex_build(const struct fmt_dump *d, struct pm_rindex *r)
+{
+	uint64_t n = d->nobjects, *fill = NULL;
+
+	r->start = calloc(n + 1, sizeof *r->start);
+	r->src = malloc((d->nedges ? d->nedges : 1) * sizeof *r->src);
+	fill = calloc(n + 1, sizeof *fill);
+	if (!r->start || !r->src || !fill)
+		goto fail;
+	for (uint64_t i = 0; i < n; i++)
+		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1]; e++)
+			r->start[d->edge_dst[e] + 1]++;
+	for (uint64_t i = 0; i < n; i++)
+		r->start[i + 1] += r->start[i];
+	memcpy(fill, r->start, (n + 1) * sizeof *fill);
+	for (uint64_t i = 0; i < n; i++) {
+		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1]; e++) {
+			uint32_t dst = d->edge_dst[e];
+
+			/* Several edges i -> dst (named ones) count once. */
+			if (fill[dst] > r->start[dst] && r->src[fill[dst] - 1] == i)
+				continue;
+			r->src[fill[dst]++] = (uint32_t)i;
+		}
+	}
+	/* Close the gaps left by duplicates: keep the fill ends. */
+	for (uint64_t i = 0, w = 0; i < n; i++) {
+		uint64_t s = r->start[i], e = fill[i];
+
+		r->start[i] = w;
+		memmove(r->src + w, r->src + s, (e - s) * sizeof *r->src);
+		w += e - s;
+		if (i + 1 == n)
+			r->start[n] = w;
+	}
+	free(fill);
+	return 0;
+fail:
+	free(fill);
+	pm_rindex_free(r);
+	return -1;
+}
+
+struct pm_treectx {
+	struct pm_browser *b;
+	pm_obj *const *objs;          /* held objects, by walk index */
+	const struct pm_rindex *ri;
+	uint8_t *included;            /* already_included, by index */
+	int repeat;
+};
+
+/* Pympler's "%s (already included, id %s)". */
+static pm_obj *
+pm_already_included(struct pm_treectx *c, pm_obj *o)
+{
+	pm_obj *s = pm_py.Object_CallFunctionObjArgs(c->b->str_func, o, NULL);
+	pm_obj *text = NULL, *tmp = NULL;
+	const char *t;
+	ssize_t n;
+	struct pm_buf b = {0};
+	char id[64];
+
+	if (!s)
+		return NULL;
+	tmp = pm_py.Object_Str(s);
+	t = tmp ? pm_py.Unicode_AsUTF8AndSize(tmp, &n) : NULL;
+	if (t) {
+		snprintf(id, sizeof id, " (already included, id %llu)",
+			 (unsigned long long)(uintptr_t)o);
+		pm_buf_add(&b, t, (size_t)n);
+		pm_buf_str(&b, id);
+		text = b.oom ? pm_py.Err_NoMemory() :
+			       pm_py.Unicode_FromStringAndSize(b.p,
+							       (ssize_t)b.len);
+	}
+	pm_buf_free(&b);
+	pm_decref(tmp);
+	pm_decref(s);
+	return text;
+}
+
+/* Pympler's _get_tree(root, maxdepth) for walk index i. */
+static pm_obj *
+pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
+{
+	pm_obj *node = node_new_for(c->objs[i], c->b->str_func), *children;
+
+	if (!node)
+		return NULL;
+	c->included[i] = 1;
+	if (depth == 0)
+		return node;
+	children = ((struct pm_node *)node)->children;
+	for (uint64_t e = c->ri->start[i]; e < c->ri->start[i + 1]; e++) {
+		uint32_t s = c->ri->src[e];
+		pm_obj *o = c->objs[s], *child;
+
+		/* Nodes of other trees and browsers hold objects in members
+		 * the walker sees: their own structures, never referrers. */
+		if (PM_TYPE(o) == pm_node_type || PM_TYPE(o) == pm_cb_type ||
+		    PM_TYPE(o) == pm_fb_type)
+			continue;
+		if (!c->repeat && c->included[s])
+			child = pm_already_included(c, o);
+		else
+			child = pm_subtree(c, s, depth - 1);
+		if (!child || pm_py.List_Append(children, child) != 0) {
+			pm_decref(child);
+			pm_decref(node);
+			return NULL;
+		}
+		pm_decref(child);
+	}
+	return node;
+}
+
+/* Walk index of address a, or -1. */
+static int64_t
+pm_find(const struct fmt_dump *d, pm_obj *a)
+{
+	return fmt_find_object(d, (uint64_t)(uintptr_t)a);
+}
+
+static pm_obj *
+br_get_tree(pm_obj *self, pm_obj *unused)
+{
+	struct pm_browser *b = (struct pm_browser *)self;
+	uintptr_t exclude[1] = {(uintptr_t)self};
+	struct walk_result wr;
+	struct pm_held h;
+	struct pm_rindex ri = {0};
+	struct pm_treectx c = {0};
+	pm_obj *tree = NULL;
+	int64_t root;
+
+	(void)unused;
+	if (!b->root)
+		return pm_err(pm_py.Exc_RuntimeError, "browser has no root");
+	c.repeat = b->repeat ? pm_py.Object_IsTrue(b->repeat) : 1;
+	if (c.repeat < 0)
+		return NULL;
+	if (pm_walk_hold(&h, 1, exclude, 1, &wr) != 0)
+		return NULL;
+	root = pm_find(&wr.dump, b->root);
+	if (root < 0) {
+		/* Not seen by the walk (held only from C): no referrers. */
+		tree = node_new_for(b->root, b->str_func);
+		goto out;
+	}
+	c.included = calloc(wr.dump.nobjects, 1);
+	if (!c.included || pm_rindex_build(&wr.dump, &ri) != 0) {
+		pm_py.Err_NoMemory();
+		goto out;
+	}
+	c.b = b;
+	c.objs = h.objs;
+	c.ri = &ri;
+	tree = pm_subtree(&c, (uint64_t)root, b->maxdepth);
+out:
+	free(c.included);
+	pm_rindex_free(&ri);
+	walk_result_free(&wr);
+	pm_held_release(&h);
+	return tree;
+}
+
+/* ---- printing (StreamBrowser._print) ------------------------------------------ */
+
+static size_t
+pm_count2(const struct pm_buf *s, char a, char b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->len; i++)
+		n += s->p[i] == a || s->p[i] == b;
+	return n;
+}
+
+static size_t
+pm_chars(const char *s, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		w += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return w;
+}
+
+/* Copies src into dst (dst reset). */
+static void
+pm_buf_set(struct pm_buf *dst, const char *s, size_t n)
+{
+	dst->len = 0;
+	pm_buf_add(dst, s, n);
+	if (!dst->p)
+		pm_buf_add(dst, "", 0);
+}
+
+static int
+pm_emit_line(pm_obj *stream, const char *s, size_t n)
+{
+	struct pm_buf line = {0};
+	int rc;
+
+	pm_buf_add(&line, s, n);
+	pm_buf_add(&line, "\n", 1);
+	rc = line.oom ? (pm_py.Err_NoMemory(), -1) :
+			pm_write(stream, line.p, line.len);
+	pm_buf_free(&line);
+	return rc;
+}
+
+/*
+ * StreamBrowser._print(tree, prefix, carryon).  carryon holds only
+ * spaces, '|' (ASCII), so Python's slicing by characters is slicing by
+ * bytes there; prefix is only appended to and counted.
+ */
+static int
+pm_print(struct pm_browser *b, pm_obj *tree, const struct pm_buf *prefix0,
+	 const struct pm_buf *carry0)
+{
+	struct pm_buf prefix = {0}, carry = {0};
+	pm_obj *text = NULL, *children = NULL;
+	const char *t;
+	ssize_t tn, nch = 0;
+	size_t level = pm_count2(prefix0, '+', '|');
+	int is_node = PM_TYPE(tree) == pm_node_type, rc = -1;
+
+	if (is_node) {
+		children = ((struct pm_node *)tree)->children;
+		pm_incref(children);
+		nch = pm_py.Object_Size(children);
+		if (nch < 0)
+			goto out;
+	}
+	text = pm_py.Object_Str(tree);
+	t = text ? pm_py.Unicode_AsUTF8AndSize(text, &tn) : NULL;
+	if (!t)
+		goto out;
+	pm_buf_set(&prefix, prefix0->p, prefix0->len);
+	pm_buf_add(&prefix, t, (size_t)tn);
+	pm_buf_set(&carry, carry0->p, carry0->len);
+	for (size_t i = pm_chars(t, (size_t)tn); i > 0; i--)
+		pm_buf_add(&carry, " ", 1);
+	if (prefix.oom || carry.oom) {
+		pm_py.Err_NoMemory();
+		goto out;
+	}
+	if ((ssize_t)level == b->maxdepth || !is_node || nch == 0) {
+		rc = pm_emit_line(b->stream, prefix.p, prefix.len);
+		goto out;
+	}
+	pm_buf_str(&prefix, "-");
+	pm_buf_str(&carry, " ");
+	if (nch > 1) {
+		pm_buf_str(&prefix, "+");
+		pm_buf_str(&carry, "|");
+	}
+	pm_buf_str(&prefix, "-");
+	pm_buf_str(&carry, " ");
+	for (ssize_t i = 0; i < nch; i++) {
+		pm_obj *child = pm_py.Sequence_GetItem(children, i);
+		int r;
+
+		if (!child)
+			goto out;
+		if (i > 0) {
+			/* prefix = carryon[:-2] + cross + hline */
+			pm_buf_set(&prefix, carry.p, carry.len - 2);
+			pm_buf_str(&prefix, "+-");
+			if (i == nch - 1) {
+				carry.len -= 2;
+				pm_buf_str(&carry, "  ");
+			}
+		}
+		r = prefix.oom || carry.oom ? -1 :
+					      pm_print(b, child, &prefix, &carry);
+		pm_decref(child);
+		if (r)
+			goto out;
+		if (i > 0 && i == nch - 1) {
+			size_t end = carry.len - 2, k;
+
+			for (k = 0; k < carry.len && carry.p[k] == ' '; k++)
+				;
+			if (k == carry.len) {
+				rc = 0;
+				goto out;
+			}
+			while (end > 0 && strchr(" \t\n\r\f\v",
+						 carry.p[end - 1]))
+				end--;
+			if (pm_emit_line(b->stream, carry.p, end))
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	if ((prefix.oom || carry.oom) && !pm_py.Err_Occurred())
+		pm_py.Err_NoMemory();
+	pm_buf_free(&prefix);
+	pm_buf_free(&carry);
+	pm_decref(text);
+	pm_decref(children);
+	return rc;
+}
+
+/* print_tree's body: tree (or a new get_tree()) to b->stream. */
+static int
+pm_print_tree(struct pm_browser *b, pm_obj *tree)
+{
+	struct pm_buf empty = {0};
+	pm_obj *own = NULL;
+	int rc;
+
+	if (!tree || tree == pm_py.None) {
+		own = tree = br_get_tree((pm_obj *)b, NULL);
+		if (!tree)
+			return -1;
+	}
+	pm_buf_add(&empty, "", 0);
+	rc = pm_print(b, tree, &empty, &empty);
+	pm_buf_free(&empty);
+	pm_decref(own);
+	return rc;
+}
+
+static pm_obj *
+br_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"tree", NULL};
+	pm_obj *tree = NULL;
+
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|O:print_tree", kwlist,
+					     &tree))
+		return NULL;
+	return pm_print_tree((struct pm_browser *)self, tree) ? NULL :
+								pm_none();
+}
+
+/* FileBrowser.print_tree(filename, tree=None): the tree into a new text
+ * file (Python's open(filename, 'w')). */
+static pm_obj *
+fb_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"filename", "tree", NULL};
+	struct pm_browser *b = (struct pm_browser *)self;
+	pm_obj *filename, *tree = NULL, *io, *open, *mode, *f, *old, *r, *close;
+	int rc;
+
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|O:print_tree", kwlist,
+					     &filename, &tree))
+		return NULL;
+	io = pm_py.Import_ImportModule("io");
+	open = io ? pm_py.Object_GetAttrString(io, "open") : NULL;
+	pm_decref(io);
+	mode = pm_py.Unicode_FromString("w");
+	f = open && mode ? pm_py.Object_CallFunctionObjArgs(open, filename,
+							     mode, NULL) : NULL;
+	pm_decref(open);
+	pm_decref(mode);
+	if (!f)
+		return NULL;
+	old = b->stream;
+	b->stream = f;
+	rc = pm_print_tree(b, tree);
+	b->stream = old;
+	close = pm_py.Unicode_InternFromString("close");
+	r = close ? pm_py.Object_CallMethodObjArgs(f, close, NULL) : NULL;
+	pm_decref(close);
+	pm_decref(f);
+	if (!r)
+		return NULL;
+	pm_decref(r);
+	return rc ? NULL : pm_none();
+}
+
+/* ---- the browser types -------------------------------------------------------- */
+
+static int
+br_setup(pm_obj *self, pm_obj *args, pm_obj *kw, int console)
+{
+	static char *kwlist[] = {"rootobject", "maxdepth", "str_func", "repeat",
+				 "stream", NULL};
+	struct pm_browser *b = (struct pm_browser *)self;
+	pm_obj *root, *str_func = NULL, *repeat = NULL, *stream = NULL;
+	ssize_t maxdepth = 3;
+
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|nOOO:RefBrowser",
+					     kwlist, &root, &maxdepth,
+					     &str_func, &repeat, &stream))
+		return -1;
+	if (!str_func)
+		str_func = pm_default_str;
+	if (!repeat)
+		repeat = pm_py.True;
+	if ((!stream || stream == pm_py.None) && console) {
+		stream = pm_py.Sys_GetObject("stdout");   /* borrowed */
+		if (!stream)
+			stream = pm_py.None;
+	}
+	if (!stream)
+		stream = pm_py.None;
+	pm_incref(root);
+	pm_incref(str_func);
+	pm_incref(repeat);
+	pm_incref(stream);
+	pm_decref(b->root);
+	pm_decref(b->str_func);
+	pm_decref(b->repeat);
+	pm_decref(b->stream);
+	b->root = root;
+	b->str_func = str_func;
+	b->repeat = repeat;
+	b->stream = stream;
+	b->maxdepth = maxdepth;
+	return 0;
+}
+
+static int
+cb_init(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	return br_setup(self, args, kw, 1);
+}
+
+static int
+fb_init(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	return br_setup(self, args, kw, 0);
+}
+
+static pm_obj *
+br_new(pm_obj *type, pm_obj *args, pm_obj *kw)
+{
+	(void)args;
+	(void)kw;
+	return pm_py.Type_GenericAlloc(type, 0);
+}
+
+static void
+br_dealloc(pm_obj *self)
+{
+	struct pm_browser *b = (struct pm_browser *)self;
+
+	pm_decref(b->root);
+	pm_decref(b->str_func);
+	pm_decref(b->repeat);
+	pm_decref(b->stream);
+	pm_free_instance(self);
+}
+
+static struct pm_memberdef br_members[] = {
+	{"root", PM_T_OBJECT_EX, offsetof(struct pm_browser, root), 0, NULL},
+	{"str_func", PM_T_OBJECT_EX, offsetof(struct pm_browser, str_func), 0,
+	 NULL},
+	{"repeat", PM_T_OBJECT_EX, offsetof(struct pm_browser, repeat), 0, NULL},
+	{"stream", PM_T_OBJECT_EX, offsetof(struct pm_browser, stream), 0, NULL},
+	{"maxdepth", PM_T_PYSSIZET, offsetof(struct pm_browser, maxdepth), 0,
+	 NULL},
+	{NULL, 0, 0, 0, NULL}
+};
+
+static struct pm_methoddef cb_methods[] = {
+	{"get_tree", (void *)br_get_tree, PM_METH_NOARGS,
+	 "get_tree()\n--\n\nA tree of _Node: the root and its referrers, "
+	 "maxdepth levels deep."},
+	{"print_tree", (void *)br_print_tree, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "print_tree(tree=None)\n--\n\nPrints the referrers tree."},
+	{NULL, NULL, 0, NULL}   /* Sentinel */
+};
+
+static struct pm_methoddef fb_methods[] = {
+	{"get_tree", (void *)br_get_tree, PM_METH_NOARGS,
+	 "get_tree()\n--\n\nA tree of _Node: the root and its referrers, "
+	 "maxdepth levels deep."},
+	{"print_tree", (void *)fb_print_tree, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "print_tree(filename, tree=None)\n--\n\n"
+	 "Writes the referrers tree to a new text file."},
+	{NULL, NULL, 0, NULL}   /* Sentinel */
+};
+
+#define PM_BROWSER_DOC(cls) \
+	cls "(rootobject, maxdepth=3, str_func=summary._repr, repeat=True, " \
+	"stream=None)\n\nReferrers of rootobject as a tree, from one heap walk."
+
+static struct pm_type_slot cb_slots[] = {
+	{PM_tp_new, (void *)br_new},
+	{PM_tp_init, (void *)cb_init},
+	{PM_tp_dealloc, (void *)br_dealloc},
+	{PM_tp_methods, cb_methods},
+	{PM_tp_members, br_members},
+	{PM_tp_doc, PM_BROWSER_DOC("ConsoleBrowser")},
+	{0, NULL}
+};
+
+static struct pm_type_slot fb_slots[] = {
+	{PM_tp_new, (void *)br_new},
+	{PM_tp_init, (void *)fb_init},
+	{PM_tp_dealloc, (void *)br_dealloc},
+	{PM_tp_methods, fb_methods},
+	{PM_tp_members, br_members},
+	{PM_tp_doc, PM_BROWSER_DOC("FileBrowser")},
+	{0, NULL}
+};
+
+static struct pm_type_spec cb_spec = {
+	"muppy.refbrowser.ConsoleBrowser", (int)sizeof(struct pm_browser), 0,
+	PM_TPFLAGS_DEFAULT, cb_slots
+};
+static struct pm_type_spec fb_spec = {
+	"muppy.refbrowser.FileBrowser", (int)sizeof(struct pm_browser), 0,
+	PM_TPFLAGS_DEFAULT, fb_slots
+};
+
+static pm_obj *
+pm_default_repr(pm_obj *self, pm_obj *o)
+{
+	(void)self;
+	return pm_repr_name(o);
+}
+
+static struct pm_methoddef pm_default_str_def = {
+	"_repr", (void *)pm_default_repr, PM_METH_O,
+	"The default str_func: summary._repr(o)."
+};
+
+static struct {
+	ssize_t ob_refcnt;
+	pm_obj *ob_type;
+	pm_obj *(*m_init)(void);
+	ssize_t m_index;
+	pm_obj *m_copy;
+	const char *m_name, *m_doc;
+	ssize_t m_size;
+	struct pm_methoddef *m_methods;
+	void *m_slots, *m_traverse, *m_clear, *m_free;
+} pm_refbrowser_def = {
+	.ob_refcnt = 1,
+	.m_name = "muppy.refbrowser",
+	.m_doc = "Trees of referrers: ConsoleBrowser, FileBrowser.",
+	.m_size = -1,
+};
+
+/* Adds a new type from spec as m.name; the type stays referenced from
+ * *keep too when keep is not NULL.  0 or -1. */
+static int
+pm_add_type(pm_obj *m, const char *name, struct pm_type_spec *spec,
+	    pm_obj **keep)
+{
+	pm_obj *t = pm_py.Type_FromSpec(spec);
+
+	if (!t)
+		return -1;
+	if (keep) {
+		pm_incref(t);
+		pm_decref(*keep);
+		*keep = t;
+	}
+	if (pm_py.Module_AddObject(m, name, t) != 0) {
+		pm_decref(t);
+		return -1;
+	}
+	return 0;
+}
+
+pm_obj *
+pm_refbrowser_module(void)
+{
+	pm_obj *m = pm_module_new(&pm_refbrowser_def);
+
+	if (!m)
+		return NULL;
+	if (!pm_default_str)
+		pm_default_str = pm_py.CFunction_NewEx(&pm_default_str_def, NULL,
+						       NULL);
+	if (!pm_default_str ||
+	    pm_add_type(m, "_Node", &node_spec, &pm_node_type) != 0 ||
+	    pm_add_type(m, "ConsoleBrowser", &cb_spec, &pm_cb_type) != 0 ||
+	    pm_add_type(m, "FileBrowser", &fb_spec, &pm_fb_type) != 0) {
+		pm_decref(m);
+		return NULL;
+	}
+	return m;
+}

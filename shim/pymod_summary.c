@@ -1,0 +1,1361 @@
+/*
+ * pymod_summary.c - muppy.summary: Pympler 1.1's summary rows, computed in
+ * C (names, sys.getsizeof), its diff, and its table text exactly
+ * (summary.format_/print_, stringutils.pp); see pympler-formats.md.
+ *
+ * It owns: row names (Pympler's _repr at verbosity 1: `function (NAME)`,
+ * `frame (codename: NAME)`, `module(NAME)`, else str(type) stripped),
+ * sizes the walker's way (sys.getsizeof without running a Python-level
+ * __sizeof__: pymod.h), the C aggregation shared with the tracker, and the
+ * Python functions of the submodule.  It does not walk the heap (pymod.c).
+ * The offline tool prints the same table from tools/table.c; the shim
+ * cannot link tools/, so the text is produced here again and both are
+ * tested against the same literal text.
+ *
+ * DESIGN NOTES
+ *   1. Aggregation runs no Python-level code and caches per call only:
+ *      types (kind, row, __sizeof__ entry) and function-name objects, keyed
+ *      by address, valid because the objects summarized hold them alive.
+ *   2. Rows keep Pympler's first-seen order; rows are merged by name, as
+ *      Pympler's dict keyed by the name string does.
+ */
+#include <stdio.h>     /* snprintf */
+#include <stdlib.h>    /* malloc, calloc, realloc, free */
+#include <string.h>    /* memcmp, strcmp, strlen, strchr, strrchr */
+
+#include "format/dump.h"  /* struct fmt_dump, fmt_str */
+#include "shim/pyapi.h"     /* py.lay.ht_qualname: the walker's offsets */
+#include "shim/pymod.h"
+
+static pm_obj *pm_str_sizeof;   /* interned "__sizeof__" */
+
+/* ---- sizes ----------------------------------------------------------------- */
+
+/* The C function behind type t's __sizeof__, or NULL when the size is
+ * object.__sizeof__'s formula (also used for a Python-level override, as
+ * the walker does: it cannot run Python code). */
+static pm_cfunc
+pm_sizeof_fn(pm_obj *t)
+{
+	pm_obj *d, *base;
+	const struct pm_methoddef *def;
+
+	if (!pm_str_sizeof)
+		pm_str_sizeof = pm_py.Unicode_InternFromString("__sizeof__");
+	if (!pm_str_sizeof) {
+		pm_py.Err_Clear();
+		return NULL;
+	}
+	d = pm_py.Type_Lookup(t, pm_str_sizeof);
+	base = pm_py.Type_Lookup(pm_py.BaseObject_Type, pm_str_sizeof);
+	if (!d || d == base || PM_TYPE(d) != pm_py.MethodDescr_Type)
+		return NULL;
+	/* PyMethodDescrObject: PyDescrObject (head, d_type, d_name,
+	 * d_qualname) then d_method, at 40 on 3.8-3.13. */
+	def = *(const struct pm_methoddef **)((char *)d + 40);
+	if ((def->flags & ~0x70) != PM_METH_NOARGS)
+		return NULL;
+	return (pm_cfunc)def->meth;
+}
+
+/* sys.getsizeof's pre-header (cpython-internals.md). */
+static int64_t
+pm_preheader(pm_obj *o, pm_obj *t)
+{
+	unsigned long f = PM_TP_FLAGS(t);
+	int64_t n = 0;
+
+	if (pm_py.minor <= 10) {
+		int (*is_gc)(pm_obj *) = PM_TP_IS_GC(t);
+
+		return (f & PM_TPFLAGS_HAVE_GC) && (!is_gc || is_gc(o)) ? 16 : 0;
+	}
+	if (pm_py.minor >= 13 && t == pm_py.Type_Type &&
+	    !(PM_TP_FLAGS(o) & PM_TPFLAGS_HEAPTYPE))
+		return 0;   /* 3.13: static type objects get none */
+	if (f & PM_TPFLAGS_HAVE_GC)
+		n += 16;
+	if (f & (pm_py.minor == 11 ? PM_TPFLAGS_MANAGED_DICT :
+	    (PM_TPFLAGS_MANAGED_DICT | PM_TPFLAGS_MANAGED_WEAKREF)))
+		n += 16;
+	return n;
+}
+
+static int64_t
+pm_size_with(pm_obj *o, pm_obj *t, pm_cfunc fn)
+{
+	int64_t size = -1;
+
+	if (fn) {
+		pm_obj *r = fn(o, NULL);
+
+		if (r) {
+			size = pm_py.Long_AsLongLong(r);
+			pm_decref(r);
+		}
+		if (size < 0) {
+			pm_py.Err_Clear();
+			size = -1;
+		}
+	}
+	if (size < 0) {
+		/* object.__sizeof__: basicsize + ob_size * itemsize. */
+		size = PM_TP_BASICSIZE(t);
+		if (PM_TP_ITEMSIZE(t) > 0)
+			size += PM_SIZE(o) * PM_TP_ITEMSIZE(t);
+	}
+	return size + pm_preheader(o, t);
+}
+
+int64_t
+pm_sizeof(pm_obj *o)
+{
+	pm_obj *t = PM_TYPE(o);
+
+	return pm_size_with(o, t, pm_sizeof_fn(t));
+}
+
+/* ---- names ------------------------------------------------------------------ */
+
+/* Pympler: address.sub('', name): drops every " at 0x<hex digits>". */
+static void
+pm_strip_addresses(struct pm_buf *b)
+{
+	size_t r = 0, w = 0;
+
+	if (!b->p)
+		return;
+	while (r < b->len) {
+		if (!strncmp(b->p + r, " at 0x", 6)) {
+			size_t e = r + 6;
+
+			while (e < b->len && ((b->p[e] >= '0' && b->p[e] <= '9') ||
+					      (b->p[e] >= 'a' && b->p[e] <= 'f')))
+				e++;
+			if (e > r + 6) {
+				r = e;
+				continue;
+			}
+		}
+		b->p[w++] = b->p[r++];
+	}
+	b->len = w;
+	b->p[w] = '\0';
+}
+
+/* UTF-8 of a str (borrowed from o), or of str(o) kept in *tmp. */
+static const char *
+pm_text(pm_obj *o, pm_obj **tmp, ssize_t *len)
+{
+	const char *s;
+
+	*tmp = NULL;
+	if (PM_TYPE(o) != pm_py.Unicode_Type) {
+		*tmp = pm_py.Object_Str(o);
+		if (!*tmp)
+			return NULL;
+		o = *tmp;
+	}
+	s = pm_py.Unicode_AsUTF8AndSize(o, len);
+	if (!s)
+		pm_decref(*tmp);
+	return s;
+}
+
+/* str(t) the way type.__repr__ spells it, then Pympler's type_repr
+ * substitution: "<class 'X'>" -> "X" if X has no white space. */
+static int
+pm_type_name(pm_obj *t, struct pm_buf *b)
+{
+	const char *tp_name = PM_TP_NAME(t), *mod = NULL, *qual = NULL;
+	pm_obj *modo = NULL, *qualo = NULL;
+	ssize_t n;
+	size_t start = b->len, i;
+
+	if (PM_TP_FLAGS(t) & PM_TPFLAGS_HEAPTYPE) {
+		if (PM_TP_DICT(t))
+			modo = pm_py.Dict_GetItemString(PM_TP_DICT(t),
+							"__module__");
+		if (modo && PM_TYPE(modo) == pm_py.Unicode_Type &&
+		    py_api_init() == 0) {
+			/* ht_qualname, read as the walker does: asking for
+			 * __qualname__ could run a metaclass's Python code. */
+			mod = pm_py.Unicode_AsUTF8AndSize(modo, &n);
+			qualo = *(pm_obj **)((char *)t + py.lay.ht_qualname);
+			if (qualo && PM_TYPE(qualo) == pm_py.Unicode_Type)
+				qual = pm_py.Unicode_AsUTF8AndSize(qualo, &n);
+			if (!mod || !qual) {
+				pm_py.Err_Clear();
+				mod = qual = NULL;
+			}
+		}
+	}
+	pm_buf_str(b, "<class '");
+	if (mod && strcmp(mod, "builtins")) {
+		pm_buf_str(b, mod);
+		pm_buf_str(b, ".");
+		pm_buf_str(b, qual);
+	} else {
+		pm_buf_str(b, tp_name);
+	}
+	pm_buf_str(b, "'>");
+	if (b->oom)
+		return -1;
+	/* type_repr regex: ^<(type|class) '(\S+)'>$ */
+	for (i = start + 8; i < b->len - 2; i++)
+		if (strchr(" \t\n\r\f\v", b->p[i]))
+			return 0;
+	if (b->len - start <= 10)
+		return 0;
+	memmove(b->p + start, b->p + start + 8, b->len - start - 10);
+	b->len -= 10;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* A frame's code name (new reference) or NULL. */
+static pm_obj *
+pm_frame_codename(pm_obj *f)
+{
+	pm_obj *code, *name;
+
+	if (pm_py.Frame_GetCode) {
+		code = pm_py.Frame_GetCode(f);   /* new reference, 3.9+ */
+	} else {
+		code = *(pm_obj **)((char *)f + 32);   /* 3.8: f_code */
+		pm_incref(code);
+	}
+	if (!code)
+		return NULL;
+	name = pm_py.Object_GetAttrString(code, "co_name");
+	pm_decref(code);
+	return name;
+}
+
+/* A module's name as Pympler gets it: __name__, else __file__, else
+ * "nameless, id: N", read from the module dict so that no __getattr__
+ * runs; a value that is not a str counts as missing (Pympler would call
+ * its __str__: Python code). */
+static int
+pm_module_name(pm_obj *m, struct pm_buf *b)
+{
+	pm_obj *d = pm_py.Module_GetDict(m), *v = NULL;
+	const char *s;
+	ssize_t n;
+
+	if (d)
+		v = pm_py.Dict_GetItemString(d, "__name__");
+	if ((!v || PM_TYPE(v) != pm_py.Unicode_Type) && d)
+		v = pm_py.Dict_GetItemString(d, "__file__");
+	if (!v || PM_TYPE(v) != pm_py.Unicode_Type) {
+		char id[48];
+
+		pm_py.Err_Clear();
+		snprintf(id, sizeof id, "nameless, id: %llu",
+			 (unsigned long long)(uintptr_t)m);
+		pm_buf_str(b, id);
+		return 0;
+	}
+	s = pm_py.Unicode_AsUTF8AndSize(v, &n);
+	if (!s)
+		return -1;
+	pm_buf_add(b, s, (size_t)n);
+	return 0;
+}
+
+enum pm_kind { PM_KIND_TYPE, PM_KIND_FUNCTION, PM_KIND_FRAME, PM_KIND_MODULE };
+
+static enum pm_kind
+pm_kind_of(pm_obj *t)
+{
+	if (t == pm_py.Function_Type)
+		return PM_KIND_FUNCTION;
+	if (t == pm_py.Frame_Type)
+		return PM_KIND_FRAME;
+	if (t == pm_py.Module_Type)
+		return PM_KIND_MODULE;
+	return PM_KIND_TYPE;
+}
+
+/* func.__name__ (borrowed): PyFunctionObject.func_name. */
+static pm_obj *
+pm_func_name(pm_obj *f)
+{
+	return *(pm_obj **)((char *)f + (pm_py.minor <= 9 ? 64 : 32));
+}
+
+/* Appends o's row name (type t, kind k) to b.  0 or -1. */
+static int
+pm_row_name(pm_obj *o, pm_obj *t, enum pm_kind k, struct pm_buf *b)
+{
+	pm_obj *name = NULL, *tmp = NULL;
+	const char *s;
+	ssize_t n;
+	size_t start = b->len;
+
+	switch (k) {
+	case PM_KIND_FUNCTION:
+		pm_buf_str(b, "function (");
+		s = pm_text(pm_func_name(o), &tmp, &n);
+		if (!s)
+			return -1;
+		pm_buf_add(b, s, (size_t)n);
+		pm_buf_str(b, ")");
+		break;
+	case PM_KIND_FRAME:
+		name = pm_frame_codename(o);
+		s = name ? pm_text(name, &tmp, &n) : NULL;
+		if (!s) {
+			pm_decref(name);
+			return -1;
+		}
+		pm_buf_str(b, "frame (codename: ");
+		pm_buf_add(b, s, (size_t)n);
+		pm_buf_str(b, ")");
+		break;
+	case PM_KIND_MODULE:
+		pm_buf_str(b, "module(");
+		if (pm_module_name(o, b) != 0)
+			return -1;
+		pm_buf_str(b, ")");
+		break;
+	default:
+		if (pm_type_name(t, b) != 0)
+			return -1;
+		break;
+	}
+	pm_decref(tmp);
+	pm_decref(name);
+	if (b->oom) {
+		pm_py.Err_NoMemory();
+		return -1;
+	}
+	if (start == 0)
+		pm_strip_addresses(b);
+	return 0;
+}
+
+pm_obj *
+pm_repr_name(pm_obj *o)
+{
+	struct pm_buf b = {0};
+	pm_obj *t = PM_TYPE(o), *r = NULL;
+
+	if (pm_row_name(o, t, pm_kind_of(t), &b) == 0)
+		r = pm_py.Unicode_FromStringAndSize(b.p ? b.p : "",
+						    (ssize_t)b.len);
+	pm_buf_free(&b);
+	return r;
+}
+
+/* ---- aggregation ------------------------------------------------------------- */
+
+/* Address-keyed cache entry (design note 1). */
+struct pm_tent {
+	uintptr_t key;         /* type or function-name object; 0: free */
+	int64_t row;           /* row index, -1 if not a fixed row */
+	pm_cfunc fn;           /* __sizeof__ (types) */
+	enum pm_kind kind;
+};
+struct pm_ptab {
+	struct pm_tent *e;
+	size_t cap, n;
+};
+
+static size_t
+pm_hash_ptr(uintptr_t k, size_t cap)
+{
+	return (size_t)(((uint64_t)k >> 4) * 0x9e3779b97f4a7c15ull >> 20) &
+	       (cap - 1);
+}
+
+/* The entry for k, inserted (key set, rest zero) if absent; NULL: OOM. */
+static struct pm_tent *
+pm_ptab_get(struct pm_ptab *t, uintptr_t k, int *fresh)
+{
+	size_t i;
+
+	if (2 * (t->n + 1) > t->cap) {
+		struct pm_ptab g = { NULL, t->cap ? 2 * t->cap : 1024, 0 };
+
+		g.e = calloc(g.cap, sizeof *g.e);
+		if (!g.e)
+			return NULL;
+		for (i = 0; i < t->cap; i++) {
+			if (t->e[i].key) {
+				size_t j = pm_hash_ptr(t->e[i].key, g.cap);
+
+				while (g.e[j].key)
+					j = (j + 1) & (g.cap - 1);
+				g.e[j] = t->e[i];
+				g.n++;
+			}
+		}
+		free(t->e);
+		*t = g;
+	}
+	for (i = pm_hash_ptr(k, t->cap); t->e[i].key; i = (i + 1) & (t->cap - 1))
+		if (t->e[i].key == k) {
+			*fresh = 0;
+			return &t->e[i];
+		}
+	t->e[i].key = k;
+	t->n++;
+	*fresh = 1;
+	return &t->e[i];
+}
+
+/* Row names -> row index (string keyed, open addressing). */
+struct pm_names {
+	uint32_t *slot;       /* row index + 1; 0: free */
+	uint64_t *hash;
+	size_t cap, n;
+};
+
+static uint64_t
+pm_hash_str(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static int
+pm_names_grow(struct pm_names *m)
+{
+	struct pm_names g = { NULL, NULL, m->cap ? 2 * m->cap : 256, m->n };
+
+	g.slot = calloc(g.cap, sizeof *g.slot);
+	g.hash = calloc(g.cap, sizeof *g.hash);
+	if (!g.slot || !g.hash) {
+		free(g.slot);
+		free(g.hash);
+		return -1;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->slot[i]) {
+			size_t j = m->hash[i] & (g.cap - 1);
+
+			while (g.slot[j])
+				j = (j + 1) & (g.cap - 1);
+			g.slot[j] = m->slot[i];
+			g.hash[j] = m->hash[i];
+		}
+	}
+	free(m->slot);
+	free(m->hash);
+	*m = g;
+	return 0;
+}
+
+static void
+pm_names_free(struct pm_names *m)
+{
+	free(m->slot);
+	free(m->hash);
+	memset(m, 0, sizeof *m);
+}
+
+/* Index of the row named name[0..len) in s, appended (count 0) if new.
+ * -1 on OOM. */
+static int64_t
+pm_row_for(struct pm_summary *s, struct pm_names *m, const char *name,
+	   size_t len)
+{
+	uint64_t h = pm_hash_str(name, len);
+	size_t i;
+	struct pm_row *r;
+
+	if (2 * (m->n + 1) > m->cap && pm_names_grow(m) != 0)
+		return -1;
+	for (i = h & (m->cap - 1); m->slot[i]; i = (i + 1) & (m->cap - 1)) {
+		const char *have = s->rows[m->slot[i] - 1].name;
+
+		if (m->hash[i] == h && !strncmp(have, name, len) &&
+		    have[len] == '\0')
+			return m->slot[i] - 1;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct pm_row *p = realloc(s->rows, cap * sizeof *p);
+
+		if (!p)
+			return -1;
+		s->rows = p;
+		s->cap = cap;
+	}
+	r = &s->rows[s->n];
+	r->name = malloc(len + 1);
+	if (!r->name)
+		return -1;
+	memcpy(r->name, name, len);
+	r->name[len] = '\0';
+	r->count = r->size = 0;
+	m->slot[i] = (uint32_t)++s->n;
+	m->hash[i] = h;
+	m->n++;
+	return (int64_t)s->n - 1;
+}
+
+void
+pm_summary_free(struct pm_summary *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->rows[i].name);
+	free(s->rows);
+	memset(s, 0, sizeof *s);
+}
+
+/* The row of object o: per type, or per name object for functions. */
+static int64_t
+pm_row_of(pm_obj *o, struct pm_tent *te, struct pm_ptab *fnames,
+	  struct pm_summary *s, struct pm_names *m, struct pm_buf *b)
+{
+	struct pm_tent *ne = NULL;
+	int fresh;
+	int64_t row;
+
+	if (te->kind == PM_KIND_TYPE && te->row >= 0)
+		return te->row;
+	if (te->kind == PM_KIND_FUNCTION) {
+		ne = pm_ptab_get(fnames, (uintptr_t)pm_func_name(o), &fresh);
+		if (!ne)
+			return -1;
+		if (!fresh)
+			return ne->row;
+	}
+	b->len = 0;
+	if (pm_row_name(o, PM_TYPE(o), te->kind, b) != 0)
+		return -2;
+	row = pm_row_for(s, m, b->p ? b->p : "", b->len);
+	if (ne)
+		ne->row = row;
+	if (te->kind == PM_KIND_TYPE)
+		te->row = row;
+	return row;
+}
+
+int
+pm_summarize_c(pm_obj *const *objs, size_t n, struct pm_summary *out)
+{
+	struct pm_ptab types = {0}, fnames = {0};
+	struct pm_names names = {0};
+	struct pm_buf b = {0};
+	struct pm_tent *last = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		pm_obj *o = objs[i], *t = PM_TYPE(o);
+		struct pm_tent *te;
+		int fresh = 0;
+		int64_t row;
+
+		/* Heaps come in runs of one type: skip the hash then. */
+		if (last && last->key == (uintptr_t)t)
+			te = last;
+		else
+			te = pm_ptab_get(&types, (uintptr_t)t, &fresh);
+		if (!te)
+			goto oom;
+		last = te;
+		if (fresh) {
+			te->kind = pm_kind_of(t);
+			te->row = -1;
+			te->fn = pm_sizeof_fn(t);
+		}
+		row = pm_row_of(o, te, &fnames, out, &names, &b);
+		if (row == -2)
+			goto fail;
+		if (row < 0)
+			goto oom;
+		out->rows[row].count++;
+		out->rows[row].size += pm_size_with(o, t, te->fn);
+	}
+	rc = 0;
+	goto done;
+oom:
+	pm_py.Err_NoMemory();
+fail:
+	pm_summary_free(out);
+done:
+	free(types.e);
+	free(fnames.e);
+	pm_names_free(&names);
+	pm_buf_free(&b);
+	return rc;
+}
+
+int
+pm_summary_from_dump(const struct fmt_dump *d, int frames,
+		     struct pm_summary *out)
+{
+	static const char frame[] = "frame (codename: ";
+	struct pm_names names = {0};
+
+	memset(out, 0, sizeof *out);
+	for (uint32_t i = 0; i < d->nsummary; i++) {
+		const struct fmt_summary_row *w = &d->summary[i];
+		const char *name = fmt_str(d, w->name);
+		int64_t r;
+
+		if (!w->count ||
+		    (!frames && !strncmp(name, frame, sizeof frame - 1)))
+			continue;
+		/* The walker keeps a row per type; Pympler merges by name. */
+		r = pm_row_for(out, &names, name, strlen(name));
+		if (r < 0) {
+			pm_names_free(&names);
+			pm_summary_free(out);
+			pm_py.Err_NoMemory();
+			return -1;
+		}
+		out->rows[r].count += (int64_t)w->count;
+		out->rows[r].size += (int64_t)w->size;
+	}
+	pm_names_free(&names);
+	return 0;
+}
+
+/* ---- C summaries <-> Python rows ------------------------------------------- */
+
+pm_obj *
+pm_summary_to_list(const struct pm_summary *s)
+{
+	pm_obj *list = pm_py.List_New((ssize_t)s->n);
+
+	for (size_t i = 0; list && i < s->n; i++) {
+		pm_obj *row = pm_py.List_New(3), *a, *c, *z;
+
+		a = pm_py.Unicode_FromString(s->rows[i].name);
+		c = pm_py.Long_FromLongLong(s->rows[i].count);
+		z = pm_py.Long_FromLongLong(s->rows[i].size);
+		if (!row || !a || !c || !z) {
+			pm_decref(row);
+			pm_decref(a);
+			pm_decref(c);
+			pm_decref(z);
+			pm_decref(list);
+			return NULL;
+		}
+		PM_LIST_ITEMS(row)[0] = a;
+		PM_LIST_ITEMS(row)[1] = c;
+		PM_LIST_ITEMS(row)[2] = z;
+		PM_LIST_ITEMS(list)[i] = row;
+	}
+	return list;
+}
+
+/* Item i of a row as long long (0 or -1 with an exception set). */
+static int
+pm_row_int(pm_obj *row, ssize_t i, int64_t *v)
+{
+	pm_obj *x = pm_py.Sequence_GetItem(row, i);
+
+	if (!x)
+		return -1;
+	*v = pm_py.Long_AsLongLong(x);
+	pm_decref(x);
+	return *v == -1 && pm_py.Err_Occurred() ? -1 : 0;
+}
+
+int
+pm_summary_from_list(pm_obj *rows, struct pm_summary *out)
+{
+	struct pm_names names = {0};
+	pm_obj *seq, **items;
+	ssize_t n;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	seq = pm_fast(rows, &items, &n);
+	if (!seq)
+		return -1;
+	for (ssize_t i = 0; i < n; i++) {
+		pm_obj *row = items[i], *name, *tmp;
+		const char *s;
+		ssize_t len;
+		int64_t r, count, size;
+
+		name = pm_py.Sequence_GetItem(row, 0);
+		if (!name)
+			goto out;
+		s = pm_text(name, &tmp, &len);
+		if (!s || pm_row_int(row, 1, &count) != 0 ||
+		    pm_row_int(row, 2, &size) != 0) {
+			pm_decref(tmp);
+			pm_decref(name);
+			goto out;
+		}
+		r = pm_row_for(out, &names, s, (size_t)len);
+		pm_decref(tmp);
+		pm_decref(name);
+		if (r < 0) {
+			pm_py.Err_NoMemory();
+			goto out;
+		}
+		/* dict((r[0], r) for r in rows): a later row replaces. */
+		out->rows[r].count = count;
+		out->rows[r].size = size;
+	}
+	rc = 0;
+out:
+	pm_decref(seq);
+	pm_names_free(&names);
+	if (rc)
+		pm_summary_free(out);
+	return rc;
+}
+
+int
+pm_summary_diff(const struct pm_summary *left, const struct pm_summary *right,
+		int sweep, struct pm_summary *out)
+{
+	struct pm_names names = {0};
+	size_t nright;
+
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < right->n; i++) {
+		int64_t r = pm_row_for(out, &names, right->rows[i].name,
+				       strlen(right->rows[i].name));
+
+		if (r < 0)
+			goto oom;
+		out->rows[r].count = right->rows[i].count;
+		out->rows[r].size = right->rows[i].size;
+	}
+	nright = out->n;
+	for (size_t i = 0; i < left->n; i++) {
+		int64_t r = pm_row_for(out, &names, left->rows[i].name,
+				       strlen(left->rows[i].name));
+
+		if (r < 0)
+			goto oom;
+		if ((size_t)r >= nright) {
+			out->rows[r].count = 0;
+			out->rows[r].size = 0;
+		}
+		out->rows[r].count -= left->rows[i].count;
+		out->rows[r].size -= left->rows[i].size;
+	}
+	pm_names_free(&names);
+	if (sweep) {
+		size_t w = 0;
+
+		for (size_t i = 0; i < out->n; i++) {
+			if (out->rows[i].count || out->rows[i].size)
+				out->rows[w++] = out->rows[i];
+			else
+				free(out->rows[i].name);
+		}
+		out->n = w;
+	}
+	return 0;
+oom:
+	pm_names_free(&names);
+	pm_summary_free(out);
+	pm_py.Err_NoMemory();
+	return -1;
+}
+
+/* ---- the table text ------------------------------------------------------------ */
+
+/* stringutils.pp(value) into buf (at least 48 bytes). */
+static int
+pm_pp(pm_obj *v, char *buf, size_t len)
+{
+	static const char *const scales[] = {"B", "KB", "MB", "GB", "TB", "EB"};
+	long long i = pm_py.Long_AsLongLong(v);
+	double x;
+	int degree = 0;
+
+	if (i == -1 && pm_py.Err_Occurred()) {
+		pm_py.Err_Clear();
+		x = pm_py.Float_AsDouble(v);
+		if (x == -1.0 && pm_py.Err_Occurred())
+			return -1;
+	} else if (i <= 1024) {
+		snprintf(buf, len, "%4lld     B", i);
+		return 0;
+	} else {
+		x = (double)i;
+	}
+	if (!(x > 1024.0)) {
+		snprintf(buf, len, "%4lld     B", (long long)x);
+		return 0;
+	}
+	while (x > 1024.0 && degree < 5) {
+		x = x / 1024.0;
+		degree++;
+	}
+	snprintf(buf, len, "%7.2f %s", x, scales[degree]);
+	return 0;
+}
+
+/* Characters as Python's len() counts them, for valid UTF-8. */
+static size_t
+pm_width(const char *s, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		w += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return w;
+}
+
+/* One table cell: UTF-8 text (owned). */
+struct pm_cell {
+	char *s;
+	size_t len, width;
+};
+
+static int
+pm_cell_set(struct pm_cell *c, const char *s, size_t n)
+{
+	c->s = malloc(n + 1);
+	if (!c->s) {
+		pm_py.Err_NoMemory();
+		return -1;
+	}
+	memcpy(c->s, s, n);
+	c->s[n] = '\0';
+	c->len = n;
+	c->width = pm_width(s, n);
+	return 0;
+}
+
+static int
+pm_cell_str(struct pm_cell *c, pm_obj *o)
+{
+	pm_obj *tmp;
+	ssize_t n;
+	const char *s = pm_text(o, &tmp, &n);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = pm_cell_set(c, s, (size_t)n);
+	pm_decref(tmp);
+	return rc;
+}
+
+/* Key functions for list.sort: self is the column index (a PyLong) or
+ * None for Pympler's _repr(x[0]). */
+static pm_obj *
+pm_sort_key(pm_obj *self, pm_obj *row)
+{
+	pm_obj *item;
+	ssize_t col;
+
+	if (self == pm_py.None) {
+		pm_obj *first = pm_py.Sequence_GetItem(row, 0), *r;
+
+		if (!first)
+			return NULL;
+		r = pm_repr_name(first);
+		pm_decref(first);
+		return r;
+	}
+	col = pm_py.Long_AsSsize_t(self);
+	item = pm_py.Sequence_GetItem(row, col);
+	return item;
+}
+
+static struct pm_methoddef pm_sort_key_def = {
+	"_muppy_sort_key", (void *)pm_sort_key, PM_METH_O, NULL
+};
+
+/* localrows.sort(key=..., reverse=descending).  0 or -1. */
+static int
+pm_sort_rows(pm_obj *rows, int col, int descending)
+{
+	pm_obj *self, *key = NULL, *kw = NULL, *args = NULL, *sort = NULL,
+	       *r = NULL;
+
+	self = col < 0 ? pm_none() : pm_py.Long_FromSsize_t(col);
+	if (self)
+		key = pm_py.CFunction_NewEx(&pm_sort_key_def, self, NULL);
+	kw = pm_py.Dict_New();
+	args = pm_py.Tuple_New(0);
+	sort = pm_py.Object_GetAttrString(rows, "sort");
+	if (key && kw && args && sort &&
+	    pm_py.Dict_SetItemString(kw, "key", key) == 0 &&
+	    pm_py.Dict_SetItemString(kw, "reverse",
+				     descending ? pm_py.True : pm_py.False) == 0)
+		r = pm_py.Object_Call(sort, args, kw);
+	pm_decref(self);
+	pm_decref(key);
+	pm_decref(kw);
+	pm_decref(args);
+	pm_decref(sort);
+	pm_decref(r);
+	return r ? 0 : -1;
+}
+
+/* Pympler's format_ up to the cells: copies, checks, sorts and limits the
+ * rows.  Returns the new list of row copies or NULL. */
+static pm_obj *
+pm_prepare_rows(pm_obj *rows, pm_obj *limit, const char *sort,
+		const char *order)
+{
+	pm_obj *seq, **items, *local, *cut;
+	ssize_t n, lim;
+	int col;
+
+	if (!strcmp(sort, "type"))
+		col = -1;
+	else if (!strcmp(sort, "#"))
+		col = 1;
+	else if (!strcmp(sort, "size"))
+		col = 2;
+	else
+		return pm_err(pm_py.Exc_ValueError, "invalid sort, should be "
+			      "one of['type', '#', 'size']");
+	if (strcmp(order, "ascending") && strcmp(order, "descending"))
+		return pm_err(pm_py.Exc_ValueError, "invalid order, should be "
+			      "one of['ascending', 'descending']");
+	seq = pm_fast(rows, &items, &n);
+	if (!seq)
+		return NULL;
+	local = pm_py.List_New(n);
+	for (ssize_t i = 0; local && i < n; i++) {
+		pm_obj *copy = pm_py.Sequence_List(items[i]);
+
+		if (!copy) {
+			pm_decref(local);
+			local = NULL;
+			break;
+		}
+		PM_LIST_ITEMS(local)[i] = copy;
+	}
+	pm_decref(seq);
+	if (!local || pm_sort_rows(local, col, !strcmp(order, "descending"))) {
+		pm_decref(local);
+		return NULL;
+	}
+	if (!limit || limit == pm_py.None)
+		return local;
+	lim = pm_py.Long_AsSsize_t(limit);
+	if (lim == -1 && pm_py.Err_Occurred()) {
+		pm_decref(local);
+		return NULL;
+	}
+	/* localrows[0:limit], Python's slice semantics (negatives too). */
+	cut = pm_py.Sequence_GetSlice(local, 0, lim);
+	pm_decref(local);
+	return cut;
+}
+
+static void
+pm_cells_free(struct pm_cell *cells, size_t n)
+{
+	if (!cells)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(cells[i].s);
+	free(cells);
+}
+
+/* Appends one table line to lines.  0 or -1. */
+static int
+pm_emit(pm_obj *lines, const struct pm_cell *row, const size_t *w, int border)
+{
+	struct pm_buf b = {0};
+	pm_obj *s;
+	int rc = -1;
+
+	for (int c = 0; c < 3; c++) {
+		if (c)
+			pm_buf_str(&b, " | ");
+		if (border) {
+			for (size_t i = 0; i < w[c]; i++)
+				pm_buf_add(&b, "=", 1);
+			continue;
+		}
+		for (size_t i = row[c].width; i < w[c]; i++)
+			pm_buf_add(&b, " ", 1);
+		pm_buf_add(&b, row[c].s, row[c].len);
+	}
+	if (b.oom) {
+		pm_py.Err_NoMemory();
+		goto out;
+	}
+	s = pm_py.Unicode_FromStringAndSize(b.p ? b.p : "", (ssize_t)b.len);
+	if (s && pm_py.List_Append(lines, s) == 0)
+		rc = 0;
+	pm_decref(s);
+out:
+	pm_buf_free(&b);
+	return rc;
+}
+
+pm_obj *
+pm_format_rows(pm_obj *rows, pm_obj *limit, const char *sort,
+	       const char *order)
+{
+	static const char *const header[3] = {"types", "# objects",
+					      "total size"};
+	pm_obj *local, *lines = NULL;
+	struct pm_cell *cells = NULL;
+	size_t n, w[3] = {0, 0, 0}, ncells = 0;
+
+	local = pm_prepare_rows(rows, limit, sort, order);
+	if (!local)
+		return NULL;
+	n = (size_t)PM_SIZE(local) + 1;
+	cells = calloc(3 * n, sizeof *cells);
+	if (!cells) {
+		pm_py.Err_NoMemory();
+		goto out;
+	}
+	for (int c = 0; c < 3; c++)
+		if (pm_cell_set(&cells[c], header[c], strlen(header[c])))
+			goto out;
+	ncells = 3 * n;
+	for (size_t r = 1; r < n; r++) {
+		pm_obj *row = PM_LIST_ITEMS(local)[r - 1], *x;
+		char size[64];
+		int rc = -1;
+
+		if (pm_py.Object_Size(row) < 3) {
+			pm_err(pm_py.Exc_ValueError,
+			       "summary rows need 3 items: [type, count, size]");
+			goto out;
+		}
+		for (int c = 0; c < 2; c++) {
+			x = pm_py.Sequence_GetItem(row, c);
+			rc = x ? pm_cell_str(&cells[3 * r + c], x) : -1;
+			pm_decref(x);
+			if (rc)
+				goto out;
+		}
+		x = pm_py.Sequence_GetItem(row, 2);
+		rc = x ? pm_pp(x, size, sizeof size) : -1;
+		pm_decref(x);
+		if (rc || pm_cell_set(&cells[3 * r + 2], size, strlen(size)))
+			goto out;
+	}
+	/* Widths: longest cell (header included) + 2 * padding. */
+	for (size_t i = 0; i < 3 * n; i++)
+		if (cells[i].width + 2 > w[i % 3])
+			w[i % 3] = cells[i].width + 2;
+	lines = pm_py.List_New(0);
+	if (!lines || pm_emit(lines, cells, w, 0) || pm_emit(lines, NULL, w, 1))
+		goto fail;
+	for (size_t r = 1; r < n; r++)
+		if (pm_emit(lines, &cells[3 * r], w, 0))
+			goto fail;
+	goto out;
+fail:
+	pm_decref(lines);
+	lines = NULL;
+out:
+	pm_cells_free(cells, ncells);
+	pm_decref(local);
+	return lines;
+}
+
+int
+pm_print_rows(pm_obj *rows, pm_obj *limit, const char *sort,
+	      const char *order, pm_obj *file)
+{
+	pm_obj *lines = pm_format_rows(rows, limit, sort, order);
+	int rc = 0;
+
+	if (!lines)
+		return -1;
+	for (ssize_t i = 0; rc == 0 && i < PM_SIZE(lines); i++) {
+		ssize_t n;
+		const char *s = pm_py.Unicode_AsUTF8AndSize(
+			PM_LIST_ITEMS(lines)[i], &n);
+		struct pm_buf b = {0};
+
+		if (!s) {
+			rc = -1;
+			break;
+		}
+		pm_buf_add(&b, s, (size_t)n);
+		pm_buf_add(&b, "\n", 1);
+		rc = b.oom ? (pm_py.Err_NoMemory(), -1) :
+			     pm_write(file, b.p, b.len);
+		pm_buf_free(&b);
+	}
+	pm_decref(lines);
+	return rc;
+}
+
+/* ---- summary.* --------------------------------------------------------------- */
+
+pm_obj *
+pm_summary_summarize(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"objects", NULL};
+	pm_obj *objects, *seq, **items, *res = NULL;
+	struct pm_summary s;
+	ssize_t n;
+
+	(void)self;
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O:summarize", kwlist,
+					     &objects))
+		return NULL;
+	seq = pm_fast(objects, &items, &n);
+	if (!seq)
+		return NULL;
+	/* pm_summarize_c runs no Python code and allocates no GC object:
+	 * the list cannot change under it, so its items are used in place. */
+	if (pm_summarize_c(items, (size_t)n, &s) == 0) {
+		res = pm_summary_to_list(&s);
+		pm_summary_free(&s);
+	}
+	pm_decref(seq);
+	return res;
+}
+
+/* get_diff(left, right): right minus left per row name; rows only in
+ * right are passed through, rows only in left are negated (Python number
+ * arithmetic, like Pympler). */
+static pm_obj *
+sm_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"left", "right", NULL};
+	pm_obj *left, *right, *lk = NULL, *rk = NULL, *res = NULL, *seq;
+	pm_obj **items;
+	ssize_t n;
+
+	(void)self;
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "OO:get_diff", kwlist,
+					     &left, &right))
+		return NULL;
+	lk = pm_py.Dict_New();
+	rk = pm_py.Dict_New();
+	res = pm_py.List_New(0);
+	if (!lk || !rk || !res)
+		goto fail;
+	for (int side = 0; side < 2; side++) {
+		pm_obj *d = side ? rk : lk;
+
+		seq = pm_fast(side ? right : left, &items, &n);
+		if (!seq)
+			goto fail;
+		for (ssize_t i = 0; i < n; i++) {
+			pm_obj *key = pm_py.Sequence_GetItem(items[i], 0);
+			int rc = key ? pm_py.Dict_SetItem(d, key, items[i]) : -1;
+
+			pm_decref(key);
+			if (rc) {
+				pm_decref(seq);
+				goto fail;
+			}
+		}
+		pm_decref(seq);
+	}
+	/* Right's rows (in their order), then the rows only in left. */
+	for (int side = 1; side >= 0; side--) {
+		seq = pm_fast(side ? right : left, &items, &n);
+		if (!seq)
+			goto fail;
+		for (ssize_t i = 0; i < n; i++) {
+			pm_obj *key = pm_py.Sequence_GetItem(items[i], 0);
+			pm_obj *r, *l, *row = NULL;
+			int done = 0;
+
+			if (!key)
+				goto fail_seq;
+			r = pm_py.Dict_GetItem(rk, key);    /* borrowed */
+			l = pm_py.Dict_GetItem(lk, key);
+			if ((side && r != items[i]) || (!side && r))
+				done = 1;   /* a duplicate key, or handled */
+			if (!done && side && l) {
+				int64_t z = 0;
+
+				(void)z;
+				row = pm_py.List_New(3);
+				for (int c = 1; row && c < 3; c++) {
+					pm_obj *a = pm_py.Sequence_GetItem(r, c);
+					pm_obj *b = pm_py.Sequence_GetItem(l, c);
+					pm_obj *d = a && b ?
+						pm_py.Number_Subtract(a, b) : NULL;
+
+					pm_decref(a);
+					pm_decref(b);
+					if (!d) {
+						pm_decref(row);
+						row = NULL;
+						break;
+					}
+					PM_LIST_ITEMS(row)[c] = d;
+				}
+			} else if (!done && side) {
+				row = r;
+				pm_incref(row);
+			} else if (!done && l == items[i]) {
+				row = pm_py.List_New(3);
+				for (int c = 1; row && c < 3; c++) {
+					pm_obj *a = pm_py.Sequence_GetItem(l, c);
+					pm_obj *d = a ? pm_py.Number_Negative(a) :
+							NULL;
+
+					pm_decref(a);
+					if (!d) {
+						pm_decref(row);
+						row = NULL;
+						break;
+					}
+					PM_LIST_ITEMS(row)[c] = d;
+				}
+			} else {
+				done = 1;
+			}
+			if (done) {
+				pm_decref(key);
+				continue;
+			}
+			if (!row) {
+				pm_decref(key);
+				goto fail_seq;
+			}
+			if (row != r) {
+				PM_LIST_ITEMS(row)[0] = key;
+				key = NULL;
+			}
+			pm_decref(key);
+			if (pm_py.List_Append(res, row) != 0) {
+				pm_decref(row);
+				goto fail_seq;
+			}
+			pm_decref(row);
+		}
+		pm_decref(seq);
+	}
+	pm_decref(lk);
+	pm_decref(rk);
+	return res;
+fail_seq:
+	pm_decref(seq);
+fail:
+	pm_decref(lk);
+	pm_decref(rk);
+	pm_decref(res);
+	return NULL;
+}
+
+static pm_obj *
+sm_format(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"rows", "limit", "sort", "order", NULL};
+	pm_obj *rows, *limit = NULL;
+	const char *sort = "size", *order = "descending";
+
+	(void)self;
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|Oss:format_", kwlist,
+					     &rows, &limit, &sort, &order))
+		return NULL;
+	if (!limit) {
+		pm_obj *r, *l15 = pm_py.Long_FromSsize_t(15);
+
+		if (!l15)
+			return NULL;
+		r = pm_format_rows(rows, l15, sort, order);
+		pm_decref(l15);
+		return r;
+	}
+	return pm_format_rows(rows, limit, sort, order);
+}
+
+static pm_obj *
+sm_print(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"rows", "limit", "sort", "order", "file",
+				 NULL};
+	pm_obj *rows, *limit = NULL, *file = NULL, *l15 = NULL;
+	const char *sort = "size", *order = "descending";
+	int rc;
+
+	(void)self;
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|OssO:print_", kwlist,
+					     &rows, &limit, &sort, &order,
+					     &file))
+		return NULL;
+	if (!limit) {
+		l15 = limit = pm_py.Long_FromSsize_t(15);
+		if (!l15)
+			return NULL;
+	}
+	rc = pm_print_rows(rows, limit, sort, order, file);
+	pm_decref(l15);
+	return rc ? NULL : pm_none();
+}
+
+static pm_obj *
+sm_repr(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"o", "verbosity", NULL};
+	pm_obj *o;
+	ssize_t verbosity = 1;
+
+	(void)self;
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|n:_repr", kwlist, &o,
+					     &verbosity))
+		return NULL;
+	if (verbosity == 0) {
+		/* str(type(o)) stripped: the type's own name. */
+		struct pm_buf b = {0};
+		pm_obj *r = NULL;
+
+		if (pm_type_name(PM_TYPE(o), &b) == 0 && !b.oom) {
+			pm_strip_addresses(&b);
+			r = pm_py.Unicode_FromStringAndSize(b.p, (ssize_t)b.len);
+		} else if (!pm_py.Err_Occurred()) {
+			pm_py.Err_NoMemory();
+		}
+		pm_buf_free(&b);
+		return r;
+	}
+	return pm_repr_name(o);
+}
+
+static struct pm_methoddef pm_summary_methods[] = {
+	{"summarize", (void *)pm_summary_summarize,
+	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "summarize(objects)\n--\n\n"
+	 "Rows [type, number of objects, total size] of objects."},
+	{"get_diff", (void *)sm_get_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "get_diff(left, right)\n--\n\nright minus left, per row."},
+	{"format_", (void *)sm_format, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "format_(rows, limit=15, sort='size', order='descending')\n--\n\n"
+	 "The summary table as a list of lines."},
+	{"print_", (void *)sm_print, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "print_(rows, limit=15, sort='size', order='descending', "
+	 "file=None)\n--\n\nPrints the summary table."},
+	{"_repr", (void *)sm_repr, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "_repr(o, verbosity=1)\n--\n\nThe row name of o."},
+	{NULL, NULL, 0, NULL}   /* Sentinel */
+};
+
+/* struct pm_moduledef's layout, as in pymod.c. */
+static struct {
+	ssize_t ob_refcnt;
+	pm_obj *ob_type;
+	pm_obj *(*m_init)(void);
+	ssize_t m_index;
+	pm_obj *m_copy;
+	const char *m_name, *m_doc;
+	ssize_t m_size;
+	struct pm_methoddef *m_methods;
+	void *m_slots, *m_traverse, *m_clear, *m_free;
+} pm_summary_def = {
+	.ob_refcnt = 1,
+	.m_name = "muppy.summary",
+	.m_doc = "Summaries of objects: rows [type, count, total size], "
+		 "their diff, and Pympler's table text.",
+	.m_size = -1,
+	.m_methods = pm_summary_methods,
+};
+
+pm_obj *
+pm_summary_module(void)
+{
+	return pm_module_new(&pm_summary_def);
+}

@@ -1,0 +1,363 @@
+/*
+ * pymod_tracker.c - muppy.tracker.SummaryTracker: Pympler's tracker, with
+ * its summaries kept as C data (pymod.h, design note 3).
+ *
+ * Pympler's tracker stores its summaries as Python lists and then tries
+ * to subtract them from the next summary, which it cannot do exactly (its
+ * first diff shows thousands of its own lists).  Here a summary is taken
+ * from one heap walk, aggregated in C (pymod_summary.c) and kept in
+ * malloc'd rows: nothing of the tracker's is in the heap it measures, so
+ * right after creation a diff is empty, and a thousand print_diff() calls
+ * leave nothing behind.  Python rows are built only for what is returned
+ * to the caller, after the walk.  The tracker object itself is left out of
+ * its walks (ignore_self=True, the default).
+ */
+#include <stdlib.h>   /* malloc, realloc, free */
+#include <string.h>   /* memset */
+
+#include "shim/pymod.h"
+#include "shim/walk.h"    /* walk_heap, summary mode */
+
+struct pm_stored {
+	pm_obj *key;                 /* owned reference */
+	struct pm_summary s;
+};
+
+struct pm_tracker {
+	char head[PM_HEAD_SIZE];     /* PyObject_HEAD */
+	struct pm_summary s0;        /* the last summary */
+	struct pm_stored *stored;    /* store_summary(key) */
+	size_t nstored;
+	int ignore_self;
+	int ready;                   /* __init__ took the first summary */
+};
+
+/*
+ * A summary of every object the walker sees except frames (like
+ * summarize(get_objects())) and, if ignore_self, the tracker.  It is the
+ * walker's own summary (a summary-mode walk: no edges, no object table,
+ * several times cheaper than get_objects), so it is exactly what a dump
+ * taken then would say.
+ */
+static int
+tr_take(struct pm_tracker *tr, struct pm_summary *out)
+{
+	uintptr_t self = (uintptr_t)tr, ex[PM_MAX_EXCLUDE];
+	struct walk_opts opts = { .graph = 0, .exclude = ex };
+	struct walk_result res;
+	struct walk_stats stats;
+	int rc;
+
+	opts.nexclude = pm_exclusions(ex, &self, tr->ignore_self ? 1 : 0);
+	rc = walk_heap(&opts, &res, &stats);
+
+	if (rc == MUPPY_EINVAL) {
+		pm_err(pm_py.Exc_RuntimeError,
+		       "muppy: the heap walker does not support this Python");
+		return -1;
+	}
+	if (rc != 0) {
+		pm_py.Err_NoMemory();
+		return -1;
+	}
+	rc = pm_summary_from_dump(&res.dump, 0, out);
+	walk_result_free(&res);
+	return rc;
+}
+
+static pm_obj *
+tr_new(pm_obj *type, pm_obj *args, pm_obj *kw)
+{
+	(void)args;
+	(void)kw;
+	/* Zeroed, and holds a reference to its heap type. */
+	return pm_py.Type_GenericAlloc(type, 0);
+}
+
+static int
+tr_init(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	static char *kwlist[] = {"ignore_self", NULL};
+	struct pm_tracker *tr = (struct pm_tracker *)self;
+	struct pm_summary s;
+	int ignore = 1;
+
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|p:SummaryTracker",
+					     kwlist, &ignore))
+		return -1;
+	tr->ignore_self = ignore;
+	if (tr_take(tr, &s) != 0)
+		return -1;
+	pm_summary_free(&tr->s0);
+	tr->s0 = s;
+	tr->ready = 1;
+	return 0;
+}
+
+static void
+tr_dealloc(pm_obj *self)
+{
+	struct pm_tracker *tr = (struct pm_tracker *)self;
+	pm_obj *type = PM_TYPE(self);
+	void (*tp_free)(void *) = pm_py.Type_GetSlot(type, PM_tp_free);
+
+	pm_summary_free(&tr->s0);
+	for (size_t i = 0; i < tr->nstored; i++) {
+		pm_decref(tr->stored[i].key);
+		pm_summary_free(&tr->stored[i].s);
+	}
+	free(tr->stored);
+	tp_free(self);
+	pm_decref(type);
+}
+
+/* Pympler's diff(summary1, summary2) into *out (C rows, swept). */
+static int
+tr_diff_c(struct pm_tracker *tr, pm_obj *s1, pm_obj *s2,
+	  struct pm_summary *out)
+{
+	struct pm_summary a = {0}, b = {0};
+	int rc = -1;
+
+	if (!tr->ready) {
+		pm_err(pm_py.Exc_RuntimeError,
+		       "SummaryTracker.__init__ was not called");
+		return -1;
+	}
+	if (s1 == pm_py.None)
+		s1 = NULL;
+	if (s2 == pm_py.None)
+		s2 = NULL;
+	if (s2 && !s1) {
+		pm_err(pm_py.Exc_ValueError,
+		       "You cannot provide summary2 without summary1.");
+		return -1;
+	}
+	if (s1 && pm_summary_from_list(s1, &a) != 0)
+		return -1;
+	if (s2) {
+		if (pm_summary_from_list(s2, &b) == 0)
+			rc = pm_summary_diff(&a, &b, 1, out);
+		goto out;
+	}
+	if (tr_take(tr, &b) != 0)
+		goto out;
+	rc = pm_summary_diff(s1 ? &a : &tr->s0, &b, 1, out);
+	if (rc == 0) {
+		/* The new summary becomes the last one. */
+		pm_summary_free(&tr->s0);
+		tr->s0 = b;
+		memset(&b, 0, sizeof b);
+	}
+out:
+	pm_summary_free(&a);
+	pm_summary_free(&b);
+	return rc;
+}
+
+/* Parses (summary1=None, summary2=None) and diffs into a Python list. */
+static pm_obj *
+tr_diff_list(pm_obj *self, pm_obj *args, pm_obj *kw, const char *fmt)
+{
+	static char *kwlist[] = {"summary1", "summary2", NULL};
+	pm_obj *s1 = NULL, *s2 = NULL, *rows;
+	struct pm_summary d;
+
+	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &s1, &s2))
+		return NULL;
+	if (tr_diff_c((struct pm_tracker *)self, s1, s2, &d) != 0)
+		return NULL;
+	rows = pm_summary_to_list(&d);
+	pm_summary_free(&d);
+	return rows;
+}
+
+static pm_obj *
+tr_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	return tr_diff_list(self, args, kw, "|OO:diff");
+}
+
+static pm_obj *
+tr_print_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	pm_obj *rows = tr_diff_list(self, args, kw, "|OO:print_diff"), *lim;
+	int rc;
+
+	if (!rows)
+		return NULL;
+	lim = pm_py.Long_FromSsize_t(15);
+	rc = lim ? pm_print_rows(rows, lim, "size", "descending", NULL) : -1;
+	pm_decref(lim);
+	pm_decref(rows);
+	return rc ? NULL : pm_none();
+}
+
+static pm_obj *
+tr_format_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+{
+	pm_obj *rows = tr_diff_list(self, args, kw, "|OO:format_diff"), *lim;
+	pm_obj *lines;
+
+	if (!rows)
+		return NULL;
+	lim = pm_py.Long_FromSsize_t(15);
+	lines = lim ? pm_format_rows(rows, lim, "size", "descending") : NULL;
+	pm_decref(lim);
+	pm_decref(rows);
+	return lines;
+}
+
+static pm_obj *
+tr_create_summary(pm_obj *self, pm_obj *unused)
+{
+	struct pm_summary s;
+	pm_obj *rows;
+
+	(void)unused;
+	if (tr_take((struct pm_tracker *)self, &s) != 0)
+		return NULL;
+	rows = pm_summary_to_list(&s);
+	pm_summary_free(&s);
+	return rows;
+}
+
+static pm_obj *
+tr_store_summary(pm_obj *self, pm_obj *key)
+{
+	struct pm_tracker *tr = (struct pm_tracker *)self;
+	struct pm_summary s;
+	struct pm_stored *p;
+	size_t i;
+
+	if (tr_take(tr, &s) != 0)
+		return NULL;
+	for (i = 0; i < tr->nstored; i++) {
+		int eq = pm_py.Object_RichCompareBool(tr->stored[i].key, key,
+						      2 /* Py_EQ */);
+
+		if (eq < 0) {
+			pm_summary_free(&s);
+			return NULL;
+		}
+		if (eq) {
+			pm_summary_free(&tr->stored[i].s);
+			tr->stored[i].s = s;
+			return pm_none();
+		}
+	}
+	p = realloc(tr->stored, (tr->nstored + 1) * sizeof *p);
+	if (!p) {
+		pm_summary_free(&s);
+		return pm_py.Err_NoMemory();
+	}
+	tr->stored = p;
+	pm_incref(key);
+	p[tr->nstored].key = key;
+	p[tr->nstored].s = s;
+	tr->nstored++;
+	return pm_none();
+}
+
+/* tracker.summaries: {key: rows}, built fresh on each access. */
+static pm_obj *
+tr_get_summaries(pm_obj *self, void *closure)
+{
+	struct pm_tracker *tr = (struct pm_tracker *)self;
+	pm_obj *d = pm_py.Dict_New();
+
+	(void)closure;
+	for (size_t i = 0; d && i < tr->nstored; i++) {
+		pm_obj *rows = pm_summary_to_list(&tr->stored[i].s);
+
+		if (!rows || pm_py.Dict_SetItem(d, tr->stored[i].key, rows)) {
+			pm_decref(rows);
+			pm_decref(d);
+			return NULL;
+		}
+		pm_decref(rows);
+	}
+	return d;
+}
+
+static pm_obj *
+tr_get_s0(pm_obj *self, void *closure)
+{
+	(void)closure;
+	return pm_summary_to_list(&((struct pm_tracker *)self)->s0);
+}
+
+static struct pm_methoddef tr_methods[] = {
+	{"diff", (void *)tr_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "diff(summary1=None, summary2=None)\n--\n\n"
+	 "Rows that changed since the last summary (or between the given "
+	 "summaries)."},
+	{"print_diff", (void *)tr_print_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "print_diff(summary1=None, summary2=None)\n--\n\nPrints diff()."},
+	{"format_diff", (void *)tr_format_diff,
+	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+	 "format_diff(summary1=None, summary2=None)\n--\n\n"
+	 "diff() as the lines of the table."},
+	{"create_summary", (void *)tr_create_summary, PM_METH_NOARGS,
+	 "create_summary()\n--\n\nA summary of the heap now."},
+	{"store_summary", (void *)tr_store_summary, PM_METH_O,
+	 "store_summary(key)\n--\n\nStores a summary in self.summaries."},
+	{NULL, NULL, 0, NULL}   /* Sentinel */
+};
+
+static struct pm_getsetdef tr_getset[] = {
+	{"summaries", tr_get_summaries, NULL,
+	 "Stored summaries {key: rows} (a new dict on each access).", NULL},
+	{"s0", tr_get_s0, NULL, "The last summary taken (a new list).", NULL},
+	{NULL, NULL, NULL, NULL, NULL}
+};
+
+static struct pm_type_slot tr_slots[] = {
+	{PM_tp_new, (void *)tr_new},
+	{PM_tp_init, (void *)tr_init},
+	{PM_tp_dealloc, (void *)tr_dealloc},
+	{PM_tp_methods, tr_methods},
+	{PM_tp_getset, tr_getset},
+	{PM_tp_doc, "SummaryTracker(ignore_self=True)\n\n"
+		    "Tracks changes between summaries of the heap; the "
+		    "summaries are kept outside the heap."},
+	{0, NULL}
+};
+
+static struct pm_type_spec tr_spec = {
+	"muppy.tracker.SummaryTracker", (int)sizeof(struct pm_tracker), 0,
+	PM_TPFLAGS_DEFAULT, tr_slots
+};
+
+static struct {
+	ssize_t ob_refcnt;
+	pm_obj *ob_type;
+	pm_obj *(*m_init)(void);
+	ssize_t m_index;
+	pm_obj *m_copy;
+	const char *m_name, *m_doc;
+	ssize_t m_size;
+	struct pm_methoddef *m_methods;
+	void *m_slots, *m_traverse, *m_clear, *m_free;
+} pm_tracker_def = {
+	.ob_refcnt = 1,
+	.m_name = "muppy.tracker",
+	.m_doc = "SummaryTracker: changes in the heap between summaries.",
+	.m_size = -1,
+};
+
+pm_obj *
+pm_tracker_module(void)
+{
+	pm_obj *m = pm_module_new(&pm_tracker_def), *t;
+
+	if (!m)
+		return NULL;
+	t = pm_py.Type_FromSpec(&tr_spec);
+	if (!t || pm_py.Module_AddObject(m, "SummaryTracker", t) != 0) {
+		pm_decref(t);
+		pm_decref(m);
+		return NULL;
+	}
+	return m;
+}

@@ -1,0 +1,1398 @@
+/*
+ * shim.c - the life cycle of libmuppy.so in a profiled process: finding
+ * the interpreter, reading MUPPY_*, the dump signal and its interposed
+ * libc calls, the worker thread and timer, the exit dump, fork handling,
+ * and turning a heap walk into a file.
+ *
+ * It deliberately does not walk the heap (walk.c) nor know the dump bytes
+ * (format/, via fmt_write) nor touch the file system itself (output.c).
+ * The few CPython calls it makes for its life cycle (GIL, atexit,
+ * register_at_fork) are resolved here with dlsym at run time; no Python
+ * header is included and the library is not linked against libpython, so
+ * one build serves the static Debian python3 and shared-libpython builds.
+ *
+ * DESIGN NOTES
+ *   1. Inert outside Python.  The constructor returns at once unless
+ *      dlsym(RTLD_DEFAULT, "Py_IsInitialized") resolves: no handler, no
+ *      thread, no file, and the interposed sigaction()/signal() forward
+ *      straight to libc.  LD_PRELOAD is left in the environment on purpose
+ *      so Python children are profiled too; other children stay inert.
+ *   2. The signal handler only sets a flag and sem_post()s a semaphore
+ *      (both async-signal-safe; errno saved) and chains to the
+ *      application's handler.  All real work happens on the worker thread,
+ *      which blocks every signal and waits on the semaphore.  A semaphore
+ *      rather than the usual self-pipe: it holds no file descriptor, so an
+ *      application that closes every descriptor (daemonizing, closerange)
+ *      cannot make our handler write into a file that reused the number,
+ *      and children inherit nothing of ours.
+ *   3. The worker is started by the constructor; it first polls
+ *      Py_IsInitialized() every 1 ms (bounded), then takes the GIL once to
+ *      register three C functions of ours with Python: an atexit callback
+ *      and os.register_at_fork hooks.  Those function objects are the
+ *      only Python objects the shim creates; they live for the whole
+ *      process and every walk excludes them (walk_opts.exclude).
+ *   4. The worker never calls PyGILState_Ensure once finalization may have
+ *      begun: our atexit callback (which runs before the runtime is marked
+ *      finalizing) sets the stop flag, releases the GIL, joins the worker
+ *      and takes the GIL back.  Calling into a finalizing interpreter from
+ *      a foreign thread kills, hangs or crashes it depending on the version
+ *      (bpo-36427, gh-87135, gh-124619).  The one remaining window is the
+ *      start-up registration racing an interpreter that exits within
+ *      milliseconds of starting (python -S -c pass); it is narrowed by
+ *      checking Py_IsInitialized and _Py_IsFinalizing just before.
+ *   5. A snapshot is: walk with the GIL held -> release the GIL ->
+ *      walk_finish, META, encode, write.  Only the first step holds the
+ *      GIL.  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
+ *      the child runs all of the above and _exit()s, the parent releases
+ *      the GIL at once; seq and the warned causes live in shim_shared,
+ *      mapped MAP_SHARED so the child updates them; the worker reaps the
+ *      child by pid (snapfork_poll), the exit path waits for it; fork
+ *      failing falls back to inline.  muppy.dump() stays inline.
+ *   6. fork: the pthread_atfork child handler does only async-signal-safe
+ *      work (new pid, seq 1, a fresh semaphore: the inherited one may have
+ *      been mid-update by a thread that does not exist in the child).  The
+ *      worker does not exist in the child; it is restarted by the
+ *      after_in_child hook, i.e. after
+ *      PyOS_AfterFork_Child, where starting threads is safe.  The
+ *      `before` hook stops the worker and after_in_parent restarts it, so
+ *      that os.fork() sees a single-threaded process: Python 3.12+ warns
+ *      about forking a multi-threaded process (it counts OS threads; 3.13
+ *      counts after the after_in_parent hooks, so there the restart waits
+ *      for a pending call, i.e. for os.fork() to return).
+ *   7. The dump signal stays ours.  sigaction()/signal() for that signal
+ *      record the application's action (reported back as the old action,
+ *      so signal.getsignal() keeps its meaning) and our handler chains to
+ *      it, honouring SA_SIGINFO, SA_RESETHAND, sa_mask, SIG_IGN; SA_RESTART
+ *      of our installed handler mirrors the application's so its blocking
+ *      calls get EINTR exactly when they would have.  An application action
+ *      of SIG_DFL is not carried out: the dump signal does not terminate a
+ *      profiled process (that is the point of handling it).
+ */
+#include "shim/shim.h"
+
+#include <dlfcn.h>       /* dlsym, RTLD_DEFAULT, RTLD_NEXT */
+#include <errno.h>       /* errno */
+#include <fcntl.h>       /* O_CLOEXEC, open */
+#include <limits.h>      /* PATH_MAX */
+#include <pthread.h>     /* pthread_* */
+#include <sched.h>       /* sched_yield */
+#include <signal.h>      /* sigaction, sigset_t */
+#include <stdatomic.h>   /* atomic_* */
+#include <stddef.h>      /* offsetof */
+#include <stdint.h>      /* uint32_t, uint64_t, uintptr_t */
+#include <stdio.h>       /* snprintf */
+#include <stdlib.h>      /* getenv, malloc, free */
+#include <string.h>      /* memset, strcmp, strerror_r, strlen */
+#include <time.h>        /* clock_gettime, nanosleep */
+#include <semaphore.h>   /* sem_post, sem_clockwait */
+#include <unistd.h>      /* write, read, getpid, getppid */
+
+#include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
+#include "shim/config.h" /* struct shim_config, shim_config_load */
+#include "shim/output.h" /* shim_output_write, shim_sys_inject */
+#include "shim/pymod.h"  /* pymod_register */
+#include "shim/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
+#include "shim/walk.h"   /* walk_heap, walk_finish, walk_result_free */
+
+#define SHIM_INIT_POLL_NS 1000000ull   /* poll Py_IsInitialized every 1 ms */
+#define SHIM_INIT_POLLS 30000          /* ... for at most about 30 s */
+
+/* ---- CPython entry points for the life cycle ---------------------------- */
+
+/* Opaque: we never look inside a Python object here. */
+struct shim_pyobj;
+typedef struct shim_pyobj *(*shim_pycfunc)(struct shim_pyobj *self,
+					   struct shim_pyobj *unused);
+
+/* PyMethodDef; this layout is the same on 3.8-3.13. */
+struct shim_pymethoddef {
+	const char *ml_name;
+	shim_pycfunc ml_meth;
+	int ml_flags;
+	const char *ml_doc;
+};
+#define SHIM_METH_NOARGS 0x0004
+
+static struct {
+	int (*IsInitialized)(void);
+	int (*IsFinalizing)(void);  /* _Py_IsFinalizing / Py_IsFinalizing */
+	const char *(*GetVersion)(void);
+	int (*GILState_Ensure)(void);
+	void (*GILState_Release)(int);
+	void *(*SaveThread)(void);
+	void (*RestoreThread)(void *);
+	struct shim_pyobj *(*ImportModule)(const char *);
+	struct shim_pyobj *(*GetAttrString)(struct shim_pyobj *, const char *);
+	struct shim_pyobj *(*CFunction_NewEx)(struct shim_pymethoddef *,
+					      struct shim_pyobj *,
+					      struct shim_pyobj *);
+	struct shim_pyobj *(*Call)(struct shim_pyobj *, struct shim_pyobj *,
+				   struct shim_pyobj *);
+	struct shim_pyobj *(*Tuple_Pack)(ssize_t, ...);
+	struct shim_pyobj *(*Dict_New)(void);
+	int (*Dict_SetItemString)(struct shim_pyobj *, const char *,
+				  struct shim_pyobj *);
+	void (*DecRef)(struct shim_pyobj *);
+	void (*IncRef)(struct shim_pyobj *);
+	void (*Err_Clear)(void);
+	int (*AddPendingCall)(int (*)(void *), void *);
+	struct shim_pyobj *None;
+} shim_py;
+static int shim_py_minor;   /* 8 for 3.8, ... from Py_GetVersion() */
+
+/* Resolves py; returns the name of the first missing symbol, or NULL. */
+static const char *
+shim_py_resolve(void)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} syms[] = {
+#define SYM(field, name) { name, offsetof(__typeof__(shim_py), field) }
+		SYM(IsInitialized, "Py_IsInitialized"),
+		SYM(GetVersion, "Py_GetVersion"),
+		SYM(GILState_Ensure, "PyGILState_Ensure"),
+		SYM(GILState_Release, "PyGILState_Release"),
+		SYM(SaveThread, "PyEval_SaveThread"),
+		SYM(RestoreThread, "PyEval_RestoreThread"),
+		SYM(ImportModule, "PyImport_ImportModule"),
+		SYM(GetAttrString, "PyObject_GetAttrString"),
+		SYM(CFunction_NewEx, "PyCFunction_NewEx"),
+		SYM(Call, "PyObject_Call"),
+		SYM(Tuple_Pack, "PyTuple_Pack"),
+		SYM(Dict_New, "PyDict_New"),
+		SYM(Dict_SetItemString, "PyDict_SetItemString"),
+		SYM(DecRef, "Py_DecRef"),
+		SYM(IncRef, "Py_IncRef"),
+		SYM(Err_Clear, "PyErr_Clear"),
+		SYM(AddPendingCall, "Py_AddPendingCall"),
+		SYM(None, "_Py_NoneStruct"),
+#undef SYM
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+		void *p = dlsym(RTLD_DEFAULT, syms[i].name);
+
+		if (!p)
+			return syms[i].name;
+		memcpy((char *)&shim_py + syms[i].off, &p, sizeof p);
+	}
+	if (sscanf(shim_py.GetVersion(), "3.%d", &shim_py_minor) != 1)
+		shim_py_minor = 0;
+	/* Renamed in 3.13; optional: only narrows the start-up window. */
+	*(void **)&shim_py.IsFinalizing = dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
+	if (!shim_py.IsFinalizing)
+		*(void **)&shim_py.IsFinalizing = dlsym(RTLD_DEFAULT,
+						   "_Py_IsFinalizing");
+	return NULL;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+static struct shim_config shim_cfg;     /* read-only after the constructor */
+static atomic_int shim_pid;             /* getpid(), reset in a fork child */
+static sem_t shim_sem;                  /* posted by triggers, worker waits */
+static atomic_int shim_sem_ok;          /* 1: shim_sem initialized */
+static atomic_int shim_sig_pending;     /* 1: the dump signal arrived */
+static atomic_int shim_stop;            /* 1: the worker must return */
+static atomic_int shim_exiting;         /* 1: atexit ran, never restart */
+static atomic_int shim_worker_running;  /* 1: shim_worker must be joined */
+static pthread_t shim_worker;
+static uint64_t shim_next_timer;        /* worker-only: timer deadline */
+static atomic_int shim_ready;           /* 1: config and CPython resolved */
+
+/* Our Python function objects (design note 3), for walk_opts.exclude. */
+enum { SHIM_FN_EXIT, SHIM_FN_BEFORE, SHIM_FN_PARENT, SHIM_FN_CHILD,
+       SHIM_NFN };
+static uintptr_t shim_py_fns[SHIM_NFN];
+
+const uintptr_t *
+shim_own_objects(size_t *n)
+{
+	*n = SHIM_NFN;
+	return shim_py_fns;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* Writes `muppy: pid N: msg` to stderr in one write(2), no stdio. */
+static void
+shim_say(const char *msg)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof line, "muppy: pid %d: %s\n",
+			 (int)atomic_load(&shim_pid), msg);
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = (int)sizeof line - 1;
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+/* Causes already reported, so that a full disk produces one line, not
+ * one per timer tick.  A cause is (what, errno) packed into one word:
+ * what is a string literal (compared by address; user-space addresses
+ * fit in 48 bits), errno goes above it. */
+#define SHIM_MAX_CAUSES 64
+
+/* State a process's dumps share: the next sequence number and the causes
+ * already reported.  Reached through shim_shared so that a fork snapshot
+ * mode can move it into memory its snapshot children update too. */
+struct shim_shared {
+	atomic_uint seq;                          /* next number to try */
+	atomic_uintptr_t causes[SHIM_MAX_CAUSES]; /* (what, errno) keys */
+};
+static struct shim_shared shim_shared_local;
+static struct shim_shared *shim_shared = &shim_shared_local;
+
+/* Returns 1 the first time (what, err) is seen, 0 afterwards. */
+static int
+shim_first_time(const char *what, int err)
+{
+	uintptr_t key = (uintptr_t)what | ((uintptr_t)(err & 0xfff) << 48);
+	int i;
+
+	for (i = 0; i < SHIM_MAX_CAUSES; i++) {
+		uintptr_t cur = 0;
+
+		if (atomic_compare_exchange_strong(&shim_shared->causes[i], &cur,
+						   key))
+			return 1;   /* claimed a free slot */
+		if (cur == key)
+			return 0;
+	}
+	return 0;  /* table full: stay quiet rather than flood */
+}
+
+static void
+shim_warn_once(const char *what, int err, const char *msg)
+{
+	if (shim_first_time(what, err))
+		shim_say(msg);
+}
+
+static void
+shim_config_warn(const char *msg)
+{
+	shim_say(msg);
+}
+
+static const char *
+shim_strerror(int err, char *buf, size_t len)
+{
+	/* GNU strerror_r: may return a static string instead of buf. */
+	return strerror_r(err, buf, len);
+}
+
+/* ---- the interposed libc calls ------------------------------------------ */
+
+typedef int (*shim_sigaction_fn)(int, const struct sigaction *,
+				 struct sigaction *);
+typedef void (*shim_sighandler)(int);
+typedef shim_sighandler (*shim_signal_fn)(int, shim_sighandler);
+
+static _Atomic(shim_sigaction_fn) real_sigaction;
+static _Atomic(shim_signal_fn) real_signal;
+
+/* Resolved in the constructor; lazily if another library's constructor
+ * calls us first (not from a signal handler: dlsym is not signal-safe). */
+static shim_sigaction_fn
+shim_real_sigaction(void)
+{
+	shim_sigaction_fn f = atomic_load(&real_sigaction);
+
+	if (!f) {
+		*(void **)&f = dlsym(RTLD_NEXT, "sigaction");
+		atomic_store(&real_sigaction, f);
+	}
+	return f;
+}
+
+static shim_signal_fn
+shim_real_signal(void)
+{
+	shim_signal_fn f = atomic_load(&real_signal);
+
+	if (!f) {
+		*(void **)&f = dlsym(RTLD_NEXT, "signal");
+		atomic_store(&real_signal, f);
+	}
+	return f;
+}
+
+/* The application's action for our signal: two slots, the live one named
+ * by shim_app_idx, so the handler always reads a complete struct while a
+ * writer (serialized by shim_app_lock) fills the other. */
+static struct sigaction shim_app_act[2];
+static atomic_int shim_app_idx;
+static atomic_flag shim_app_lock = ATOMIC_FLAG_INIT;
+static atomic_int shim_sig_owned;   /* 1: our handler is installed */
+
+static void shim_on_signal(int sig, siginfo_t *info, void *uctx);
+
+/* Our action, with SA_RESTART as the application asked (design note 7). */
+static void
+shim_our_action(struct sigaction *sa, const struct sigaction *app)
+{
+	int restart = 1;
+
+	if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN)
+		restart = (app->sa_flags & SA_RESTART) != 0;
+	memset(sa, 0, sizeof *sa);
+	sa->sa_sigaction = shim_on_signal;
+	sigemptyset(&sa->sa_mask);
+	sa->sa_flags = SA_SIGINFO | SA_ONSTACK | (restart ? SA_RESTART : 0);
+}
+
+/* Calls the application's handler as the kernel would have. */
+static void
+shim_chain(int sig, siginfo_t *info, void *uctx)
+{
+	const struct sigaction *app = &shim_app_act[atomic_load(&shim_app_idx)];
+	sigset_t old;
+	int masked;
+
+	/* sa_handler and sa_sigaction share storage: SIG_DFL and SIG_IGN
+	 * read the same through either, SA_SIGINFO or not. */
+	if (app->sa_handler == SIG_DFL || app->sa_handler == SIG_IGN)
+		return;
+	masked = pthread_sigmask(SIG_BLOCK, &app->sa_mask, &old) == 0;
+	if (app->sa_flags & SA_SIGINFO)
+		app->sa_sigaction(sig, info, uctx);
+	else
+		app->sa_handler(sig);
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* SA_RESETHAND: one shot, then back to the default (which, for us,
+	 * means "only dump"). */
+	if (app->sa_flags & SA_RESETHAND) {
+		int next = atomic_load(&shim_app_idx) ^ 1;
+
+		memset(&shim_app_act[next], 0, sizeof shim_app_act[next]);
+		shim_app_act[next].sa_handler = SIG_DFL;
+		atomic_store(&shim_app_idx, next);
+	}
+}
+
+static void
+shim_on_signal(int sig, siginfo_t *info, void *uctx)
+{
+	int saved = errno;
+	/* Both async-signal-safe; an EOVERFLOW from sem_post means plenty
+	 * of wake-ups are pending already: fine. */
+	if (atomic_load(&shim_sem_ok)) {
+		atomic_store(&shim_sig_pending, 1);
+		sem_post(&shim_sem);
+	}
+	shim_chain(sig, info, uctx);
+	errno = saved;
+}
+
+SHIM_EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	struct sigaction cur, ours;
+	shim_sigaction_fn real = shim_real_sigaction();
+
+	if (!atomic_load(&shim_sig_owned) || sig != shim_cfg.signo) {
+		if (!real) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return real(sig, act, oldact);
+	}
+	while (atomic_flag_test_and_set(&shim_app_lock))
+		sched_yield();
+	cur = shim_app_act[atomic_load(&shim_app_idx)];
+	if (act) {
+		int next = atomic_load(&shim_app_idx) ^ 1;
+
+		shim_app_act[next] = *act;
+		atomic_store(&shim_app_idx, next);
+		shim_our_action(&ours, act);
+		real(sig, &ours, NULL);
+	}
+	atomic_flag_clear(&shim_app_lock);
+	if (oldact)
+		*oldact = cur;
+	return 0;
+}
+
+SHIM_EXPORT shim_sighandler
+signal(int sig, shim_sighandler handler)
+{
+	struct sigaction act, old;
+
+	if (!atomic_load(&shim_sig_owned) || sig != shim_cfg.signo) {
+		shim_signal_fn real = shim_real_signal();
+
+		if (!real) {
+			errno = ENOSYS;
+			return SIG_ERR;
+		}
+		return real(sig, handler);
+	}
+	if (handler == SIG_ERR) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	/* glibc's signal() is BSD semantics: restart, block sig in handler. */
+	memset(&act, 0, sizeof act);
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	act.sa_flags = SA_RESTART;
+	if (sigaction(sig, &act, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+SHIM_EXPORT int
+muppy_shim_test_fail(const char *spec)
+{
+	return shim_sys_inject(spec);
+}
+
+/* Installs our handler for shim_cfg.signo, remembering the action in
+ * place (normally SIG_DFL; SIG_IGN if inherited, e.g. under nohup). */
+static int
+shim_install_handler(void)
+{
+	struct sigaction ours, prev;
+	shim_sigaction_fn real = shim_real_sigaction();
+
+	if (!real || real(shim_cfg.signo, NULL, &prev) != 0)
+		return -1;
+	shim_app_act[0] = prev;
+	atomic_store(&shim_app_idx, 0);
+	shim_our_action(&ours, &prev);
+	if (real(shim_cfg.signo, &ours, NULL) != 0)
+		return -1;
+	atomic_store(&shim_sig_owned, 1);
+	return 0;
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+static uint64_t
+shim_now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+shim_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull),
+			       (long)(ns % 1000000000ull) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- META --------------------------------------------------------------- */
+
+enum { SHIM_META_MAX = 20, SHIM_META_TEXT = 48 };
+
+/*
+ * The walk's dump plus our META entries.  The walker owns its strings
+ * array; rather than reach into its storage we build a second array
+ * (walk's strings, then ours) and a second meta array, and hand fmt_write
+ * a shallow copy of the dump pointing at them.  Keys the walker already
+ * set are left as the walker set them.
+ */
+struct shim_meta {
+	const struct fmt_dump *base;   /* the walk's dump (borrowed) */
+	struct fmt_dump dump;          /* what is written */
+	struct fmt_str *strings;       /* owned */
+	struct fmt_meta *meta;         /* owned */
+	uint32_t seq_str;              /* id of the "seq" value */
+	char seq_text[16];
+	char text[SHIM_META_MAX][SHIM_META_TEXT];  /* short values */
+	int ntext;
+	char *cmdline;                 /* owned */
+	char exe[PATH_MAX];
+};
+
+/* What the snapshot measured, for META. */
+struct shim_facts {
+	const char *trigger;
+	uint64_t time_ns;        /* CLOCK_REALTIME at the walk's start */
+	uint64_t rss;            /* bytes, 0 if unknown */
+	uint64_t gil_ns;
+	struct walk_stats stats;
+	const char *snapshot;     /* "inline" or "fork": what happened */
+};
+
+static uint32_t
+shim_meta_str(struct shim_meta *m, const char *s)
+{
+	uint32_t id = m->dump.nstrings++;
+
+	m->strings[id].ptr = s;
+	m->strings[id].len = (uint32_t)strlen(s);
+	return id;
+}
+
+static void
+shim_meta_add(struct shim_meta *m, const char *key, const char *value)
+{
+	struct fmt_meta *e;
+
+	if (fmt_meta_get(m->base, key))
+		return;
+	e = &m->meta[m->dump.nmeta++];
+	e->key = shim_meta_str(m, key);
+	e->value = shim_meta_str(m, value);
+}
+
+/* Formats a number into one of m's text slots and adds it. */
+static void
+shim_meta_u64(struct shim_meta *m, const char *key, uint64_t v)
+{
+	char *t = m->text[m->ntext++];
+
+	snprintf(t, SHIM_META_TEXT, "%llu", (unsigned long long)v);
+	shim_meta_add(m, key, t);
+}
+
+/* argv joined by spaces (NULs of /proc/self/cmdline), malloc'd or NULL. */
+static char *
+shim_read_cmdline(void)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+	int fd;
+	ssize_t n;
+
+	if (!buf)
+		return NULL;
+	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	while (len > 0 && buf[len - 1] == '\0')
+		len--;
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+static uint64_t
+shim_read_rss(void)
+{
+	char buf[128];
+	unsigned long long size, resident;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void
+shim_meta_free(struct shim_meta *m)
+{
+	free(m->strings);
+	free(m->meta);
+	free(m->cmdline);
+	free(m);
+}
+
+/* Builds the dump to write: base plus META.  Returns NULL on ENOMEM. */
+static struct shim_meta *
+shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
+{
+	struct shim_meta *m = calloc(1, sizeof *m);
+	const char *version = shim_py.GetVersion();
+	char *t;
+	ssize_t n;
+
+	if (!m)
+		return NULL;
+	m->base = base;
+	m->dump = *base;
+	m->strings = malloc(((size_t)base->nstrings + 2 * SHIM_META_MAX) *
+			    sizeof *m->strings);
+	m->meta = malloc(((size_t)base->nmeta + SHIM_META_MAX) *
+			 sizeof *m->meta);
+	m->cmdline = shim_read_cmdline();
+	if (!m->strings || !m->meta)
+		goto fail;
+	memcpy(m->strings, base->strings, base->nstrings * sizeof *m->strings);
+	if (base->nmeta)
+		memcpy(m->meta, base->meta, base->nmeta * sizeof *m->meta);
+	m->dump.strings = m->strings;
+	m->dump.meta = m->meta;
+
+	shim_meta_u64(m, "pid", (uint64_t)atomic_load(&shim_pid));
+	shim_meta_u64(m, "ppid", (uint64_t)snapfork_getppid());
+	snprintf(m->seq_text, sizeof m->seq_text, "0");
+	shim_meta_add(m, "seq", m->seq_text);
+	m->seq_str = m->dump.nstrings - 1;
+	if (m->seq_text != m->strings[m->seq_str].ptr)
+		m->seq_str = UINT32_MAX;   /* the walker set "seq": leave it */
+	shim_meta_add(m, "cmdline", m->cmdline ? m->cmdline : "");
+	n = readlink("/proc/self/exe", m->exe, sizeof m->exe - 1);
+	m->exe[n > 0 ? n : 0] = '\0';
+	shim_meta_add(m, "executable", m->exe);
+	t = m->text[m->ntext++];
+	snprintf(t, SHIM_META_TEXT, "%.*s", (int)strcspn(version, " "),
+		 version);
+	shim_meta_add(m, "python", t);
+	shim_meta_add(m, "python_full", version);
+	shim_meta_add(m, "trigger", f->trigger);
+	t = m->text[m->ntext++];
+	snprintf(t, SHIM_META_TEXT, "%llu.%06llu",
+		 (unsigned long long)(f->time_ns / 1000000000ull),
+		 (unsigned long long)(f->time_ns % 1000000000ull / 1000));
+	shim_meta_add(m, "time", t);
+	shim_meta_u64(m, "rss", f->rss);
+	/* What the file holds, after walk_finish merged duplicate edges; a
+	 * summary-only dump holds no graph, so the walk's counts stand. */
+	shim_meta_u64(m, "objects", (base->flags & FMT_FLAG_GRAPH) ?
+		      base->nobjects : f->stats.objects);
+	shim_meta_u64(m, "edges", (base->flags & FMT_FLAG_GRAPH) ?
+		      base->nedges : f->stats.edges);
+	shim_meta_u64(m, "gil_ns", f->gil_ns);
+	shim_meta_u64(m, "walk_ns", f->stats.walk_ns);
+	shim_meta_add(m, "mode", shim_cfg.graph ? "graph" : "summary");
+	shim_meta_add(m, "snapshot", f->snapshot ? f->snapshot : "inline");
+	shim_meta_u64(m, "strings", shim_cfg.strings);
+	return m;
+fail:
+	shim_meta_free(m);
+	return NULL;
+}
+
+/* shim_dump_for_seq_fn: the file's META "seq" follows its name. */
+static const struct fmt_dump *
+shim_meta_for_seq(void *ctx, uint32_t seq)
+{
+	struct shim_meta *m = ctx;
+
+	if (m->seq_str != UINT32_MAX) {
+		snprintf(m->seq_text, sizeof m->seq_text, "%u", seq);
+		m->strings[m->seq_str].len = (uint32_t)strlen(m->seq_text);
+	}
+	return &m->dump;
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* Reports a failed snapshot step once per cause. */
+static void
+shim_report(const char *what, int err)
+{
+	char msg[PATH_MAX + 256], ebuf[128];
+	const char *reason = shim_strerror(err, ebuf, sizeof ebuf);
+
+	if (!strcmp(what, "heap walk"))
+		snprintf(msg, sizeof msg, "heap walk failed: %s", reason);
+	else if (!strcmp(what, "dir"))
+		snprintf(msg, sizeof msg, "cannot write dumps to %s: %s",
+			 shim_cfg.dir, reason);
+	else if (!strcmp(what, "walk unsupported"))
+		snprintf(msg, sizeof msg, "heap walk failed: this Python "
+			 "(%.40s) is not supported", shim_py.GetVersion());
+	else if (err == 0)   /* set-up failures, not about one dump */
+		snprintf(msg, sizeof msg, "%s", what);
+	else if (!strncmp(what, "cannot ", 7))
+		snprintf(msg, sizeof msg, "%s: %s", what, reason);
+	else
+		snprintf(msg, sizeof msg, "dump to %s not written: %s: %s",
+			 shim_cfg.dir, what, reason);
+	shim_warn_once(what, err, msg);
+}
+
+/* Where a snapshot goes and who hears about failures. */
+struct shim_target {
+	const char *path;     /* NULL: <dir>/muppy.<pid>.<seq>.dump */
+	char *out_path;       /* receives the file written (may be NULL) */
+	size_t out_len;
+	int quiet;            /* 1: the caller reports (the Python API) */
+};
+
+/* Reports a failure unless the caller will; returns -err. */
+static int
+shim_fail(const struct shim_target *t, const char *what, int err)
+{
+	if (!t->quiet)
+		shim_report(what, err);
+	return -(err ? err : EINVAL);
+}
+
+/* Writes m to t's file; returns 0 or -errno. */
+static int
+shim_snapshot_output(struct shim_meta *m, const struct shim_target *t)
+{
+	struct shim_out_err err;
+	uint32_t seq = atomic_load(&shim_shared->seq);
+	long pid = atomic_load(&shim_pid);
+	int rc;
+
+	if (t->path)
+		rc = shim_output_write_path(t->path, pid, seq, shim_cfg.level,
+					    shim_meta_for_seq, m, &err);
+	else
+		rc = shim_output_write(shim_cfg.dir, pid, &seq, shim_cfg.level,
+				       shim_meta_for_seq, m, &err);
+	if (rc == 0 || err.in_place) {
+		/* seq only grows: another thread may have used one meanwhile. */
+		uint32_t cur = atomic_load(&shim_shared->seq);
+
+		while (cur <= seq &&
+		       !atomic_compare_exchange_weak(&shim_shared->seq, &cur,
+						     seq + 1))
+			;
+		if (t->out_path && t->path)
+			snprintf(t->out_path, t->out_len, "%s", t->path);
+		else if (t->out_path)
+			snprintf(t->out_path, t->out_len, "%s/muppy.%ld.%u.dump",
+				 shim_cfg.dir, pid, seq);
+	}
+	if (err.op)
+		shim_fail(t, err.op, err.errnum);
+	return rc == 0 || err.in_place ? 0 : -(err.errnum ? err.errnum : EIO);
+}
+
+/* The GIL-free half: finish, META, encode, write.  Consumes *res.
+ * Returns 0 or -errno. */
+static int
+shim_snapshot_write(struct walk_result *res, const struct shim_facts *f,
+		    const struct shim_target *t)
+{
+	struct shim_meta *m = NULL;
+	int rc;
+
+	if (walk_finish(res) != 0) {
+		rc = shim_fail(t, "heap walk", ENOMEM);
+		goto out;
+	}
+	m = shim_meta_new(&res->dump, f);
+	if (!m) {
+		rc = shim_fail(t, "heap walk", ENOMEM);
+		goto out;
+	}
+	rc = shim_snapshot_output(m, t);
+out:
+	if (m)
+		shim_meta_free(m);
+	walk_result_free(res);
+	return rc;
+}
+
+/* The GIL-held half.  Returns 0 with *res filled, or -errno. */
+static int
+shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
+		   const struct shim_target *t)
+{
+	struct walk_opts opts = {
+		.graph = shim_cfg.graph,
+		.strings = shim_cfg.strings,
+		.exclude = shim_py_fns,
+		.nexclude = SHIM_NFN,
+	};
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (shim_sys_injected(SHIM_FAIL_WALK))
+		return shim_fail(t, "heap walk",
+				 shim_sys_injected(SHIM_FAIL_WALK));
+	f->time_ns = shim_now_ns(CLOCK_REALTIME);
+	rc = walk_heap(&opts, res, &f->stats);
+	if (rc == MUPPY_EINVAL) {
+		if (!t->quiet)
+			shim_report("walk unsupported", 0);
+		return -ENOSYS;
+	}
+	if (rc != 0)
+		return shim_fail(t, "heap walk", ENOMEM);
+	return 0;
+}
+
+/* snapfork_child_fn: the whole snapshot, in the forked child. */
+static int
+shim_fork_child(void *ctx)
+{
+	struct shim_facts *f = ctx;
+	struct shim_target t = { NULL, NULL, 0, 0 };
+	struct walk_result res;
+
+	if (shim_snapshot_walk(&res, f, &t) != 0)
+		return 1;
+	f->gil_ns = snapfork_parent_pause_ns();
+	return shim_snapshot_write(&res, f, &t) != 0;
+}
+
+/* Fork mode (GIL held): fork, release the GIL; at exit (have_gil) wait
+ * for the child with the GIL released.  Returns 0 when a child took the
+ * snapshot, -1 when fork failed (reported; the caller goes inline). */
+static int
+shim_snapshot_fork(struct shim_facts *f, int have_gil, int gstate)
+{
+	void *ts;
+
+	f->snapshot = "fork";
+	if (snapfork_spawn(shim_fork_child, f, &f->gil_ns) < 0) {
+		f->snapshot = "inline";
+		return -1;
+	}
+	if (!have_gil) {
+		shim_py.GILState_Release(gstate);
+		return 0;
+	}
+	ts = shim_py.SaveThread();
+	snapfork_wait_all();   /* exit: the dump must be complete */
+	shim_py.RestoreThread(ts);
+	return 0;
+}
+
+/*
+ * Takes one snapshot (design note 5).  have_gil: the caller holds the GIL
+ * (atexit callback, Python API); it is released while encoding and held
+ * again on return.  Otherwise the GIL is taken here with PyGILState_Ensure,
+ * which the caller guarantees is safe (worker, stop flag not set).
+ * Returns 0 or -errno.
+ */
+static int
+shim_snapshot_take(const char *trigger, int have_gil,
+		   const struct shim_target *t)
+{
+	struct shim_facts f = { .trigger = trigger };
+	struct walk_result res;
+	uint64_t t0;
+	void *ts = NULL;
+	int gstate = 0, rc;
+	/* Fork mode serves the triggers; the Python API, which wants the
+	 * file or the error back at once, stays inline. */
+	int fork_mode = shim_cfg.snapshot == SHIM_SNAPSHOT_FORK &&
+			!t->path && !t->quiet;
+
+	f.rss = shim_read_rss();
+	if (fork_mode && !have_gil)
+		snapfork_wait_all();   /* one snapshot child at a time */
+	if (!have_gil)
+		gstate = shim_py.GILState_Ensure();
+	if (fork_mode && shim_snapshot_fork(&f, have_gil, gstate) == 0)
+		return 0;
+	t0 = shim_now_ns(CLOCK_MONOTONIC);
+	rc = shim_snapshot_walk(&res, &f, t);
+	f.gil_ns = shim_now_ns(CLOCK_MONOTONIC) - t0;
+	if (have_gil)
+		ts = shim_py.SaveThread();
+	else
+		shim_py.GILState_Release(gstate);
+	if (rc == 0)
+		rc = shim_snapshot_write(&res, &f, t);
+	if (have_gil)
+		shim_py.RestoreThread(ts);
+	return rc;
+}
+
+/* For the built-in `muppy` module (pymod.c: muppy.dump()).  Called from
+ * Python with the GIL held; writes to path (NULL: the dump directory with
+ * the next seq), stores the file written in out_path.  Returns 0 or a
+ * negative errno value; prints nothing (the caller raises). */
+int
+shim_dump_now(const char *trigger, const char *path, char *out_path,
+	      size_t n)
+{
+	struct shim_target t = { path, out_path, n, 1 };
+
+	if (!atomic_load(&shim_ready))
+		return -ENOSYS;
+	return shim_snapshot_take(trigger, 1, &t);
+}
+
+static const struct shim_target shim_default_target = { NULL, NULL, 0, 0 };
+
+/* ---- the worker thread -------------------------------------------------- */
+
+static void
+shim_wake(void)
+{
+	if (atomic_load(&shim_sem_ok))
+		sem_post(&shim_sem);
+}
+
+static void
+shim_requeue_signal(void)
+{
+	atomic_store(&shim_sig_pending, 1);
+	shim_wake();
+}
+
+/* Waits for a post on shim_sem, until the monotonic deadline if non-zero;
+ * then consumes every further post (signals merge into one dump). */
+static void
+shim_sem_wait(uint64_t deadline)
+{
+	struct timespec ts;
+
+	if (deadline) {
+		ts.tv_sec = (time_t)(deadline / 1000000000ull);
+		ts.tv_nsec = (long)(deadline % 1000000000ull);
+		sem_clockwait(&shim_sem, CLOCK_MONOTONIC, &ts);
+	} else {
+		sem_wait(&shim_sem);
+	}
+	while (sem_trywait(&shim_sem) == 0)
+		;
+}
+
+/* When the worker must wake up next: the timer's deadline, or sooner
+ * while a snapshot child of ours is running, to reap it (snapfork.h);
+ * 0: only a trigger. */
+static uint64_t
+shim_worker_deadline(uint64_t interval)
+{
+	uint64_t reap = snapfork_poll();   /* reaps; 0: no child pending */
+	uint64_t deadline = interval ? shim_next_timer : 0;
+	uint64_t soon = shim_now_ns(CLOCK_MONOTONIC) + reap;
+
+	if (reap && (!deadline || soon < deadline))
+		deadline = soon;
+	return deadline;
+}
+
+/* Waits for the next trigger; returns "signal", "timer", or NULL when
+ * the stop flag is set. */
+static const char *
+shim_wait_trigger(void)
+{
+	uint64_t interval = shim_cfg.interval_ns;
+
+	while (!atomic_load(&shim_stop)) {
+		if (interval &&
+		    shim_now_ns(CLOCK_MONOTONIC) >= shim_next_timer) {
+			shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) + interval;
+			return "timer";
+		}
+		shim_sem_wait(shim_worker_deadline(interval));
+		if (atomic_exchange(&shim_sig_pending, 0)) {
+			if (!atomic_load(&shim_stop))
+				return "signal";
+			/* Stopping for a fork: leave the request to the worker
+			 * that after_in_parent starts. */
+			shim_requeue_signal();
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void
+shim_worker_loop(void)
+{
+	const char *trigger;
+
+	shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) + shim_cfg.interval_ns;
+	while ((trigger = shim_wait_trigger()) != NULL) {
+		shim_snapshot_take(trigger, 0, &shim_default_target);
+		/* The next timer dump is a full interval after this one ends,
+		 * so a slow walk cannot monopolize the GIL. */
+		if (shim_cfg.interval_ns && !strcmp(trigger, "timer"))
+			shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) +
+					  shim_cfg.interval_ns;
+	}
+}
+
+static int shim_register_hooks(void);
+
+/* Where the start-up registration stands (design note 4). */
+enum { SHIM_ATTACH_PENDING, SHIM_ATTACH_DONE, SHIM_ATTACH_FAILED };
+static atomic_int shim_attach_state;
+
+/* Py_AddPendingCall callback: registers our hooks from the main thread,
+ * GIL held.  Pending calls queued before finalization are run by
+ * Py_FinalizeEx before the atexit callbacks; one run later (finalizing
+ * already) registers nothing, so the worker gives up. */
+static int
+shim_pending_attach(void *arg)
+{
+	int ok;
+
+	(void)arg;
+	ok = !(shim_py.IsFinalizing && shim_py.IsFinalizing()) &&
+	     shim_register_hooks() == 0;
+	atomic_store(&shim_attach_state,
+		     ok ? SHIM_ATTACH_DONE : SHIM_ATTACH_FAILED);
+	shim_wake();
+	return 0;
+}
+
+/* Waits for Py_IsInitialized (design note 3) and has the main thread
+ * register our hooks.  The worker must not take the GIL itself here: a
+ * PyGILState_Ensure racing a very short program blocks until the main
+ * thread is finalizing, and CPython then ends the thread inside
+ * take_gil (pthread_exit) with a thread state that finalization frees,
+ * which corrupted the heap at exit.  Returns 0 when the worker may run,
+ * -1 when it must give up. */
+static int
+shim_attach(void)
+{
+	int i;
+
+	for (i = 0; i < SHIM_INIT_POLLS && !shim_py.IsInitialized(); i++) {
+		if (atomic_load(&shim_stop))
+			return -1;
+		shim_sleep_ns(SHIM_INIT_POLL_NS);
+	}
+	if (!shim_py.IsInitialized() ||
+	    (shim_py.IsFinalizing && shim_py.IsFinalizing()))
+		return -1;
+	atomic_store(&shim_attach_state, SHIM_ATTACH_PENDING);
+	for (i = 0; shim_py.AddPendingCall(shim_pending_attach, NULL) != 0;
+	     i++) {
+		if (i >= 100 || atomic_load(&shim_stop))
+			return -1;
+		shim_sleep_ns(SHIM_INIT_POLL_NS);   /* queue full: retry */
+	}
+	/* No timeout: the main thread runs the call at its next bytecode
+	 * boundary, or at the latest in Py_FinalizeEx, before atexit. */
+	while (atomic_load(&shim_attach_state) == SHIM_ATTACH_PENDING) {
+		if (atomic_load(&shim_stop))
+			return -1;
+		shim_sem_wait(0);
+	}
+	return atomic_load(&shim_attach_state) == SHIM_ATTACH_DONE ? 0 : -1;
+}
+
+static void *
+shim_worker_main(void *arg)
+{
+	if (arg && shim_attach() != 0) {
+		/* Nobody will join us unless a joiner already claimed us. */
+		if (atomic_exchange(&shim_worker_running, 0))
+			pthread_detach(pthread_self());
+		return NULL;
+	}
+	shim_worker_loop();
+	return NULL;
+}
+
+/* Starts the worker (attach: it must first wait for the interpreter).
+ * Caller: the constructor, or a fork hook with the GIL held. */
+static void
+shim_worker_start(int attach)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (atomic_load(&shim_exiting) ||
+	    atomic_exchange(&shim_worker_running, 1))
+		return;
+	atomic_store(&shim_stop, 0);
+	/* Signals go to the application's threads, never to ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&shim_worker, NULL, shim_worker_main,
+			    attach ? (void *)1 : NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		atomic_store(&shim_worker_running, 0);
+		shim_report("cannot start the worker thread", rc);
+	}
+}
+
+/* Stops and joins the worker.  Called with the GIL held (atexit and
+ * before-fork hooks): the GIL is released while joining because the worker
+ * may be waiting for it to finish a dump. */
+static void
+shim_worker_stop(void)
+{
+	void *ts;
+
+	atomic_store(&shim_stop, 1);
+	shim_wake();
+	if (!atomic_exchange(&shim_worker_running, 0))
+		return;
+	ts = shim_py.SaveThread();
+	pthread_join(shim_worker, NULL);
+	shim_py.RestoreThread(ts);
+}
+
+/* ---- Python-side hooks -------------------------------------------------- */
+
+static struct shim_pyobj *
+shim_py_none(void)
+{
+	shim_py.IncRef(shim_py.None);
+	return shim_py.None;
+}
+
+/* atexit callback: exit dump, then stop the worker (design note 4). */
+static struct shim_pyobj *
+shim_py_at_exit(struct shim_pyobj *self, struct shim_pyobj *unused)
+{
+	(void)self;
+	(void)unused;
+	atomic_store(&shim_exiting, 1);
+	atomic_store(&shim_stop, 1);
+	shim_wake();
+	if (shim_cfg.at_exit)
+		shim_snapshot_take("exit", 1, &shim_default_target);
+	shim_worker_stop();
+	if (shim_cfg.snapshot == SHIM_SNAPSHOT_FORK) {
+		void *ts = shim_py.SaveThread();
+
+		snapfork_wait_all();   /* no dump left half-written */
+		shim_py.RestoreThread(ts);
+	}
+	return shim_py_none();
+}
+
+static struct shim_pyobj *
+shim_py_before_fork(struct shim_pyobj *self, struct shim_pyobj *unused)
+{
+	(void)self;
+	(void)unused;
+	shim_worker_stop();
+	return shim_py_none();
+}
+
+/* Py_AddPendingCall callback: runs in the main thread, GIL held. */
+static int
+shim_pending_start(void *arg)
+{
+	(void)arg;
+	shim_worker_start(0);
+	return 0;
+}
+
+/* after_in_parent: restart the worker stopped by the before hook.  From
+ * 3.13 on, os.fork() counts threads for its warning after running these
+ * hooks, so the restart is left to a pending call, which the main thread
+ * runs once os.fork() has returned (a Python-level point: safe). */
+static struct shim_pyobj *
+shim_py_after_parent(struct shim_pyobj *self, struct shim_pyobj *unused)
+{
+	(void)self;
+	(void)unused;
+	if (shim_py_minor < 13 ||
+	    shim_py.AddPendingCall(shim_pending_start, NULL) != 0)
+		shim_worker_start(0);
+	return shim_py_none();
+}
+
+/* after_in_child: the child's state was reset by shim_atfork_child;
+ * PyOS_AfterFork_Child has run, so starting a thread is safe here. */
+static struct shim_pyobj *
+shim_py_after_child(struct shim_pyobj *self, struct shim_pyobj *unused)
+{
+	(void)self;
+	(void)unused;
+	shim_worker_start(0);
+	return shim_py_none();
+}
+
+static struct shim_pymethoddef shim_py_defs[SHIM_NFN] = {
+	[SHIM_FN_EXIT] = { "_muppy_at_exit", shim_py_at_exit,
+			   SHIM_METH_NOARGS, NULL },
+	[SHIM_FN_BEFORE] = { "_muppy_before_fork", shim_py_before_fork,
+			     SHIM_METH_NOARGS, NULL },
+	[SHIM_FN_PARENT] = { "_muppy_after_fork_parent", shim_py_after_parent,
+			     SHIM_METH_NOARGS, NULL },
+	[SHIM_FN_CHILD] = { "_muppy_after_fork_child", shim_py_after_child,
+			    SHIM_METH_NOARGS, NULL },
+};
+
+/* module.name(*args, **kwargs) ignoring the result; 0 or -1.  Steals
+ * nothing; clears any Python error. */
+static int
+shim_py_call(const char *module, const char *name, struct shim_pyobj *args,
+	     struct shim_pyobj *kwargs)
+{
+	struct shim_pyobj *mod, *fn = NULL, *r = NULL;
+
+	mod = shim_py.ImportModule(module);
+	if (mod)
+		fn = shim_py.GetAttrString(mod, name);
+	if (fn && args)
+		r = shim_py.Call(fn, args, kwargs);
+	if (r)
+		shim_py.DecRef(r);
+	else
+		shim_py.Err_Clear();
+	if (fn)
+		shim_py.DecRef(fn);
+	if (mod)
+		shim_py.DecRef(mod);
+	return r ? 0 : -1;
+}
+
+/* Registers the atexit callback and the fork hooks (GIL held).  Returns
+ * -1 if the atexit registration failed: without it the worker could not
+ * be stopped before finalization, so it must not run. */
+static int
+shim_register_hooks(void)
+{
+	static const char *const fork_kw[SHIM_NFN] = {
+		NULL, "before", "after_in_parent", "after_in_child",
+	};
+	struct shim_pyobj *fns[SHIM_NFN], *args, *kw;
+	int i, rc = -1;
+
+	for (i = 0; i < SHIM_NFN; i++) {
+		/* Kept for the life of the process (never released). */
+		fns[i] = shim_py.CFunction_NewEx(&shim_py_defs[i], NULL, NULL);
+		if (!fns[i]) {
+			shim_py.Err_Clear();
+			goto fail;
+		}
+		shim_py_fns[i] = (uintptr_t)fns[i];
+	}
+	args = shim_py.Tuple_Pack(1, fns[SHIM_FN_EXIT]);
+	rc = shim_py_call("atexit", "register", args, NULL);
+	if (args)
+		shim_py.DecRef(args);
+	if (rc != 0)
+		goto fail;
+	kw = shim_py.Dict_New();
+	args = shim_py.Tuple_Pack(0);
+	for (i = SHIM_FN_BEFORE; kw && i < SHIM_NFN; i++)
+		if (shim_py.Dict_SetItemString(kw, fork_kw[i], fns[i]) != 0)
+			break;
+	if (!kw || !args || i < SHIM_NFN ||
+	    shim_py_call("posix", "register_at_fork", args, kw) != 0) {
+		shim_py.Err_Clear();
+		shim_report("os.register_at_fork failed; fork children will "
+			    "not be profiled", 0);
+	}
+	if (kw)
+		shim_py.DecRef(kw);
+	if (args)
+		shim_py.DecRef(args);
+	return 0;
+fail:
+	shim_report("atexit.register failed; not profiling", 0);
+	return -1;
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+/* pthread_atfork child handler: async-signal-safe work only (design
+ * note 6).  The worker thread does not exist here. */
+static void
+shim_atfork_child(void)
+{
+	if (snapfork_in_child())
+		return;   /* a snapshot child: the parent's pid, no threads */
+	if (shim_shared != &shim_shared_local) {
+		/* A new process: its own table, not the parent's. */
+		void *sh = snapfork_shared_new(shim_shared, sizeof *shim_shared);
+
+		if (!sh) {
+			memcpy(&shim_shared_local, shim_shared,
+			       sizeof shim_shared_local);
+			sh = &shim_shared_local;
+		}
+		shim_shared = sh;
+	}
+	if (shim_shared != &shim_shared_local) {
+		/* A new process: its own table, not the parent's. */
+		void *sh = snapfork_shared_new(shim_shared, sizeof *shim_shared);
+
+		if (!sh) {
+			memcpy(&shim_shared_local, shim_shared,
+			       sizeof shim_shared_local);
+			sh = &shim_shared_local;
+		}
+		shim_shared = sh;
+	}
+	atomic_store(&shim_pid, (int)getpid());
+	atomic_store(&shim_shared->seq, 1);
+	atomic_store(&shim_worker_running, 0);
+	atomic_store(&shim_stop, 0);
+	atomic_flag_clear(&shim_app_lock);
+	/* A fresh semaphore: plain stores in glibc (no lock, no allocation).
+	 * A signal that arrived in the parent is the parent's. */
+	atomic_store(&shim_sig_pending, 0);
+	sem_init(&shim_sem, 0, 0);
+}
+
+/* ---- the constructor ---------------------------------------------------- */
+
+static const char *
+shim_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+__attribute__((constructor)) static void
+shim_init(void)
+{
+	char cwd[PATH_MAX], msg[128];
+	const char *missing;
+	/* Resolve the real calls now, outside any signal handler. */
+	shim_real_sigaction();
+	shim_real_signal();
+	if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized"))
+		return;   /* design note 1: not Python, do nothing at all */
+	atomic_store(&shim_pid, (int)getpid());
+	atomic_store(&shim_shared->seq, 1);
+	missing = shim_py_resolve();
+	if (missing) {
+		snprintf(msg, sizeof msg, "%s not found; not profiling",
+			 missing);
+		shim_say(msg);
+		return;
+	}
+	/* Layouts and hooks are known for 3.8-3.13 only; anything else
+	 * (2.7, 3.6, a future 3.14) is left alone rather than guessed at. */
+	if (shim_py_minor < 8 || shim_py_minor > 13) {
+		snprintf(msg, sizeof msg, "Python %.*s is not supported "
+			 "(3.8 to 3.13); not profiling",
+			 (int)strcspn(shim_py.GetVersion(), " "),
+			 shim_py.GetVersion());
+		shim_say(msg);
+		return;
+	}
+	shim_config_load(&shim_cfg, shim_getenv,
+			 getcwd(cwd, sizeof cwd) ? cwd : NULL,
+			 shim_config_warn);
+	if (shim_cfg.snapshot == SHIM_SNAPSHOT_FORK) {
+		/* Snapshot children update seq and the causes for us. */
+		void *sh = snapfork_shared_new(&shim_shared_local,
+					       sizeof shim_shared_local);
+
+		if (sh)
+			shim_shared = sh;
+	}
+	atomic_store(&shim_ready, 1);
+	/* `import muppy` works whatever the triggers; must happen before
+	 * the interpreter initializes (pymod.h). */
+	if (!shim_py.IsInitialized())
+		pymod_register();
+	if (!shim_cfg.signo && !shim_cfg.interval_ns && !shim_cfg.at_exit)
+		return;   /* nothing could ever trigger a dump */
+	if (sem_init(&shim_sem, 0, 0) != 0) {
+		shim_report("cannot create a semaphore; not profiling", errno);
+		return;
+	}
+	atomic_store(&shim_sem_ok, 1);
+	pthread_atfork(NULL, NULL, shim_atfork_child);
+	if (shim_cfg.signo && shim_install_handler() != 0)
+		shim_report("cannot install the signal handler", errno);
+	shim_worker_start(1);
+}

@@ -1,0 +1,2278 @@
+/*
+ * walk.c - the heap walk (walk.h): with the GIL held, finds the objects of
+ * the running interpreter and records what the dump needs; without the
+ * GIL, sorts them into the form fmt_write expects.
+ *
+ * What is found: every GC-tracked object (the gc generation lists on
+ * 3.8-3.11, PyUnstable_GC_VisitObjects on 3.12+), every module in
+ * sys.modules, the frames of every thread of this interpreter, and the
+ * closure of all of those through tp_traverse and the walker's own readers
+ * (dict entries, list/tuple items, frame locals, closure cells, __dict__,
+ * __slots__ members, 3.11+ instance attributes kept as values without a
+ * __dict__ (named from the type's shared keys), bound method __func__ and
+ * __self__, type slots).  It deliberately does not see objects
+ * held only by C statics or evaluation stacks.
+ *
+ * DESIGN NOTES
+ *   1. No Python-level code runs: the walker reads memory through the
+ *      pyapi.h offsets and calls only C functions that cannot run Python
+ *      code (PyDict_Next, tp_traverse, the C __sizeof__ methods of the
+ *      types, C getters of frames).  A type whose __sizeof__ is not a C
+ *      method gets basicsize + itemsize * |ob_size| (counted in
+ *      walk_stats.sizes_estimated).  The GC is disabled for the walk.
+ *   2. The only Python objects the walk creates are frame objects for
+ *      running frames on 3.11+ (as sys._current_frames does; the frame
+ *      keeps them) and the int results of C __sizeof__ calls (freed at
+ *      once).  Every pointer the walker keeps is borrowed from an object
+ *      that stays alive for the whole walk, because nothing is freed while
+ *      the GIL is held and no Python code runs.
+ *   3. Storage is malloc only (never PyMem): an open-addressing hash set
+ *      keyed by address gives each object a slot in discovery order; an
+ *      explicit stack replaces recursion (object graphs are deep).  Edges
+ *      are (src slot, dst slot, name) triples; walk_finish turns slots into
+ *      indices in address order and de-duplicates: an unnamed edge (from
+ *      tp_traverse) is dropped when the same referrer names that referent.
+ *   4. Per type the walker caches its Pympler name, its kind, how to size
+ *      its instances, and its summary row: the per-object path does no
+ *      name lookups except dict keys (cached per str object).
+ *   5. On any allocation failure the whole walk is unwound: nothing is
+ *      left behind and *out is empty.
+ *
+ * Neighbours: pyapi.[ch] (CPython entry points and offsets), shim.c (calls
+ * walk_heap with the GIL, walk_finish without it), format/ (fmt_write).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "shim/walk.h"
+
+#include <stdint.h>   /* uint64_t */
+#include <stdio.h>    /* snprintf */
+#include <stdlib.h>   /* malloc, realloc, free, qsort */
+#include <string.h>   /* memcpy, memset, strlen, strcmp */
+#include <time.h>     /* clock_gettime */
+
+#include "shim/pyapi.h"   /* py, PY_OFF_*, py_object */
+
+#define WALK_NOSLOT UINT32_MAX     /* excluded / not recorded */
+#define WALK_NAME_MAX 1024         /* characters kept of a name or key */
+
+/* Test hook: when > 0, the n-th allocation from now fails. */
+long walk_test_fail_after;
+
+/* Sizes of the last complete walk (GIL-protected, like the walk). */
+static size_t walk_hint_objects, walk_hint_edges;
+
+/* ---- allocation --------------------------------------------------------- */
+
+static void *
+walk_realloc(void *p, size_t n)
+{
+	if (walk_test_fail_after > 0 && --walk_test_fail_after == 0)
+		return NULL;
+	return realloc(p, n ? n : 1);
+}
+
+/* Grows *arr (element size esz) to hold at least need elements. */
+static int
+walk_grow(void *arr, size_t *cap, size_t need, size_t esz)
+{
+	void *p;
+	size_t ncap = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / esz)
+			return -1;
+		ncap *= 2;
+	}
+	p = walk_realloc(*(void **)arr, ncap * esz);
+	if (!p)
+		return -1;
+	*(void **)arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static uint64_t
+walk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- hash map: 64-bit key (never 0) -> 32-bit value ---------------------- */
+
+/* Key and value share a cache line: a lookup costs one miss. */
+struct walk_ent {
+	uint64_t key;      /* 0: empty */
+	uint32_t val;
+};
+
+struct walk_map {
+	struct walk_ent *ents;
+	size_t cap;        /* power of two */
+	size_t n;
+	unsigned shift;    /* 64 - log2(cap) */
+};
+
+/* Linear probing stays short below 70% load. */
+#define WALK_MAP_FULL(m, add) (((m)->n + (add)) * 10 > (m)->cap * 7)
+
+static inline size_t
+walk_map_hash(const struct walk_map *m, uint64_t key)
+{
+	return (size_t)(((key ^ (key >> 32)) * 0x9E3779B97F4A7C15ull) >>
+			m->shift);
+}
+
+/* An empty map with room for about want keys. */
+static int
+walk_map_init(struct walk_map *m, size_t want)
+{
+	size_t cap = 1024;
+	unsigned bits = 10;
+
+	while (cap * 7 < want * 10 + 10) {
+		cap *= 2;
+		bits++;
+	}
+	if (cap > SIZE_MAX / sizeof *m->ents)
+		return -1;
+	m->ents = walk_realloc(NULL, cap * sizeof *m->ents);
+	if (!m->ents) {
+		memset(m, 0, sizeof *m);
+		return -1;
+	}
+	memset(m->ents, 0, cap * sizeof *m->ents);
+	m->cap = cap;
+	m->n = 0;
+	m->shift = 64 - bits;
+	return 0;
+}
+
+static void
+walk_map_free(struct walk_map *m)
+{
+	free(m->ents);
+	memset(m, 0, sizeof *m);
+}
+
+/* Rebuilds the table with room for want keys; the old one survives a
+ * failure. */
+static int
+walk_map_rehash(struct walk_map *m, size_t want)
+{
+	struct walk_map nm;
+
+	if (walk_map_init(&nm, want) != 0)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t j;
+
+		if (!m->ents[i].key)
+			continue;
+		j = walk_map_hash(&nm, m->ents[i].key);
+		while (nm.ents[j].key)
+			j = (j + 1) & (nm.cap - 1);
+		nm.ents[j] = m->ents[i];
+	}
+	nm.n = m->n;
+	walk_map_free(m);
+	*m = nm;
+	return 0;
+}
+
+/* Makes room for add more keys without a rehash. */
+static inline int
+walk_map_reserve(struct walk_map *m, size_t add)
+{
+	if (!WALK_MAP_FULL(m, add))
+		return 0;
+	return walk_map_rehash(m, (m->n + add) * 2);
+}
+
+/* Value of key, or NULL. */
+static inline uint32_t *
+walk_map_get(const struct walk_map *m, uint64_t key)
+{
+	size_t i = walk_map_hash(m, key);
+
+	while (m->ents[i].key) {
+		if (m->ents[i].key == key)
+			return &m->ents[i].val;
+		i = (i + 1) & (m->cap - 1);
+	}
+	return NULL;
+}
+
+/* walk_map_put's probe from a precomputed hash; room must be reserved. */
+static inline uint32_t *
+walk_map_put_at(struct walk_map *m, size_t i, uint64_t key, uint32_t val,
+		int *isnew)
+{
+	while (m->ents[i].key) {
+		if (m->ents[i].key == key) {
+			*isnew = 0;
+			return &m->ents[i].val;
+		}
+		i = (i + 1) & (m->cap - 1);
+	}
+	m->ents[i].key = key;
+	m->ents[i].val = val;
+	m->n++;
+	*isnew = 1;
+	return &m->ents[i].val;
+}
+
+/*
+ * Finds key or inserts it with value val.  Returns the value slot, *isnew
+ * telling which; NULL on allocation failure (the map is unchanged).
+ */
+static inline uint32_t *
+walk_map_put(struct walk_map *m, uint64_t key, uint32_t val, int *isnew)
+{
+	if (walk_map_reserve(m, 1) != 0)
+		return NULL;
+	return walk_map_put_at(m, walk_map_hash(m, key), key, val, isnew);
+}
+
+/* ---- walker state --------------------------------------------------------- */
+
+/* Edge names used on every walk, interned once (walk_new). */
+#define WALK_FIXED_NAMES(X) \
+	X(CLASS, "__class__") X(DICT, "__dict__") X(MRO, "__mro__") \
+	X(BASE, "__base__") X(BASES, "__bases__") X(CODE, "__code__") \
+	X(CLOSURE, "__closure__") X(F_BACK, "f_back") X(F_CODE, "f_code") \
+	X(F_GLOBALS, "f_globals") X(F_BUILTINS, "f_builtins") \
+	X(F_LOCALS, "f_locals") X(F_FUNC, "f_func") \
+	X(M_FUNC, "__func__") X(M_SELF, "__self__")
+#define WALK_NM_ENUM(id, text) WN_##id,
+enum walk_fixed_name { WALK_FIXED_NAMES(WALK_NM_ENUM) WN_COUNT };
+#undef WALK_NM_ENUM
+
+enum walk_kind {
+	WK_PLAIN, WK_DICT, WK_LIST, WK_TUPLE, WK_STR, WK_BYTES, WK_TYPE,
+	WK_MODULE, WK_FUNCTION, WK_CODE, WK_FRAME, WK_CELL, WK_METHOD,
+};
+
+/* Where instances keep attribute values outside a __dict__ (3.11+). */
+enum walk_values {
+	WV_NONE,        /* no managed dict, or the layout looks wrong */
+	WV_PREHEADER,   /* 3.11: PyDictValues * at PY_OFF_VALUES_PTR */
+	WV_TAGGED,      /* 3.12: PY_OFF_MANAGED_DICT holds values - 1 */
+	WV_INLINE,      /* 3.13: inline at PY_OFF_INLINE_VALUES if valid */
+};
+
+/* How instances of a type are sized (design note 1). */
+enum walk_sizing {
+	WS_OBJECT,      /* object.__sizeof__, computed inline */
+	WS_CALL,        /* METH_NOARGS C method */
+	WS_CALL_FAST,   /* METH_FASTCALL (|METH_KEYWORDS), no arguments */
+	WS_CALL_METHOD, /* METH_METHOD|METH_FASTCALL|METH_KEYWORDS (3.9+) */
+	WS_ESTIMATE,    /* Python-level or unknown: basicsize + items */
+};
+
+struct walk_type {
+	py_object *type;
+	uint32_t name;            /* string id: Pympler's type name */
+	uint32_t row;             /* summary row (for WK_PLAIN-like rows) */
+	uint8_t kind;             /* enum walk_kind */
+	uint8_t exact;            /* exact dict/list/tuple: skip tp_traverse */
+	uint8_t have_gc;          /* Py_TPFLAGS_HAVE_GC */
+	uint8_t heap;             /* heap type: instances refer to it */
+	uint8_t sizing;           /* enum walk_sizing */
+	uint8_t pre;              /* pre-header bytes added by getsizeof */
+	py_inquiry is_gc;         /* tp_is_gc or NULL */
+	py_traverseproc traverse; /* tp_traverse or NULL */
+	py_cfunction sizeof_fn;   /* WS_CALL*: cast by calling convention */
+	py_object *sizeof_cls;    /* WS_CALL_METHOD: the defining class */
+	ssize_t dictoffset;       /* > 0: __dict__ pointer at this offset */
+	int managed_dict;         /* 3.11+: __dict__ at PY_OFF_MANAGED_DICT */
+	uint8_t values;           /* enum walk_values */
+	uint32_t nattr;           /* WV_*: names in the type's shared keys */
+	const char *attr_keys;    /* their PyDictUnicodeEntry array */
+	uint32_t mem_start, nmem; /* __slots__ members in walk.members */
+};
+
+struct walk_member {
+	ssize_t offset;
+	uint32_t name;            /* string id */
+};
+
+struct walk_chunk {
+	struct walk_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+struct walk_item {
+	py_object *obj;
+	uint32_t slot;
+};
+
+/* An edge waiting for walk_flush. */
+struct walk_pending {
+	py_object *obj;
+	uint32_t src;             /* WALK_NOSLOT: discover only */
+	uint32_t name;
+};
+#define WALK_BATCH 256
+#define WALK_PREFETCH 16          /* entries in flight (fill buffers) */
+
+struct walker {
+	const struct walk_opts *opts;
+	int graph;
+	int err;                  /* MUPPY_ENOMEM once anything failed */
+
+	/* Objects. */
+	struct walk_map seen;     /* address -> slot (WALK_NOSLOT: excluded) */
+	uint32_t nslots;
+	struct walk_item *stack;
+	size_t nstack, capstack;
+	uint32_t cur;             /* slot being processed (visit callback) */
+	struct walk_pending pend[WALK_BATCH];
+	size_t npend;
+
+	/* Per-object columns by slot (graph mode only). */
+	uint64_t *addr, *size, *refcnt;
+	uint32_t *otype, *label;
+	uint8_t *oflags;
+	size_t capobj;            /* shared capacity of the columns */
+
+	/* Edges as (src slot, dst slot, name). */
+	uint32_t *esrc, *edst, *ename;
+	size_t nedges, capedges;
+
+	/* Strings: ids in strs, bytes in chunks, content hash -> id. */
+	struct fmt_str *strs;
+	size_t nstrs, capstrs;
+	struct walk_chunk *chunks;
+	struct walk_map strhash;  /* (hash | 1) -> id; collisions chained */
+	uint32_t *strnext;        /* next id with the same hash key */
+	size_t capstrnext;
+	struct walk_map strobj;   /* str object address -> id */
+	char *sbuf;               /* scratch for UTF-8 encoding */
+	size_t capsbuf;
+
+	/* Types. */
+	struct walk_type *types;
+	size_t ntypes, captypes;
+	struct walk_map typemap;  /* type address -> index */
+	struct walk_type *last;   /* one-entry cache */
+	struct walk_member *members;
+	size_t nmembers, capmembers;
+	py_cfunction object_sizeof;
+
+	/* Summary rows; special rows keyed by (kind, name id). */
+	struct fmt_summary_row *rows;
+	size_t nrows, caprows;
+	struct walk_map rowmap;
+
+	struct fmt_root *roots;   /* obj = slot until walk_finish */
+	size_t nroots, caproots;
+	struct fmt_strdata *strdata;  /* obj = slot until walk_finish */
+	size_t nstrdata, capstrdata;
+
+	int finished;             /* walk_finish succeeded */
+	uint32_t names[WN_COUNT]; /* edge names of enum walk_fixed_name */
+	uint64_t estimated;       /* sizes not from a C __sizeof__ */
+
+	/* walk_finish output. */
+	uint64_t *f_addr, *f_size, *f_refcnt, *f_estart;
+	uint32_t *f_type, *f_label, *f_edst, *f_ename;
+	uint8_t *f_flags;
+	struct fmt_type *f_types;
+};
+
+static void
+walk_fail(struct walker *w)
+{
+	w->err = MUPPY_ENOMEM;
+}
+
+/* ---- strings --------------------------------------------------------------- */
+
+static uint64_t
+walk_str_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h | 1;   /* never 0: the map's empty key */
+}
+
+/* Copies n bytes (plus a NUL) into the string arena. */
+static char *
+walk_str_store(struct walker *w, const char *s, size_t n)
+{
+	struct walk_chunk *c = w->chunks;
+	char *p;
+
+	if (!c || c->size - c->used < n + 1) {
+		size_t size = n + 1 > 65536 ? n + 1 : 65536;
+
+		c = walk_realloc(NULL, sizeof *c + size);
+		if (!c)
+			return NULL;
+		c->next = w->chunks;
+		c->used = 0;
+		c->size = size;
+		w->chunks = c;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	c->used += n + 1;
+	return p;
+}
+
+/* The id of string s (n bytes), added if new; WALK_NOSLOT on failure. */
+static uint32_t
+walk_intern(struct walker *w, const char *s, size_t n)
+{
+	uint64_t h;
+	uint32_t *head, id;
+	int isnew;
+	char *p;
+
+	if (w->err)
+		return WALK_NOSLOT;
+	if (n > UINT32_MAX - 1)
+		n = UINT32_MAX - 1;
+	h = walk_str_hash(s, n);
+	head = walk_map_get(&w->strhash, h);
+	for (id = head ? *head : WALK_NOSLOT; id != WALK_NOSLOT;
+	     id = w->strnext[id])
+		if (w->strs[id].len == n && memcmp(w->strs[id].ptr, s, n) == 0)
+			return id;
+	if (w->nstrs >= WALK_NOSLOT - 1 ||
+	    walk_grow(&w->strs, &w->capstrs, w->nstrs + 1, sizeof *w->strs) ||
+	    walk_grow(&w->strnext, &w->capstrnext, w->nstrs + 1,
+		      sizeof *w->strnext))
+		goto fail;
+	p = walk_str_store(w, s, n);
+	if (!p)
+		goto fail;
+	id = (uint32_t)w->nstrs;
+	head = walk_map_put(&w->strhash, h, id, &isnew);
+	if (!head)
+		goto fail;
+	w->strnext[id] = isnew ? WALK_NOSLOT : *head;
+	*head = id;
+	w->strs[id].ptr = p;
+	w->strs[id].len = (uint32_t)n;
+	w->nstrs++;
+	return id;
+fail:
+	walk_fail(w);
+	return WALK_NOSLOT;
+}
+
+static uint32_t
+walk_intern_cstr(struct walker *w, const char *s)
+{
+	return walk_intern(w, s, strlen(s));
+}
+
+/* A view of a str object's characters (no copy, no allocation). */
+struct walk_strview {
+	const void *data;
+	size_t len;
+	int kind;          /* 1, 2 or 4 bytes per character */
+};
+
+/* Fills *v for str object o; -1 if its layout is not readable. */
+static int
+walk_str_view(py_object *o, struct walk_strview *v)
+{
+	uint32_t state = PY_FIELD(uint32_t, o, PY_OFF_STR_STATE);
+	int compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+
+	v->kind = (state >> 2) & 7;
+	v->len = (size_t)PY_FIELD(ssize_t, o, PY_OFF_STR_LENGTH);
+	/* 3.8-3.11: a legacy string not yet "ready" has only wstr. */
+	if (py.minor <= 11 && !((state >> 7) & 1))
+		return -1;
+	if (v->kind != 1 && v->kind != 2 && v->kind != 4)
+		return -1;
+	if (compact)
+		v->data = (char *)o + (ascii ? py.lay.str_ascii_size :
+				       py.lay.str_compact_size);
+	else
+		v->data = PY_FIELD(void *, o, py.lay.str_compact_size);
+	return v->data ? 0 : -1;
+}
+
+/* Appends code point c as UTF-8 (lone surrogates become U+FFFD). */
+static size_t
+walk_utf8_put(char *p, uint32_t c)
+{
+	if (c < 0x80) {
+		p[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		p[0] = (char)(0xC0 | (c >> 6));
+		p[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if ((c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+		c = 0xFFFD;
+	if (c < 0x10000) {
+		p[0] = (char)(0xE0 | (c >> 12));
+		p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+		p[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	p[0] = (char)(0xF0 | (c >> 18));
+	p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+	p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+	p[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
+/*
+ * Encodes the first max characters of str o as UTF-8 into w->sbuf; returns
+ * the byte length, or -1 (unreadable layout, or w->err set).
+ */
+static ssize_t
+walk_str_utf8(struct walker *w, py_object *o, size_t max)
+{
+	struct walk_strview v;
+	size_t n, out = 0;
+
+	if (walk_str_view(o, &v) != 0)
+		return -1;
+	n = v.len < max ? v.len : max;
+	if (walk_grow(&w->sbuf, &w->capsbuf, n * 4 + 1, 1) != 0) {
+		walk_fail(w);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = v.kind == 1 ? ((const uint8_t *)v.data)[i] :
+			     v.kind == 2 ? ((const uint16_t *)v.data)[i] :
+					   ((const uint32_t *)v.data)[i];
+		out += walk_utf8_put(w->sbuf + out, c);
+	}
+	return (ssize_t)out;
+}
+
+static int
+walk_is_str(py_object *o)
+{
+	return (PY_TP_FLAGS(PY_TYPE(o)) & PY_TPFLAGS_UNICODE_SUBCLASS) != 0;
+}
+
+/* 1 if str o equals the ASCII string s. */
+static int
+walk_str_eq(py_object *o, const char *s)
+{
+	struct walk_strview v;
+	size_t n = strlen(s);
+
+	if (!walk_is_str(o) || walk_str_view(o, &v) != 0 || v.kind != 1 ||
+	    v.len != n)
+		return 0;
+	return memcmp(v.data, s, n) == 0;
+}
+
+/* String id of a name held in str o (cached per object); 0 if not a str. */
+static uint32_t
+walk_name_id(struct walker *w, py_object *o)
+{
+	uint32_t *cached, id;
+	ssize_t n;
+	int isnew;
+
+	if (!o || !walk_is_str(o))
+		return FMT_NO_STRING;
+	cached = walk_map_get(&w->strobj, (uint64_t)(uintptr_t)o);
+	if (cached)
+		return *cached;
+	n = walk_str_utf8(w, o, WALK_NAME_MAX);
+	if (n < 0)
+		return FMT_NO_STRING;
+	id = walk_intern(w, w->sbuf, (size_t)n);
+	if (id == WALK_NOSLOT)
+		return FMT_NO_STRING;
+	cached = walk_map_put(&w->strobj, (uint64_t)(uintptr_t)o, id, &isnew);
+	if (!cached) {
+		walk_fail(w);
+		return FMT_NO_STRING;
+	}
+	return id;
+}
+
+/* Value under the str key s in dict d, found by scanning (no hashing, so
+ * no __eq__/__hash__ of foreign keys runs); NULL if absent. */
+static py_object *
+walk_dict_find(py_object *d, const char *s)
+{
+	ssize_t pos = 0;
+	py_object *k, *v;
+
+	if (!d)
+		return NULL;
+	while (py.PyDict_Next(d, &pos, &k, &v))
+		if (walk_str_eq(k, s))
+			return v;
+	return NULL;
+}
+
+/* ---- objects and edges ------------------------------------------------------- */
+
+static int
+walk_is_excluded(const struct walker *w, py_object *o)
+{
+	for (size_t i = 0; i < w->opts->nexclude; i++)
+		if (w->opts->exclude[i] == (uintptr_t)o)
+			return 1;
+	return 0;
+}
+
+/*
+ * Second half of discovering o, just entered in w->seen with value *slot
+ * = w->nslots: assigns the slot and pushes o for processing, or marks it
+ * excluded.  Returns the slot or WALK_NOSLOT.
+ */
+static inline uint32_t
+walk_new_object(struct walker *w, py_object *o, uint32_t *slot)
+{
+	if (w->opts->nexclude && walk_is_excluded(w, o)) {
+		*slot = WALK_NOSLOT;
+		return WALK_NOSLOT;
+	}
+	if (w->nslots == WALK_NOSLOT - 1 ||
+	    walk_grow(&w->stack, &w->capstack, w->nstack + 1,
+		      sizeof *w->stack))
+		goto fail;
+	if (w->graph && w->nslots >= w->capobj) {
+		size_t cap = w->capobj, c;
+
+		/* All columns share capobj: grow each to the same. */
+		c = cap; if (walk_grow(&w->addr, &c, cap + 1, 8)) goto fail;
+		c = cap; if (walk_grow(&w->size, &c, cap + 1, 8)) goto fail;
+		c = cap; if (walk_grow(&w->refcnt, &c, cap + 1, 8)) goto fail;
+		c = cap; if (walk_grow(&w->otype, &c, cap + 1, 4)) goto fail;
+		c = cap; if (walk_grow(&w->label, &c, cap + 1, 4)) goto fail;
+		c = cap; if (walk_grow(&w->oflags, &c, cap + 1, 1)) goto fail;
+		w->capobj = c;
+	}
+	if (w->graph)
+		w->addr[w->nslots] = (uint64_t)(uintptr_t)o;
+	__builtin_prefetch(o);   /* read soon: the stack is LIFO */
+	w->stack[w->nstack].obj = o;
+	w->stack[w->nstack].slot = w->nslots;
+	w->nstack++;
+	return w->nslots++;
+fail:
+	walk_fail(w);
+	return WALK_NOSLOT;
+}
+
+/*
+ * The slot of o, discovering it (slot assigned, pushed for processing) the
+ * first time; WALK_NOSLOT for NULL, excluded objects and failures.  For
+ * callers that need the slot now; edges go through walk_edge's batches.
+ */
+static uint32_t
+walk_discover(struct walker *w, py_object *o)
+{
+	uint32_t *slot;
+	int isnew;
+
+	if (!o || w->err)
+		return WALK_NOSLOT;
+	slot = walk_map_put(&w->seen, (uint64_t)(uintptr_t)o, w->nslots,
+			    &isnew);
+	if (!slot) {
+		walk_fail(w);
+		return WALK_NOSLOT;
+	}
+	return isnew ? walk_new_object(w, o, slot) : *slot;
+}
+
+/* Room for add more edges in the three edge columns. */
+static int
+walk_edges_reserve(struct walker *w, size_t add)
+{
+	size_t cap = w->capedges, c;
+
+	if (w->nedges + add <= cap)
+		return 0;
+	c = cap;
+	if (walk_grow(&w->esrc, &c, w->nedges + add, 4))
+		return -1;
+	c = cap;
+	if (walk_grow(&w->edst, &c, w->nedges + add, 4))
+		return -1;
+	c = cap;
+	if (walk_grow(&w->ename, &c, w->nedges + add, 4))
+		return -1;
+	w->capedges = c;
+	return 0;
+}
+
+/*
+ * Resolves the pending edges (design note 3): hashes and prefetches every
+ * target's table entry first, then inserts, so that the cache misses of
+ * one batch overlap instead of following each other.
+ */
+static void
+walk_flush(struct walker *w)
+{
+	size_t n = w->npend, idx[WALK_BATCH];
+
+	w->npend = 0;
+	if (!n || w->err)
+		return;
+	if (walk_map_reserve(&w->seen, n) != 0 ||
+	    (w->graph && walk_edges_reserve(w, n) != 0)) {
+		walk_fail(w);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		idx[i] = walk_map_hash(&w->seen,
+				       (uint64_t)(uintptr_t)w->pend[i].obj);
+		if (i < WALK_PREFETCH)
+			__builtin_prefetch(&w->seen.ents[idx[i]], 1);
+	}
+	for (size_t i = 0; i < n && !w->err; i++) {
+		const struct walk_pending *p = &w->pend[i];
+		uint32_t *slot, dst;
+		int isnew;
+
+		if (i + WALK_PREFETCH < n)
+			__builtin_prefetch(&w->seen.ents[idx[i + WALK_PREFETCH]],
+					   1);
+
+		slot = walk_map_put_at(&w->seen, idx[i],
+				       (uint64_t)(uintptr_t)p->obj, w->nslots,
+				       &isnew);
+		dst = isnew ? walk_new_object(w, p->obj, slot) : *slot;
+		if (dst == WALK_NOSLOT || !w->graph || p->src == WALK_NOSLOT)
+			continue;
+		w->esrc[w->nedges] = p->src;
+		w->edst[w->nedges] = dst;
+		w->ename[w->nedges] = p->name;
+		w->nedges++;
+	}
+}
+
+/* Records the edge src -> o named name (graph mode) and discovers o;
+ * src WALK_NOSLOT only discovers.  Resolved in batches (walk_flush). */
+static inline void
+walk_edge(struct walker *w, uint32_t src, py_object *o, uint32_t name)
+{
+	struct walk_pending *p;
+
+	if (!o)
+		return;
+	p = &w->pend[w->npend++];
+	p->obj = o;
+	p->src = src;
+	p->name = name;
+	if (w->npend == WALK_BATCH)
+		walk_flush(w);
+}
+
+/* Packs an edge name, keeping ids that fit (FMT_EDGE_VALUE_MAX). */
+static inline uint32_t
+walk_ename(enum fmt_edge_kind kind, uint32_t value)
+{
+	if (value > FMT_EDGE_VALUE_MAX)
+		return FMT_EDGE_NONE;
+	return FMT_EDGE_NAME(kind, value);
+}
+
+/* Named slot edge (FMT_EDGE_OTHER), name one of enum walk_fixed_name. */
+static inline void
+walk_edge_other(struct walker *w, uint32_t src, py_object *o,
+		enum walk_fixed_name n)
+{
+	if (o)
+		walk_edge(w, src, o, walk_ename(FMT_EDGE_OTHER, w->names[n]));
+}
+
+static int
+walk_visit(py_object *o, void *arg)
+{
+	struct walker *w = arg;
+
+	if (o)
+		walk_edge(w, w->cur, o, FMT_EDGE_NONE);
+	return 0;
+}
+
+/* ---- types ------------------------------------------------------------------ */
+
+static int
+walk_is_subtype(py_object *t, py_object *base)
+{
+	for (; t; t = PY_FIELD(py_object *, t, PY_OFF_TP_BASE))
+		if (t == base)
+			return 1;
+	return 0;
+}
+
+/* Static type: tp_name as is; heap: __module__.__qualname__ (type_repr). */
+static uint32_t
+walk_type_name(struct walker *w, py_object *t)
+{
+	const char *tp_name = PY_FIELD(const char *, t, PY_OFF_TP_NAME);
+	py_object *mod, *qual;
+	ssize_t n;
+	size_t mlen;
+	char *name;
+	uint32_t id;
+
+	if (!(PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE))
+		return walk_intern_cstr(w, tp_name ? tp_name : "?");
+	mod = walk_dict_find(PY_FIELD(py_object *, t, PY_OFF_TP_DICT),
+			     "__module__");
+	qual = PY_FIELD(py_object *, t, py.lay.ht_qualname);
+	if (!mod || !walk_is_str(mod) || walk_str_eq(mod, "builtins") ||
+	    !qual || !walk_is_str(qual))
+		return walk_intern_cstr(w, tp_name ? tp_name : "?");
+	n = walk_str_utf8(w, mod, WALK_NAME_MAX);
+	if (n < 0)
+		return walk_intern_cstr(w, tp_name ? tp_name : "?");
+	mlen = (size_t)n;
+	name = malloc(mlen + 1);
+	if (!name) {
+		walk_fail(w);
+		return WALK_NOSLOT;
+	}
+	memcpy(name, w->sbuf, mlen);
+	name[mlen] = '.';
+	n = walk_str_utf8(w, qual, WALK_NAME_MAX);
+	if (n < 0 || walk_grow(&w->sbuf, &w->capsbuf, mlen + 1 + (size_t)n, 1)) {
+		free(name);
+		if (n >= 0)
+			walk_fail(w);
+		return walk_intern_cstr(w, tp_name ? tp_name : "?");
+	}
+	memmove(w->sbuf + mlen + 1, w->sbuf, (size_t)n);
+	memcpy(w->sbuf, name, mlen + 1);
+	free(name);
+	id = walk_intern(w, w->sbuf, mlen + 1 + (size_t)n);
+	return id;
+}
+
+/* The __qualname__ of type t: ht_qualname, or tp_name after its last dot. */
+static uint32_t
+walk_type_qualname(struct walker *w, py_object *t)
+{
+	const char *tp_name, *dot;
+
+	if (PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE)
+		return walk_name_id(w, PY_FIELD(py_object *, t,
+						py.lay.ht_qualname));
+	tp_name = PY_FIELD(const char *, t, PY_OFF_TP_NAME);
+	if (!tp_name)
+		return FMT_NO_STRING;
+	dot = strrchr(tp_name, '.');
+	return walk_intern_cstr(w, dot ? dot + 1 : tp_name);
+}
+
+/* A C method named name in a static type's tp_methods, or NULL. */
+static const struct py_methoddef {
+	const char *ml_name;
+	py_cfunction ml_meth;
+	int ml_flags;
+	const char *ml_doc;
+} *walk_find_method(py_object *t, const char *name)
+{
+	const struct py_methoddef *m;
+
+	m = PY_FIELD(const struct py_methoddef *, t, PY_OFF_TP_METHODS);
+	for (; m && m->ml_name; m++)
+		if (strcmp(m->ml_name, name) == 0)
+			return m;
+	return NULL;
+}
+
+/*
+ * Decides how instances of t are sized: the first __sizeof__ along the
+ * MRO decides (design note 1).  Heap types keep methods in their dict
+ * (a Python function there means Python code: estimate); static types in
+ * tp_methods (3.12+ static types have no tp_dict).
+ */
+static void
+walk_type_sizing(struct walker *w, struct walk_type *ti)
+{
+	py_object *mro = PY_FIELD(py_object *, ti->type, PY_OFF_TP_MRO);
+	ssize_t n = mro ? PY_FIELD(ssize_t, mro, PY_OFF_SIZE) : 0;
+
+	ti->sizing = WS_ESTIMATE;
+	for (ssize_t i = 0; i < n; i++) {
+		py_object *b = PY_FIELD(py_object *, mro,
+					PY_OFF_SEQ_ITEMS + 8 * i);
+		const struct py_methoddef *m = NULL;
+		py_object *cls = b;
+		int fl;
+
+		if (PY_TP_FLAGS(b) & PY_TPFLAGS_HEAPTYPE) {
+			py_object *d = walk_dict_find(
+				PY_FIELD(py_object *, b, PY_OFF_TP_DICT),
+				"__sizeof__");
+			if (!d)
+				continue;
+			if (PY_TYPE(d) != py.PyMethodDescr_Type)
+				return;   /* Python-level __sizeof__ */
+			m = PY_FIELD(const struct py_methoddef *, d,
+				     PY_OFF_DESCR_METHOD);
+			cls = PY_FIELD(py_object *, d, PY_OFF_DESCR_TYPE);
+		} else {
+			m = walk_find_method(b, "__sizeof__");
+			if (!m)
+				continue;
+		}
+		if (!m)
+			return;
+		/* Call it the way its method descriptor would, no arguments. */
+		fl = m->ml_flags & (PY_METH_VARARGS | PY_METH_KEYWORDS |
+				    PY_METH_NOARGS | PY_METH_O |
+				    PY_METH_FASTCALL | PY_METH_METHOD);
+		ti->sizeof_fn = m->ml_meth;
+		ti->sizeof_cls = cls;
+		if (fl == PY_METH_NOARGS)
+			ti->sizing = m->ml_meth == w->object_sizeof ?
+				     WS_OBJECT : WS_CALL;
+		else if (fl == PY_METH_FASTCALL ||
+			 fl == (PY_METH_FASTCALL | PY_METH_KEYWORDS))
+			ti->sizing = WS_CALL_FAST;
+		else if (fl == (PY_METH_METHOD | PY_METH_FASTCALL |
+				PY_METH_KEYWORDS))
+			ti->sizing = WS_CALL_METHOD;
+		return;
+	}
+}
+
+/* Collects the __slots__ members (object members) of heap type t's chain. */
+static int
+walk_type_members(struct walker *w, struct walk_type *ti)
+{
+	struct py_memberdef {
+		const char *name;
+		int type;
+		ssize_t offset;
+		int flags;
+		const char *doc;
+	};
+	ti->mem_start = (uint32_t)w->nmembers;
+	for (py_object *t = ti->type; t;
+	     t = PY_FIELD(py_object *, t, PY_OFF_TP_BASE)) {
+		const struct py_memberdef *m;
+
+		if (!(PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE))
+			continue;
+		m = PY_FIELD(const struct py_memberdef *, t,
+			     PY_OFF_TP_MEMBERS);
+		for (; m && m->name; m++) {
+			uint32_t id;
+
+			if ((m->type != PY_T_OBJECT_EX &&
+			     m->type != PY_T_OBJECT) ||
+			    (m->flags & PY_RELATIVE_OFFSET) || m->offset <= 0 ||
+			    strcmp(m->name, "__weakref__") == 0)
+				continue;
+			id = walk_intern_cstr(w, m->name);
+			if (id == WALK_NOSLOT ||
+			    walk_grow(&w->members, &w->capmembers,
+				      w->nmembers + 1, sizeof *w->members))
+				return -1;
+			w->members[w->nmembers].offset = m->offset;
+			w->members[w->nmembers].name = id;
+			w->nmembers++;
+		}
+	}
+	ti->nmem = (uint32_t)(w->nmembers - ti->mem_start);
+	return 0;
+}
+
+/*
+ * On 3.11+ an instance of a heap type with Py_TPFLAGS_MANAGED_DICT keeps
+ * its attributes as a PyDictValues array until something asks for its
+ * __dict__; value i belongs to entry i of the type's shared keys
+ * (ht_cached_keys, a DICT_KEYS_SPLIT keys object with str keys), as in
+ * CPython's own _PyObject_VisitInstanceAttributes.  Records where the
+ * names are when the keys look sane; otherwise leaves WV_NONE (the values
+ * stay unnamed tp_traverse edges).  The keys cannot change during the walk:
+ * no Python code runs.
+ */
+static void
+walk_type_values(struct walk_type *ti, unsigned long fl)
+{
+	const char *keys;
+	unsigned log2_size, log2_index, want_index;
+	ssize_t nentries;
+	enum walk_values how = py.minor == 11 ? WV_PREHEADER :
+			       py.minor == 12 ? WV_TAGGED : WV_INLINE;
+
+	if (py.lay.ht_cached_keys < 0 || py.lay.dv_values < 0 || py.minor > 13)
+		return;
+	if (how == WV_INLINE &&
+	    (!(fl & PY_TPFLAGS_INLINE_VALUES) ||
+	     PY_FIELD(ssize_t, ti->type, PY_OFF_TP_BASICSIZE) !=
+	     PY_OFF_INLINE_VALUES))
+		return;
+	keys = PY_FIELD(const char *, ti->type, py.lay.ht_cached_keys);
+	if (!keys || PY_FIELD(uint8_t, keys, PY_OFF_DK_KIND) != PY_DK_SPLIT)
+		return;
+	log2_size = PY_FIELD(uint8_t, keys, PY_OFF_DK_LOG2_SIZE);
+	log2_index = PY_FIELD(uint8_t, keys, PY_OFF_DK_LOG2_INDEX_BYTES);
+	/* Index bytes per slot: 1, 2, 4 or 8 by table size (dictobject.c). */
+	want_index = log2_size + (log2_size < 8 ? 0 : log2_size < 16 ? 1 :
+				  log2_size < 32 ? 2 : 3);
+	nentries = PY_FIELD(ssize_t, keys, PY_OFF_DK_NENTRIES);
+	/* Shared keys hold at most 30 entries; allow a margin, no more. */
+	if (log2_size < 3 || log2_size > 16 || log2_index != want_index ||
+	    nentries < 0 || nentries > ((ssize_t)2 << log2_size) / 3 ||
+	    nentries > 255)
+		return;
+	ti->values = (uint8_t)how;
+	ti->nattr = (uint32_t)nentries;
+	ti->attr_keys = keys + PY_OFF_DK_INDICES + ((size_t)1 << log2_index);
+}
+
+static enum walk_kind
+walk_type_kind(py_object *t, unsigned long fl)
+{
+	if (fl & PY_TPFLAGS_DICT_SUBCLASS)
+		return WK_DICT;
+	if (fl & PY_TPFLAGS_LIST_SUBCLASS)
+		return WK_LIST;
+	if (fl & PY_TPFLAGS_TUPLE_SUBCLASS)
+		return WK_TUPLE;
+	if (fl & PY_TPFLAGS_UNICODE_SUBCLASS)
+		return WK_STR;
+	if (fl & PY_TPFLAGS_BYTES_SUBCLASS)
+		return WK_BYTES;
+	if (fl & PY_TPFLAGS_TYPE_SUBCLASS)
+		return WK_TYPE;
+	if (t == py.PyFunction_Type)
+		return WK_FUNCTION;
+	if (t == py.PyCode_Type)
+		return WK_CODE;
+	if (t == py.PyFrame_Type)
+		return WK_FRAME;
+	if (t == py.PyCell_Type)
+		return WK_CELL;
+	if (t == py.PyMethod_Type)
+		return WK_METHOD;
+	if (walk_is_subtype(t, py.PyModule_Type))
+		return WK_MODULE;
+	return WK_PLAIN;
+}
+
+/* Adds a summary row named id; returns its index or WALK_NOSLOT. */
+static uint32_t
+walk_new_row(struct walker *w, uint32_t id)
+{
+	if (id == WALK_NOSLOT ||
+	    walk_grow(&w->rows, &w->caprows, w->nrows + 1, sizeof *w->rows)) {
+		walk_fail(w);
+		return WALK_NOSLOT;
+	}
+	w->rows[w->nrows].name = id;
+	w->rows[w->nrows].count = 0;
+	w->rows[w->nrows].size = 0;
+	return (uint32_t)w->nrows++;
+}
+
+/* Fills the cache entry of type t. */
+static int
+walk_type_init(struct walker *w, struct walk_type *ti, py_object *t)
+{
+	unsigned long fl = PY_TP_FLAGS(t);
+	int preheader_flags = 0;
+
+	memset(ti, 0, sizeof *ti);
+	ti->type = t;
+	ti->kind = (uint8_t)walk_type_kind(t, fl);
+	ti->exact = t == py.PyDict_Type || t == py.PyList_Type ||
+		    t == py.PyTuple_Type;
+	ti->have_gc = (fl & PY_TPFLAGS_HAVE_GC) != 0;
+	ti->heap = (fl & PY_TPFLAGS_HEAPTYPE) != 0;
+	ti->is_gc = PY_FIELD(py_inquiry, t, PY_OFF_TP_IS_GC);
+	ti->traverse = PY_FIELD(py_traverseproc, t, PY_OFF_TP_TRAVERSE);
+	ti->dictoffset = PY_FIELD(ssize_t, t, PY_OFF_TP_DICTOFFSET);
+	ti->managed_dict = py.minor >= 11 && (fl & PY_TPFLAGS_MANAGED_DICT);
+	if (py.minor == 11)
+		preheader_flags = (fl & PY_TPFLAGS_MANAGED_DICT) != 0;
+	else if (py.minor >= 12)
+		preheader_flags = (fl & (PY_TPFLAGS_MANAGED_DICT |
+					 PY_TPFLAGS_MANAGED_WEAKREF)) != 0;
+	ti->pre = (uint8_t)((ti->have_gc ? PY_GC_HEAD_SIZE : 0) +
+			    16 * preheader_flags);
+	walk_type_sizing(w, ti);
+	ti->name = walk_type_name(w, t);
+	if (ti->name == WALK_NOSLOT)
+		return -1;
+	ti->row = walk_new_row(w, ti->name);
+	if (ti->row == WALK_NOSLOT)
+		return -1;
+	if (ti->heap && walk_type_members(w, ti) != 0)
+		return -1;
+	if (ti->managed_dict && ti->heap && w->graph)
+		walk_type_values(ti, fl);
+	return w->err ? -1 : 0;
+}
+
+/* The cache entry of type t, created on first use; NULL on failure. */
+static struct walk_type *
+walk_type(struct walker *w, py_object *t)
+{
+	uint32_t *idx;
+	int isnew;
+
+	if (w->last && w->last->type == t)
+		return w->last;
+	idx = walk_map_put(&w->typemap, (uint64_t)(uintptr_t)t,
+			   (uint32_t)w->ntypes, &isnew);
+	if (!idx) {
+		walk_fail(w);
+		return NULL;
+	}
+	if (isnew) {
+		if (walk_grow(&w->types, &w->captypes, w->ntypes + 1,
+			      sizeof *w->types) ||
+		    walk_type_init(w, &w->types[w->ntypes], t) != 0) {
+			walk_fail(w);
+			return NULL;
+		}
+		w->ntypes++;
+	}
+	w->last = &w->types[*idx];
+	return w->last;
+}
+
+/* ---- sizes --------------------------------------------------------------- */
+
+static int
+walk_is_gc(const struct walk_type *ti, py_object *o)
+{
+	return ti->have_gc && (!ti->is_gc || ti->is_gc(o));
+}
+
+/* sys.getsizeof(o), without running Python code (design note 1). */
+static uint64_t
+walk_sizeof(struct walker *w, const struct walk_type *ti, py_object *o,
+	    int isgc)
+{
+	py_object *t = ti->type;
+	ssize_t basic = PY_FIELD(ssize_t, t, PY_OFF_TP_BASICSIZE);
+	ssize_t item = PY_FIELD(ssize_t, t, PY_OFF_TP_ITEMSIZE);
+	ssize_t s = -1;
+
+	if (ti->sizing >= WS_CALL && ti->sizing <= WS_CALL_METHOD) {
+		py_object *r;
+
+		if (ti->sizing == WS_CALL)
+			r = ti->sizeof_fn(o, NULL);
+		else if (ti->sizing == WS_CALL_FAST)
+			r = ((py_object *(*)(py_object *, py_object *const *,
+					     ssize_t, py_object *))
+			     (void (*)(void))ti->sizeof_fn)(o, NULL, 0, NULL);
+		else
+			r = ((py_object *(*)(py_object *, py_object *,
+					     py_object *const *, size_t,
+					     py_object *))
+			     (void (*)(void))ti->sizeof_fn)(o, ti->sizeof_cls,
+							    NULL, 0, NULL);
+
+		if (r) {
+			s = py.PyLong_AsSsize_t(r);
+			py.Py_DecRef(r);
+		}
+		if (s < 0)
+			py.PyErr_Clear();
+	}
+	if (ti->sizing == WS_OBJECT) {
+		/* object.__sizeof__: ob_size as is (signed), like CPython. */
+		s = basic + (item > 0 ? PY_FIELD(ssize_t, o, PY_OFF_SIZE) *
+			     item : 0);
+	} else if (s < 0) {
+		ssize_t n = item ? PY_FIELD(ssize_t, o, PY_OFF_SIZE) : 0;
+
+		s = basic + (n < 0 ? -n : n) * item;
+		w->estimated++;
+	}
+	if (py.minor <= 10)
+		return (uint64_t)s + (isgc ? PY_GC_HEAD_SIZE : 0);
+	if (py.minor >= 13 && t == py.PyType_Type &&
+	    !(PY_TP_FLAGS(o) & PY_TPFLAGS_HEAPTYPE))
+		return (uint64_t)s;   /* 3.13: static types get no pre-header */
+	return (uint64_t)s + ti->pre;
+}
+
+/* ---- per-kind readers ------------------------------------------------------ */
+
+static void
+walk_dict(struct walker *w, uint32_t src, py_object *d)
+{
+	ssize_t pos = 0;
+	py_object *k, *v;
+
+	while (!w->err && py.PyDict_Next(d, &pos, &k, &v)) {
+		uint32_t name = FMT_EDGE_NONE;
+
+		if (w->graph && walk_is_str(k)) {
+			uint32_t id = walk_name_id(w, k);
+			if (id != FMT_NO_STRING || walk_str_eq(k, ""))
+				name = walk_ename(FMT_EDGE_KEY, id);
+		}
+		walk_edge(w, src, v, name);
+		walk_edge(w, src, k, walk_ename(FMT_EDGE_DICTKEY, 0));
+	}
+}
+
+static void
+walk_seq(struct walker *w, uint32_t src, py_object *o, int is_list)
+{
+	ssize_t n = PY_FIELD(ssize_t, o, PY_OFF_SIZE);
+	py_object **items = is_list ?
+		PY_FIELD(py_object **, o, PY_OFF_SEQ_ITEMS) :
+		(py_object **)((char *)o + PY_OFF_SEQ_ITEMS);
+
+	for (ssize_t i = 0; i < n && items && !w->err; i++)
+		walk_edge(w, src, items[i],
+			  walk_ename(FMT_EDGE_INDEX, (uint32_t)i));
+}
+
+/* Item i of tuple t (no bounds check beyond NULL). */
+static py_object *
+walk_tuple_item(py_object *t, ssize_t i)
+{
+	if (!t || i < 0 || i >= PY_FIELD(ssize_t, t, PY_OFF_SIZE))
+		return NULL;
+	return PY_FIELD(py_object *, t, PY_OFF_SEQ_ITEMS + 8 * i);
+}
+
+/* Name of local i of code object co, the way the frame lays them out. */
+static py_object *
+walk_local_name(py_object *co, ssize_t i)
+{
+	ssize_t nl, nc;
+	py_object *cells;
+
+	if (py.minor >= 11)
+		return walk_tuple_item(PY_FIELD(py_object *, co,
+					py.lay.co_localsplusnames), i);
+	nl = PY_FIELD(int, co, py.lay.co_nlocals);
+	if (i < nl)
+		return walk_tuple_item(PY_FIELD(py_object *, co,
+					py.lay.co_varnames), i);
+	cells = PY_FIELD(py_object *, co, py.lay.co_cellvars);
+	nc = cells ? PY_FIELD(ssize_t, cells, PY_OFF_SIZE) : 0;
+	if (i < nl + nc)
+		return walk_tuple_item(cells, i - nl);
+	return walk_tuple_item(PY_FIELD(py_object *, co, py.lay.co_freevars),
+			       i - nl - nc);
+}
+
+/* Number of fast locals (locals + cells + free vars) of code co. */
+static ssize_t
+walk_nlocals(py_object *co)
+{
+	py_object *c, *f;
+
+	if (py.minor >= 11)
+		return PY_FIELD(int, co, py.lay.co_nlocalsplus);
+	c = PY_FIELD(py_object *, co, py.lay.co_cellvars);
+	f = PY_FIELD(py_object *, co, py.lay.co_freevars);
+	return PY_FIELD(int, co, py.lay.co_nlocals) +
+	       (c ? PY_FIELD(ssize_t, c, PY_OFF_SIZE) : 0) +
+	       (f ? PY_FIELD(ssize_t, f, PY_OFF_SIZE) : 0);
+}
+
+/* The code object of frame f (borrowed), or NULL. */
+static py_object *
+walk_frame_code(py_object *f)
+{
+	py_object *co;
+
+	if (py.minor <= 10)
+		co = PY_FIELD(py_object *, f, py.lay.fr_code);
+	else {
+		char *iframe = PY_FIELD(char *, f, py.lay.fr_iframe);
+		co = iframe ? PY_FIELD(py_object *, iframe, py.lay.if_code) :
+			      NULL;
+	}
+	return co && PY_TYPE(co) == py.PyCode_Type ? co : NULL;
+}
+
+/* Frame: code, globals..., and the fast locals by name (FMT_EDGE_LOCAL). */
+static void
+walk_frame(struct walker *w, uint32_t src, py_object *f)
+{
+	py_object *co = walk_frame_code(f), **locals;
+	ssize_t n;
+
+	walk_edge_other(w, src, PY_FIELD(py_object *, f, py.lay.fr_back),
+			WN_F_BACK);
+	if (!co)
+		return;
+	walk_edge_other(w, src, co, WN_F_CODE);
+	if (py.minor <= 10) {
+		locals = (py_object **)((char *)f + py.lay.fr_localsplus);
+	} else {
+		char *iframe = PY_FIELD(char *, f, py.lay.fr_iframe);
+
+		walk_edge_other(w, src, PY_FIELD(py_object *, iframe,
+						 py.lay.if_globals), WN_F_GLOBALS);
+		walk_edge_other(w, src, PY_FIELD(py_object *, iframe,
+						 py.lay.if_builtins),
+				WN_F_BUILTINS);
+		walk_edge_other(w, src, PY_FIELD(py_object *, iframe,
+						 py.lay.if_locals), WN_F_LOCALS);
+		walk_edge_other(w, src, PY_FIELD(py_object *, iframe,
+						 py.lay.if_func), WN_F_FUNC);
+		locals = (py_object **)(iframe + py.lay.if_localsplus);
+	}
+	n = walk_nlocals(co);
+	for (ssize_t i = 0; i < n && !w->err; i++) {
+		uint32_t id;
+
+		if (!locals[i])
+			continue;
+		id = w->graph ? walk_name_id(w, walk_local_name(co, i)) : 0;
+		walk_edge(w, src, locals[i], walk_ename(FMT_EDGE_LOCAL, id));
+	}
+}
+
+/* Function: its code and closure; each closure cell's contents are named
+ * by the free variable (the edge leaves the cell, FMT_EDGE_CELL). */
+static void
+walk_function(struct walker *w, uint32_t src, py_object *fn)
+{
+	py_object *co = PY_FIELD(py_object *, fn, py.lay.fn_code);
+	py_object *cl = PY_FIELD(py_object *, fn, py.lay.fn_closure);
+	ssize_t n, first;
+
+	walk_edge_other(w, src, co, WN_CODE);
+	walk_edge_other(w, src, cl, WN_CLOSURE);
+	if (!cl || !co || PY_TYPE(co) != py.PyCode_Type ||
+	    PY_TYPE(cl) != py.PyTuple_Type)
+		return;
+	n = PY_FIELD(ssize_t, cl, PY_OFF_SIZE);
+	first = walk_nlocals(co) - n;   /* free vars come last */
+	for (ssize_t i = 0; i < n && !w->err; i++) {
+		py_object *cell = walk_tuple_item(cl, i), *v;
+		uint32_t cslot, id = 0;
+
+		if (!cell || PY_TYPE(cell) != py.PyCell_Type)
+			continue;
+		v = PY_FIELD(py_object *, cell, PY_OFF_CELL_REF);
+		cslot = walk_discover(w, cell);
+		if (!v || cslot == WALK_NOSLOT)
+			continue;
+		if (w->graph)
+			id = walk_name_id(w, walk_local_name(co, first + i));
+		walk_edge(w, cslot, v, walk_ename(FMT_EDGE_CELL, id));
+	}
+}
+
+static void
+walk_type_object(struct walker *w, uint32_t src, py_object *t)
+{
+	walk_edge_other(w, src, PY_FIELD(py_object *, t, PY_OFF_TP_DICT),
+			WN_DICT);
+	walk_edge_other(w, src, PY_FIELD(py_object *, t, PY_OFF_TP_MRO),
+			WN_MRO);
+	walk_edge_other(w, src, PY_FIELD(py_object *, t, PY_OFF_TP_BASE),
+			WN_BASE);
+	walk_edge_other(w, src, PY_FIELD(py_object *, t, PY_OFF_TP_BASES),
+			WN_BASES);
+}
+
+/* String contents for STRDATA (design: only when opts->strings asks). */
+static void
+walk_strdata(struct walker *w, uint32_t src, py_object *o, int is_str)
+{
+	uint32_t id;
+	size_t max = w->opts->strings;
+
+	if (is_str) {
+		ssize_t n = walk_str_utf8(w, o, max);
+		if (n < 0)
+			return;
+		id = walk_intern(w, w->sbuf, (size_t)n);
+	} else {
+		ssize_t n = PY_FIELD(ssize_t, o, PY_OFF_SIZE);
+		id = walk_intern(w, (const char *)o + PY_OFF_BYTES_SVAL,
+				 (size_t)n < max ? (size_t)n : max);
+	}
+	if (id == WALK_NOSLOT ||
+	    walk_grow(&w->strdata, &w->capstrdata, w->nstrdata + 1,
+		      sizeof *w->strdata)) {
+		walk_fail(w);
+		return;
+	}
+	w->strdata[w->nstrdata].obj = src;
+	w->strdata[w->nstrdata].str = id;
+	w->nstrdata++;
+}
+
+/* Row of a special per-object summary name: "function (f)" etc. */
+static uint32_t
+walk_special_row(struct walker *w, int kind, uint32_t nameid)
+{
+	static const char *const fmts[] = {
+		[WK_FUNCTION] = "function (%s)",
+		[WK_FRAME] = "frame (codename: %s)",
+		[WK_MODULE] = "module(%s)",
+	};
+	uint64_t key = ((uint64_t)(kind + 1) << 32) | nameid;
+	uint32_t *row;
+	int isnew;
+	const char *name;
+	char *text;
+	size_t len;
+
+	row = walk_map_put(&w->rowmap, key, 0, &isnew);
+	if (!row) {
+		walk_fail(w);
+		return WALK_NOSLOT;
+	}
+	if (!isnew)
+		return *row;
+	name = w->strs[nameid].ptr;
+	len = strlen(fmts[kind]) + w->strs[nameid].len;
+	text = malloc(len);
+	if (!text) {
+		walk_fail(w);
+		return WALK_NOSLOT;
+	}
+	snprintf(text, len, fmts[kind], name);
+	*row = walk_new_row(w, walk_intern_cstr(w, text));
+	free(text);
+	return *row;
+}
+
+/* The name of module m (its __name__), or FMT_NO_STRING. */
+static uint32_t
+walk_module_name(struct walker *w, py_object *m)
+{
+	py_object *name = walk_dict_find(PY_FIELD(py_object *, m,
+						  PY_OFF_MODULE_DICT),
+					 "__name__");
+	return walk_name_id(w, name);
+}
+
+/* The PyDictValues array (its values[]) holding o's attributes, or NULL
+ * when o has a materialized __dict__ instead (or no attributes). */
+static py_object **
+walk_attr_values(const struct walk_type *ti, py_object *o, uint32_t *n)
+{
+	char *v;
+	uintptr_t d;
+
+	switch (ti->values) {
+	case WV_PREHEADER:
+		v = PY_FIELD(char *, o, PY_OFF_VALUES_PTR);
+		break;
+	case WV_TAGGED:
+		d = PY_FIELD(uintptr_t, o, PY_OFF_MANAGED_DICT);
+		v = (d & 1) ? (char *)(d + 1) : NULL;
+		break;
+	case WV_INLINE:
+		v = (char *)o + PY_OFF_INLINE_VALUES;
+		if (!PY_FIELD(uint8_t, v, PY_OFF_DV_VALID))
+			return NULL;
+		if (*n > PY_FIELD(uint8_t, v, PY_OFF_DV_CAPACITY))
+			*n = PY_FIELD(uint8_t, v, PY_OFF_DV_CAPACITY);
+		break;
+	default:
+		return NULL;
+	}
+	return v ? (py_object **)(v + py.lay.dv_values) : NULL;
+}
+
+/* Instance attributes kept as values: value i named by shared key i
+ * (FMT_EDGE_ATTR).  The same referents come unnamed from tp_traverse;
+ * walk_dedup keeps the named edge. */
+static void
+walk_instance_values(struct walker *w, uint32_t src,
+		     const struct walk_type *ti, py_object *o)
+{
+	uint32_t n = ti->nattr;
+	py_object **vals = walk_attr_values(ti, o, &n);
+
+	for (uint32_t i = 0; vals && i < n && !w->err; i++) {
+		py_object *key = PY_FIELD(py_object *, ti->attr_keys,
+					  (size_t)i * PY_DK_UNICODE_ENTRY);
+		uint32_t id;
+
+		if (!vals[i] || !key)
+			continue;
+		id = walk_name_id(w, key);
+		/* As walk_dict: "" is a name too (setattr(o, "", v)). */
+		walk_edge(w, src, vals[i],
+			  id != FMT_NO_STRING || walk_str_eq(key, "") ?
+			  walk_ename(FMT_EDGE_ATTR, id) : FMT_EDGE_NONE);
+	}
+}
+
+/* Records object o (slot) and discovers what it refers to. */
+static void
+walk_object(struct walker *w, py_object *o, uint32_t slot)
+{
+	struct walk_type *ti = walk_type(w, PY_TYPE(o));
+	uint32_t label = FMT_NO_STRING, row, tidx;
+	uint8_t flags = 0;
+	int isgc;
+	uint64_t size;
+
+	if (!ti)
+		return;
+	tidx = (uint32_t)(ti - w->types);
+	row = ti->row;
+	isgc = walk_is_gc(ti, o);
+	size = walk_sizeof(w, ti, o, isgc);
+	w->cur = slot;
+
+	switch (ti->kind) {
+	case WK_DICT:
+		walk_dict(w, slot, o);
+		break;
+	case WK_LIST:
+	case WK_TUPLE:
+		walk_seq(w, slot, o, ti->kind == WK_LIST);
+		break;
+	case WK_STR:
+	case WK_BYTES:
+		if (w->graph && w->opts->strings)
+			walk_strdata(w, slot, o, ti->kind == WK_STR);
+		break;
+	case WK_TYPE:
+		flags |= FMT_OBJ_TYPE;
+		if (w->graph)
+			label = walk_type_qualname(w, o);
+		walk_type_object(w, slot, o);
+		break;
+	case WK_MODULE: {
+		uint32_t name = walk_module_name(w, o);
+
+		label = name;
+		row = walk_special_row(w, WK_MODULE, name);
+		walk_edge_other(w, slot, PY_FIELD(py_object *, o,
+						  PY_OFF_MODULE_DICT),
+				WN_DICT);
+		break;
+	}
+	case WK_FUNCTION:
+		if (w->graph)
+			label = walk_name_id(w, PY_FIELD(py_object *, o,
+						py.lay.fn_qualname));
+		row = walk_special_row(w, WK_FUNCTION, walk_name_id(w,
+				PY_FIELD(py_object *, o, py.lay.fn_name)));
+		walk_function(w, slot, o);
+		break;
+	case WK_CODE:
+		label = walk_name_id(w, PY_FIELD(py_object *, o,
+						 py.lay.co_name));
+		break;
+	case WK_METHOD:
+		walk_edge_other(w, slot, PY_FIELD(py_object *, o,
+						  PY_OFF_METHOD_FUNC), WN_M_FUNC);
+		walk_edge_other(w, slot, PY_FIELD(py_object *, o,
+						  PY_OFF_METHOD_SELF), WN_M_SELF);
+		break;
+	case WK_FRAME: {
+		py_object *co = walk_frame_code(o);
+
+		label = co ? walk_name_id(w, PY_FIELD(py_object *, co,
+						      py.lay.co_name)) : 0;
+		row = walk_special_row(w, WK_FRAME, label);
+		walk_frame(w, slot, o);
+		break;
+	}
+	default:
+		break;
+	}
+	if (row == WALK_NOSLOT || w->err)
+		return;
+	w->rows[row].count++;
+	w->rows[row].size += size;
+
+	/* Generic references: type, __dict__, __slots__, tp_traverse. */
+	if (ti->heap)
+		walk_edge_other(w, slot, ti->type, WN_CLASS);
+	if (ti->dictoffset > 0)
+		walk_edge_other(w, slot, PY_FIELD(py_object *, o,
+						  ti->dictoffset), WN_DICT);
+	else if (ti->managed_dict) {
+		uintptr_t d = PY_FIELD(uintptr_t, o, PY_OFF_MANAGED_DICT);
+		/* 3.12 tags an inline-values pointer with bit 0. */
+		if (d && !(py.minor == 12 && (d & 1)))
+			walk_edge_other(w, slot, (py_object *)d, WN_DICT);
+		if (ti->nattr)
+			walk_instance_values(w, slot, ti, o);
+	}
+	for (uint32_t i = 0; i < ti->nmem && !w->err; i++) {
+		const struct walk_member *m = &w->members[ti->mem_start + i];
+
+		walk_edge(w, slot, PY_FIELD(py_object *, o, m->offset),
+			  walk_ename(FMT_EDGE_ATTR, m->name));
+	}
+	if (isgc && ti->traverse && !ti->exact && !w->err) {
+		w->cur = slot;
+		ti->traverse(o, walk_visit, w);
+	}
+	if (w->graph && !w->err) {
+		w->otype[slot] = tidx;
+		w->size[slot] = size;
+		w->refcnt[slot] = PY_FIELD(uint64_t, o, PY_OFF_REFCNT);
+		w->label[slot] = label;
+		/* PyGC_Head._gc_next is non-zero while tracked (3.8+). */
+		if (isgc && PY_FIELD(uintptr_t, o, -PY_GC_HEAD_SIZE) != 0)
+			flags |= FMT_OBJ_GC_TRACKED;
+		w->oflags[slot] = flags;
+	}
+}
+
+/* ---- where the walk starts ------------------------------------------------ */
+
+static void
+walk_add_root(struct walker *w, uint32_t slot, uint32_t kind, uint32_t name)
+{
+	if (slot == WALK_NOSLOT || !w->graph || w->err)
+		return;
+	if (walk_grow(&w->roots, &w->caproots, w->nroots + 1,
+		      sizeof *w->roots)) {
+		walk_fail(w);
+		return;
+	}
+	w->roots[w->nroots].obj = slot;
+	w->roots[w->nroots].kind = kind;
+	w->roots[w->nroots].name = name;
+	w->nroots++;
+}
+
+static void
+walk_modules(struct walker *w)
+{
+	py_object *mods = py.PyImport_GetModuleDict(), *k, *v;
+	ssize_t pos = 0;
+
+	walk_discover(w, mods);
+	while (mods && !w->err && py.PyDict_Next(mods, &pos, &k, &v))
+		walk_add_root(w, walk_discover(w, v), FMT_ROOT_MODULE,
+			      w->graph ? walk_name_id(w, k) : 0);
+}
+
+/* The innermost frame of thread state ts (new reference), or NULL. */
+static py_object *
+walk_thread_frame(void *ts)
+{
+	py_object *f;
+
+	if (py.minor == 8) {
+		f = PY_FIELD(py_object *, ts, py.lay.ts_frame);
+		if (f)
+			py.Py_IncRef(f);
+		return f;
+	}
+	return py.PyThreadState_GetFrame(ts);
+}
+
+/* The caller of frame f (new reference), or NULL. */
+static py_object *
+walk_frame_back(py_object *f)
+{
+	py_object *b;
+
+	if (py.minor == 8) {
+		b = PY_FIELD(py_object *, f, py.lay.fr_back);
+		if (b)
+			py.Py_IncRef(b);
+		return b;
+	}
+	return py.PyFrame_GetBack(f);
+}
+
+/*
+ * Every thread's frames.  On 3.11+ this materializes frame objects for
+ * running frames, as sys._current_frames() does; each one is owned by
+ * its interpreter frame, so dropping our reference frees nothing.
+ */
+static void
+walk_threads(struct walker *w)
+{
+	void *interp = py.minor == 8 ? py._PyInterpreterState_Get() :
+				       py.PyInterpreterState_Get();
+
+	for (void *ts = py.PyInterpreterState_ThreadHead(interp);
+	     ts && !w->err; ts = py.PyThreadState_Next(ts)) {
+		py_object *f = walk_thread_frame(ts);
+		char name[48];
+		uint32_t id = 0;
+
+		if (!f)
+			continue;
+		if (w->graph) {
+			snprintf(name, sizeof name, "thread %lu",
+				 PY_FIELD(unsigned long, ts,
+					  py.lay.ts_thread_id));
+			id = walk_intern_cstr(w, name);
+		}
+		walk_add_root(w, walk_discover(w, f), FMT_ROOT_FRAME, id);
+		while (f && !w->err) {
+			py_object *back = walk_frame_back(f);
+			uint32_t fs = walk_discover(w, f);
+
+			if (back)
+				walk_edge_other(w, fs, back, WN_F_BACK);
+			py.Py_DecRef(f);
+			f = back;
+		}
+		if (f)
+			py.Py_DecRef(f);
+	}
+}
+
+static int
+walk_gc_visit(py_object *o, void *arg)
+{
+	struct walker *w = arg;
+
+	walk_edge(w, WALK_NOSLOT, o, 0);
+	return w->err ? 0 : 1;
+}
+
+/* The gc state (3.8-3.11): in _PyRuntime (3.8) or the interpreter. */
+static char *
+walk_gc_state(void)
+{
+	char *base = py.lay.gc_in_runtime ? (char *)py._PyRuntime :
+		     (char *)(py.minor == 8 ? py._PyInterpreterState_Get() :
+			      py.PyInterpreterState_Get());
+	return base ? base + py.lay.gc_state : NULL;
+}
+
+/* One gc list (a circular PyGC_Head list); -1 if it does not look like
+ * one (the layout table would be wrong for this build). */
+static int
+walk_gc_list(struct walker *w, uintptr_t *head)
+{
+	uintptr_t *g = (uintptr_t *)head[0];
+
+	if (!g || (g[1] & ~(uintptr_t)3) != (uintptr_t)head)
+		return -1;
+	for (; g != head && !w->err; g = (uintptr_t *)g[0])
+		walk_edge(w, WALK_NOSLOT, (py_object *)(g + 2), 0);
+	return 0;
+}
+
+/* Discovers every gc-tracked object.  Returns 0 or MUPPY_EINVAL. */
+static int
+walk_gc_objects(struct walker *w)
+{
+	char *gc;
+
+	if (py.minor >= 12) {
+		py.PyUnstable_GC_VisitObjects(walk_gc_visit, w);
+		return 0;
+	}
+	gc = walk_gc_state();
+	if (!gc)
+		return MUPPY_EINVAL;
+	for (int i = 0; i < 3; i++)
+		if (walk_gc_list(w, (uintptr_t *)(gc + py.lay.gc_generations +
+						  24 * i)) != 0)
+			return MUPPY_EINVAL;
+	if (walk_gc_list(w, (uintptr_t *)(gc + py.lay.gc_permanent)) != 0)
+		return MUPPY_EINVAL;
+	return 0;
+}
+
+/* Disables automatic collection; returns the previous state. */
+static int
+walk_gc_disable(void)
+{
+	int *enabled;
+	int was;
+
+	if (py.PyGC_Disable)
+		return py.PyGC_Disable();
+	enabled = (int *)(walk_gc_state() + py.lay.gc_enabled);
+	was = *enabled;
+	*enabled = 0;
+	return was;
+}
+
+static void
+walk_gc_restore(int was)
+{
+	if (!was)
+		return;
+	if (py.PyGC_Enable)
+		py.PyGC_Enable();
+	else
+		*(int *)(walk_gc_state() + py.lay.gc_enabled) = was;
+}
+
+/* ---- life cycle -------------------------------------------------------------- */
+
+static void
+walk_free_walker(struct walker *w)
+{
+	struct walk_chunk *c, *next;
+
+	if (!w)
+		return;
+	walk_map_free(&w->seen);
+	walk_map_free(&w->strhash);
+	walk_map_free(&w->strobj);
+	walk_map_free(&w->typemap);
+	walk_map_free(&w->rowmap);
+	for (c = w->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(w->stack); free(w->addr); free(w->size); free(w->refcnt);
+	free(w->otype); free(w->label); free(w->oflags);
+	free(w->esrc); free(w->edst); free(w->ename);
+	free(w->strs); free(w->strnext); free(w->sbuf);
+	free(w->types); free(w->members); free(w->rows);
+	free(w->roots); free(w->strdata);
+	free(w->f_addr); free(w->f_size); free(w->f_refcnt);
+	free(w->f_estart); free(w->f_type); free(w->f_label);
+	free(w->f_edst); free(w->f_ename); free(w->f_flags);
+	free(w->f_types);
+	free(w);
+}
+
+static struct walker *
+walk_new(const struct walk_opts *opts)
+{
+	struct walker *w = walk_realloc(NULL, sizeof *w);
+
+	if (!w)
+		return NULL;
+	memset(w, 0, sizeof *w);
+	w->opts = opts;
+	w->graph = opts->graph != 0;
+	if (walk_map_init(&w->seen, walk_hint_objects + walk_hint_objects / 8) ||
+	    walk_map_init(&w->strhash, 1024) ||
+	    walk_map_init(&w->strobj, 1024) ||
+	    walk_map_init(&w->typemap, 256) ||
+	    walk_map_init(&w->rowmap, 256) ||
+	    walk_intern(w, "", 0) != 0)
+		goto fail;
+#define WALK_NM_INTERN(id, text) \
+	if ((w->names[WN_##id] = walk_intern_cstr(w, text)) == WALK_NOSLOT) \
+		goto fail;
+	WALK_FIXED_NAMES(WALK_NM_INTERN)
+#undef WALK_NM_INTERN
+	/* Sized from the last walk: growth copies and rehashes cost GIL
+	 * time (the next heap is usually about the same). */
+	if (walk_grow(&w->stack, &w->capstack, walk_hint_objects / 4 + 1024,
+		      sizeof *w->stack))
+		goto fail;
+	if (w->graph && walk_hint_objects) {
+		size_t n = walk_hint_objects + walk_hint_objects / 8, c;
+
+		c = 0; if (walk_grow(&w->addr, &c, n, 8)) goto fail;
+		c = 0; if (walk_grow(&w->size, &c, n, 8)) goto fail;
+		c = 0; if (walk_grow(&w->refcnt, &c, n, 8)) goto fail;
+		c = 0; if (walk_grow(&w->otype, &c, n, 4)) goto fail;
+		c = 0; if (walk_grow(&w->label, &c, n, 4)) goto fail;
+		c = 0; if (walk_grow(&w->oflags, &c, n, 1)) goto fail;
+		w->capobj = c;
+		if (walk_edges_reserve(w, walk_hint_edges +
+				       walk_hint_edges / 8))
+			goto fail;
+	}
+	w->object_sizeof = NULL;
+	{
+		const struct py_methoddef *m =
+			walk_find_method(py.PyBaseObject_Type, "__sizeof__");
+		w->object_sizeof = m ? m->ml_meth : NULL;
+	}
+	return w;
+fail:
+	walk_free_walker(w);
+	return NULL;
+}
+
+/* Processes the work stack until it is empty. */
+static void
+walk_drain(struct walker *w)
+{
+	while (!w->err) {
+		struct walk_item it;
+
+		if (!w->nstack) {
+			walk_flush(w);
+			if (!w->nstack)
+				break;
+		}
+		it = w->stack[--w->nstack];
+		if (w->nstack >= 4)
+			__builtin_prefetch(w->stack[w->nstack - 4].obj);
+		walk_object(w, it.obj, it.slot);
+	}
+}
+
+static void
+walk_fill_summary(struct walker *w, struct walk_result *out)
+{
+	struct fmt_dump *d = &out->dump;
+
+	d->major = MUPPY_FORMAT_MAJOR;
+	d->minor = MUPPY_FORMAT_MINOR;
+	d->flags = w->graph ? FMT_FLAG_GRAPH : 0;
+	if (w->graph && w->opts->strings)
+		d->flags |= FMT_FLAG_STRINGS;
+	d->nstrings = (uint32_t)w->nstrs;
+	d->strings = w->strs;
+	d->nsummary = (uint32_t)w->nrows;
+	d->summary = w->rows;
+}
+
+int
+walk_heap(const struct walk_opts *opts, struct walk_result *out,
+	  struct walk_stats *stats)
+{
+	uint64_t t0 = walk_now_ns();
+	struct walker *w = NULL;
+	py_object *et, *ev, *etb;
+	int gc_was, rc;
+
+	if (out)
+		memset(out, 0, sizeof *out);
+	if (stats)
+		memset(stats, 0, sizeof *stats);
+	if (!opts || !out || py_api_init() != 0)
+		return MUPPY_EINVAL;
+	w = walk_new(opts);
+	if (!w)
+		return MUPPY_ENOMEM;
+	py.PyErr_Fetch(&et, &ev, &etb);   /* C __sizeof__ needs a clean slate */
+	gc_was = walk_gc_disable();
+	walk_modules(w);
+	walk_threads(w);
+	rc = walk_gc_objects(w);
+	if (rc == 0)
+		walk_drain(w);
+
+	walk_gc_restore(gc_was);
+	py.PyErr_Restore(et, ev, etb);
+	if (rc == 0 && w->err)
+		rc = w->err;
+	if (rc != 0) {
+		walk_free_walker(w);
+		return rc;
+	}
+	walk_hint_objects = w->nslots;
+	walk_hint_edges = w->nedges;
+	walk_fill_summary(w, out);
+	w->f_types = walk_realloc(NULL, (w->ntypes + 1) * sizeof *w->f_types);
+	if (!w->f_types) {
+		walk_free_walker(w);
+		memset(out, 0, sizeof *out);
+		return MUPPY_ENOMEM;
+	}
+	for (size_t i = 0; i < w->ntypes; i++) {
+		w->f_types[i].addr = (uint64_t)(uintptr_t)w->types[i].type;
+		w->f_types[i].name = w->types[i].name;
+	}
+	out->dump.ntypes = (uint32_t)w->ntypes;
+	out->dump.types = w->f_types;
+	out->priv = w;
+	out->dump.nobjects = w->graph ? w->nslots : 0;
+	if (stats) {
+		stats->objects = w->nslots;
+		stats->edges = w->nedges;
+		stats->sizes_estimated = w->estimated;
+		stats->walk_ns = walk_now_ns() - t0;
+	}
+	return 0;
+}
+
+/* ---- walk_finish: address order, CSR edges ------------------------------- */
+
+struct walk_pair {
+	uint64_t key;
+	uint32_t slot;
+};
+
+/* LSD radix sort of pairs by key, 16 bits a pass; skips passes where
+ * every key has the same digit.  tmp has n entries. */
+static void
+walk_radix_sort(struct walk_pair *a, struct walk_pair *tmp, size_t n,
+		size_t *count)
+{
+	for (int shift = 0; shift < 64; shift += 16) {
+		size_t sum = 0;
+		int skip = 0;
+
+		memset(count, 0, 65536 * sizeof *count);
+		for (size_t i = 0; i < n; i++)
+			count[(a[i].key >> shift) & 0xFFFF]++;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = count[d];
+
+			if (c == n)
+				skip = 1;
+			count[d] = sum;
+			sum += c;
+		}
+		if (skip)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(a[i].key >> shift) & 0xFFFF]++] = a[i];
+		memcpy(a, tmp, n * sizeof *a);
+	}
+}
+
+struct walk_edgekey {
+	uint32_t dst, name, pos;
+};
+
+/* Named first, then by name, then by position: the first of a run of
+ * equal dst is the one to keep when it is named. */
+static int
+walk_edgekey_cmp(const void *pa, const void *pb)
+{
+	const struct walk_edgekey *a = pa, *b = pb;
+
+	if (a->dst != b->dst)
+		return a->dst < b->dst ? -1 : 1;
+	if ((a->name == 0) != (b->name == 0))
+		return a->name == 0 ? 1 : -1;
+	if (a->name != b->name)
+		return a->name < b->name ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/*
+ * De-duplicates the edges [s, e) of one referrer in place (design note 3)
+ * keeping their order; returns the new count.  key has e - s entries.
+ */
+static size_t
+walk_dedup(uint32_t *dst, uint32_t *name, size_t s, size_t e,
+	   struct walk_edgekey *key, uint8_t *drop)
+{
+	size_t n = e - s, out = s;
+
+	for (size_t i = 0; i < n; i++) {
+		key[i].dst = dst[s + i];
+		key[i].name = name[s + i];
+		key[i].pos = (uint32_t)i;
+		drop[i] = 0;
+	}
+	qsort(key, n, sizeof *key, walk_edgekey_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (key[i].dst == key[i - 1].dst &&
+		    (key[i].name == key[i - 1].name || key[i].name == 0))
+			drop[key[i].pos] = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			continue;
+		dst[out] = dst[s + i];
+		name[out] = name[s + i];
+		out++;
+	}
+	return out;
+}
+
+/* True if [s, e) holds no repeated dst (the common, cheap case). */
+static int
+walk_group_unique(const uint32_t *dst, size_t s, size_t e)
+{
+	for (size_t i = s; i < e; i++)
+		for (size_t j = s; j < i; j++)
+			if (dst[i] == dst[j])
+				return 0;
+	return 1;
+}
+
+/* Counting sort of the edges by referrer index, then de-duplication. */
+static int
+walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
+{
+	uint64_t *start = walk_realloc(NULL, (n + 1) * sizeof *start);
+	uint32_t *dst = walk_realloc(NULL, (w->nedges + 1) * sizeof *dst);
+	uint32_t *name = walk_realloc(NULL, (w->nedges + 1) * sizeof *name);
+	struct walk_edgekey *key = NULL;
+	uint8_t *drop = NULL;
+	size_t maxg = 0, out = 0;
+
+	if (!start || !dst || !name)
+		goto fail;
+	memset(start, 0, (n + 1) * sizeof *start);
+	for (size_t i = 0; i < w->nedges; i++)
+		start[rank[w->esrc[i]] + 1]++;
+	for (size_t i = 0; i < n; i++) {
+		if (start[i + 1] > maxg)
+			maxg = start[i + 1];
+		start[i + 1] += start[i];
+	}
+	/* Stable placement: start[r] walks forward, then is restored. */
+	for (size_t i = 0; i < w->nedges; i++) {
+		uint64_t at = start[rank[w->esrc[i]]]++;
+		dst[at] = rank[w->edst[i]];
+		name[at] = w->ename[i];
+	}
+	for (size_t i = n; i > 0; i--)
+		start[i] = start[i - 1];
+	start[0] = 0;
+	key = walk_realloc(NULL, (maxg + 1) * sizeof *key);
+	drop = walk_realloc(NULL, maxg + 1);
+	if (!key || !drop)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		size_t s = start[i], e = start[i + 1];
+
+		start[i] = out;
+		if (e - s > 1 && (e - s > 8 || !walk_group_unique(dst, s, e)))
+			e = walk_dedup(dst, name, s, e, key, drop);
+		if (out != s) {
+			for (size_t j = s; j < e; j++) {
+				dst[out + j - s] = dst[j];
+				name[out + j - s] = name[j];
+			}
+		}
+		out += e - s;
+	}
+	start[n] = out;
+	free(key);
+	free(drop);
+	w->f_estart = start;
+	w->f_edst = dst;
+	w->f_ename = name;
+	return 0;
+fail:
+	free(start);
+	free(dst);
+	free(name);
+	free(key);
+	free(drop);
+	return MUPPY_ENOMEM;
+}
+
+/* Column src (elements of esz bytes, by slot) in address order: a new
+ * array, or NULL. */
+static void *
+walk_permute(const void *src, size_t esz, const struct walk_pair *order,
+	     size_t n)
+{
+	char *p = walk_realloc(NULL, (n + 1) * esz);
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *from = (const char *)src + order[i].slot * esz;
+
+		switch (esz) {
+		case 8: memcpy(p + i * 8, from, 8); break;
+		case 4: memcpy(p + i * 4, from, 4); break;
+		default: memcpy(p + i * esz, from, esz); break;
+		}
+	}
+	return p;
+}
+
+int
+walk_finish(struct walk_result *out)
+{
+	struct walker *w;
+	struct walk_pair *pairs = NULL, *tmp = NULL;
+	size_t *count = NULL, n;
+	uint32_t *rank = NULL;
+	struct fmt_dump *d;
+	int rc = MUPPY_ENOMEM;
+
+	if (!out || !out->priv)
+		return MUPPY_EINVAL;
+	w = out->priv;
+	d = &out->dump;
+	n = w->nslots;
+	if (!w->graph || w->finished)
+		return 0;
+
+	pairs = walk_realloc(NULL, (n + 1) * sizeof *pairs);
+	tmp = walk_realloc(NULL, (n + 1) * sizeof *tmp);
+	count = walk_realloc(NULL, 65536 * sizeof *count);
+	rank = walk_realloc(NULL, (n + 1) * sizeof *rank);
+	if (!pairs || !tmp || !count || !rank)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		pairs[i].key = w->addr[i];
+		pairs[i].slot = (uint32_t)i;
+	}
+	walk_radix_sort(pairs, tmp, n, count);
+	for (size_t i = 0; i < n; i++)
+		rank[pairs[i].slot] = (uint32_t)i;
+
+	free(w->f_addr); free(w->f_size); free(w->f_refcnt);
+	free(w->f_type); free(w->f_label); free(w->f_flags);
+	w->f_addr = walk_permute(w->addr, sizeof(uint64_t), pairs, n);
+	w->f_size = walk_permute(w->size, sizeof(uint64_t), pairs, n);
+	w->f_refcnt = walk_permute(w->refcnt, sizeof(uint64_t), pairs, n);
+	w->f_type = walk_permute(w->otype, sizeof(uint32_t), pairs, n);
+	w->f_label = walk_permute(w->label, sizeof(uint32_t), pairs, n);
+	w->f_flags = walk_permute(w->oflags, sizeof(uint8_t), pairs, n);
+	if (!w->f_addr || !w->f_size || !w->f_refcnt || !w->f_type ||
+	    !w->f_label || !w->f_flags)
+		goto out;
+	free(w->f_estart); free(w->f_edst); free(w->f_ename);
+	w->f_estart = NULL; w->f_edst = NULL; w->f_ename = NULL;
+	if (walk_finish_edges(w, rank, n) != 0)
+		goto out;
+	for (size_t i = 0; i < w->nroots; i++)
+		w->roots[i].obj = rank[w->roots[i].obj];
+	for (size_t i = 0; i < w->nstrdata; i++)
+		w->strdata[i].obj = rank[w->strdata[i].obj];
+
+	d->nobjects = n;
+	d->obj_addr = w->f_addr;
+	d->obj_type = w->f_type;
+	d->obj_size = w->f_size;
+	d->obj_refcnt = w->f_refcnt;
+	d->obj_label = w->f_label;
+	d->obj_flags = w->f_flags;
+	d->nedges = w->f_estart[n];
+	d->edge_start = w->f_estart;
+	d->edge_dst = w->f_edst;
+	d->edge_name = w->f_ename;
+	d->nroots = (uint32_t)w->nroots;
+	d->roots = w->roots;
+	d->nstrdata = (uint32_t)w->nstrdata;
+	d->strdata = w->strdata;
+	/* The slot-ordered columns are no longer needed. */
+	free(w->addr); free(w->size); free(w->refcnt);
+	free(w->otype); free(w->label); free(w->oflags);
+	free(w->esrc); free(w->edst); free(w->ename);
+	w->addr = w->size = w->refcnt = NULL;
+	w->otype = w->label = NULL;
+	w->oflags = NULL;
+	w->esrc = w->edst = w->ename = NULL;
+	w->nedges = 0;
+	w->finished = 1;   /* roots/strdata are remapped: never twice */
+	rc = 0;
+out:
+	free(pairs);
+	free(tmp);
+	free(count);
+	free(rank);
+	return rc;
+}
+
+void
+walk_result_free(struct walk_result *r)
+{
+	if (!r)
+		return;
+	walk_free_walker(r->priv);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,257 @@
+/*
+ * walk_driver.c - a test-only entry into the walker, for tests/walk_check.py.
+ *
+ * Built as its own shared object together with shim/walk.c, shim/pyapi.c
+ * and the format/ sources (see walk_check.py for the command), loaded with
+ * ctypes.PyDLL so the GIL stays held during the call.  It walks, finishes,
+ * checks that fmt_write accepts the result and that fmt_read_mem gives it
+ * back, and writes the dump as text lines the checker parses:
+ *
+ *   S <count> <size> <name>            summary row
+ *   T <index> <addr> <name>            type
+ *   O <index> <addr> <type> <size> <refcnt> <flags> <label>
+ *   E <src> <dst> <kind> <value>       (value: text for string kinds)
+ *   R <obj> <kind> <name>
+ *   D <obj> <hex bytes>                string contents
+ *   I <key> <value>                    walk facts (rc, stats, times)
+ *
+ * Fields are tab-separated; names have \, tab and newline escaped.  It is
+ * not part of libmuppy.so and exports walk_test_* only.
+ */
+#include <stdio.h>    /* fopen, fprintf */
+#include <stdlib.h>   /* malloc, free */
+#include <string.h>   /* memcpy */
+#include <time.h>     /* clock_gettime */
+
+#include "format/dump.h"
+#include "shim/walk.h"
+
+extern long walk_test_fail_after;
+
+#define EXPORT __attribute__((visibility("default")))
+
+static void
+put_esc(FILE *f, const char *s, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == 0)
+			fputs("\\0", f);
+		else
+			fputc(c, f);
+	}
+}
+
+static void
+put_str(FILE *f, const struct fmt_dump *d, uint32_t id)
+{
+	if (id >= d->nstrings) {
+		fputs("<bad id>", f);
+		return;
+	}
+	put_esc(f, d->strings[id].ptr, d->strings[id].len);
+}
+
+struct membuf {
+	char *p;
+	size_t n, cap;
+};
+
+static int
+mem_sink(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+
+	if (m->n + len > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1 << 20;
+		char *p;
+
+		while (cap < m->n + len)
+			cap *= 2;
+		p = realloc(m->p, cap);
+		if (!p)
+			return -1;
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->n, buf, len);
+	m->n += len;
+	return 0;
+}
+
+static void
+write_text(FILE *f, const struct fmt_dump *d)
+{
+	for (uint32_t i = 0; i < d->nsummary; i++) {
+		fprintf(f, "S\t%llu\t%llu\t",
+			(unsigned long long)d->summary[i].count,
+			(unsigned long long)d->summary[i].size);
+		put_str(f, d, d->summary[i].name);
+		fputc('\n', f);
+	}
+	for (uint32_t i = 0; i < d->ntypes; i++) {
+		fprintf(f, "T\t%u\t%llu\t", i,
+			(unsigned long long)d->types[i].addr);
+		put_str(f, d, d->types[i].name);
+		fputc('\n', f);
+	}
+	for (uint64_t i = 0; i < d->nobjects; i++) {
+		fprintf(f, "O\t%llu\t%llu\t%u\t%llu\t%llu\t%u\t",
+			(unsigned long long)i,
+			(unsigned long long)d->obj_addr[i], d->obj_type[i],
+			(unsigned long long)d->obj_size[i],
+			(unsigned long long)d->obj_refcnt[i], d->obj_flags[i]);
+		put_str(f, d, d->obj_label[i]);
+		fputc('\n', f);
+	}
+	for (uint64_t i = 0; i < d->nobjects; i++) {
+		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1];
+		     e++) {
+			uint32_t name = d->edge_name[e];
+			enum fmt_edge_kind k = FMT_EDGE_KIND(name);
+
+			fprintf(f, "E\t%llu\t%u\t%d\t", (unsigned long long)i,
+				d->edge_dst[e], (int)k);
+			if (k == FMT_EDGE_INDEX || k == FMT_EDGE_DICTKEY ||
+			    k == FMT_EDGE_NONE)
+				fprintf(f, "%u", FMT_EDGE_VALUE(name));
+			else
+				put_str(f, d, FMT_EDGE_VALUE(name));
+			fputc('\n', f);
+		}
+	}
+	for (uint32_t i = 0; i < d->nroots; i++) {
+		fprintf(f, "R\t%u\t%u\t", d->roots[i].obj, d->roots[i].kind);
+		put_str(f, d, d->roots[i].name);
+		fputc('\n', f);
+	}
+	for (uint32_t i = 0; i < d->nstrdata; i++) {
+		const struct fmt_str *s = &d->strings[d->strdata[i].str];
+
+		fprintf(f, "D\t%u\t", d->strdata[i].obj);
+		for (uint32_t j = 0; j < s->len; j++)
+			fprintf(f, "%02x", (unsigned char)s->ptr[j]);
+		fputc('\n', f);
+	}
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Walks (GIL held by the ctypes.PyDLL caller) and writes the text form to
+ * path (NULL: no output).  exclude: n addresses.  fail_after > 0 makes the
+ * fail_after-th allocation fail.  Returns walk_heap's/walk_finish's code,
+ * or 100 + fmt error if the dump does not round-trip.
+ */
+EXPORT int
+walk_test_dump(const char *path, int graph, unsigned strings,
+	       const uintptr_t *exclude, size_t n, long fail_after)
+{
+	struct walk_opts opts = { .graph = graph, .strings = strings,
+				  .exclude = exclude, .nexclude = n };
+	struct walk_result res;
+	struct walk_stats st;
+	struct membuf mb = { 0 };
+	struct fmt_dump back;
+	char err[256];
+	uint64_t t0, t1, t2;
+	int rc;
+	FILE *f;
+
+	walk_test_fail_after = fail_after;
+	t0 = now_ns();
+	rc = walk_heap(&opts, &res, &st);
+	t1 = now_ns();
+	if (rc == 0)
+		rc = walk_finish(&res);
+	t2 = now_ns();
+	walk_test_fail_after = 0;
+	if (rc != 0) {
+		walk_result_free(&res);
+		return rc;
+	}
+	if (fmt_write(&res.dump, 1, mem_sink, &mb) != 0) {
+		rc = 100;
+		goto out;
+	}
+	if (fmt_read_mem(mb.p, mb.n, FMT_READ_ALL, &back, err,
+			 sizeof err) != 0) {
+		fprintf(stderr, "walk_driver: %s\n", err);
+		rc = 101;
+		goto out;
+	}
+	if (back.nobjects != res.dump.nobjects ||
+	    back.nedges != res.dump.nedges)
+		rc = 102;
+	fmt_dump_free(&back);
+	if (path && rc == 0) {
+		f = fopen(path, "w");
+		if (!f) {
+			rc = 103;
+			goto out;
+		}
+		fprintf(f, "I\twalk_ns\t%llu\n", (unsigned long long)(t1 - t0));
+		fprintf(f, "I\tfinish_ns\t%llu\n",
+			(unsigned long long)(t2 - t1));
+		fprintf(f, "I\tobjects\t%llu\n",
+			(unsigned long long)st.objects);
+		fprintf(f, "I\tedges_raw\t%llu\n",
+			(unsigned long long)st.edges);
+		fprintf(f, "I\tsizes_estimated\t%llu\n",
+			(unsigned long long)st.sizes_estimated);
+		fprintf(f, "I\tdump_bytes\t%zu\n", mb.n);
+		write_text(f, &res.dump);
+		fclose(f);
+	}
+out:
+	free(mb.p);
+	walk_result_free(&res);
+	return rc;
+}
+
+/*
+ * Only the GIL-held half, for timing: returns the walk's wall ns (or a
+ * negative MUPPY_* code); *cpu_ns gets the thread's CPU ns for it (the
+ * figure to trust on a loaded machine) and *finish_ns walk_finish's.
+ */
+EXPORT long long
+walk_test_time(int graph, long long *cpu_ns, long long *finish_ns)
+{
+	struct walk_opts opts = { .graph = graph };
+	struct walk_result res;
+	struct walk_stats st;
+	struct timespec a, b;
+	uint64_t t0;
+	long long ns;
+	int rc;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	rc = walk_heap(&opts, &res, &st);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	if (rc != 0)
+		return rc;
+	*cpu_ns = (b.tv_sec - a.tv_sec) * 1000000000ll +
+		  (b.tv_nsec - a.tv_nsec);
+	ns = (long long)st.walk_ns;
+	t0 = now_ns();
+	rc = walk_finish(&res);
+	*finish_ns = (long long)(now_ns() - t0);
+	walk_result_free(&res);
+	return rc ? rc : ns;
+}
