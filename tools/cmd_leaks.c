@@ -510,7 +510,8 @@ analyse(const struct leaks_args *a, const struct fmt_dump *last,
 		goto oom;
 	if (a->nfiles >= 3)  /* design note 4 */
 		drop_young(&gs);
-	qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
+	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
+		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	shown = a->limit && a->limit < gs.n ? a->limit : gs.n;
 	if (print_groups(&g, &p, &gs, shown, a->format) != 0)
 		goto oom;
