@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""bench.py - muppy's benchmark: every figure beside a baseline measured in
+the same run, as a ratio (issue 5).  Normally run through bench/run.sh.
+
+    python3 bench/bench.py --shim LIB --muppy TOOL [--quick]
+        [--pythons P1,P2] [--sizes 100k,1M] [--big-pythons P1,P2]
+        [--idle-seconds S] [--idle-repeat N] [--out FILE]
+
+For each interpreter and heap size (bench/heap_app.py builds the heap):
+  pause      GIL-held time per snapshot (META gil_ns), inline and fork,
+             against the seed's algorithm in pure Python and against
+             gc.get_objects() alone (the floor), all on the same heap;
+  e2e        wall time from the dump signal to a complete file;
+  bytes/obj  dump size per object, graph and summary mode;
+  extra RSS  inline: the process's peak RSS during the dump minus its RSS
+             before; fork: the child's peak RSS minus the parent's RSS at
+             the fork (the child's private memory if it reads every page of
+             the parent, as a full walk nearly does; pages the parent
+             writes meanwhile are copied too, not counted here: the
+             benchmark's parent only waits)
+  tracemalloc.take_snapshot() on the same heap (sizes up to 1M).
+Then, on the first interpreter: idle overhead (a CPU-bound loop without
+the shim, with it and no dumps, with it and a 10 s timer; interleaved
+repeats, best run), and the offline commands on the 1M and 5M dumps
+(wall time and peak RSS from /usr/bin/time -v, per object).
+Prints as it goes; writes the Markdown report to --out.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+APP = os.path.join(HERE, "heap_app.py")
+SIZES = {"100k": 100000, "1M": 1000000, "5M": 5000000}
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def find_pythons():
+    """[(label, path)]: Debian's python3 and pyenv's 3.8+, by version."""
+    cands = ["/usr/bin/python3"] + sorted(glob.glob(
+        os.path.expanduser("/root/.pyenv/versions/3.*/bin/python3")))
+    out, seen = [], set()
+    for p in cands:
+        if not os.access(p, os.X_OK):
+            continue
+        try:
+            v = subprocess.run([p, "-c", "import sys; print('%d.%d.%d' % "
+                                "sys.version_info[:3])"], capture_output=True,
+                               text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if not v or tuple(map(int, v.split(".")[:2])) < (3, 8) or v in seen:
+            continue
+        seen.add(v)
+        out.append((v, p))
+    # Debian's python3 first (the machine's default), then by version.
+    return out[:1] + sorted(out[1:], key=lambda x: tuple(map(int, x[0].split("."))))
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MUPPY_") and k != "LD_PRELOAD"
+           and not k.startswith("PYTHON")}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_app(python, args, env, cwd, timeout=1800):
+    p = subprocess.run([python, APP] + args, capture_output=True, text=True,
+                       env=env, cwd=cwd, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("%s %s failed (%d): %s" % (python, " ".join(args),
+                                                      p.returncode, p.stderr[-2000:]))
+    if p.stderr.strip():
+        log("    stderr: " + p.stderr.strip()[-500:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def meta_of(muppy, path):
+    p = subprocess.run([muppy, "info", path, "--format", "json"],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError("muppy info %s: %s" % (path, p.stderr))
+    return json.loads(p.stdout)["meta"]
+
+
+def shim_run(a, python, n, workdir, snapshot, mode):
+    d = tempfile.mkdtemp(prefix="%s-%s-" % (snapshot, mode), dir=workdir)
+    env = clean_env(LD_PRELOAD=a.shim, MUPPY_DIR=d, MUPPY_AT_EXIT=0,
+                    MUPPY_SNAPSHOT=snapshot, MUPPY_MODE=mode)
+    r = run_app(python, ["--objects", str(n), "--measure", "shim"], env, d)
+    for dump in r["dumps"]:
+        m = meta_of(a.muppy, dump["path"])
+        dump["gil_ns"] = int(m["gil_ns"])
+        dump["walk_ns"] = int(m["walk_ns"])
+        dump["objects"] = int(m["objects"])
+        dump["bytes"] = os.path.getsize(dump["path"])
+        if dump.get("hwm_kb") is None:
+            dump["extra_kb"] = None
+        elif snapshot == "inline":
+            dump["extra_kb"] = dump["hwm_kb"] - dump["rss_before_kb"]
+        else:
+            dump["extra_kb"] = dump["children_maxrss_kb"] - dump["rss_before_kb"]
+    r["dir"] = d
+    return r
+
+
+def fmt_s(s):
+    if s is None:
+        return "-"
+    return "%.1f ms" % (s * 1e3) if s < 1 else "%.2f s" % s
+
+
+def ratio(base, x):
+    if not base or not x:
+        return "-"
+    return "%.1fx" % (base / x)
+
+
+class Report:
+    def __init__(self):
+        self.sections = []
+
+    def table(self, title, head, rows, note=None):
+        lines = ["### " + title, ""]
+        if note:
+            lines += [note, ""]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for r in rows:
+            lines.append("| " + " | ".join(str(c) for c in r) + " |")
+        self.sections.append("\n".join(lines) + "\n")
+        log("\n".join(lines))
+        log()
+
+
+def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
+    pause_rows, e2e_rows, size_rows, rss_rows, tm_rows = [], [], [], [], []
+    targets = {}
+    for label, python in pythons:
+        for sname in sizes:
+            if sname == "5M" and label not in big:
+                continue
+            n = SIZES[sname]
+            log("== %s, %s objects" % (label, sname))
+            t0 = time.time()
+            base = None
+            if n <= a.seed_max:
+                base = run_app(python, ["--objects", str(n), "--measure",
+                                        "baselines"], clean_env(), workdir)
+            inl = shim_run(a, python, n, workdir, "inline", "graph")
+            frk = shim_run(a, python, n, workdir, "fork", "graph")
+            summ = shim_run(a, python, n, workdir, "inline", "summary")
+            tm = None
+            if n <= a.tracemalloc_max:
+                tm = run_app(python, ["--objects", str(n), "--measure",
+                                      "tracemalloc"], clean_env(), workdir)
+            d_in, d_fk = inl["dumps"][0], frk["dumps"][0]
+            objs = d_in["objects"]
+            g_in, g_fk = d_in["gil_ns"] / 1e9, d_fk["gil_ns"] / 1e9
+            seed = base["seed_s"] if base else None
+            floor = base["gc_get_objects_s"] if base else None
+            pause_rows.append([label, sname, "%d" % objs,
+                               fmt_s(g_in), "%.0f ms" % (g_in / objs * 1e9),
+                               fmt_s(g_fk), fmt_s(floor), fmt_s(seed),
+                               ratio(seed, g_in), ratio(seed, g_fk),
+                               ratio(floor, g_in), ratio(floor, g_fk)])
+            summary.setdefault("heaps", []).append({
+                "python": label, "size": sname, "objects": objs,
+                "inline_s": g_in, "fork_s": g_fk, "seed_s": seed,
+                "graph_bpo": d_in["bytes"] / objs,
+                "summary_bytes": summ["dumps"][0]["bytes"]})
+            e2e_rows.append([label, sname, fmt_s(d_in["e2e_s"]),
+                             fmt_s(d_fk["e2e_s"]),
+                             fmt_s(d_in["walk_ns"] / 1e9),
+                             fmt_s(d_fk["walk_ns"] / 1e9), fmt_s(seed),
+                             ratio(seed, d_in["e2e_s"]),
+                             ratio(seed, d_fk["e2e_s"])])
+            sm = summ["dumps"][0]
+            size_rows.append([label, sname, "%.2f" % (d_in["bytes"] / objs),
+                              "%d" % d_in["bytes"], "%d" % sm["bytes"],
+                              "%.4f" % (sm["bytes"] / sm["objects"])])
+            rss_before = d_in["rss_before_kb"]
+            rss_rows.append([label, sname, "%.1f MB" % (rss_before / 1024),
+                             "-" if d_in["extra_kb"] is None else
+                             "%.1f MB (%.0f B/obj)" % (d_in["extra_kb"] / 1024,
+                                                       d_in["extra_kb"] * 1024 / objs),
+                             "-" if d_fk["extra_kb"] is None else
+                             "%.1f MB (%.0f B/obj)" % (d_fk["extra_kb"] / 1024,
+                                                       d_fk["extra_kb"] * 1024 / objs)])
+            if tm:
+                tm_rows.append([label, sname, fmt_s(tm["take_snapshot_s"]),
+                                "%d" % tm["traces"], fmt_s(g_in), fmt_s(g_fk),
+                                ratio(tm["take_snapshot_s"], g_in),
+                                ratio(tm["take_snapshot_s"], g_fk)])
+            if label == pythons[0][0] and sname in ("100k", "1M", "5M"):
+                targets[sname] = {"dumps": [x["path"] for x in inl["dumps"]],
+                                  "objects": objs,
+                                  "old": inl["target_old"],
+                                  "new": inl["target_new"]}
+            else:
+                for r in (inl, frk, summ):
+                    if not keep:
+                        shutil.rmtree(r["dir"], ignore_errors=True)
+            log("   (%.0f s)" % (time.time() - t0))
+    rep.table("GIL-held pause per snapshot",
+              ["python", "heap", "objects", "inline", "inline per 1M",
+               "fork (parent)", "gc.get_objects()", "seed (pure Python)",
+               "seed / inline", "seed / fork", "floor / inline",
+               "floor / fork"], pause_rows,
+              "Ratios above 1 mean muppy's pause is shorter than the baseline's. "
+              "inline per 1M: the inline pause scaled to 1M objects.")
+    rep.table("End-to-end time to a complete dump (graph mode)",
+              ["python", "heap", "inline e2e", "fork e2e", "inline walk",
+               "fork walk (child)", "seed (pure Python)", "seed / inline e2e",
+               "seed / fork e2e"], e2e_rows)
+    rep.table("Dump size",
+              ["python", "heap", "graph B/object", "graph bytes",
+               "summary bytes", "summary B/object"], size_rows)
+    rep.table("Extra peak RSS during a snapshot",
+              ["python", "heap", "RSS before", "inline extra", "fork extra (child)"],
+              rss_rows, "inline: peak RSS during the dump (VmHWM, reset before "
+              "it) minus the RSS before; fork: the reaped child's peak RSS "
+              "minus the parent's RSS at the fork, i.e. the child's private "
+              "memory when it reads every page of the parent (a full walk "
+              "nearly does); copy-on-write copies made by a parent that "
+              "writes meanwhile are not included (this parent only waits).")
+    if tm_rows:
+        rep.table("tracemalloc.take_snapshot() on the same heap (context)",
+                  ["python", "heap", "take_snapshot", "traces", "muppy inline pause",
+                   "muppy fork pause", "take_snapshot / inline",
+                   "take_snapshot / fork"], tm_rows,
+                  "tracemalloc must be started before the heap is built (its "
+                  "tracing overhead is not included here).")
+    return targets
+
+
+def bench_idle(a, python, workdir, rep, summary):
+    configs = [("no shim", clean_env()),
+               ("shim, no dumps", clean_env(LD_PRELOAD=a.shim, MUPPY_AT_EXIT=0,
+                                             MUPPY_DIR=workdir))]
+    for snap in ("inline", "fork"):
+        configs.append(("shim, %g s timer, %s" % (a.idle_timer, snap),
+                        clean_env(LD_PRELOAD=a.shim, MUPPY_AT_EXIT=0,
+                                  MUPPY_DIR=workdir, MUPPY_INTERVAL=a.idle_timer,
+                                  MUPPY_SNAPSHOT=snap)))
+    res = {name: [] for name, _ in configs}
+    pauses = {name: [] for name, _ in configs}
+    log("== idle overhead (%s, %d x %g s per configuration)"
+        % (python[0], a.idle_repeat, a.idle_seconds))
+    k = run_app(python[1], ["--measure", "idle", "--seconds",
+                            str(a.idle_seconds)], clean_env(), workdir)["iterations"]
+    for _ in range(a.idle_repeat):
+        for name, env in configs:
+            r = run_app(python[1], ["--measure", "idle", "--iterations",
+                                    str(k)], env, workdir)
+            res[name].append(r)
+            for f in glob.glob(os.path.join(workdir, "muppy.*.dump")):
+                pauses[name].append(int(meta_of(a.muppy, f)["gil_ns"]) / 1e9)
+                os.unlink(f)
+    # Fastest of the interleaved runs: other load on the machine only ever
+    # adds time, so the minimum is the least disturbed figure.
+    base_w = min(r["wall_s"] for r in res["no shim"])
+    base_c = min(r["cpu_s"] for r in res["no shim"])
+    rows = []
+    for name, _ in configs:
+        w = min(r["wall_s"] for r in res[name])
+        c = min(r["cpu_s"] for r in res[name])
+        p = pauses[name]
+        rows.append([name, "%.3f s" % w,
+                     "%+.2f%%" % ((w / base_w - 1) * 100),
+                     "%+.2f%%" % ((c / base_c - 1) * 100),
+                     "%d" % len(p),
+                     fmt_s(statistics.median(p)) if p else "-",
+                     "%.3f%%" % (statistics.median(p) / a.idle_timer * 100)
+                     if p else "-"])
+        if p:
+            summary["idle_pause_pct_" + name.split()[-1]] = \
+                statistics.median(p) / a.idle_timer * 100
+    summary["idle_cpu_pct_nodumps"] = (min(
+        r["cpu_s"] for r in res["shim, no dumps"]) / base_c - 1) * 100
+    rep.table("Idle overhead (%s)" % python[0],
+              ["configuration", "best wall", "wall vs no shim",
+               "process CPU vs no shim", "timer dumps", "pause per dump",
+               "pause / timer period"], rows,
+              "Best of %d interleaved runs of about %g s of a CPU-bound "
+              "loop, the same number of iterations in every run.  The wall and CPU "
+              "columns carry the machine's noise (shared, loaded); the last "
+              "column is the share of time the application is stopped by the "
+              "timer's dumps (their META gil_ns per timer period), which is "
+              "what the shim adds to a CPU-bound application." % (a.idle_repeat,
+                                                                 a.idle_seconds))
+
+
+def timev(cmd, timeout=1800):
+    """(seconds, max RSS bytes, exit status) of cmd via /usr/bin/time -v."""
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True,
+                       text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    return wall, int(m.group(1)) * 1024 if m else None, p.returncode
+
+
+def bench_offline(a, targets, rep, summary):
+    have = set()
+    p = subprocess.run([a.muppy, "--help"], capture_output=True, text=True)
+    for c in ("info", "summary", "diff", "tree", "path", "top", "leaks"):
+        if re.search(r"\b%s\b" % c, p.stdout + p.stderr):
+            have.add(c)
+    rows = []
+    for sname in ("100k", "1M", "5M"):
+        t = targets.get(sname)
+        if not t or (sname == "100k" and ("1M" in targets) and not a.quick):
+            continue
+        d1, d2 = t["dumps"]
+        old = "0x%x" % t["old"]
+        cmds = [("load (info)", ["info", d2]),
+                ("summary", ["summary", d2]),
+                ("diff", ["diff", d1, d2]),
+                ("tree", ["tree", d2, old, "--maxdepth", "3"]),
+                ("path", ["path", d2, old]),
+                ("top", ["top", d2]),
+                ("leaks", ["leaks", d1, d2])]
+        log("== offline on the %s dumps (%d objects)" % (sname, t["objects"]))
+        for name, args in cmds:
+            if args[0] not in have:
+                rows.append([sname, name, "absent", "-", "-"])
+                continue
+            wall, rss, rc = timev([a.muppy] + args)
+            rows.append([sname, name, "%.2f s" % wall if rc == 0
+                         else "%.2f s (exit %d)" % (wall, rc),
+                         "%.0f MB" % (rss / 2**20) if rss else "-",
+                         "%.0f" % (rss / t["objects"]) if rss else "-"])
+            log("   %s %s: %.2f s, %s" % (sname, name, wall, rows[-1][3]))
+            summary.setdefault("offline", {})[(sname, name)] = (
+                wall if rc == 0 else None, rss / t["objects"] if rss else None)
+    rep.table("Offline commands (muppy tool)",
+              ["dump", "command", "wall time", "peak RSS", "peak RSS B/object"],
+              rows, "`diff` and `leaks` read two dumps of the same process "
+              "(1% of new records between them); `tree` and `path` target an "
+              "old record; `load (info)` reads and verifies the whole file.")
+
+
+NOTES_MARK = "<!-- notes below are kept when bench.py rewrites this file -->"
+
+
+def targets_table(summary):
+    """The issue's targets, where each stands in this run."""
+    rows = []
+    def row(target, value, ok):
+        rows.append("| %s | %s | %s |" % (target, value,
+                                          "-" if ok is None else ("met" if ok else "MISSED")))
+    heaps = summary.get("heaps", [])
+    at1m = [h for h in heaps if h["size"] == "1M"]
+    at5m = [h for h in heaps if h["size"] == "5M"]
+    if at1m:
+        worst = max(h["inline_s"] / h["objects"] * 1e6 for h in at1m)
+        best = min(h["inline_s"] / h["objects"] * 1e6 for h in at1m)
+        row("inline walk: GIL <= 100 ms per 1M objects",
+            "%.0f-%.0f ms per 1M" % (best * 1e3, worst * 1e3), worst <= 0.1)
+        f = [h["fork_s"] for h in at1m]
+        row("fork: parent paused <= 15 ms at 1M objects",
+            "%.1f-%.1f ms (median %.1f)" % (min(f) * 1e3, max(f) * 1e3,
+                                            statistics.median(f) * 1e3),
+            max(f) <= 0.015)
+        r = [h["seed_s"] / h["inline_s"] for h in at1m if h["seed_s"]]
+        if r:
+            row(">= 20x faster than the pure-Python seed at 1M (inline pause)",
+                "%.1f-%.1fx" % (min(r), max(r)), min(r) >= 20)
+        r = [h["seed_s"] / h["fork_s"] for h in at1m if h["seed_s"]]
+        if r:
+            row("(same, fork mode: the application's pause)",
+                "%.0f-%.0fx" % (min(r), max(r)), min(r) >= 20)
+    if at5m:
+        row("fork at 5M objects: report",
+            ", ".join("%s %.1f ms" % (h["python"], h["fork_s"] * 1e3) for h in at5m),
+            None)
+    if heaps:
+        b = max(h["graph_bpo"] for h in heaps)
+        row("graph dump <= 10 bytes per object", "<= %.2f B/object" % b, b <= 10)
+        sb = max(h["summary_bytes"] for h in heaps)
+        row("summary-only dump < 100 KB", "<= %.1f KB" % (sb / 1024), sb < 100 * 1024)
+    if "idle_cpu_pct_nodumps" in summary:
+        v = summary["idle_cpu_pct_nodumps"]
+        row("idle overhead <= 1%: shim loaded, no dumps (process CPU, best run)",
+            "%+.2f%%" % v, v <= 1)
+    for k in ("inline", "fork"):
+        if "idle_pause_pct_" + k in summary:
+            v = summary["idle_pause_pct_" + k]
+            row("idle overhead <= 1%%: timer dumps, %s (pause share)" % k,
+                "%.3f%%" % v, v <= 1)
+    off = summary.get("offline", {})
+    limits = [("summary", 0.3), ("tree", 1.0), ("path", 1.0), ("top", 3.0)]
+    for name, lim in limits:
+        v = off.get(("1M", name))
+        if v:
+            row("offline 1M: %s <= %g s" % (name, lim),
+                "%.2f s" % v[0] if v[0] is not None else "failed",
+                v[0] is not None and v[0] <= lim)
+    rss = [(n, v[1]) for (s, n), v in off.items() if s == "1M" and v[1]]
+    if rss:
+        worst = max(rss, key=lambda x: x[1])
+        row("offline 1M: peak RSS <= 100 B/object",
+            "max %.0f B/object (%s)" % (worst[1], worst[0]), worst[1] <= 100)
+    ok5 = [v[0] is not None for (s, n), v in off.items() if s == "5M"]
+    if ok5:
+        row("offline: 5M objects works", "%d of %d commands ran" % (sum(ok5), len(ok5)),
+            all(ok5))
+    if not rows:
+        return ""
+    return ("## Targets (issue 5)\n\n| target | this run | |\n|---|---|---|\n" +
+            "\n".join(rows) + "\n\n")
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return "%s, %d cores, %.0f GB RAM, Linux %s" % (cpu, os.cpu_count(), mem,
+                                                    platform.release())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--shim", required=True)
+    p.add_argument("--muppy", required=True)
+    p.add_argument("--quick", action="store_true",
+                   help="100k objects, one interpreter, short idle check")
+    p.add_argument("--pythons", help="comma-separated interpreter paths")
+    p.add_argument("--sizes", help="comma-separated of 100k,1M,5M")
+    p.add_argument("--big-pythons", help="interpreters (paths) that also run 5M; "
+                   "default: the first two")
+    p.add_argument("--idle-seconds", type=float, default=12.0)
+    p.add_argument("--idle-repeat", type=int, default=4)
+    p.add_argument("--idle-timer", type=float, default=10.0)
+    p.add_argument("--seed-max", type=int, default=1000000,
+                   help="largest heap the pure-Python baseline runs on")
+    p.add_argument("--tracemalloc-max", type=int, default=1000000)
+    p.add_argument("--no-idle", action="store_true")
+    p.add_argument("--no-offline", action="store_true")
+    p.add_argument("--keep", action="store_true", help="keep the dumps")
+    p.add_argument("--workdir")
+    p.add_argument("--out", help="Markdown report (default: print only)")
+    a = p.parse_args()
+    a.shim, a.muppy = os.path.abspath(a.shim), os.path.abspath(a.muppy)
+
+    pythons = find_pythons()
+    if a.pythons:
+        want = [os.path.abspath(x) for x in a.pythons.split(",")]
+        pythons = [x for x in pythons if os.path.abspath(x[1]) in want]
+        known = {os.path.abspath(x[1]) for x in pythons}
+        missing = [w for w in want if w not in known]
+        if missing:
+            sys.exit("bench: not a usable Python 3.8+: %s" % ", ".join(missing))
+    sizes = a.sizes.split(",") if a.sizes else ["100k", "1M", "5M"]
+    if a.quick:
+        pythons, sizes = pythons[:1], ["100k"]
+        a.idle_seconds, a.idle_repeat, a.idle_timer = 2.0, 1, 1.0
+    for s in sizes:
+        if s not in SIZES:
+            sys.exit("bench: unknown size %s (100k, 1M, 5M)" % s)
+    if a.big_pythons:
+        big = {v for v, path in pythons
+               if os.path.abspath(path) in
+               {os.path.abspath(x) for x in a.big_pythons.split(",")}}
+    else:
+        # One 3.11 and one 3.12+ if present: the two the targets name.
+        big = set()
+        for v, _ in pythons:
+            if v.startswith("3.11.") and not any(b.startswith("3.11.") for b in big):
+                big.add(v)
+            if tuple(map(int, v.split(".")[:2])) >= (3, 12) and \
+                    not any(tuple(map(int, b.split(".")[:2])) >= (3, 12) for b in big):
+                big.add(v)
+    if not pythons:
+        sys.exit("bench: no Python 3.8+ found")
+    workdir = a.workdir or tempfile.mkdtemp(prefix="muppy-bench-")
+    os.makedirs(workdir, exist_ok=True)
+    started = time.time()
+    cmdline = "bench/run.sh " + " ".join(sys.argv[1:])
+    log("muppy benchmark: %s" % machine())
+    log("interpreters: %s; sizes: %s; 5M on: %s"
+        % (", ".join(v for v, _ in pythons), ",".join(sizes),
+           ", ".join(sorted(big)) or "none"))
+    rep = Report()
+    summary = {}
+    try:
+        targets = bench_heaps(a, pythons, sizes, big, workdir, rep, a.keep, summary)
+        if not a.no_idle:
+            bench_idle(a, pythons[0], workdir, rep, summary)
+        if not a.no_offline:
+            bench_offline(a, targets, rep, summary)
+    finally:
+        if not a.keep and not a.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    took = time.time() - started
+    kept = ""
+    if a.out and os.path.exists(a.out):
+        with open(a.out) as f:
+            old = f.read()
+        if NOTES_MARK in old:
+            kept = old.split(NOTES_MARK, 1)[1].lstrip("\n")
+    log(targets_table(summary))
+    log("benchmark: done in %.0f s" % took)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write("# muppy benchmark results\n\n")
+            f.write("- date: %s\n" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+            f.write("- machine: %s\n" % machine())
+            f.write("- command: `%s` (%.0f s)\n" % (cmdline, took))
+            f.write("- interpreters: %s\n\n" % ", ".join(
+                "%s (%s)" % (v, p) for v, p in pythons))
+            f.write(targets_table(summary))
+            f.write("\n".join(rep.sections))
+            if kept:
+                f.write("\n" + NOTES_MARK + "\n" + kept)
+        log("report: %s" % a.out)
+
+
+if __name__ == "__main__":
+    main()
