@@ -251,5 +251,5 @@ shim_config_load(struct shim_config *cfg, shim_getenv_fn env,
 		cfg->snapshot = SHIM_SNAPSHOT_FORK;
 	else if (v)
 		config_warn_invalid(warn, "MUPPY_SNAPSHOT", v, "inline or fork",
-				    "inline");
+				    "fork");
 }

@@ -26,8 +26,9 @@
  *      cannot make our handler write into a file that reused the number,
  *      and children inherit nothing of ours.
  *   3. The worker is started by the constructor; it first polls
- *      Py_IsInitialized() every 1 ms (bounded), then takes the GIL once to
- *      register three C functions of ours with Python: an atexit callback
+ *      Py_IsInitialized() every 1 ms (bounded), then queues a pending
+ *      call (Py_AddPendingCall) in which the main thread, GIL held,
+ *      registers three C functions of ours with Python: an atexit callback
  *      and os.register_at_fork hooks.  Those function objects are the
  *      only Python objects the shim creates; they live for the whole
  *      process and every walk excludes them (walk_opts.exclude).
@@ -36,10 +37,13 @@
  *      finalizing) sets the stop flag, releases the GIL, joins the worker
  *      and takes the GIL back.  Calling into a finalizing interpreter from
  *      a foreign thread kills, hangs or crashes it depending on the version
- *      (bpo-36427, gh-87135, gh-124619).  The one remaining window is the
- *      start-up registration racing an interpreter that exits within
- *      milliseconds of starting (python -S -c pass); it is narrowed by
- *      checking Py_IsInitialized and _Py_IsFinalizing just before.
+ *      (bpo-36427, gh-87135, gh-124619).  Hence the start-up registration
+ *      is done by the main thread: a worker taking the GIL to register
+ *      could wait for it until a short program (python -c "...") was
+ *      finalizing, be ended by CPython inside take_gil and leave a
+ *      thread state behind that corrupted the heap at exit.  Pending calls
+ *      queued before finalization run before the atexit callbacks; the
+ *      worker runs no snapshot until the registration is done.
  *   5. A snapshot is: walk with the GIL held -> release the GIL ->
  *      walk_finish, META, encode, write.  Only the first step holds the
  *      GIL.  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;

@@ -92,7 +92,7 @@ TEST(ShimConfig, EachInvalidValueWarnsOnceAndKeepsDefault) {
   EXPECT_EQ(cfg.graph, 1);
   EXPECT_EQ(cfg.strings, 0u);
   EXPECT_EQ(cfg.level, 1);
-  EXPECT_EQ(cfg.snapshot, SHIM_SNAPSHOT_INLINE);
+  EXPECT_EQ(cfg.snapshot, SHIM_SNAPSHOT_FORK);
   ASSERT_EQ(g_warnings.size(), 7u);
   const char *vars[] = {"MUPPY_SIGNAL", "MUPPY_INTERVAL", "MUPPY_AT_EXIT",
                         "MUPPY_MODE", "MUPPY_STRINGS", "MUPPY_LEVEL",
