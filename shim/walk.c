@@ -1922,6 +1922,20 @@ walk_drain(struct walker *w)
 	}
 }
 
+/* A type's own row is made when the type is first met, but functions,
+ * frames and modules are counted under per-object rows ("function (f)"),
+ * so their type rows can stay empty: Pympler has no such rows. */
+static void
+walk_drop_empty_rows(struct walker *w)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < w->nrows; i++)
+		if (w->rows[i].count)
+			w->rows[n++] = w->rows[i];
+	w->nrows = n;
+}
+
 static void
 walk_fill_summary(struct walker *w, struct walk_result *out)
 {
@@ -1934,6 +1948,7 @@ walk_fill_summary(struct walker *w, struct walk_result *out)
 		d->flags |= FMT_FLAG_STRINGS;
 	d->nstrings = (uint32_t)w->nstrs;
 	d->strings = w->strs;
+	walk_drop_empty_rows(w);
 	d->nsummary = (uint32_t)w->nrows;
 	d->summary = w->rows;
 }
