@@ -140,6 +140,11 @@ static struct {
 	void (*IncRef)(struct shim_pyobj *);
 	void (*Err_Clear)(void);
 	int (*AddPendingCall)(int (*)(void *), void *);
+	struct shim_pyobj *(*Eval_GetGlobals)(void);
+	struct shim_pyobj *(*Dict_GetItemString)(struct shim_pyobj *,
+						 const char *);
+	int (*Unicode_CompareWithASCIIString)(struct shim_pyobj *,
+					      const char *);
 	struct shim_pyobj *None;
 } shim_py;
 static int shim_py_minor;   /* 8 for 3.8, ... from Py_GetVersion() */
@@ -170,6 +175,10 @@ shim_py_resolve(void)
 		SYM(IncRef, "Py_IncRef"),
 		SYM(Err_Clear, "PyErr_Clear"),
 		SYM(AddPendingCall, "Py_AddPendingCall"),
+		SYM(Eval_GetGlobals, "PyEval_GetGlobals"),
+		SYM(Dict_GetItemString, "PyDict_GetItemString"),
+		SYM(Unicode_CompareWithASCIIString,
+		    "PyUnicode_CompareWithASCIIString"),
 		SYM(None, "_Py_NoneStruct"),
 #undef SYM
 	};
@@ -1024,24 +1033,74 @@ shim_worker_loop(void)
 static int shim_register_hooks(void);
 
 /* Where the start-up registration stands (design note 4). */
-enum { SHIM_ATTACH_PENDING, SHIM_ATTACH_DONE, SHIM_ATTACH_FAILED };
+enum { SHIM_ATTACH_PENDING, SHIM_ATTACH_DONE, SHIM_ATTACH_FAILED,
+       SHIM_ATTACH_RETRY };
 static atomic_int shim_attach_state;
 
 /* Py_AddPendingCall callback: registers our hooks from the main thread,
  * GIL held.  Pending calls queued before finalization are run by
  * Py_FinalizeEx before the atexit callbacks; one run later (finalizing
  * already) registers nothing, so the worker gives up. */
+/* True when the main thread is stopped inside importlib's own code.  A
+ * pending call runs between any two bytecodes; importing from there while
+ * _ModuleLock.acquire is between setting and deleting _blocking_on[tid]
+ * breaks the outer import (KeyError: a Fatal Python error during the site
+ * import on 3.8, seen in the exit stress test).  Module code that imports
+ * is fine: only importlib's frames are avoided. */
+static int
+shim_in_importlib(void)
+{
+	static const char *const names[] = {
+		"_frozen_importlib", "_frozen_importlib_external",
+		"importlib._bootstrap", "importlib._bootstrap_external",
+	};
+	struct shim_pyobj *g = shim_py.Eval_GetGlobals(), *name;
+	size_t i;
+
+	if (!g)
+		return 0;
+	name = shim_py.Dict_GetItemString(g, "__name__");  /* borrowed */
+	if (!name)
+		return 0;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (shim_py.Unicode_CompareWithASCIIString(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 shim_pending_attach(void *arg)
 {
 	int ok;
 
 	(void)arg;
+	if (shim_in_importlib()) {
+		atomic_store(&shim_attach_state, SHIM_ATTACH_RETRY);
+		shim_wake();
+		return 0;
+	}
 	ok = !(shim_py.IsFinalizing && shim_py.IsFinalizing()) &&
 	     shim_register_hooks() == 0;
 	atomic_store(&shim_attach_state,
 		     ok ? SHIM_ATTACH_DONE : SHIM_ATTACH_FAILED);
 	shim_wake();
+	return 0;
+}
+
+/* Queues shim_pending_attach (the queue may be full: retried).  Returns 0
+ * or -1 when the worker must give up. */
+static int
+shim_queue_attach(void)
+{
+	int i;
+
+	atomic_store(&shim_attach_state, SHIM_ATTACH_PENDING);
+	for (i = 0; shim_py.AddPendingCall(shim_pending_attach, NULL) != 0;
+	     i++) {
+		if (i >= 100 || atomic_load(&shim_stop))
+			return -1;
+		shim_sleep_ns(SHIM_INIT_POLL_NS);
+	}
 	return 0;
 }
 
@@ -1065,20 +1124,21 @@ shim_attach(void)
 	if (!shim_py.IsInitialized() ||
 	    (shim_py.IsFinalizing && shim_py.IsFinalizing()))
 		return -1;
-	atomic_store(&shim_attach_state, SHIM_ATTACH_PENDING);
-	for (i = 0; shim_py.AddPendingCall(shim_pending_attach, NULL) != 0;
-	     i++) {
-		if (i >= 100 || atomic_load(&shim_stop))
+	do {
+		if (shim_queue_attach() != 0)
 			return -1;
-		shim_sleep_ns(SHIM_INIT_POLL_NS);   /* queue full: retry */
-	}
-	/* No timeout: the main thread runs the call at its next bytecode
-	 * boundary, or at the latest in Py_FinalizeEx, before atexit. */
-	while (atomic_load(&shim_attach_state) == SHIM_ATTACH_PENDING) {
-		if (atomic_load(&shim_stop))
-			return -1;
-		shim_sem_wait(0);
-	}
+		/* No timeout: the main thread runs the call at its next
+		 * bytecode boundary, or at the latest in Py_FinalizeEx,
+		 * before atexit. */
+		while (atomic_load(&shim_attach_state) ==
+		       SHIM_ATTACH_PENDING) {
+			if (atomic_load(&shim_stop))
+				return -1;
+			shim_sem_wait(0);
+		}
+		if (atomic_load(&shim_attach_state) == SHIM_ATTACH_RETRY)
+			shim_sleep_ns(SHIM_INIT_POLL_NS);  /* left importlib? */
+	} while (atomic_load(&shim_attach_state) == SHIM_ATTACH_RETRY);
 	return atomic_load(&shim_attach_state) == SHIM_ATTACH_DONE ? 0 : -1;
 }
 
