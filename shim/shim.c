@@ -948,13 +948,6 @@ shim_wake(void)
 		sem_post(&shim_sem);
 }
 
-static void
-shim_requeue_signal(void)
-{
-	atomic_store(&shim_sig_pending, 1);
-	shim_wake();
-}
-
 /* Waits for a post on shim_sem, until the monotonic deadline if non-zero;
  * then consumes every further post (signals merge into one dump). */
 static void
@@ -995,22 +988,21 @@ shim_wait_trigger(void)
 {
 	uint64_t interval = shim_cfg.interval_ns;
 
+	/* The flag is checked before waiting: a signal that came while the
+	 * worker was busy (attaching, or taking a snapshot) already had its
+	 * semaphore post drained by that wait. */
 	while (!atomic_load(&shim_stop)) {
+		if (atomic_exchange(&shim_sig_pending, 0))
+			return "signal";
 		if (interval &&
 		    shim_now_ns(CLOCK_MONOTONIC) >= shim_next_timer) {
 			shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) + interval;
 			return "timer";
 		}
 		shim_sem_wait(shim_worker_deadline(interval));
-		if (atomic_exchange(&shim_sig_pending, 0)) {
-			if (!atomic_load(&shim_stop))
-				return "signal";
-			/* Stopping for a fork: leave the request to the worker
-			 * that after_in_parent starts. */
-			shim_requeue_signal();
-			break;
-		}
 	}
+	/* Stopping (for a fork, or at exit): a pending request stays in the
+	 * flag for the worker that after_in_parent starts. */
 	return NULL;
 }
 
