@@ -1025,8 +1025,7 @@ shim_worker_loop(void)
 static int shim_register_hooks(void);
 
 /* Where the start-up registration stands (design note 4). */
-enum { SHIM_ATTACH_PENDING, SHIM_ATTACH_DONE, SHIM_ATTACH_FAILED,
-       SHIM_ATTACH_RETRY };
+enum { SHIM_ATTACH_PENDING, SHIM_ATTACH_DONE, SHIM_ATTACH_FAILED };
 static atomic_int shim_attach_state;
 
 /* Py_AddPendingCall callback: registers our hooks from the main thread,
@@ -1066,11 +1065,12 @@ shim_pending_attach(void *arg)
 	int ok;
 
 	(void)arg;
-	if (shim_in_importlib()) {
-		atomic_store(&shim_attach_state, SHIM_ATTACH_RETRY);
-		shim_wake();
+	/* Inside importlib: try again at the next bytecode, from this
+	 * thread (every version runs a bounded number of pending calls per
+	 * pass, so this cannot spin; the worker waits meanwhile). */
+	if (shim_in_importlib() &&
+	    shim_py.AddPendingCall(shim_pending_attach, NULL) == 0)
 		return 0;
-	}
 	ok = !(shim_py.IsFinalizing && shim_py.IsFinalizing()) &&
 	     shim_register_hooks() == 0;
 	atomic_store(&shim_attach_state,
@@ -1116,21 +1116,15 @@ shim_attach(void)
 	if (!shim_py.IsInitialized() ||
 	    (shim_py.IsFinalizing && shim_py.IsFinalizing()))
 		return -1;
-	do {
-		if (shim_queue_attach() != 0)
+	if (shim_queue_attach() != 0)
+		return -1;
+	/* No timeout: the main thread runs the call at its next bytecode
+	 * boundary, or at the latest in Py_FinalizeEx, before atexit. */
+	while (atomic_load(&shim_attach_state) == SHIM_ATTACH_PENDING) {
+		if (atomic_load(&shim_stop))
 			return -1;
-		/* No timeout: the main thread runs the call at its next
-		 * bytecode boundary, or at the latest in Py_FinalizeEx,
-		 * before atexit. */
-		while (atomic_load(&shim_attach_state) ==
-		       SHIM_ATTACH_PENDING) {
-			if (atomic_load(&shim_stop))
-				return -1;
-			shim_sem_wait(0);
-		}
-		if (atomic_load(&shim_attach_state) == SHIM_ATTACH_RETRY)
-			shim_sleep_ns(SHIM_INIT_POLL_NS);  /* left importlib? */
-	} while (atomic_load(&shim_attach_state) == SHIM_ATTACH_RETRY);
+		shim_sem_wait(0);
+	}
 	return atomic_load(&shim_attach_state) == SHIM_ATTACH_DONE ? 0 : -1;
 }
 
