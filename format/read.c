@@ -685,13 +685,11 @@ check_graph_refs(struct rd *r, const struct fmt_dump *d)
 
 /* Which sections the header flags promise, against those found. */
 static int
-check_presence(struct rd *r, const struct fmt_dump *d, int all)
+check_presence(struct rd *r, const struct fmt_dump *d)
 {
-	uint32_t want = SEEN_TABLES, mask = SEEN_TABLES;
-	uint32_t missing;
+	const uint32_t mask = SEEN_TABLES | SEEN_GRAPH | SEEN(FMT_SEC_STRDATA);
+	uint32_t want = SEEN_TABLES, missing;
 
-	(void)all;  /* summary reads walk every section's framing too */
-	mask |= SEEN_GRAPH | SEEN(FMT_SEC_STRDATA);
 	if (d->flags & FMT_FLAG_GRAPH)
 		want |= SEEN_GRAPH;
 	if (d->flags & FMT_FLAG_STRINGS)
@@ -803,7 +801,7 @@ decode_body(struct rd *r, struct fmt_dump *d, int all)
 	r->zinit = 1;
 	rc = dec_sections(r, d, all);
 	if (!rc)
-		rc = check_presence(r, d, all);
+		rc = check_presence(r, d);
 	if (!rc)
 		rc = check_table_refs(r, d);
 	if (!rc && all && (d->flags & FMT_FLAG_GRAPH))
