@@ -31,6 +31,7 @@ typedef int (*py_traverseproc)(py_object *, py_visitproc, void *);
 typedef int (*py_inquiry)(py_object *);
 typedef py_object *(*py_cfunction)(py_object *, py_object *);
 typedef int (*py_gcvisitobjects)(py_object *, void *);
+typedef int (*py_audithook)(const char *, py_object *, void *);
 
 /*
  * X(required, return type, name, parameters).  Keep one line per function;
@@ -55,6 +56,13 @@ typedef int (*py_gcvisitobjects)(py_object *, void *);
 	X(1, void *, PyInterpreterState_ThreadHead, (void *)) \
 	X(1, void *, PyThreadState_Next, (void *)) \
 	X(1, void *, PyThreadState_Get, (void)) \
+	X(1, int, PySys_AddAuditHook, (py_audithook, void *)) \
+	X(1, py_object *, PyEval_GetGlobals, (void)) \
+	X(1, py_object *, PyDict_GetItemString, (py_object *, const char *)) \
+	X(1, int, PyUnicode_CompareWithASCIIString, (py_object *, \
+						     const char *)) \
+	X(0, int, _Py_IsFinalizing, (void))                    /* 3.8 */ \
+	X(0, int, Py_IsFinalizing, (void))                     /* 3.13 */ \
 	X(0, void *, _PyInterpreterState_Get, (void))          /* 3.8 */ \
 	X(0, void *, PyInterpreterState_Get, (void))           /* 3.9 */ \
 	X(0, py_object *, PyThreadState_GetFrame, (void *))    /* 3.9 */ \

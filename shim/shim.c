@@ -25,25 +25,21 @@
  *      application that closes every descriptor (daemonizing, closerange)
  *      cannot make our handler write into a file that reused the number,
  *      and children inherit nothing of ours.
- *   3. The worker is started by the constructor; it first polls
- *      Py_IsInitialized() every 1 ms (bounded), then queues a pending
- *      call (Py_AddPendingCall) in which the main thread, GIL held,
- *      registers three C functions of ours with Python: an atexit callback
- *      and os.register_at_fork hooks.  Those function objects are the
- *      only Python objects the shim creates; they live for the whole
- *      process and every walk excludes them (walk_opts.exclude).
+ *   3. Start-up (attach.c): the constructor installs an audit hook that
+ *      calls shim_on_attach once, GIL held, when the interpreter is about
+ *      to run the program.  It registers three C functions of ours with
+ *      Python (an atexit callback and os.register_at_fork hooks), and
+ *      only then starts the worker: no thread of ours exists before the
+ *      hooks that stop it for a fork and at exit do.  Those function
+ *      objects are the only Python objects the shim creates; they live
+ *      for the whole process and every walk excludes them
+ *      (walk_opts.exclude).
  *   4. The worker never calls PyGILState_Ensure once finalization may have
  *      begun: our atexit callback (which runs before the runtime is marked
  *      finalizing) sets the stop flag, releases the GIL, joins the worker
  *      and takes the GIL back.  Calling into a finalizing interpreter from
  *      a foreign thread kills, hangs or crashes it depending on the version
- *      (bpo-36427, gh-87135, gh-124619).  Hence the start-up registration
- *      is done by the main thread: a worker taking the GIL to register
- *      could wait for it until a short program (python -c "...") was
- *      finalizing, be ended by CPython inside take_gil and leave a
- *      thread state behind that corrupted the heap at exit.  Pending calls
- *      queued before finalization run before the atexit callbacks; the
- *      worker runs no snapshot until the registration is done.
+ *      (bpo-36427, gh-87135, gh-124619).
  *   5. A snapshot is: walk with the GIL held -> release the GIL ->
  *      walk_finish, META, encode, write.  Only the first step holds the
  *      GIL.  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
@@ -87,19 +83,18 @@
 #include <stdio.h>       /* snprintf */
 #include <stdlib.h>      /* getenv, malloc, free */
 #include <string.h>      /* memset, strcmp, strerror_r, strlen */
-#include <time.h>        /* clock_gettime, nanosleep */
+#include <time.h>        /* clock_gettime */
 #include <semaphore.h>   /* sem_post, sem_clockwait */
 #include <unistd.h>      /* write, read, getpid, getppid */
 
 #include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
+#include "shim/attach.h" /* attach_install */
 #include "shim/config.h" /* struct shim_config, shim_config_load */
 #include "shim/output.h" /* shim_output_write, shim_sys_inject */
+#include "shim/pyapi.h"  /* py_api_init, py */
 #include "shim/pymod.h"  /* pymod_register */
 #include "shim/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
 #include "shim/walk.h"   /* walk_heap, walk_finish, walk_result_free */
-
-#define SHIM_INIT_POLL_NS 1000000ull   /* poll Py_IsInitialized every 1 ms */
-#define SHIM_INIT_POLLS 30000          /* ... for at most about 30 s */
 
 /* ---- CPython entry points for the life cycle ---------------------------- */
 
@@ -119,7 +114,6 @@ struct shim_pymethoddef {
 
 static struct {
 	int (*IsInitialized)(void);
-	int (*IsFinalizing)(void);  /* _Py_IsFinalizing / Py_IsFinalizing */
 	const char *(*GetVersion)(void);
 	int (*GILState_Ensure)(void);
 	void (*GILState_Release)(int);
@@ -140,11 +134,6 @@ static struct {
 	void (*IncRef)(struct shim_pyobj *);
 	void (*Err_Clear)(void);
 	int (*AddPendingCall)(int (*)(void *), void *);
-	struct shim_pyobj *(*Eval_GetGlobals)(void);
-	struct shim_pyobj *(*Dict_GetItemString)(struct shim_pyobj *,
-						 const char *);
-	int (*Unicode_CompareWithASCIIString)(struct shim_pyobj *,
-					      const char *);
 	struct shim_pyobj *None;
 } shim_py;
 static int shim_py_minor;   /* 8 for 3.8, ... from Py_GetVersion() */
@@ -175,10 +164,6 @@ shim_py_resolve(void)
 		SYM(IncRef, "Py_IncRef"),
 		SYM(Err_Clear, "PyErr_Clear"),
 		SYM(AddPendingCall, "Py_AddPendingCall"),
-		SYM(Eval_GetGlobals, "PyEval_GetGlobals"),
-		SYM(Dict_GetItemString, "PyDict_GetItemString"),
-		SYM(Unicode_CompareWithASCIIString,
-		    "PyUnicode_CompareWithASCIIString"),
 		SYM(None, "_Py_NoneStruct"),
 #undef SYM
 	};
@@ -193,11 +178,6 @@ shim_py_resolve(void)
 	}
 	if (sscanf(shim_py.GetVersion(), "3.%d", &shim_py_minor) != 1)
 		shim_py_minor = 0;
-	/* Renamed in 3.13; optional: only narrows the start-up window. */
-	*(void **)&shim_py.IsFinalizing = dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
-	if (!shim_py.IsFinalizing)
-		*(void **)&shim_py.IsFinalizing = dlsym(RTLD_DEFAULT,
-						   "_Py_IsFinalizing");
 	return NULL;
 }
 
@@ -496,15 +476,6 @@ shim_now_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void
-shim_sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000ull),
-			       (long)(ns % 1000000000ull) };
-
-	nanosleep(&ts, NULL);
 }
 
 /* ---- META --------------------------------------------------------------- */
@@ -1022,129 +993,18 @@ shim_worker_loop(void)
 	}
 }
 
-static int shim_register_hooks(void);
-
-/* Where the start-up registration stands (design note 4). */
-enum { SHIM_ATTACH_PENDING, SHIM_ATTACH_DONE, SHIM_ATTACH_FAILED };
-static atomic_int shim_attach_state;
-
-/* Py_AddPendingCall callback: registers our hooks from the main thread,
- * GIL held.  Pending calls queued before finalization are run by
- * Py_FinalizeEx before the atexit callbacks; one run later (finalizing
- * already) registers nothing, so the worker gives up. */
-/* True when the main thread is stopped inside importlib's own code.  A
- * pending call runs between any two bytecodes; importing from there while
- * _ModuleLock.acquire is between setting and deleting _blocking_on[tid]
- * breaks the outer import (KeyError: a Fatal Python error during the site
- * import on 3.8, seen in the exit stress test).  Module code that imports
- * is fine: only importlib's frames are avoided. */
-static int
-shim_in_importlib(void)
-{
-	static const char *const names[] = {
-		"_frozen_importlib", "_frozen_importlib_external",
-		"importlib._bootstrap", "importlib._bootstrap_external",
-	};
-	struct shim_pyobj *g = shim_py.Eval_GetGlobals(), *name;
-	size_t i;
-
-	if (!g)
-		return 0;
-	name = shim_py.Dict_GetItemString(g, "__name__");  /* borrowed */
-	if (!name)
-		return 0;
-	for (i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (shim_py.Unicode_CompareWithASCIIString(name, names[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-shim_pending_attach(void *arg)
-{
-	int ok;
-
-	(void)arg;
-	/* Inside importlib: try again at the next bytecode, from this
-	 * thread (every version runs a bounded number of pending calls per
-	 * pass, so this cannot spin; the worker waits meanwhile). */
-	if (shim_in_importlib() &&
-	    shim_py.AddPendingCall(shim_pending_attach, NULL) == 0)
-		return 0;
-	ok = !(shim_py.IsFinalizing && shim_py.IsFinalizing()) &&
-	     shim_register_hooks() == 0;
-	atomic_store(&shim_attach_state,
-		     ok ? SHIM_ATTACH_DONE : SHIM_ATTACH_FAILED);
-	shim_wake();
-	return 0;
-}
-
-/* Queues shim_pending_attach (the queue may be full: retried).  Returns 0
- * or -1 when the worker must give up. */
-static int
-shim_queue_attach(void)
-{
-	int i;
-
-	atomic_store(&shim_attach_state, SHIM_ATTACH_PENDING);
-	for (i = 0; shim_py.AddPendingCall(shim_pending_attach, NULL) != 0;
-	     i++) {
-		if (i >= 100 || atomic_load(&shim_stop))
-			return -1;
-		shim_sleep_ns(SHIM_INIT_POLL_NS);
-	}
-	return 0;
-}
-
-/* Waits for Py_IsInitialized (design note 3) and has the main thread
- * register our hooks.  The worker must not take the GIL itself here: a
- * PyGILState_Ensure racing a very short program blocks until the main
- * thread is finalizing, and CPython then ends the thread inside
- * take_gil (pthread_exit) with a thread state that finalization frees,
- * which corrupted the heap at exit.  Returns 0 when the worker may run,
- * -1 when it must give up. */
-static int
-shim_attach(void)
-{
-	int i;
-
-	for (i = 0; i < SHIM_INIT_POLLS && !shim_py.IsInitialized(); i++) {
-		if (atomic_load(&shim_stop))
-			return -1;
-		shim_sleep_ns(SHIM_INIT_POLL_NS);
-	}
-	if (!shim_py.IsInitialized() ||
-	    (shim_py.IsFinalizing && shim_py.IsFinalizing()))
-		return -1;
-	if (shim_queue_attach() != 0)
-		return -1;
-	/* No timeout: the main thread runs the call at its next bytecode
-	 * boundary, or at the latest in Py_FinalizeEx, before atexit. */
-	while (atomic_load(&shim_attach_state) == SHIM_ATTACH_PENDING) {
-		if (atomic_load(&shim_stop))
-			return -1;
-		shim_sem_wait(0);
-	}
-	return atomic_load(&shim_attach_state) == SHIM_ATTACH_DONE ? 0 : -1;
-}
-
 static void *
 shim_worker_main(void *arg)
 {
-	if (arg && shim_attach() != 0) {
-		/* Nobody will join us unless a joiner already claimed us. */
-		if (atomic_exchange(&shim_worker_running, 0))
-			pthread_detach(pthread_self());
-		return NULL;
-	}
+	(void)arg;
 	shim_worker_loop();
 	return NULL;
 }
 
-/* Starts the worker (attach: it must first wait for the interpreter).
- * Caller: the constructor, or a fork hook with the GIL held. */
+/* Starts the worker.  Caller: shim_on_attach or a fork hook, GIL held
+ * (so that no fork or exit hook of ours runs meanwhile). */
 static void
-shim_worker_start(int attach)
+shim_worker_start(void)
 {
 	sigset_t all, old;
 	int rc;
@@ -1156,8 +1016,7 @@ shim_worker_start(int attach)
 	/* Signals go to the application's threads, never to ours. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&shim_worker, NULL, shim_worker_main,
-			    attach ? (void *)1 : NULL);
+	rc = pthread_create(&shim_worker, NULL, shim_worker_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		atomic_store(&shim_worker_running, 0);
@@ -1226,7 +1085,7 @@ static int
 shim_pending_start(void *arg)
 {
 	(void)arg;
-	shim_worker_start(0);
+	shim_worker_start();
 	return 0;
 }
 
@@ -1241,7 +1100,7 @@ shim_py_after_parent(struct shim_pyobj *self, struct shim_pyobj *unused)
 	(void)unused;
 	if (shim_py_minor < 13 ||
 	    shim_py.AddPendingCall(shim_pending_start, NULL) != 0)
-		shim_worker_start(0);
+		shim_worker_start();
 	return shim_py_none();
 }
 
@@ -1252,7 +1111,7 @@ shim_py_after_child(struct shim_pyobj *self, struct shim_pyobj *unused)
 {
 	(void)self;
 	(void)unused;
-	shim_worker_start(0);
+	shim_worker_start();
 	return shim_py_none();
 }
 
@@ -1339,6 +1198,15 @@ fail:
 	return -1;
 }
 
+/* attach.c's start-up call (design note 3): GIL held, the program about
+ * to run.  The worker starts only once our exit hook exists. */
+static void
+shim_on_attach(void)
+{
+	if (shim_register_hooks() == 0)
+		shim_worker_start();
+}
+
 /* ---- fork --------------------------------------------------------------- */
 
 /* pthread_atfork child handler: async-signal-safe work only (design
@@ -1348,17 +1216,6 @@ shim_atfork_child(void)
 {
 	if (snapfork_in_child())
 		return;   /* a snapshot child: the parent's pid, no threads */
-	if (shim_shared != &shim_shared_local) {
-		/* A new process: its own table, not the parent's. */
-		void *sh = snapfork_shared_new(shim_shared, sizeof *shim_shared);
-
-		if (!sh) {
-			memcpy(&shim_shared_local, shim_shared,
-			       sizeof shim_shared_local);
-			sh = &shim_shared_local;
-		}
-		shim_shared = sh;
-	}
 	if (shim_shared != &shim_shared_local) {
 		/* A new process: its own table, not the parent's. */
 		void *sh = snapfork_shared_new(shim_shared, sizeof *shim_shared);
@@ -1393,7 +1250,7 @@ __attribute__((constructor)) static void
 shim_init(void)
 {
 	char cwd[PATH_MAX], msg[128];
-	const char *missing;
+	const char *missing, *why;
 	/* Resolve the real calls now, outside any signal handler. */
 	shim_real_sigaction();
 	shim_real_signal();
@@ -1441,8 +1298,13 @@ shim_init(void)
 		return;
 	}
 	atomic_store(&shim_sem_ok, 1);
+	if (py_api_init() != 0 || attach_install(shim_on_attach, &why) != 0) {
+		snprintf(msg, sizeof msg, "%s; not profiling",
+			 py.Py_IsInitialized ? why : "CPython API incomplete");
+		shim_report(msg, 0);
+		return;
+	}
 	pthread_atfork(NULL, NULL, shim_atfork_child);
 	if (shim_cfg.signo && shim_install_handler() != 0)
 		shim_report("cannot install the signal handler", errno);
-	shim_worker_start(1);
 }

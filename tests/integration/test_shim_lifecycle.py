@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 import zlib
 
@@ -524,6 +525,81 @@ print("ok")
                 r = run_py(python, cases[0][0], off, MUPPY_AT_EXIT=0)
                 self.assertEqual((r.returncode, r.stderr), (0, ""))
                 self.assertEqual(dumps(off), {})
+
+    # -- start-up (shim/attach.c) --------------------------------------------
+
+    def test_debug_allocators_at_exit(self):
+        # Our audit hook's list entry is allocated before the interpreter
+        # picks its allocator; if CPython still held it at exit, the debug
+        # allocator of -X dev / PYTHONMALLOC=debug would abort ("bad ID").
+        app = WAIT_FOR + """
+import signal
+pid = os.getpid()
+os.kill(pid, signal.SIGUSR1); wait_for(pid, 1)
+print("done")
+"""
+        for label, python, d in self.each_python():
+            with self.subTest(python=label):
+                for i, (flags, extra) in enumerate([
+                        (["-X", "dev"], {}),
+                        ([], {"PYTHONMALLOC": "debug"})]):
+                    sub = os.path.join(d, str(i))
+                    os.mkdir(sub)
+                    r = subprocess.run(
+                        [python] + flags + ["-c", app],
+                        env=shim_env(sub, **extra), cwd=sub,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        timeout=TIMEOUT, universal_newlines=True)
+                    self.assertEqual((r.returncode, r.stdout, r.stderr),
+                                     (0, "done\n", ""), flags or extra)
+                    triggers = sorted(read_dump(p)["trigger"]
+                                      for p in dumps(sub).values())
+                    self.assertEqual(triggers, ["exit", "signal"])
+
+    def test_fork_as_the_first_statement(self):
+        # No thread of ours may exist before our fork hooks do: 3.12+ warns
+        # (DeprecationWarning on stderr) when os.fork() sees another thread.
+        app = """
+import os
+child = os.fork()
+if child == 0:
+    os._exit(0)
+os.waitpid(child, 0)
+print("ok")
+"""
+        for label, python, d in self.each_python():
+            with self.subTest(python=label):
+                for _ in range(5):
+                    r = run_py(python, app, d, MUPPY_AT_EXIT=0,
+                               MUPPY_INTERVAL="0.001")
+                    self.assertEqual((r.returncode, r.stdout, r.stderr),
+                                     (0, "ok\n", ""))
+
+    def test_main_thread_blocked_in_c_from_the_start(self):
+        # The program's first statement blocks in C for good: the shim must
+        # be up already (it attaches before the program's first bytecode),
+        # and a signal from outside still gets its dump.
+        for label, python, d in self.each_python():
+            with self.subTest(python=label):
+                p = subprocess.Popen(
+                    [python, "-c", "import time; time.sleep(60)"],
+                    env=shim_env(d, MUPPY_AT_EXIT=0), cwd=d,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                try:
+                    deadline = time.time() + 20
+                    while not dumps(d) and time.time() < deadline:
+                        # Repeated: a signal before the handler exists
+                        # would be lost, not queued.
+                        time.sleep(0.2)
+                        os.kill(p.pid, signal.SIGUSR1)
+                    found = dumps(d)
+                    self.assertIsNone(p.poll())
+                finally:
+                    p.kill()
+                    out, err = p.communicate()
+                self.assertEqual(err, b"")
+                self.assertTrue(found, "no dump while the main thread slept")
+                self.assertEqual(set(k[0] for k in found), {p.pid})
 
     # -- processes ----------------------------------------------------------
 
