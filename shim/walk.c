@@ -26,7 +26,8 @@
  *      once).  Every pointer the walker keeps is borrowed from an object
  *      that stays alive for the whole walk, because nothing is freed while
  *      the GIL is held and no Python code runs.
- *   3. Storage is malloc only (never PyMem): an open-addressing hash set
+ *   3. Storage is malloc, or mmap for big arrays (never PyMem; see
+ *      walk_realloc for the huge pages): an open-addressing hash set
  *      keyed by address gives each object a slot in discovery order; an
  *      explicit stack replaces recursion (object graphs are deep).  Edges
  *      are (src slot, dst slot, name) triples; walk_finish turns slots into
