@@ -177,12 +177,13 @@ struct fmt_dump {
 	uint64_t *obj_addr;          /* sorted ascending */
 	uint32_t *obj_type;          /* index into types[] */
 	uint64_t *obj_size;          /* sys.getsizeof */
-	uint64_t *obj_refcnt;        /* ob_refcnt as read */
+	uint32_t *obj_refcnt;        /* ob_refcnt as read, saturated at
+	                                UINT32_MAX (on disk: the full value) */
 	uint32_t *obj_label;         /* string id, FMT_NO_STRING if none */
 	uint8_t *obj_flags;          /* FMT_OBJ_* */
 
-	uint64_t nedges;
-	uint64_t *edge_start;        /* nobjects + 1 entries */
+	uint64_t nedges;             /* <= UINT32_MAX */
+	uint32_t *edge_start;        /* nobjects + 1 entries */
 	uint32_t *edge_dst;          /* object index */
 	uint32_t *edge_name;         /* FMT_EDGE_NAME(kind, value) */
 
@@ -212,7 +213,7 @@ typedef int (*fmt_sink_fn)(void *ctx, const void *buf, size_t len);
  * flags other than FMT_FLAG_*, STRINGS without GRAPH; nstrings == 0 or
  * strings[0] not ""; a string id, type index or object index out of range
  * (edge names of the string-valued kinds included); addresses not
- * strictly ascending; more than UINT32_MAX objects; edge_start not
+ * strictly ascending; more than UINT32_MAX objects or edges; edge_start not
  * starting at 0, decreasing, or edge_start[nobjects] != nedges; a root
  * kind outside 1..3; graph counts (nobjects, nedges, nroots) without
  * GRAPH or nstrdata without STRINGS; a NULL array with a nonzero count

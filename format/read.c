@@ -492,8 +492,14 @@ dec_objects(struct rd *r, struct fmt_dump *d)
 	TRY(dec_types_flags(r, d, n));
 	for (uint64_t i = 0; i < n; i++)
 		TRY(rd_varint(r, &d->obj_size[i]));
-	for (uint64_t i = 0; i < n; i++)
-		TRY(rd_varint(r, &d->obj_refcnt[i]));
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t rc;
+
+		TRY(rd_varint(r, &rc));
+		/* Saturated: only the immortal mark (3.12+: 2^32 - 1) and
+		 * static objects (~1e9) come near it. */
+		d->obj_refcnt[i] = rc > UINT32_MAX ? UINT32_MAX : (uint32_t)rc;
+	}
 	for (uint64_t i = 0; i < n; i++)
 		TRY(rd_u32(r, &d->obj_label[i], "label"));
 	return 0;
@@ -513,7 +519,7 @@ dec_degrees(struct rd *r, struct fmt_dump *d, uint64_t n)
 					  "%llu edges",
 					  (unsigned long long)d->nedges);
 		sum += v;
-		d->edge_start[i + 1] = sum;
+		d->edge_start[i + 1] = (uint32_t)sum;
 	}
 	if (sum != d->nedges)
 		return rd_corrupt(r, "out-degrees add up to %llu, not %llu "
@@ -529,7 +535,7 @@ dec_edges(struct rd *r, struct fmt_dump *d)
 
 	TRY(rd_count(r, &n, UINT32_MAX, 1, "objects"));
 	/* n degrees then 2 bytes or more per edge. */
-	TRY(rd_count(r, &ne, UINT64_MAX, 2, "edges"));
+	TRY(rd_count(r, &ne, UINT32_MAX, 2, "edges"));
 	if (n > (r->limit - rd_pos(r) - 2 * ne))
 		return rd_corrupt(r, "%llu out-degrees and %llu edges cannot "
 				  "fit", (unsigned long long)n,

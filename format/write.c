@@ -363,6 +363,8 @@ check_edges(const struct fmt_dump *d)
 
 	if (!d->edge_start)  /* tolerated only for a graph with no objects */
 		return n == 0 && d->nedges == 0;
+	if (d->nedges > UINT32_MAX)   /* edge_start is 32-bit */
+		return 0;
 	if (d->nedges && (!d->edge_dst || !d->edge_name))
 		return 0;
 	if (d->edge_start[0] != 0 || d->edge_start[n] != d->nedges)

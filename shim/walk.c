@@ -411,7 +411,8 @@ struct walker {
 	size_t npend;
 
 	/* Per-object columns by slot (graph mode only). */
-	uint64_t *addr, *size, *refcnt;
+	uint64_t *addr, *size;
+	uint32_t *refcnt;         /* saturated (format/dump.h) */
 	uint32_t *otype, *label;
 	uint8_t *oflags;
 	size_t capobj;            /* shared capacity of the columns */
@@ -455,7 +456,8 @@ struct walker {
 	uint64_t estimated;       /* sizes not from a C __sizeof__ */
 
 	/* walk_finish output. */
-	uint64_t *f_addr, *f_size, *f_refcnt, *f_estart;
+	uint64_t *f_addr, *f_size;
+	uint32_t *f_refcnt, *f_estart;
 	uint32_t *f_type, *f_label, *f_edst, *f_ename;
 	uint8_t *f_flags;
 	struct fmt_type *f_types;
@@ -730,7 +732,7 @@ walk_new_object(struct walker *w, py_object *o, uint32_t *slot)
 		/* All columns share capobj: grow each to the same. */
 		c = cap; if (walk_grow(&w->addr, &c, cap + 1, 8)) goto fail;
 		c = cap; if (walk_grow(&w->size, &c, cap + 1, 8)) goto fail;
-		c = cap; if (walk_grow(&w->refcnt, &c, cap + 1, 8)) goto fail;
+		c = cap; if (walk_grow(&w->refcnt, &c, cap + 1, 4)) goto fail;
 		c = cap; if (walk_grow(&w->otype, &c, cap + 1, 4)) goto fail;
 		c = cap; if (walk_grow(&w->label, &c, cap + 1, 4)) goto fail;
 		c = cap; if (walk_grow(&w->oflags, &c, cap + 1, 1)) goto fail;
@@ -1702,7 +1704,9 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 	if (w->graph && !w->err) {
 		w->otype[slot] = tidx;
 		w->size[slot] = size;
-		w->refcnt[slot] = PY_FIELD(uint64_t, o, PY_OFF_REFCNT);
+		uint64_t rc = PY_FIELD(uint64_t, o, PY_OFF_REFCNT);
+
+		w->refcnt[slot] = rc > UINT32_MAX ? UINT32_MAX : (uint32_t)rc;
 		w->label[slot] = label;
 		/* PyGC_Head._gc_next is non-zero while tracked (3.8+). */
 		if (isgc && PY_FIELD(uintptr_t, o, -PY_GC_HEAD_SIZE) != 0)
@@ -1910,7 +1914,8 @@ walk_free_walker(struct walker *w)
 		next = c->next;
 		walk_free(c);
 	}
-	walk_free(w->stack); walk_free(w->addr); walk_free(w->size); walk_free(w->refcnt);
+	walk_free(w->stack);
+	walk_free(w->addr); walk_free(w->size); walk_free(w->refcnt);
 	walk_free(w->otype); walk_free(w->label); walk_free(w->oflags);
 	walk_free(w->esrc); walk_free(w->edst); walk_free(w->ename);
 	walk_free(w->strs); walk_free(w->strnext); walk_free(w->sbuf);
@@ -1955,7 +1960,7 @@ walk_new(const struct walk_opts *opts)
 
 		c = 0; if (walk_grow(&w->addr, &c, n, 8)) goto fail;
 		c = 0; if (walk_grow(&w->size, &c, n, 8)) goto fail;
-		c = 0; if (walk_grow(&w->refcnt, &c, n, 8)) goto fail;
+		c = 0; if (walk_grow(&w->refcnt, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->otype, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->label, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->oflags, &c, n, 1)) goto fail;
@@ -2188,13 +2193,16 @@ walk_group_unique(const uint32_t *dst, size_t s, size_t e)
 static int
 walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 {
-	uint64_t *start = walk_realloc(NULL, (n + 1) * sizeof *start);
-	uint32_t *dst = walk_realloc(NULL, (w->nedges + 1) * sizeof *dst);
-	uint32_t *name = walk_realloc(NULL, (w->nedges + 1) * sizeof *name);
+	uint32_t *start, *dst, *name;
 	struct walk_edgekey *key = NULL;
 	uint8_t *drop = NULL;
 	size_t maxg = 0, out = 0;
 
+	if (w->nedges > UINT32_MAX)   /* edge_start is 32-bit (dump.h) */
+		return MUPPY_EINVAL;
+	start = walk_realloc(NULL, (n + 1) * sizeof *start);
+	dst = walk_realloc(NULL, (w->nedges + 1) * sizeof *dst);
+	name = walk_realloc(NULL, (w->nedges + 1) * sizeof *name);
 	if (!start || !dst || !name)
 		goto fail;
 	memset(start, 0, (n + 1) * sizeof *start);
@@ -2207,7 +2215,7 @@ walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 	}
 	/* Stable placement: start[r] walks forward, then is restored. */
 	for (size_t i = 0; i < w->nedges; i++) {
-		uint64_t at = start[rank[w->esrc[i]]]++;
+		uint32_t at = start[rank[w->esrc[i]]]++;
 		dst[at] = rank[w->edst[i]];
 		name[at] = w->ename[i];
 	}
@@ -2221,7 +2229,7 @@ walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		size_t s = start[i], e = start[i + 1];
 
-		start[i] = out;
+		start[i] = (uint32_t)out;
 		if (e - s > 1 && (e - s > 8 || !walk_group_unique(dst, s, e)))
 			e = walk_dedup(dst, name, s, e, key, drop);
 		if (out != s) {
@@ -2232,7 +2240,7 @@ walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 		}
 		out += e - s;
 	}
-	start[n] = out;
+	start[n] = (uint32_t)out;
 	walk_free(key);
 	walk_free(drop);
 	w->f_estart = start;
@@ -2306,7 +2314,7 @@ walk_finish(struct walk_result *out)
 	walk_free(w->f_type); walk_free(w->f_label); walk_free(w->f_flags);
 	w->f_addr = walk_permute(w->addr, sizeof(uint64_t), pairs, n);
 	w->f_size = walk_permute(w->size, sizeof(uint64_t), pairs, n);
-	w->f_refcnt = walk_permute(w->refcnt, sizeof(uint64_t), pairs, n);
+	w->f_refcnt = walk_permute(w->refcnt, sizeof(uint32_t), pairs, n);
 	w->f_type = walk_permute(w->otype, sizeof(uint32_t), pairs, n);
 	w->f_label = walk_permute(w->label, sizeof(uint32_t), pairs, n);
 	w->f_flags = walk_permute(w->oflags, sizeof(uint8_t), pairs, n);
@@ -2315,7 +2323,7 @@ walk_finish(struct walk_result *out)
 		goto out;
 	walk_free(w->f_estart); walk_free(w->f_edst); walk_free(w->f_ename);
 	w->f_estart = NULL; w->f_edst = NULL; w->f_ename = NULL;
-	if (walk_finish_edges(w, rank, n) != 0)
+	if ((rc = walk_finish_edges(w, rank, n)) != 0)
 		goto out;
 	for (size_t i = 0; i < w->nroots; i++)
 		w->roots[i].obj = rank[w->roots[i].obj];
@@ -2341,8 +2349,8 @@ walk_finish(struct walk_result *out)
 	walk_free(w->addr); walk_free(w->size); walk_free(w->refcnt);
 	walk_free(w->otype); walk_free(w->label); walk_free(w->oflags);
 	walk_free(w->esrc); walk_free(w->edst); walk_free(w->ename);
-	w->addr = w->size = w->refcnt = NULL;
-	w->otype = w->label = NULL;
+	w->addr = w->size = NULL;
+	w->otype = w->label = w->refcnt = NULL;
 	w->oflags = NULL;
 	w->esrc = w->edst = w->ename = NULL;
 	w->nedges = 0;

@@ -51,8 +51,8 @@ write_heap(const char *path, uint64_t n, uint64_t extra)
 	struct fmt_str strs[NTYPES + 4];
 	struct fmt_type types[NTYPES];
 	struct fmt_root roots[10];
-	uint64_t *addr = malloc(total * 8), *size = malloc(total * 8),
-		 *rc = calloc(total, 8), *start = calloc(total + 1, 8);
+	uint64_t *addr = malloc(total * 8), *size = malloc(total * 8);
+	uint32_t *rc = calloc(total, 4), *start = calloc(total + 1, 4);
 	uint32_t *type = malloc(total * 4), *label = calloc(total, 4),
 		 *dst = malloc(total * 2 * 4), *name = malloc(total * 2 * 4);
 	uint8_t *flags = calloc(total, 1);

@@ -85,7 +85,8 @@ class Dump {
       return objs_[a].addr < objs_[b].addr;
     });
     for (uint32_t k = 0; k < n; k++) pos[perm[k]] = k;
-    std::vector<uint64_t> addr, size, refcnt, start(n + 1, 0);
+    std::vector<uint64_t> addr, size;
+    std::vector<uint32_t> refcnt, start(n + 1, 0);
     std::vector<uint32_t> type, label, dst, ename;
     std::vector<uint8_t> flags(n, FMT_OBJ_GC_TRACKED);
     std::vector<uint64_t> in(n, 0);
@@ -105,7 +106,7 @@ class Dump {
       addr.push_back(o.addr);
       type.push_back(o.type);
       size.push_back(o.size);
-      refcnt.push_back(o.refcnt < 0 ? in[k] : (uint64_t)o.refcnt);
+      refcnt.push_back(o.refcnt < 0 ? in[k] : (uint32_t)o.refcnt);
       label.push_back(o.label);
     }
     std::vector<fmt_root> roots(roots_);

@@ -83,7 +83,7 @@ class DumpBuilder {
   std::string Encode(bool graph) {
     std::vector<struct fmt_str> strings;
     for (auto &s : strs_) strings.push_back({s.c_str(), (uint32_t)s.size()});
-    std::vector<uint64_t> start(addr_.size() + 1, 0);
+    std::vector<uint32_t> start(addr_.size() + 1, 0);
     std::vector<uint32_t> dst, name;
     for (size_t i = 0; i < addr_.size(); i++) {
       for (auto &e : edges_)
@@ -91,7 +91,7 @@ class DumpBuilder {
           dst.push_back(e.to);
           name.push_back(e.name);
         }
-      start[i + 1] = dst.size();
+      start[i + 1] = (uint32_t)dst.size();
     }
     fmt_dump d;
     memset(&d, 0, sizeof d);
@@ -141,7 +141,8 @@ class DumpBuilder {
   std::vector<fmt_meta> meta_;
   std::vector<fmt_type> types_;
   std::vector<fmt_summary_row> rows_;
-  std::vector<uint64_t> addr_, size_, refcnt_;
+  std::vector<uint64_t> addr_, size_;
+  std::vector<uint32_t> refcnt_;
   std::vector<uint32_t> otype_, label_;
   std::vector<uint8_t> flags_;
   std::vector<E> edges_;

@@ -157,7 +157,7 @@ make_objects(struct fmt_dump *d, uint64_t n)
 	d->obj_addr = malloc(n * 8);
 	d->obj_type = malloc(n * 4);
 	d->obj_size = malloc(n * 8);
-	d->obj_refcnt = malloc(n * 8);
+	d->obj_refcnt = malloc(n * 4);
 	d->obj_label = malloc(n * 4);
 	d->obj_flags = malloc(n);
 	if (!d->obj_addr || !d->obj_type || !d->obj_size || !d->obj_refcnt ||
@@ -255,7 +255,7 @@ make_edges(struct fmt_dump *d)
 {
 	uint64_t n = d->nobjects, cap = n * 3, ne = 0;
 
-	d->edge_start = malloc((n + 1) * 8);
+	d->edge_start = malloc((n + 1) * 4);
 	d->edge_dst = malloc(cap * 4);
 	d->edge_name = malloc(cap * 4);
 	if (!d->edge_start || !d->edge_dst || !d->edge_name)

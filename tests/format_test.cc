@@ -38,7 +38,8 @@ struct Builder {
 	std::vector<fmt_meta> meta;
 	std::vector<fmt_type> types;
 	std::vector<fmt_summary_row> summary;
-	std::vector<uint64_t> addr, size, refcnt, edge_start{0};
+	std::vector<uint64_t> addr, size;
+	std::vector<uint32_t> refcnt, edge_start{0};
 	std::vector<uint32_t> type, label, dst, name;
 	std::vector<uint8_t> oflags;
 	std::vector<fmt_root> roots;
@@ -58,7 +59,7 @@ struct Builder {
 		return (uint32_t)(types.size() - 1);
 	}
 	// Appends an object; edges go to the last object added.
-	uint32_t Obj(uint64_t a, uint32_t t, uint64_t sz, uint64_t rc = 1,
+	uint32_t Obj(uint64_t a, uint32_t t, uint64_t sz, uint32_t rc = 1,
 		     uint32_t lab = 0, uint8_t fl = 0) {
 		addr.push_back(a);
 		type.push_back(t);
@@ -530,7 +531,7 @@ TEST(Format, BoundaryValues) {
 	b.summary.push_back({0, 0, 0});
 	uint32_t last = b.Str("last");
 	// Address 0, a 2^64 - 2 gap, UINT64_MAX: no common alignment.
-	b.Obj(0, t0, UINT64_MAX, UINT64_MAX, last, 0xff);
+	b.Obj(0, t0, UINT64_MAX, UINT32_MAX, last, 0xff);
 	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_INDEX, FMT_EDGE_VALUE_MAX));
 	b.Edge(2, FMT_EDGE_NAME(FMT_EDGE_NONE, FMT_EDGE_VALUE_MAX));
 	b.Edge(0, FMT_EDGE_NAME(FMT_EDGE_OTHER, last));
@@ -548,6 +549,31 @@ TEST(Format, BoundaryValues) {
 	EXPECT_EQ(fmt_find_object(&r.d, UINT64_MAX), 2);
 	EXPECT_EQ(fmt_find_object(&r.d, 0), 0);
 	EXPECT_EQ(fmt_find_object(&r.d, 2), -1);
+}
+
+TEST(Format, RefcountsSaturateAt32Bits) {
+	// On disk a refcount is a varint of any width; the model keeps 32
+	// bits, and a wider value reads as UINT32_MAX (still "immortal").
+	Builder b;
+	b.flags = FMT_FLAG_GRAPH;
+	uint32_t t = b.Type(16, "t");
+	b.Obj(0x1000, t, 48, UINT32_MAX);
+	b.Obj(0x2000, t, 48, 7);
+	std::vector<Sec> secs = Sections(Inflate(Write(b.Dump())));
+	Sec *o = Find(secs, FMT_SEC_OBJECTS);
+	ASSERT_NE(o, nullptr);
+	const std::string max32("\xff\xff\xff\xff\x0f", 5);
+	const std::string wide("\x85\x80\x80\x80\x80\x20", 6);  // 2^40 + 5
+	size_t at = o->payload.find(max32);
+	ASSERT_NE(at, std::string::npos);
+	ASSERT_EQ(o->payload.find(max32, at + 1), std::string::npos);
+	o->payload.replace(at, max32.size(), wide);
+	Read r(Reframe(Header(1, 0, FMT_FLAG_GRAPH), Body(secs)));
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ASSERT_EQ(r.d.nobjects, 2u);
+	EXPECT_EQ(r.d.obj_refcnt[0], UINT32_MAX);
+	EXPECT_EQ(r.d.obj_refcnt[1], 7u);
+	EXPECT_EQ(r.d.obj_size[0], 48u);
 }
 
 TEST(Format, AddressColumnShifts) {
@@ -655,6 +681,8 @@ TEST(Format, WriterRejectsInvalidInput) {
 			 d->edge_start[0] = 1; }},
 		{"edge_start[n] != nedges", [](Builder &, fmt_dump *d) {
 			 d->nedges--; }},
+		{"nedges beyond 32 bits", [](Builder &, fmt_dump *d) {
+			 d->nedges += 1ull << 32; }},
 		{"no strings", [](Builder &, fmt_dump *d) { d->nstrings = 0; }},
 		{"string 0 not empty", [](Builder &b, fmt_dump *d) {
 			 d->strings[0] = b.strings[1]; }},
@@ -1052,9 +1080,16 @@ TEST(Format, RejectsBadPayloads) {
 		Read r2(Edited(G, set(FMT_SEC_OBJECTS, V(1ull << 40))));
 		EXPECT_NE(r2.Err().find("1099511627776 objects is more than "
 					"4294967295"), std::string::npos);
-		Read r3(Edited(G, set(FMT_SEC_EDGES, V(9) + V(1ull << 62))));
+		Read r3(Edited(G, set(FMT_SEC_EDGES, V(9) + V(4000000000u) +
+							 std::string(16, 0))));
 		EXPECT_NE(r3.Err().find("edges cannot fit"), std::string::npos)
 			<< r3.Err();
+		// edge_start is 32-bit: a wider count is refused as such.
+		Read r5(Edited(G, set(FMT_SEC_EDGES, V(9) + V(1ull << 32) +
+							 std::string(16, 0))));
+		EXPECT_NE(r5.Err().find("4294967296 edges is more than "
+					"4294967295"), std::string::npos)
+			<< r5.Err();
 		Read r4(Edited(G, set(FMT_SEC_STRTAB, V(UINT32_MAX))));
 		EXPECT_NE(r4.Err().find("strings cannot fit"), std::string::npos);
 	}

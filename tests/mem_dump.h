@@ -60,7 +60,7 @@ class Mem {
     start_.assign(addr_.size() + 1, 0);
     dst_.clear();
     name_.clear();
-    std::vector<uint64_t> in(addr_.size(), 0);
+    std::vector<uint32_t> in(addr_.size(), 0);
     std::vector<E> sorted(edges_);  // by source, keeping the order
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const E &x, const E &y) { return x.a < y.a; });
@@ -73,7 +73,7 @@ class Mem {
     for (size_t i = 0; i < addr_.size(); i++) start_[i + 1] += start_[i];
     refcnt_.clear();
     for (size_t i = 0; i < addr_.size(); i++)
-      refcnt_.push_back(rc_[i] < 0 ? in[i] : (uint64_t)rc_[i]);
+      refcnt_.push_back(rc_[i] < 0 ? in[i] : (uint32_t)rc_[i]);
     flags_.assign(addr_.size(), FMT_OBJ_GC_TRACKED);
     memset(&d_, 0, sizeof d_);
     d_.flags = FMT_FLAG_GRAPH;
@@ -104,14 +104,15 @@ class Mem {
   std::vector<std::string> strs_;
   std::map<std::string, uint32_t> ids_;
   std::vector<fmt_type> types_;
-  std::vector<uint64_t> addr_, size_, refcnt_;
+  std::vector<uint64_t> addr_, size_;
+  std::vector<uint32_t> refcnt_;
   std::vector<int64_t> rc_;
   std::vector<uint32_t> type_, label_;
   std::vector<uint8_t> flags_;
   std::vector<E> edges_;
   std::vector<fmt_root> roots_;
   std::vector<struct fmt_str> sv_;
-  std::vector<uint64_t> start_;
+  std::vector<uint32_t> start_;
   std::vector<uint32_t> dst_, name_;
   fmt_dump d_;
 };

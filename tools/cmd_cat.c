@@ -106,7 +106,7 @@ cat_objects(const struct fmt_dump *d)
 		jstr(d, d->types[d->obj_type[i]].name);
 		printf(", \"size\": %" PRIu64 ", \"refcnt\": %" PRIu64
 		       ", \"gc_tracked\": %s, \"is_type\": %s, \"label\": ",
-		       d->obj_size[i], d->obj_refcnt[i],
+		       d->obj_size[i], (uint64_t)d->obj_refcnt[i],
 		       d->obj_flags[i] & FMT_OBJ_GC_TRACKED ? "true" : "false",
 		       d->obj_flags[i] & FMT_OBJ_TYPE ? "true" : "false");
 		jstr(d, d->obj_label[i]);

@@ -254,7 +254,7 @@ row_fill(const struct fmt_dump *d, uint64_t i, const uint32_t *contents,
 {
 	snprintf(r->addr, sizeof r->addr, "0x%" PRIx64, d->obj_addr[i]);
 	snprintf(r->size, sizeof r->size, "%" PRIu64, d->obj_size[i]);
-	snprintf(r->refcnt, sizeof r->refcnt, "%" PRIu64, d->obj_refcnt[i]);
+	snprintf(r->refcnt, sizeof r->refcnt, "%" PRIu32, d->obj_refcnt[i]);
 	r->type = fmt_str(d, d->types[d->obj_type[i]].name);
 	r->label = label_cell(d, i, contents);
 	return r->label ? 0 : -1;
@@ -306,7 +306,7 @@ print_json(const struct fmt_dump *d, const uint64_t *sel, uint64_t n,
 		       d->obj_addr[i]);
 		tbl_json_string(stdout, type, strlen(type));
 		printf(", \"size\": %" PRIu64 ", \"refcnt\": %" PRIu64
-		       ", \"label\": ", d->obj_size[i], d->obj_refcnt[i]);
+		       ", \"label\": ", d->obj_size[i], (uint64_t)d->obj_refcnt[i]);
 		tbl_json_string(stdout, label, strlen(label));
 		if (contents && contents[i]) {
 			uint32_t s = d->strdata[contents[i] - 1].str;
@@ -330,7 +330,7 @@ print_csv(const struct fmt_dump *d, const uint64_t *sel, uint64_t n,
 		printf("0x%" PRIx64 ",", d->obj_addr[i]);
 		tbl_csv_field(stdout, fmt_str(d, d->types[d->obj_type[i]].name));
 		printf(",%" PRIu64 ",%" PRIu64 ",", d->obj_size[i],
-		       d->obj_refcnt[i]);
+		       (uint64_t)d->obj_refcnt[i]);
 		tbl_csv_field(stdout, fmt_str(d, d->obj_label[i]));
 		fputc(',', stdout);
 		if (contents && contents[i])

@@ -165,7 +165,7 @@ orow_fill(const struct graph *g, uint32_t i, struct orow *r)
 
 	snprintf(r->addr, sizeof r->addr, "0x%" PRIx64, d->obj_addr[i]);
 	tbl_format_size((int64_t)d->obj_size[i], r->size);
-	snprintf(r->refcnt, sizeof r->refcnt, "%" PRIu64, d->obj_refcnt[i]);
+	snprintf(r->refcnt, sizeof r->refcnt, "%" PRIu32, d->obj_refcnt[i]);
 	snprintf(r->in, sizeof r->in, "%" PRIu64, graph_indegree(g, i));
 	snprintf(r->extra, sizeof r->extra, "%" PRIu64, extra_of(g, i));
 	r->type = graph_type_name(d, i);
@@ -218,7 +218,7 @@ print_json(const struct graph *g, const uint32_t *sel, uint64_t n)
 		tbl_json_string(stdout, type, strlen(type));
 		printf(", \"size\": %" PRIu64 ", \"refcnt\": %" PRIu64
 		       ", \"referrers\": %" PRIu64 ", \"extra\": %" PRIu64
-		       ", \"label\": ", d->obj_size[i], d->obj_refcnt[i],
+		       ", \"label\": ", d->obj_size[i], (uint64_t)d->obj_refcnt[i],
 		       graph_indegree(g, i), extra_of(g, i));
 		tbl_json_string(stdout, label, strlen(label));
 		printf("}%s\n", k + 1 < n ? "," : "");
@@ -238,7 +238,7 @@ print_csv(const struct graph *g, const uint32_t *sel, uint64_t n)
 		printf("0x%" PRIx64 ",", d->obj_addr[i]);
 		tbl_csv_field(stdout, graph_type_name(d, i));
 		printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",",
-		       d->obj_size[i], d->obj_refcnt[i], graph_indegree(g, i),
+		       d->obj_size[i], (uint64_t)d->obj_refcnt[i], graph_indegree(g, i),
 		       extra_of(g, i));
 		tbl_csv_field(stdout, fmt_str(d, d->obj_label[i]));
 		putchar('\n');

@@ -41,7 +41,7 @@ static void
 fill_reverse(struct graph *g)
 {
 	const struct fmt_dump *d = g->d;
-	uint64_t *pos = g->rev_start;
+	uint32_t *pos = g->rev_start;
 
 	for (uint64_t e = 0; e < d->nedges; e++)
 		pos[d->edge_dst[e] + 1]++;

@@ -58,7 +58,7 @@ extern "C" {
 struct graph {
 	const struct fmt_dump *d;  /* borrowed; must outlive the graph */
 	uint32_t n;                /* objects */
-	uint64_t *rev_start;       /* n + 1: referrers of i are */
+	uint32_t *rev_start;       /* n + 1: referrers of i are */
 	uint32_t *rev_src;         /* rev_src[rev_start[i] .. rev_start[i+1]) */
 	uint8_t *flags;            /* GRAPH_F_* per object */
 	uint32_t nroots;           /* dump roots sorted by (obj, entry): */
