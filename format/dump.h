@@ -230,11 +230,17 @@ enum fmt_read_what {
 	                            graph sections are verified (CRC) but not
 	                            decoded; the graph fields stay 0/NULL even
 	                            if flags has FMT_FLAG_GRAPH */
+	FMT_READ_OBJECTS = 2,    /* as ALL but only the OBJECTS graph section:
+	                            EDGES, ROOTS and STRDATA are verified (CRC)
+	                            but not decoded, so nedges, nroots and
+	                            nstrdata are 0 and their arrays NULL (for
+	                            matching objects across dumps: 29 bytes
+	                            per object instead of 33 + 8 per edge) */
 };
 
 /*
  * Decodes a dump held in memory (buf, len; buf may be NULL if len is 0,
- * else NULL is MUPPY_EINVAL).
+ * else NULL is MUPPY_EINVAL; so is an unknown what).
  * On success fills *d (which the caller then releases with fmt_dump_free)
  * and returns 0.  On failure returns MUPPY_ECORRUPT / MUPPY_EVERSION /
  * MUPPY_ENOMEM, leaves *d empty (safe to pass to fmt_dump_free; on

@@ -647,11 +647,12 @@ check_table_refs(struct rd *r, const struct fmt_dump *d)
 }
 
 static int
-check_graph_refs(struct rd *r, const struct fmt_dump *d)
+check_graph_refs(struct rd *r, const struct fmt_dump *d,
+		 enum fmt_read_what what)
 {
 	uint64_t n = d->nobjects;
 
-	if (r->edges_nobj != n)
+	if (what == FMT_READ_ALL && r->edges_nobj != n)
 		return ref_corrupt(r, FMT_SEC_EDGES, "covers %llu objects, "
 				   "OBJECTS has %llu",
 				   (unsigned long long)r->edges_nobj,
@@ -726,7 +727,7 @@ is_graph_section(uint32_t id)
 
 /* Decodes (or skips) the payload of the current section. */
 static int
-dec_payload(struct rd *r, struct fmt_dump *d, int all)
+dec_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 {
 	static int (*const dec[])(struct rd *, struct fmt_dump *) = {
 		[FMT_SEC_META] = dec_meta,       [FMT_SEC_STRTAB] = dec_strtab,
@@ -742,7 +743,9 @@ dec_payload(struct rd *r, struct fmt_dump *d, int all)
 		return rd_corrupt(r, "section appears twice");
 	r->seen |= SEEN(id);
 	r->sec_off[id] = rd_pos(r) - 12;
-	if (!all && is_graph_section(id))  /* verified in pass 1 */
+	if (is_graph_section(id) &&   /* not wanted: verified in pass 1 */
+	    (what == FMT_READ_SUMMARY ||
+	     (what == FMT_READ_OBJECTS && id != FMT_SEC_OBJECTS)))
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
 	TRY(dec[id](r, d));
 	if (rd_pos(r) != r->limit)
@@ -756,7 +759,7 @@ dec_payload(struct rd *r, struct fmt_dump *d, int all)
  * payloads are skipped, not decoded, but their framing is still walked:
  * a dump is accepted whole or not at all (DESIGN NOTES 5 in dump.h). */
 static int
-dec_sections(struct rd *r, struct fmt_dump *d, int all)
+dec_sections(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 {
 	for (;;) {
 		uint8_t h[12];
@@ -792,12 +795,12 @@ dec_sections(struct rd *r, struct fmt_dump *d, int all)
 						  (r->body_len - rd_pos(r)));
 			return 0;
 		}
-		TRY(dec_payload(r, d, all));
+		TRY(dec_payload(r, d, what));
 	}
 }
 
 static int
-decode_body(struct rd *r, struct fmt_dump *d, int all)
+decode_body(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 {
 	int rc;
 
@@ -805,13 +808,13 @@ decode_body(struct rd *r, struct fmt_dump *d, int all)
 	if (inflateInit(&r->zs) != Z_OK)
 		return MUPPY_ENOMEM;
 	r->zinit = 1;
-	rc = dec_sections(r, d, all);
+	rc = dec_sections(r, d, what);
 	if (!rc)
 		rc = check_presence(r, d);
 	if (!rc)
 		rc = check_table_refs(r, d);
-	if (!rc && all && (d->flags & FMT_FLAG_GRAPH))
-		rc = check_graph_refs(r, d);
+	if (!rc && what != FMT_READ_SUMMARY && (d->flags & FMT_FLAG_GRAPH))
+		rc = check_graph_refs(r, d, what);
 	return rc;
 }
 
@@ -988,7 +991,12 @@ fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
 	r.inlen = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
 	r.err = err;
 	r.errlen = errlen;
-	rc = decode_body(&r, d, what != FMT_READ_SUMMARY);
+	if (what != FMT_READ_ALL && what != FMT_READ_SUMMARY &&
+	    what != FMT_READ_OBJECTS) {
+		rc = MUPPY_EINVAL;
+		goto fail;
+	}
+	rc = decode_body(&r, d, what);
 	if (rc)
 		goto fail;
 	if (what == FMT_READ_SUMMARY) {

@@ -450,6 +450,59 @@ TEST(Format, ReadSummaryModeSkipsGraph) {
 	EXPECT_EQ(rb.Err().rfind("corrupt: body CRC mismatch", 0), 0u) << rb.Err();
 }
 
+TEST(Format, ReadObjectsModeSkipsEdgesRootsAndStrdata) {
+	Builder b;
+	SampleGraph(b);
+	b.flags = FMT_FLAG_GRAPH | FMT_FLAG_STRINGS;
+	b.strdata.push_back({2, b.Str("k")});
+	std::string f = Write(b.Dump());
+	Read all(f), r(f, FMT_READ_OBJECTS);
+	ASSERT_EQ(all.rc, 0) << all.Err();
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.d.flags, FMT_FLAG_GRAPH | FMT_FLAG_STRINGS);  // as on disk
+	ASSERT_EQ(r.d.nobjects, all.d.nobjects);
+	ASSERT_GT(r.d.nobjects, 0u);
+	for (uint64_t i = 0; i < r.d.nobjects; i++) {
+		EXPECT_EQ(r.d.obj_addr[i], all.d.obj_addr[i]) << i;
+		EXPECT_EQ(r.d.obj_type[i], all.d.obj_type[i]) << i;
+		EXPECT_EQ(r.d.obj_size[i], all.d.obj_size[i]) << i;
+		EXPECT_EQ(r.d.obj_refcnt[i], all.d.obj_refcnt[i]) << i;
+		EXPECT_EQ(r.d.obj_label[i], all.d.obj_label[i]) << i;
+		EXPECT_EQ(r.d.obj_flags[i], all.d.obj_flags[i]) << i;
+	}
+	EXPECT_EQ(r.d.nsummary, all.d.nsummary);
+	EXPECT_GT(all.d.nedges, 0u);
+	EXPECT_EQ(r.d.nedges, 0u);
+	EXPECT_EQ(r.d.edge_start, nullptr);
+	EXPECT_EQ(r.d.edge_dst, nullptr);
+	EXPECT_EQ(r.d.nroots, 0u);
+	EXPECT_EQ(r.d.roots, nullptr);
+	EXPECT_EQ(r.d.nstrdata, 0u);
+	// Skipped sections are still verified: a corrupt EDGES payload under
+	// a correct CRC is not decoded, a CRC error anywhere is refused.
+	std::vector<Sec> secs = Sections(Inflate(f));
+	Find(secs, FMT_SEC_EDGES)->payload = "not decoded for objects";
+	std::string g = Reframe(Header(1, 0, FMT_FLAG_GRAPH | FMT_FLAG_STRINGS),
+				Body(secs));
+	EXPECT_EQ(Read(g, FMT_READ_OBJECTS).rc, 0);
+	EXPECT_EQ(Read(g).rc, MUPPY_ECORRUPT);
+	std::string bad = f;
+	bad[bad.size() - 8] ^= 1;
+	Read rb(bad, FMT_READ_OBJECTS);
+	EXPECT_EQ(rb.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(rb.Err().rfind("corrupt: body CRC mismatch", 0), 0u) << rb.Err();
+	// A corrupt OBJECTS section is decoded, hence refused.
+	secs = Sections(Inflate(f));
+	Find(secs, FMT_SEC_OBJECTS)->payload += "x";
+	EXPECT_EQ(Read(Reframe(Header(1, 0, FMT_FLAG_GRAPH | FMT_FLAG_STRINGS),
+			       Body(secs)), FMT_READ_OBJECTS).rc,
+		  MUPPY_ECORRUPT);
+	// Not a mode: refused before anything is decoded.
+	Read unknown(f, (fmt_read_what)3);
+	EXPECT_EQ(unknown.rc, MUPPY_EINVAL);
+	EXPECT_TRUE(Zeroed(unknown.d));
+}
+
 // FMT_READ_SUMMARY does not depend on the writer's section order: graph
 // sections met before the tables are skipped, not decoded.
 TEST(Format, ReadSummaryModeWithGraphSectionsFirst) {

@@ -15,7 +15,7 @@
 #include <stdlib.h>   /* calloc, free */
 #include <string.h>   /* strcmp, memset */
 
-#include "tools/graph.h"   /* graph_read_dump, graph_mark_common */
+#include "tools/graph.h"   /* graph_read_objects, graph_mark_common */
 #include "tools/muppy.h"   /* cmd_diff_objects, MUPPY_USAGE_DIFF */
 #include "tools/table.h"   /* struct tbl_row, tbl_print_summary */
 #include "tools/util.h"    /* options, messages, exit statuses */
@@ -184,10 +184,10 @@ cmd_diff_objects(int argc, char **argv)
 	rc = parse_args(argc, argv, files, &o);
 	if (rc >= 0)
 		return rc;
-	rc = graph_read_dump(files[0], &old);
+	rc = graph_read_objects(files[0], &old);
 	if (rc)
 		return rc;
-	rc = graph_read_dump(files[1], &new_);
+	rc = graph_read_objects(files[1], &new_);
 	if (rc) {
 		fmt_dump_free(&old);
 		return rc;

@@ -173,7 +173,7 @@ mark_leaked(const struct leaks_args *a, const struct fmt_dump *last,
 	}
 	for (int k = a->nfiles - 2; k >= 0; k--) {
 		struct fmt_dump dk;
-		if ((rc = graph_read_dump(a->files[k], &dk)))
+		if ((rc = graph_read_objects(a->files[k], &dk)))
 			goto out;
 		warn_other_process(a, k, &dk, last);
 		memset(seen, 0, n + 1);

@@ -415,6 +415,9 @@ run(const struct graph *g, const struct top_args *a)
 		return util_error("out of memory");
 	n = a->by_type ? type_rows(g, &t, &rows) :
 			 object_rows(g, &t, a->limit, &rows);
+	/* The rows hold what they show: the tree goes before the paths are
+	 * computed, so the two never share the peak. */
+	dom_free(&t);
 	if (n < 0 || graph_paths_compute(g, &p) != 0)
 		goto oom;
 	qsort(rows, (size_t)n, sizeof *rows, trow_cmp);

@@ -1,5 +1,5 @@
 /*
- * dominators.c - Lengauer-Tarjan over the object graph with a virtual
+ * dominators.c - SEMI-NCA (Lengauer-Tarjan semidominators) over the object graph with a virtual
  * super-root (contracts and design notes in tools/dominators.h).
  *
  * Vertices are numbered by DFS preorder ("dfnum"); dfnum 0 is the
@@ -18,9 +18,9 @@ struct lt {
 	uint32_t next;       /* next dfnum to give */
 	uint32_t *dfn;       /* object -> dfnum (NIL: unseen) */
 	uint32_t *vertex;    /* dfnum -> object (g->n for S) */
-	uint32_t *parent;    /* dfnum -> DFS parent's dfnum */
-	uint32_t *semi, *label, *ancestor, *idom;
-	uint32_t *bhead, *bnext;  /* buckets: linked lists through bnext */
+	uint32_t *parent;    /* dfnum -> DFS parent's dfnum, then idom */
+	uint32_t *semi, *label, *ancestor;
+	uint32_t *idom;      /* = parent once computed (design note 1) */
 	uint8_t *ssucc;      /* object has an edge from S */
 };
 
@@ -135,13 +135,19 @@ eval(struct lt *c, uint32_t v)
 	return c->label[v];
 }
 
+/* Semidominators by Lengauer-Tarjan's EVAL/LINK, then each immediate
+ * dominator as the nearest ancestor in the dominator tree built so far
+ * whose dfnum is at most the semidominator's (SEMI-NCA).  idom is built
+ * in place of parent: idom[w] starts as parent[w] and only reads the
+ * final idom of smaller dfnums. */
 static void
 semi_and_idom(struct lt *c)
 {
 	const struct graph *g = c->g;
+	uint32_t *idom = c->parent;
 
 	for (uint32_t w = c->n - 1; w >= 1; w--) {
-		uint32_t obj = c->vertex[w], p = c->parent[w];
+		uint32_t obj = c->vertex[w];
 		for (uint64_t k = g->rev_start[obj]; k < g->rev_start[obj + 1];
 		     k++) {
 			uint32_t u = eval(c, c->dfn[g->rev_src[k]]);
@@ -150,18 +156,13 @@ semi_and_idom(struct lt *c)
 		}
 		if (c->ssucc[obj])
 			c->semi[w] = 0;
-		c->bnext[w] = c->bhead[c->semi[w]];
-		c->bhead[c->semi[w]] = w;
-		c->ancestor[w] = p;
-		for (uint32_t v = c->bhead[p]; v != NIL; v = c->bnext[v]) {
-			uint32_t u = eval(c, v);
-			c->idom[v] = c->semi[u] < c->semi[v] ? u : p;
-		}
-		c->bhead[p] = NIL;
+		c->ancestor[w] = c->parent[w];   /* LINK(parent, w) */
 	}
 	for (uint32_t w = 1; w < c->n; w++)
-		if (c->idom[w] != c->semi[w])
-			c->idom[w] = c->idom[c->idom[w]];
+		while (idom[w] > c->semi[w])
+			idom[w] = idom[idom[w]];
+	c->idom = idom;
+	c->parent = NULL;
 }
 
 static void
@@ -172,11 +173,8 @@ lt_free(struct lt *c)
 	free(c->semi);
 	free(c->label);
 	free(c->ancestor);
-	free(c->bhead);
-	free(c->bnext);
 	free(c->ssucc);
 	c->dfn = c->parent = c->semi = c->label = c->ancestor = NULL;
-	c->bhead = c->bnext = NULL;
 	c->ssucc = NULL;
 }
 
@@ -191,16 +189,12 @@ lt_alloc(struct lt *c)
 	c->semi = malloc(n * sizeof *c->semi);
 	c->label = malloc(n * sizeof *c->label);
 	c->ancestor = malloc(n * sizeof *c->ancestor);
-	c->idom = malloc(n * sizeof *c->idom);
-	c->bhead = malloc(n * sizeof *c->bhead);
-	c->bnext = malloc(n * sizeof *c->bnext);
 	c->ssucc = calloc(n, 1);
 	if (!c->dfn || !c->vertex || !c->parent || !c->semi || !c->label ||
-	    !c->ancestor || !c->idom || !c->bhead || !c->bnext || !c->ssucc)
+	    !c->ancestor || !c->ssucc)
 		return -1;
 	memset(c->dfn, 0xff, n * sizeof *c->dfn);
 	memset(c->ancestor, 0xff, n * sizeof *c->ancestor);
-	memset(c->bhead, 0xff, n * sizeof *c->bhead);
 	return 0;
 }
 

@@ -617,10 +617,10 @@ graph_parse_address(const char *s, uint64_t *addr)
 	return 0;
 }
 
-int
-graph_read_dump(const char *path, struct fmt_dump *d)
+static int
+graph_read(const char *path, enum fmt_read_what what, struct fmt_dump *d)
 {
-	int rc = util_read_dump(path, FMT_READ_ALL, d);
+	int rc = util_read_dump(path, what, d);
 
 	if (rc)
 		return rc;
@@ -631,6 +631,18 @@ graph_read_dump(const char *path, struct fmt_dump *d)
 		return MUPPY_EXIT_USAGE;
 	}
 	return 0;
+}
+
+int
+graph_read_dump(const char *path, struct fmt_dump *d)
+{
+	return graph_read(path, FMT_READ_ALL, d);
+}
+
+int
+graph_read_objects(const char *path, struct fmt_dump *d)
+{
+	return graph_read(path, FMT_READ_OBJECTS, d);
 }
 
 int

@@ -193,6 +193,13 @@ int graph_parse_address(const char *s, uint64_t *addr);
 int graph_read_dump(const char *path, struct fmt_dump *d);
 
 /*
+ * As graph_read_dump, decoding the objects only (FMT_READ_OBJECTS: no
+ * edges, roots or string contents), for matching objects across dumps
+ * (graph_mark_common): a quarter of the memory of a whole graph.
+ */
+int graph_read_objects(const char *path, struct fmt_dump *d);
+
+/*
  * graph_read_dump, then graph_build: the first step of every analysis.
  * Prints the error; returns 0 (caller frees both: graph_free first) or
  * the exit status (nothing left to free).
