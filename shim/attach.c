@@ -9,21 +9,25 @@
  * DESIGN NOTES
  *   1. Why an audit hook.  PySys_AddAuditHook is the one callback CPython
  *      (3.8+) accepts before Py_Initialize, and hooks are called by
- *      whichever thread raises an event, GIL held: "cpython.run_file",
- *      "cpython.run_command", "cpython.run_module", "cpython.run_stdin"
- *      and friends are raised by the python executable just before the
- *      program runs, "exec", "compile" and "import" by embedders'
- *      first calls.  The earlier designs each broke: a worker thread
- *      polling Py_IsInitialized and then taking the GIL could be caught
- *      in take_gil by finalization (heap corruption at exit); a worker
- *      queueing Py_AddPendingCall raced Py_FinalizeEx (3.8 prints a
- *      SystemError once `finishing` is set, 3.9+ frees the queue's lock)
- *      and existed before our fork hooks did (3.12 warns about forking a
- *      process with threads).  With the hook there is no thread at all
- *      until the hooks are registered.
- *   2. Only after Py_IsInitialized() and before finalization: imports
- *      during Py_Initialize raise events too, and so may atexit
- *      callbacks; registering then would miss our own atexit callback.
+ *      whichever thread raises an event, GIL held.  CPython marks itself
+ *      initialized just before it imports site, so the first "import"
+ *      of site's own imports usually attaches; with -S it is
+ *      "cpython.run_command" (or _file, _module, _stdin), raised by the
+ *      python executable just before the program runs; an embedder's
+ *      first PyRun_* or import raises "exec", "compile" or "import".
+ *      Either way it is before the program's first line, on the main
+ *      thread, outside importlib.  The earlier designs each broke: a
+ *      worker thread polling Py_IsInitialized and then taking the GIL
+ *      could be caught in take_gil by finalization (heap corruption at
+ *      exit); a worker queueing Py_AddPendingCall raced Py_FinalizeEx
+ *      (3.8 prints a SystemError once `finishing` is set, 3.9+ frees the
+ *      queue's lock) and existed before our fork hooks did (3.12 warns
+ *      about forking a process with threads).  With the hook there is
+ *      no thread at all until the hooks are registered.
+ *   2. Only after Py_IsInitialized() and before finalization: the
+ *      earliest imports of Py_Initialize raise events too (sys and
+ *      builtins are not ready), and so may atexit callbacks
+ *      (registering then would miss our own atexit callback).
  *      Not while importlib's own frames are innermost either: running
  *      an import from inside _ModuleLock.acquire broke the outer import
  *      (a KeyError, then a Fatal Python error during 3.8's site import).

@@ -58,6 +58,8 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(1, void *, PyThreadState_Get, (void)) \
 	X(1, int, PySys_AddAuditHook, (py_audithook, void *)) \
 	X(1, py_object *, PyEval_GetGlobals, (void)) \
+	X(1, py_object *, PySys_GetObject, (const char *)) \
+	X(1, py_object *, PyObject_CallObject, (py_object *, py_object *)) \
 	X(1, py_object *, PyDict_GetItemString, (py_object *, const char *)) \
 	X(1, int, PyUnicode_CompareWithASCIIString, (py_object *, \
 						     const char *)) \
@@ -87,6 +89,7 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(1, PyCode_Type) \
 	X(1, PyFrame_Type) \
 	X(1, PyCell_Type) \
+	X(1, PyCFunction_Type) \
 	X(1, PyMethodDescr_Type) \
 	X(0, PyMethod_Type) \
 	X(0, _PyRuntime)

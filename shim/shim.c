@@ -1286,11 +1286,17 @@ shim_init(void)
 		if (sh)
 			shim_shared = sh;
 	}
+	if (shim_py.IsInitialized()) {
+		/* dlopen'ed into a running interpreter: too late for the
+		 * built-in module and the start-up hook (attach.c). */
+		shim_say("loaded after the interpreter started; not profiling "
+			 "(preload it with LD_PRELOAD)");
+		return;
+	}
 	atomic_store(&shim_ready, 1);
 	/* `import muppy` works whatever the triggers; must happen before
 	 * the interpreter initializes (pymod.h). */
-	if (!shim_py.IsInitialized())
-		pymod_register();
+	pymod_register();
 	if (!shim_cfg.signo && !shim_cfg.interval_ns && !shim_cfg.at_exit)
 		return;   /* nothing could ever trigger a dump */
 	if (sem_init(&shim_sem, 0, 0) != 0) {

@@ -1928,8 +1928,41 @@ walk_free_walker(struct walker *w)
 	walk_free(w);
 }
 
+/*
+ * Objects to expect when no walk ran before: sys.getallocatedblocks(), a
+ * C function (O(arenas) on 3.12+, a counter before), called only if it
+ * still is the builtin.  It counts every pymalloc block, so small objects
+ * and their small buffers: within about 2x above the object count for a
+ * heap of small objects.  Without it the first walk grew its table by
+ * rehashing from empty, 70-120 ms more per 1M objects; a table twice too
+ * big costs only its pages.  0 if unknown.
+ */
+static size_t
+walk_guess_objects(void)
+{
+	py_object *f = py.PySys_GetObject("getallocatedblocks");  /* borrowed */
+	py_object *r;
+	ssize_t n;
+
+	if (!f || PY_TYPE(f) != py.PyCFunction_Type)
+		return 0;
+	r = py.PyObject_CallObject(f, NULL);
+	if (!r) {
+		py.PyErr_Clear();
+		return 0;
+	}
+	n = py.PyLong_AsSsize_t(r);
+	py.Py_DecRef(r);
+	if (n < 0) {
+		py.PyErr_Clear();
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* A walker sized for hint objects (0: unknown). */
 static struct walker *
-walk_new(const struct walk_opts *opts)
+walk_new(const struct walk_opts *opts, size_t hint)
 {
 	struct walker *w = walk_realloc(NULL, sizeof *w);
 
@@ -1938,7 +1971,7 @@ walk_new(const struct walk_opts *opts)
 	memset(w, 0, sizeof *w);
 	w->opts = opts;
 	w->graph = opts->graph != 0;
-	if (walk_map_init(&w->seen, walk_hint_objects + walk_hint_objects / 8) ||
+	if (walk_map_init(&w->seen, hint + hint / 8) ||
 	    walk_map_init(&w->strhash, 1024) ||
 	    walk_map_init(&w->strobj, 1024) ||
 	    walk_map_init(&w->typemap, 256) ||
@@ -1952,11 +1985,14 @@ walk_new(const struct walk_opts *opts)
 #undef WALK_NM_INTERN
 	/* Sized from the last walk: growth copies and rehashes cost GIL
 	 * time (the next heap is usually about the same). */
-	if (walk_grow(&w->stack, &w->capstack, walk_hint_objects / 4 + 1024,
+	if (walk_grow(&w->stack, &w->capstack, hint / 4 + 1024,
 		      sizeof *w->stack))
 		goto fail;
-	if (w->graph && walk_hint_objects) {
-		size_t n = walk_hint_objects + walk_hint_objects / 8, c;
+	if (w->graph && hint) {
+		size_t n = hint + hint / 8, c;
+		/* Edges: as many as last time, else 3 per object (the
+		 * arrays are mmap'd: what is not used is never touched). */
+		size_t ne = walk_hint_edges ? walk_hint_edges : 3 * hint;
 
 		c = 0; if (walk_grow(&w->addr, &c, n, 8)) goto fail;
 		c = 0; if (walk_grow(&w->size, &c, n, 8)) goto fail;
@@ -1965,8 +2001,7 @@ walk_new(const struct walk_opts *opts)
 		c = 0; if (walk_grow(&w->label, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->oflags, &c, n, 1)) goto fail;
 		w->capobj = c;
-		if (walk_edges_reserve(w, walk_hint_edges +
-				       walk_hint_edges / 8))
+		if (walk_edges_reserve(w, ne + ne / 8))
 			goto fail;
 	}
 	w->object_sizeof = NULL;
@@ -2046,10 +2081,13 @@ walk_heap(const struct walk_opts *opts, struct walk_result *out,
 		memset(stats, 0, sizeof *stats);
 	if (!opts || !out || py_api_init() != 0)
 		return MUPPY_EINVAL;
-	w = walk_new(opts);
-	if (!w)
-		return MUPPY_ENOMEM;
 	py.PyErr_Fetch(&et, &ev, &etb);   /* C __sizeof__ needs a clean slate */
+	w = walk_new(opts, walk_hint_objects ? walk_hint_objects :
+			   walk_guess_objects());
+	if (!w) {
+		py.PyErr_Restore(et, ev, etb);
+		return MUPPY_ENOMEM;
+	}
 	gc_was = walk_gc_disable();
 	walk_modules(w);
 	walk_threads(w);
@@ -2067,6 +2105,13 @@ walk_heap(const struct walk_opts *opts, struct walk_result *out,
 	}
 	walk_hint_objects = w->nslots;
 	walk_hint_edges = w->nedges;
+	/* Only the walk looks addresses up: the seen table (the largest
+	 * array, 16 bytes a slot) and the stack go before walk_finish and
+	 * the encoder allocate theirs, lowering the snapshot's peak. */
+	walk_map_free(&w->seen);
+	walk_free(w->stack);
+	w->stack = NULL;
+	w->capstack = w->nstack = 0;
 	walk_fill_summary(w, out);
 	w->f_types = walk_realloc(NULL, (w->ntypes + 1) * sizeof *w->f_types);
 	if (!w->f_types) {

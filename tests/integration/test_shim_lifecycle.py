@@ -601,6 +601,98 @@ print("ok")
                 self.assertTrue(found, "no dump while the main thread slept")
                 self.assertEqual(set(k[0] for k in found), {p.pid})
 
+    def test_loaded_late_says_so_and_does_nothing(self):
+        # dlopen'ed into a running interpreter instead of preloaded: one
+        # line, no handler, no thread, no dump at exit.
+        app = """
+import ctypes, os, signal, threading
+ctypes.CDLL(os.environ["MUPPY_SHIM"])
+assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
+print(threading.active_count(), len(os.listdir("/proc/self/task")))
+"""
+        for label, python, d in self.each_python():
+            with self.subTest(python=label):
+                env = shim_env(d)
+                del env["LD_PRELOAD"]
+                r = subprocess.run([python, "-c", app], env=env, cwd=d,
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=TIMEOUT,
+                                   universal_newlines=True)
+                self.assertEqual((r.returncode, r.stdout), (0, "1 1\n"))
+                self.assertRegex(r.stderr, r"^muppy: pid \d+: loaded after "
+                                 r"the interpreter started; not profiling "
+                                 r"\(preload it with LD_PRELOAD\)\n$")
+                self.assertEqual(dumps(d), {})
+
+    EMBEDDER = r"""
+#include <Python.h>
+/* A program embedding CPython: no python executable, no cpython.run_*
+ * audit event; the shim must attach at the first code it runs. */
+int main(int argc, char **argv) {
+    int rc;
+    if (argc != 2) return 2;
+    Py_Initialize();
+    rc = PyRun_SimpleString(argv[1]);
+    if (Py_FinalizeEx() < 0) return 120;
+    return rc ? 1 : 0;
+}
+"""
+
+    def build_embedder(self, python, d):
+        """Compiles EMBEDDER against python's libpython; None if that
+        interpreter has no python3-config or no compiler is present."""
+        config = os.path.join(os.path.dirname(python), "python3-config")
+        if not os.access(config, os.X_OK) or not shutil.which("gcc"):
+            return None
+        flags = subprocess.run(
+            [config, "--embed", "--cflags", "--ldflags"],
+            stdout=subprocess.PIPE, universal_newlines=True)
+        if flags.returncode != 0:
+            return None
+        libdir = re.findall(r"-L(\S+)", flags.stdout)
+        src, exe = os.path.join(d, "embed.c"), os.path.join(d, "embed")
+        with open(src, "w") as f:
+            f.write(self.EMBEDDER)
+        cc = subprocess.run(
+            ["gcc", "-o", exe, src] + flags.stdout.split() +
+            ["-Wl,-rpath," + p for p in libdir],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        return exe
+
+    def test_embedded_interpreter(self):
+        app = WAIT_FOR + """
+import signal
+pid = os.getpid()
+os.kill(pid, signal.SIGUSR1); wait_for(pid, 1)
+print("done", pid)
+"""
+        name = self.id().split(".")[-1]
+        built = 0
+        for label, python, d in self.each_python():
+            with self.subTest(python=label):
+                exe = self.build_embedder(python, d)
+                if exe is None:
+                    sys.stderr.write("    %s: %s has no python3-config, "
+                                     "skipped\n" % (name, label))
+                    continue
+                built += 1
+                r = subprocess.run([exe, textwrap.dedent(app)],
+                                   env=shim_env(d), cwd=d,
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=TIMEOUT,
+                                   universal_newlines=True)
+                self.assertEqual((r.returncode, r.stderr), (0, ""))
+                pid = int(r.stdout.split()[1])
+                found = dumps(d)
+                self.assertEqual(sorted(found), [(pid, 1), (pid, 2)])
+                self.assertEqual(
+                    [read_dump(found[(pid, s)])["trigger"] for s in (1, 2)],
+                    ["signal", "exit"])
+        if not built:
+            self.skipTest("no interpreter with python3-config")
+
     # -- processes ----------------------------------------------------------
 
     def test_fork_child_dumps_under_its_own_pid(self):
