@@ -172,8 +172,11 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
             g_in, g_fk = d_in["gil_ns"] / 1e9, d_fk["gil_ns"] / 1e9
             seed = base["seed_s"] if base else None
             floor = base["gc_get_objects_s"] if base else None
+            g_in2 = (inl["dumps"][1]["gil_ns"] / 1e9
+                     if len(inl["dumps"]) > 1 else None)
             pause_rows.append([label, sname, "%d" % objs,
                                fmt_s(g_in), "%.0f ms" % (g_in / objs * 1e9),
+                               fmt_s(g_in2),
                                fmt_s(g_fk), fmt_s(floor), fmt_s(seed),
                                ratio(seed, g_in), ratio(seed, g_fk),
                                ratio(floor, g_in), ratio(floor, g_fk)])
@@ -217,11 +220,15 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
             log("   (%.0f s)" % (time.time() - t0))
     rep.table("GIL-held pause per snapshot",
               ["python", "heap", "objects", "inline", "inline per 1M",
+               "inline, 2nd dump",
                "fork (parent)", "gc.get_objects()", "seed (pure Python)",
                "seed / inline", "seed / fork", "floor / inline",
                "floor / fork"], pause_rows,
               "Ratios above 1 mean muppy's pause is shorter than the baseline's. "
-              "inline per 1M: the inline pause scaled to 1M objects.")
+              "inline per 1M: the inline pause scaled to 1M objects.  "
+              "inline and the ratios: the process's first dump (its walk "
+              "sizes its tables from an estimate); 2nd dump: the next one, "
+              "sized from the first.")
     rep.table("End-to-end time to a complete dump (graph mode)",
               ["python", "heap", "inline e2e", "fork e2e", "inline walk",
                "fork walk (child)", "seed (pure Python)", "seed / inline e2e",
@@ -247,10 +254,30 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
     return targets
 
 
+def empty_preload(workdir):
+    """An LD_PRELOAD library that does nothing (the control row of the
+    idle table), or None without a compiler."""
+    src = os.path.join(workdir, "empty.c")
+    lib = os.path.join(workdir, "libempty.so")
+    with open(src, "w") as f:
+        f.write("void muppy_bench_empty(void) {}\n")
+    try:
+        r = subprocess.run(["gcc", "-shared", "-fPIC", "-o", lib, src],
+                           capture_output=True)
+    except OSError:
+        return None
+    return lib if r.returncode == 0 else None
+
+
 def bench_idle(a, python, workdir, rep, summary):
-    configs = [("no shim", clean_env()),
-               ("shim, no dumps", clean_env(LD_PRELOAD=a.shim, MUPPY_AT_EXIT=0,
-                                             MUPPY_DIR=workdir))]
+    configs = [("no shim", clean_env())]
+    control = empty_preload(workdir)
+    if control:
+        configs.append(("empty LD_PRELOAD (control)",
+                        clean_env(LD_PRELOAD=control)))
+    configs.append(("shim, no dumps", clean_env(LD_PRELOAD=a.shim,
+                                                MUPPY_AT_EXIT=0,
+                                                MUPPY_DIR=workdir)))
     for snap in ("inline", "fork"):
         configs.append(("shim, %g s timer, %s" % (a.idle_timer, snap),
                         clean_env(LD_PRELOAD=a.shim, MUPPY_AT_EXIT=0,
@@ -262,26 +289,31 @@ def bench_idle(a, python, workdir, rep, summary):
         % (python[0], a.idle_repeat, a.idle_seconds))
     k = run_app(python[1], ["--measure", "idle", "--seconds",
                             str(a.idle_seconds)], clean_env(), workdir)["iterations"]
-    for _ in range(a.idle_repeat):
-        for name, env in configs:
+    for k_round in range(a.idle_repeat):
+        # Rotated each round, so that no configuration always runs first.
+        order = configs[k_round % len(configs):] + \
+            configs[:k_round % len(configs)]
+        for name, env in order:
             r = run_app(python[1], ["--measure", "idle", "--iterations",
                                     str(k)], env, workdir)
             res[name].append(r)
             for f in glob.glob(os.path.join(workdir, "muppy.*.dump")):
                 pauses[name].append(int(meta_of(a.muppy, f)["gil_ns"]) / 1e9)
                 os.unlink(f)
-    # Fastest of the interleaved runs: other load on the machine only ever
-    # adds time, so the minimum is the least disturbed figure.
-    base_w = min(r["wall_s"] for r in res["no shim"])
-    base_c = min(r["cpu_s"] for r in res["no shim"])
+    # Paired: each round's run over the same round's no-shim run, then the
+    # median over rounds.  This machine's speed drifts by 10-20% within
+    # minutes (shared host); a ratio of runs seconds apart cancels most of
+    # it, and the median drops the rounds another job disturbed.
+    def paired(name, key):
+        return statistics.median(r[key] / b[key] for r, b in
+                                 zip(res[name], res["no shim"])) - 1
     rows = []
     for name, _ in configs:
         w = min(r["wall_s"] for r in res[name])
-        c = min(r["cpu_s"] for r in res[name])
         p = pauses[name]
         rows.append([name, "%.3f s" % w,
-                     "%+.2f%%" % ((w / base_w - 1) * 100),
-                     "%+.2f%%" % ((c / base_c - 1) * 100),
+                     "%+.2f%%" % (paired(name, "wall_s") * 100),
+                     "%+.2f%%" % (paired(name, "cpu_s") * 100),
                      "%d" % len(p),
                      fmt_s(statistics.median(p)) if p else "-",
                      "%.3f%%" % (statistics.median(p) / a.idle_timer * 100)
@@ -289,19 +321,26 @@ def bench_idle(a, python, workdir, rep, summary):
         if p:
             summary["idle_pause_pct_" + name.split()[-1]] = \
                 statistics.median(p) / a.idle_timer * 100
-    summary["idle_cpu_pct_nodumps"] = (min(
-        r["cpu_s"] for r in res["shim, no dumps"]) / base_c - 1) * 100
+    summary["idle_cpu_pct_nodumps"] = paired("shim, no dumps", "cpu_s") * 100
+    if control:
+        summary["idle_cpu_pct_control"] = paired(
+            "empty LD_PRELOAD (control)", "cpu_s") * 100
     rep.table("Idle overhead (%s)" % python[0],
-              ["configuration", "best wall", "wall vs no shim",
-               "process CPU vs no shim", "timer dumps", "pause per dump",
+              ["configuration", "best wall", "wall vs no shim (median)",
+               "process CPU vs no shim (median)", "timer dumps",
+               "pause per dump",
                "pause / timer period"], rows,
-              "Best of %d interleaved runs of about %g s of a CPU-bound "
-              "loop, the same number of iterations in every run.  The wall and CPU "
-              "columns carry the machine's noise (shared, loaded); the last "
-              "column is the share of time the application is stopped by the "
-              "timer's dumps (their META gil_ns per timer period), which is "
-              "what the shim adds to a CPU-bound application." % (a.idle_repeat,
-                                                                 a.idle_seconds))
+              "%d rounds of about %g s of a CPU-bound loop per "
+              "configuration (the same number of iterations in every run; "
+              "the order rotates each round).  'vs no shim' is the median "
+              "over rounds of the run's time over the same round's no-shim "
+              "run; 'best wall' is the fastest run.  The control row (a "
+              "preloaded library that does nothing) shows what this shared "
+              "machine's noise and a preload alone look like.  The last "
+              "column is the share of time the application is stopped by "
+              "the timer's dumps (their META gil_ns per timer period), "
+              "which is what the shim adds to a CPU-bound application."
+              % (a.idle_repeat, a.idle_seconds))
 
 
 def timev(cmd, timeout=1800):
@@ -395,8 +434,12 @@ def targets_table(summary):
         row("summary-only dump < 100 KB", "<= %.1f KB" % (sb / 1024), sb < 100 * 1024)
     if "idle_cpu_pct_nodumps" in summary:
         v = summary["idle_cpu_pct_nodumps"]
-        row("idle overhead <= 1%: shim loaded, no dumps (process CPU, best run)",
-            "%+.2f%%" % v, v <= 1)
+        c = summary.get("idle_cpu_pct_control")
+        row("idle overhead <= 1%: shim loaded, no dumps (process CPU, "
+            "median of paired runs)",
+            "%+.2f%%" % v + ("" if c is None else
+                             " (empty preload, the control: %+.2f%%)" % c),
+            v <= 1)
     for k in ("inline", "fork"):
         if "idle_pause_pct_" + k in summary:
             v = summary["idle_pause_pct_" + k]
@@ -451,7 +494,7 @@ def main():
     p.add_argument("--big-pythons", help="interpreters (paths) that also run 5M; "
                    "default: the first two")
     p.add_argument("--idle-seconds", type=float, default=12.0)
-    p.add_argument("--idle-repeat", type=int, default=4)
+    p.add_argument("--idle-repeat", type=int, default=5)
     p.add_argument("--idle-timer", type=float, default=10.0)
     p.add_argument("--seed-max", type=int, default=1000000,
                    help="largest heap the pure-Python baseline runs on")

@@ -89,7 +89,8 @@ enum muppy_err {
 enum fmt_edge_kind {
 	FMT_EDGE_NONE = 0,   /* unnamed (seen only through tp_traverse) */
 	FMT_EDGE_KEY = 1,    /* dict value under str key: value = string id */
-	FMT_EDGE_INDEX = 2,  /* list/tuple item: value = index */
+	FMT_EDGE_INDEX = 2,  /* list/tuple item: value = index; also a dict
+	                        value under an int key 0..2^29-1 (value) */
 	FMT_EDGE_ATTR = 3,   /* attribute: value = string id of the name */
 	FMT_EDGE_LOCAL = 4,  /* frame local variable: value = string id */
 	FMT_EDGE_CELL = 5,   /* closure cell / free variable: value = string id */

@@ -89,6 +89,7 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(1, PyCode_Type) \
 	X(1, PyFrame_Type) \
 	X(1, PyCell_Type) \
+	X(1, PyLong_Type) \
 	X(1, PyCFunction_Type) \
 	X(1, PyMethodDescr_Type) \
 	X(0, PyMethod_Type) \

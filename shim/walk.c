@@ -1289,6 +1289,32 @@ walk_sizeof(struct walker *w, const struct walk_type *ti, py_object *o,
 
 /* ---- per-kind readers ------------------------------------------------------ */
 
+/* The edge name of a dict value under key k: its str key, or, for an
+ * exact int key in 0..FMT_EDGE_VALUE_MAX, the index kind (a path then
+ * reads cache[42], as Python would); else unnamed. */
+static uint32_t
+walk_key_name(struct walker *w, py_object *k)
+{
+	ssize_t v;
+
+	if (walk_is_str(k)) {
+		uint32_t id = walk_name_id(w, k);
+
+		if (id != FMT_NO_STRING || walk_str_eq(k, ""))
+			return walk_ename(FMT_EDGE_KEY, id);
+		return FMT_EDGE_NONE;
+	}
+	if (PY_TYPE(k) != py.PyLong_Type)   /* not bool, not subclasses */
+		return FMT_EDGE_NONE;
+	v = py.PyLong_AsSsize_t(k);          /* C only; OverflowError: -1 */
+	if (v < 0) {
+		py.PyErr_Clear();
+		return FMT_EDGE_NONE;
+	}
+	return walk_ename(FMT_EDGE_INDEX, v > FMT_EDGE_VALUE_MAX ?
+				       UINT32_MAX : (uint32_t)v);
+}
+
 static void
 walk_dict(struct walker *w, uint32_t src, py_object *d)
 {
@@ -1296,13 +1322,8 @@ walk_dict(struct walker *w, uint32_t src, py_object *d)
 	py_object *k, *v;
 
 	while (!w->err && py.PyDict_Next(d, &pos, &k, &v)) {
-		uint32_t name = FMT_EDGE_NONE;
+		uint32_t name = w->graph ? walk_key_name(w, k) : FMT_EDGE_NONE;
 
-		if (w->graph && walk_is_str(k)) {
-			uint32_t id = walk_name_id(w, k);
-			if (id != FMT_NO_STRING || walk_str_eq(k, ""))
-				name = walk_ename(FMT_EDGE_KEY, id);
-		}
 		walk_edge(w, src, v, name);
 		walk_edge(w, src, k, walk_ename(FMT_EDGE_DICTKEY, 0));
 	}

@@ -177,7 +177,8 @@ slotted = Slotted()
 closure_fn, closure_val = make_closure()
 seq = [Marker(), Marker(), Marker()]
 tuple_obj = (Marker(), "x", 42)
-nonstr_dict = {1: Marker(), (2, 3): Marker()}
+nonstr_dict = {1: Marker(), (2, 3): Marker(), False: Marker(), -4: Marker(),
+               2 ** 40: Marker(), 2 ** 100: Marker(), 2.5: Marker()}
 unicode_str = "h\u00e9llo w\u00f6rld \u2713 \U0001d11e " + "z" * 50
 bytes_obj = b"\x00abc\xffdef" * 4
 pysized = PySized()
@@ -281,10 +282,14 @@ def check_graph(d, t, probe):
     check("registry: no unnamed duplicates", not dup, str(dup[:5]))
 
     out = d.out(nonstr_dict)
-    check("non-str keys: value unnamed, key DICTKEY",
-          (id(nonstr_dict[1]), KIND_NONE, 0) in out and
-          (id(1), KIND_DICTKEY, 0) in out and
-          (id((2, 3)), KIND_DICTKEY, 0) in out, str(out))
+    check("int key 0..2^29-1: value named by index, key DICTKEY",
+          (id(nonstr_dict[1]), KIND_INDEX, 1) in out and
+          (id(1), KIND_DICTKEY, 0) in out, str(out))
+    check("other keys (tuple, bool, negative, wide, huge, float): "
+          "value unnamed, key DICTKEY",
+          all((id(nonstr_dict[k]), KIND_NONE, 0) in out and
+              (id(k), KIND_DICTKEY, 0) in out
+              for k in nonstr_dict if k != 1), str(out))
 
     out = d.out(seq)
     check("list items by index",
