@@ -18,7 +18,7 @@
 #include "shim/pyapi.h"
 
 #include <dlfcn.h>    /* dlsym */
-#include <stdio.h>    /* sscanf */
+#include <stdio.h>    /* sscanf, snprintf */
 #include <string.h>   /* memset */
 
 struct py_api py;
@@ -125,43 +125,85 @@ static const struct py_layout py_layouts[6] = {
 	},
 };
 
-/* Looks every symbol up; returns 0 if all required ones exist. */
-static int
+/* Why the last py_api_init failed (static text or py_api_why_buf). */
+static const char *py_api_why = "not initialized";
+static char py_api_why_buf[96];
+
+/* Looks every symbol up; returns the first required one missing, or
+ * NULL. */
+static const char *
 py_api_resolve(void)
 {
-	int missing = 0;
+	const char *missing = NULL;
 
 #define PY_API_FN(req, ret, name, args) \
 	*(void **)&py.name = dlsym(RTLD_DEFAULT, #name); \
-	if ((req) && !py.name) \
-		missing = 1;
+	if ((req) && !py.name && !missing) \
+		missing = #name;
 #define PY_API_DAT(req, name) \
 	py.name = (py_object *)dlsym(RTLD_DEFAULT, #name); \
-	if ((req) && !py.name) \
-		missing = 1;
+	if ((req) && !py.name && !missing) \
+		missing = #name;
 	PY_API_FUNCTIONS(PY_API_FN)
 	PY_API_DATA(PY_API_DAT)
 #undef PY_API_FN
 #undef PY_API_DAT
-	return missing ? -1 : 0;
+	return missing;
+}
+
+/* The version first: 2.7 or 3.6 lack symbols we need, and "Python 3.6
+ * is not supported" is the useful thing to say about them. */
+static int
+py_api_version(void)
+{
+	const char *(*version)(void) = (const char *(*)(void))
+		dlsym(RTLD_DEFAULT, "Py_GetVersion");
+	const char *v = version ? version() : NULL;
+
+	if (!v || sscanf(v, "%d.%d.%d", &py.major, &py.minor,
+			 &py.micro) < 2) {
+		py_api_why = "Py_GetVersion not found";
+		return -1;
+	}
+	if (py.major != 3 || py.minor < 8 || py.minor > 13) {
+		snprintf(py_api_why_buf, sizeof py_api_why_buf,
+			 "Python %.*s is not supported (3.8 to 3.13)",
+			 (int)strcspn(v, " "), v);
+		py_api_why = py_api_why_buf;
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+py_api_error(void)
+{
+	return py_api_why;
 }
 
 int
 py_api_init(void)
 {
+	const char *missing;
+
 	if (py_api_ready)
 		return 0;
 	memset(&py, 0, sizeof py);
 	/* Not a Python process: stay inert without looking further. */
-	if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized"))
+	if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized")) {
+		py_api_why = "not a Python process";
 		return -1;
-	if (py_api_resolve() != 0)
+	}
+	if (py_api_version() != 0)
 		goto fail;
-	if (sscanf(py.Py_GetVersion(), "%d.%d.%d", &py.major, &py.minor,
-		   &py.micro) < 2)
+	missing = py_api_resolve();
+	if (missing) {
+		snprintf(py_api_why_buf, sizeof py_api_why_buf,
+			 "%s not found", missing);
+		py_api_why = py_api_why_buf;
 		goto fail;
-	if (py.major != 3 || py.minor < 8 || py.minor > 13)
-		goto fail;
+	}
+	py_api_why = "incomplete CPython API for this version";
 	if (py.minor < 9 && !py._PyInterpreterState_Get)
 		goto fail;
 	if (py.minor == 8 && !py._PyRuntime)

@@ -30,6 +30,14 @@ typedef int (*py_visitproc)(py_object *, void *);
 typedef int (*py_traverseproc)(py_object *, py_visitproc, void *);
 typedef int (*py_inquiry)(py_object *);
 typedef py_object *(*py_cfunction)(py_object *, py_object *);
+
+/* PyMethodDef; the same layout on 3.8-3.13. */
+struct py_methoddef {
+	const char *ml_name;
+	py_cfunction ml_meth;
+	int ml_flags;
+	const char *ml_doc;
+};
 typedef int (*py_gcvisitobjects)(py_object *, void *);
 typedef int (*py_audithook)(const char *, py_object *, void *);
 
@@ -58,6 +66,21 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(1, void *, PyThreadState_Get, (void)) \
 	X(1, int, PySys_AddAuditHook, (py_audithook, void *)) \
 	X(1, py_object *, PyEval_GetGlobals, (void)) \
+	X(1, int, PyGILState_Ensure, (void))   /* PyGILState_STATE */ \
+	X(1, void, PyGILState_Release, (int)) \
+	X(1, void *, PyEval_SaveThread, (void)) \
+	X(1, void, PyEval_RestoreThread, (void *)) \
+	X(1, int, Py_AddPendingCall, (int (*)(void *), void *)) \
+	X(1, py_object *, PyImport_ImportModule, (const char *)) \
+	X(1, py_object *, PyObject_GetAttrString, (py_object *, const char *)) \
+	X(1, py_object *, PyObject_Call, (py_object *, py_object *, \
+					  py_object *)) \
+	X(1, py_object *, PyCFunction_NewEx, (struct py_methoddef *, \
+					      py_object *, py_object *)) \
+	X(1, py_object *, PyTuple_Pack, (ssize_t, ...)) \
+	X(1, py_object *, PyDict_New, (void)) \
+	X(1, int, PyDict_SetItemString, (py_object *, const char *, \
+					 py_object *)) \
 	X(1, py_object *, PySys_GetObject, (const char *)) \
 	X(1, py_object *, PyObject_CallObject, (py_object *, py_object *)) \
 	X(1, py_object *, PyDict_GetItemString, (py_object *, const char *)) \
@@ -78,6 +101,7 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 /* X(required, name): exported data (type objects, the runtime). */
 #define PY_API_DATA(X) \
 	X(1, PyType_Type) \
+	X(1, _Py_NoneStruct) \
 	X(1, PyBaseObject_Type) \
 	X(1, PyDict_Type) \
 	X(1, PyList_Type) \
@@ -148,6 +172,10 @@ extern struct py_api py;
  * Does not need the GIL and never calls into Python beyond Py_GetVersion.
  */
 int py_api_init(void);
+
+/* Why the last py_api_init() failed, for a `muppy:` line: "Python 3.6.15
+ * is not supported (3.8 to 3.13)", "PyFoo not found", ...  Static. */
+const char *py_api_error(void);
 
 /* Same-on-every-version layout (GIL builds 3.8-3.13). */
 #define PY_OFF_REFCNT 0

@@ -7,9 +7,10 @@
  * It deliberately does not walk the heap (walk.c) nor know the dump bytes
  * (format/, via fmt_write) nor touch the file system itself (output.c).
  * The few CPython calls it makes for its life cycle (GIL, atexit,
- * register_at_fork) are resolved here with dlsym at run time; no Python
- * header is included and the library is not linked against libpython, so
- * one build serves the static Debian python3 and shared-libpython builds.
+ * register_at_fork) come from pyapi.h's table, resolved with dlsym at run
+ * time; no Python header is included and the library is not linked
+ * against libpython, so one build serves the static Debian python3 and
+ * shared-libpython builds.
  *
  * DESIGN NOTES
  *   1. Inert outside Python.  The constructor returns at once unless
@@ -78,7 +79,6 @@
 #include <sched.h>       /* sched_yield */
 #include <signal.h>      /* sigaction, sigset_t */
 #include <stdatomic.h>   /* atomic_* */
-#include <stddef.h>      /* offsetof */
 #include <stdint.h>      /* uint32_t, uint64_t, uintptr_t */
 #include <stdio.h>       /* snprintf */
 #include <stdlib.h>      /* getenv, malloc, free */
@@ -95,91 +95,6 @@
 #include "shim/pymod.h"  /* pymod_register */
 #include "shim/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
 #include "shim/walk.h"   /* walk_heap, walk_finish, walk_result_free */
-
-/* ---- CPython entry points for the life cycle ---------------------------- */
-
-/* Opaque: we never look inside a Python object here. */
-struct shim_pyobj;
-typedef struct shim_pyobj *(*shim_pycfunc)(struct shim_pyobj *self,
-					   struct shim_pyobj *unused);
-
-/* PyMethodDef; this layout is the same on 3.8-3.13. */
-struct shim_pymethoddef {
-	const char *ml_name;
-	shim_pycfunc ml_meth;
-	int ml_flags;
-	const char *ml_doc;
-};
-#define SHIM_METH_NOARGS 0x0004
-
-static struct {
-	int (*IsInitialized)(void);
-	const char *(*GetVersion)(void);
-	int (*GILState_Ensure)(void);
-	void (*GILState_Release)(int);
-	void *(*SaveThread)(void);
-	void (*RestoreThread)(void *);
-	struct shim_pyobj *(*ImportModule)(const char *);
-	struct shim_pyobj *(*GetAttrString)(struct shim_pyobj *, const char *);
-	struct shim_pyobj *(*CFunction_NewEx)(struct shim_pymethoddef *,
-					      struct shim_pyobj *,
-					      struct shim_pyobj *);
-	struct shim_pyobj *(*Call)(struct shim_pyobj *, struct shim_pyobj *,
-				   struct shim_pyobj *);
-	struct shim_pyobj *(*Tuple_Pack)(ssize_t, ...);
-	struct shim_pyobj *(*Dict_New)(void);
-	int (*Dict_SetItemString)(struct shim_pyobj *, const char *,
-				  struct shim_pyobj *);
-	void (*DecRef)(struct shim_pyobj *);
-	void (*IncRef)(struct shim_pyobj *);
-	void (*Err_Clear)(void);
-	int (*AddPendingCall)(int (*)(void *), void *);
-	struct shim_pyobj *None;
-} shim_py;
-static int shim_py_minor;   /* 8 for 3.8, ... from Py_GetVersion() */
-
-/* Resolves py; returns the name of the first missing symbol, or NULL. */
-static const char *
-shim_py_resolve(void)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} syms[] = {
-#define SYM(field, name) { name, offsetof(__typeof__(shim_py), field) }
-		SYM(IsInitialized, "Py_IsInitialized"),
-		SYM(GetVersion, "Py_GetVersion"),
-		SYM(GILState_Ensure, "PyGILState_Ensure"),
-		SYM(GILState_Release, "PyGILState_Release"),
-		SYM(SaveThread, "PyEval_SaveThread"),
-		SYM(RestoreThread, "PyEval_RestoreThread"),
-		SYM(ImportModule, "PyImport_ImportModule"),
-		SYM(GetAttrString, "PyObject_GetAttrString"),
-		SYM(CFunction_NewEx, "PyCFunction_NewEx"),
-		SYM(Call, "PyObject_Call"),
-		SYM(Tuple_Pack, "PyTuple_Pack"),
-		SYM(Dict_New, "PyDict_New"),
-		SYM(Dict_SetItemString, "PyDict_SetItemString"),
-		SYM(DecRef, "Py_DecRef"),
-		SYM(IncRef, "Py_IncRef"),
-		SYM(Err_Clear, "PyErr_Clear"),
-		SYM(AddPendingCall, "Py_AddPendingCall"),
-		SYM(None, "_Py_NoneStruct"),
-#undef SYM
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		void *p = dlsym(RTLD_DEFAULT, syms[i].name);
-
-		if (!p)
-			return syms[i].name;
-		memcpy((char *)&shim_py + syms[i].off, &p, sizeof p);
-	}
-	if (sscanf(shim_py.GetVersion(), "3.%d", &shim_py_minor) != 1)
-		shim_py_minor = 0;
-	return NULL;
-}
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -607,7 +522,7 @@ static struct shim_meta *
 shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 {
 	struct shim_meta *m = calloc(1, sizeof *m);
-	const char *version = shim_py.GetVersion();
+	const char *version = py.Py_GetVersion();
 	char *t;
 	ssize_t n;
 
@@ -697,7 +612,7 @@ shim_report(const char *what, int err)
 			 shim_cfg.dir, reason);
 	else if (!strcmp(what, "walk unsupported"))
 		snprintf(msg, sizeof msg, "heap walk failed: this Python "
-			 "(%.40s) is not supported", shim_py.GetVersion());
+			 "(%.40s) is not supported", py.Py_GetVersion());
 	else if (err == 0)   /* set-up failures, not about one dump */
 		snprintf(msg, sizeof msg, "%s", what);
 	else if (!strncmp(what, "cannot ", 7))
@@ -842,12 +757,12 @@ shim_snapshot_fork(struct shim_facts *f, int have_gil, int gstate)
 		return -1;
 	}
 	if (!have_gil) {
-		shim_py.GILState_Release(gstate);
+		py.PyGILState_Release(gstate);
 		return 0;
 	}
-	ts = shim_py.SaveThread();
+	ts = py.PyEval_SaveThread();
 	snapfork_wait_all();   /* exit: the dump must be complete */
-	shim_py.RestoreThread(ts);
+	py.PyEval_RestoreThread(ts);
 	return 0;
 }
 
@@ -876,20 +791,20 @@ shim_snapshot_take(const char *trigger, int have_gil,
 	if (fork_mode && !have_gil)
 		snapfork_wait_all();   /* one snapshot child at a time */
 	if (!have_gil)
-		gstate = shim_py.GILState_Ensure();
+		gstate = py.PyGILState_Ensure();
 	if (fork_mode && shim_snapshot_fork(&f, have_gil, gstate) == 0)
 		return 0;
 	t0 = shim_now_ns(CLOCK_MONOTONIC);
 	rc = shim_snapshot_walk(&res, &f, t);
 	f.gil_ns = shim_now_ns(CLOCK_MONOTONIC) - t0;
 	if (have_gil)
-		ts = shim_py.SaveThread();
+		ts = py.PyEval_SaveThread();
 	else
-		shim_py.GILState_Release(gstate);
+		py.PyGILState_Release(gstate);
 	if (rc == 0)
 		rc = shim_snapshot_write(&res, &f, t);
 	if (have_gil)
-		shim_py.RestoreThread(ts);
+		py.PyEval_RestoreThread(ts);
 	return rc;
 }
 
@@ -1036,23 +951,23 @@ shim_worker_stop(void)
 	shim_wake();
 	if (!atomic_exchange(&shim_worker_running, 0))
 		return;
-	ts = shim_py.SaveThread();
+	ts = py.PyEval_SaveThread();
 	pthread_join(shim_worker, NULL);
-	shim_py.RestoreThread(ts);
+	py.PyEval_RestoreThread(ts);
 }
 
 /* ---- Python-side hooks -------------------------------------------------- */
 
-static struct shim_pyobj *
+static py_object *
 shim_py_none(void)
 {
-	shim_py.IncRef(shim_py.None);
-	return shim_py.None;
+	py.Py_IncRef(py._Py_NoneStruct);
+	return py._Py_NoneStruct;
 }
 
 /* atexit callback: exit dump, then stop the worker (design note 4). */
-static struct shim_pyobj *
-shim_py_at_exit(struct shim_pyobj *self, struct shim_pyobj *unused)
+static py_object *
+shim_py_at_exit(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
@@ -1063,16 +978,16 @@ shim_py_at_exit(struct shim_pyobj *self, struct shim_pyobj *unused)
 		shim_snapshot_take("exit", 1, &shim_default_target);
 	shim_worker_stop();
 	if (shim_cfg.snapshot == SHIM_SNAPSHOT_FORK) {
-		void *ts = shim_py.SaveThread();
+		void *ts = py.PyEval_SaveThread();
 
 		snapfork_wait_all();   /* no dump left half-written */
-		shim_py.RestoreThread(ts);
+		py.PyEval_RestoreThread(ts);
 	}
 	return shim_py_none();
 }
 
-static struct shim_pyobj *
-shim_py_before_fork(struct shim_pyobj *self, struct shim_pyobj *unused)
+static py_object *
+shim_py_before_fork(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
@@ -1093,21 +1008,21 @@ shim_pending_start(void *arg)
  * 3.13 on, os.fork() counts threads for its warning after running these
  * hooks, so the restart is left to a pending call, which the main thread
  * runs once os.fork() has returned (a Python-level point: safe). */
-static struct shim_pyobj *
-shim_py_after_parent(struct shim_pyobj *self, struct shim_pyobj *unused)
+static py_object *
+shim_py_after_parent(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
-	if (shim_py_minor < 13 ||
-	    shim_py.AddPendingCall(shim_pending_start, NULL) != 0)
+	if (py.minor < 13 ||
+	    py.Py_AddPendingCall(shim_pending_start, NULL) != 0)
 		shim_worker_start();
 	return shim_py_none();
 }
 
 /* after_in_child: the child's state was reset by shim_atfork_child;
  * PyOS_AfterFork_Child has run, so starting a thread is safe here. */
-static struct shim_pyobj *
-shim_py_after_child(struct shim_pyobj *self, struct shim_pyobj *unused)
+static py_object *
+shim_py_after_child(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
@@ -1115,38 +1030,38 @@ shim_py_after_child(struct shim_pyobj *self, struct shim_pyobj *unused)
 	return shim_py_none();
 }
 
-static struct shim_pymethoddef shim_py_defs[SHIM_NFN] = {
+static struct py_methoddef shim_py_defs[SHIM_NFN] = {
 	[SHIM_FN_EXIT] = { "_muppy_at_exit", shim_py_at_exit,
-			   SHIM_METH_NOARGS, NULL },
+			   PY_METH_NOARGS, NULL },
 	[SHIM_FN_BEFORE] = { "_muppy_before_fork", shim_py_before_fork,
-			     SHIM_METH_NOARGS, NULL },
+			     PY_METH_NOARGS, NULL },
 	[SHIM_FN_PARENT] = { "_muppy_after_fork_parent", shim_py_after_parent,
-			     SHIM_METH_NOARGS, NULL },
+			     PY_METH_NOARGS, NULL },
 	[SHIM_FN_CHILD] = { "_muppy_after_fork_child", shim_py_after_child,
-			    SHIM_METH_NOARGS, NULL },
+			    PY_METH_NOARGS, NULL },
 };
 
 /* module.name(*args, **kwargs) ignoring the result; 0 or -1.  Steals
  * nothing; clears any Python error. */
 static int
-shim_py_call(const char *module, const char *name, struct shim_pyobj *args,
-	     struct shim_pyobj *kwargs)
+shim_py_call(const char *module, const char *name, py_object *args,
+	     py_object *kwargs)
 {
-	struct shim_pyobj *mod, *fn = NULL, *r = NULL;
+	py_object *mod, *fn = NULL, *r = NULL;
 
-	mod = shim_py.ImportModule(module);
+	mod = py.PyImport_ImportModule(module);
 	if (mod)
-		fn = shim_py.GetAttrString(mod, name);
+		fn = py.PyObject_GetAttrString(mod, name);
 	if (fn && args)
-		r = shim_py.Call(fn, args, kwargs);
+		r = py.PyObject_Call(fn, args, kwargs);
 	if (r)
-		shim_py.DecRef(r);
+		py.Py_DecRef(r);
 	else
-		shim_py.Err_Clear();
+		py.PyErr_Clear();
 	if (fn)
-		shim_py.DecRef(fn);
+		py.Py_DecRef(fn);
 	if (mod)
-		shim_py.DecRef(mod);
+		py.Py_DecRef(mod);
 	return r ? 0 : -1;
 }
 
@@ -1159,39 +1074,39 @@ shim_register_hooks(void)
 	static const char *const fork_kw[SHIM_NFN] = {
 		NULL, "before", "after_in_parent", "after_in_child",
 	};
-	struct shim_pyobj *fns[SHIM_NFN], *args, *kw;
+	py_object *fns[SHIM_NFN], *args, *kw;
 	int i, rc = -1;
 
 	for (i = 0; i < SHIM_NFN; i++) {
 		/* Kept for the life of the process (never released). */
-		fns[i] = shim_py.CFunction_NewEx(&shim_py_defs[i], NULL, NULL);
+		fns[i] = py.PyCFunction_NewEx(&shim_py_defs[i], NULL, NULL);
 		if (!fns[i]) {
-			shim_py.Err_Clear();
+			py.PyErr_Clear();
 			goto fail;
 		}
 		shim_py_fns[i] = (uintptr_t)fns[i];
 	}
-	args = shim_py.Tuple_Pack(1, fns[SHIM_FN_EXIT]);
+	args = py.PyTuple_Pack(1, fns[SHIM_FN_EXIT]);
 	rc = shim_py_call("atexit", "register", args, NULL);
 	if (args)
-		shim_py.DecRef(args);
+		py.Py_DecRef(args);
 	if (rc != 0)
 		goto fail;
-	kw = shim_py.Dict_New();
-	args = shim_py.Tuple_Pack(0);
+	kw = py.PyDict_New();
+	args = py.PyTuple_Pack(0);
 	for (i = SHIM_FN_BEFORE; kw && i < SHIM_NFN; i++)
-		if (shim_py.Dict_SetItemString(kw, fork_kw[i], fns[i]) != 0)
+		if (py.PyDict_SetItemString(kw, fork_kw[i], fns[i]) != 0)
 			break;
 	if (!kw || !args || i < SHIM_NFN ||
 	    shim_py_call("posix", "register_at_fork", args, kw) != 0) {
-		shim_py.Err_Clear();
+		py.PyErr_Clear();
 		shim_report("os.register_at_fork failed; fork children will "
 			    "not be profiled", 0);
 	}
 	if (kw)
-		shim_py.DecRef(kw);
+		py.Py_DecRef(kw);
 	if (args)
-		shim_py.DecRef(args);
+		py.Py_DecRef(args);
 	return 0;
 fail:
 	shim_report("atexit.register failed; not profiling", 0);
@@ -1250,7 +1165,7 @@ __attribute__((constructor)) static void
 shim_init(void)
 {
 	char cwd[PATH_MAX], msg[128];
-	const char *missing, *why;
+	const char *why;
 	/* Resolve the real calls now, outside any signal handler. */
 	shim_real_sigaction();
 	shim_real_signal();
@@ -1258,20 +1173,10 @@ shim_init(void)
 		return;   /* design note 1: not Python, do nothing at all */
 	atomic_store(&shim_pid, (int)getpid());
 	atomic_store(&shim_shared->seq, 1);
-	missing = shim_py_resolve();
-	if (missing) {
-		snprintf(msg, sizeof msg, "%s not found; not profiling",
-			 missing);
-		shim_say(msg);
-		return;
-	}
 	/* Layouts and hooks are known for 3.8-3.13 only; anything else
 	 * (2.7, 3.6, a future 3.14) is left alone rather than guessed at. */
-	if (shim_py_minor < 8 || shim_py_minor > 13) {
-		snprintf(msg, sizeof msg, "Python %.*s is not supported "
-			 "(3.8 to 3.13); not profiling",
-			 (int)strcspn(shim_py.GetVersion(), " "),
-			 shim_py.GetVersion());
+	if (py_api_init() != 0) {
+		snprintf(msg, sizeof msg, "%s; not profiling", py_api_error());
 		shim_say(msg);
 		return;
 	}
@@ -1286,7 +1191,7 @@ shim_init(void)
 		if (sh)
 			shim_shared = sh;
 	}
-	if (shim_py.IsInitialized()) {
+	if (py.Py_IsInitialized()) {
 		/* dlopen'ed into a running interpreter: too late for the
 		 * built-in module and the start-up hook (attach.c). */
 		shim_say("loaded after the interpreter started; not profiling "
@@ -1304,9 +1209,8 @@ shim_init(void)
 		return;
 	}
 	atomic_store(&shim_sem_ok, 1);
-	if (py_api_init() != 0 || attach_install(shim_on_attach, &why) != 0) {
-		snprintf(msg, sizeof msg, "%s; not profiling",
-			 py.Py_IsInitialized ? why : "CPython API incomplete");
+	if (attach_install(shim_on_attach, &why) != 0) {
+		snprintf(msg, sizeof msg, "%s; not profiling", why);
 		shim_report(msg, 0);
 		return;
 	}

@@ -956,12 +956,8 @@ walk_type_qualname(struct walker *w, py_object *t)
 }
 
 /* A C method named name in a static type's tp_methods, or NULL. */
-static const struct py_methoddef {
-	const char *ml_name;
-	py_cfunction ml_meth;
-	int ml_flags;
-	const char *ml_doc;
-} *walk_find_method(py_object *t, const char *name)
+static const struct py_methoddef *
+walk_find_method(py_object *t, const char *name)
 {
 	const struct py_methoddef *m;
 

@@ -601,6 +601,37 @@ print("ok")
                 self.assertTrue(found, "no dump while the main thread slept")
                 self.assertEqual(set(k[0] for k in found), {p.pid})
 
+    def test_unsupported_interpreters_are_left_alone(self):
+        # Pythons outside 3.8-3.13 (pyenv's 2.7, 3.6, 3.7 where present):
+        # one line naming the version, the program's own output and exit
+        # status, no file (2.7 and 3.6 once crashed at start-up).
+        root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+        name = self.id().split(".")[-1]
+        ran = 0
+        for v in sorted(glob.glob(os.path.join(root, "versions", "*"))):
+            version = os.path.basename(v)
+            m = re.match(r"(\d+)\.(\d+)\.", version + ".")
+            python = os.path.join(v, "bin", "python")
+            if not m or not os.access(python, os.X_OK) or \
+                    (3, 8) <= (int(m.group(1)), int(m.group(2))) <= (3, 13):
+                continue
+            ran += 1
+            sys.stderr.write("    %s: pyenv %s ran\n" % (name, version))
+            with self.subTest(python=version):
+                d = self.fresh_dir(version)
+                r = subprocess.run(
+                    [python, "-c", "import sys; print('hi'); sys.exit(3)"],
+                    env=shim_env(d, MUPPY_INTERVAL="0.01"), cwd=d,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    timeout=TIMEOUT, universal_newlines=True)
+                self.assertEqual((r.returncode, r.stdout), (3, "hi\n"))
+                self.assertRegex(r.stderr, r"^muppy: pid \d+: Python %s is "
+                                 r"not supported \(3\.8 to 3\.13\); not "
+                                 r"profiling\n$" % re.escape(version))
+                self.assertEqual(os.listdir(d), [])
+        if not ran:
+            self.skipTest("no interpreter outside 3.8-3.13 present")
+
     def test_loaded_late_says_so_and_does_nothing(self):
         # dlopen'ed into a running interpreter instead of preloaded: one
         # line, no handler, no thread, no dump at exit.
