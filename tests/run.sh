@@ -9,7 +9,8 @@
 #      (--config=asan; their own outputs, bazel-asan-*, so bazel-bin keeps
 #      the optimised build);
 #   4. runs the walker's ground-truth checks (tests/walk_check.py with
-#      //tests:walk_driver.so) and the integration tests, real interpreters
+#      //tests:walk_driver.so, under every supported interpreter present)
+#      and the integration tests, real interpreters
 #      under the shim (tests/integration/run.py);
 #   5. counts test cases (tests/tally.py) and ends with the line
 #      `tests: N passed, N failed`.
@@ -61,10 +62,19 @@ counted=()
 if [ -f tests/walk_check.py ]; then
     section "walker checks: tests/walk_check.py (the heap walk against Python's own view)"
     if up_to_date //tests:walk_driver.so; then
-        # Only failures and the count: the passing checks are many.
-        python3 tests/walk_check.py bazel-bin/tests/walk_driver.so 2>&1 \
-            | tee "$work/walk.log" | grep -v '^ok '
-        counted+=(--counted walk_check "$work/walk.log" "${PIPESTATUS[0]}")
+        # Every supported interpreter present (the integration tests'
+        # discovery); only failures and the count: the passing checks
+        # are many.
+        pythons=$(python3 -c 'import sys; sys.path.insert(0, "tests/integration")
+import common
+for i in common.interpreters(): print(i.path)')
+        [ -n "$pythons" ] || pythons=python3
+        for py in $pythons; do
+            log="$work/walk.$(echo "$py" | tr / _).log"
+            "$py" tests/walk_check.py bazel-bin/tests/walk_driver.so 2>&1 \
+                | tee "$log" | grep -v '^ok '
+            counted+=(--counted "walk_check ($py)" "$log" "${PIPESTATUS[0]}")
+        done
     else
         echo "not run: bazel-bin/tests/walk_driver.so did not build"
         failed+=(--failed "walker checks (walk_driver.so did not build)")

@@ -138,9 +138,11 @@ def tally_bazel(bep_path, title, rerun, report):
 def tally_counted(name, log_path, rc, report):
     """Adds a runner's own closing line `NAME: N passed, N failed` (the last
     one in its log; anything after it on the line, a time say, is ignored)
-    to report. A missing line, or a non-zero exit status
-    with no failure counted, is one failure."""
-    line = re.compile(r"^%s: (\d+) passed, (\d+) failed\b" % re.escape(name))
+    to report; NAME is name up to its first space (the rest tells runs of
+    one runner apart: "walk_check (/usr/bin/python3)"). A missing line, or
+    a non-zero exit status with no failure counted, is one failure."""
+    line = re.compile(r"^%s: (\d+) passed, (\d+) failed\b" %
+                      re.escape(name.split(" ", 1)[0]))
     counts = None
     try:
         for text in open(log_path, encoding="utf-8", errors="replace"):
