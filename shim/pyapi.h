@@ -207,6 +207,7 @@ const char *py_api_error(void);
 #define PY_OFF_INLINE_VALUES 16   /* 3.13: PyDictValues after the head */
 #define PY_OFF_DV_CAPACITY 0      /* 3.13 PyDictValues.capacity (uint8) */
 #define PY_OFF_DV_VALID 3         /* 3.13 PyDictValues.valid (uint8) */
+#define PY_OFF_DICT_KEYS 32       /* PyDictObject.ma_keys */
 #define PY_OFF_DK_LOG2_SIZE 8     /* PyDictKeysObject (3.11+), uint8 */
 #define PY_OFF_DK_LOG2_INDEX_BYTES 9
 #define PY_OFF_DK_KIND 10         /* uint8: DictKeysKind */

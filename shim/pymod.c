@@ -266,7 +266,7 @@ pm_walk_hold(struct pm_held *h, int frames, const uintptr_t *exclude,
 	memset(res, 0, sizeof *res);
 	opts.exclude = ex;
 	opts.nexclude = pm_exclusions(ex, exclude, nexclude);
-	rc = walk_heap(&opts, res, &stats);
+	rc = walk_heap(&opts, NULL, res, &stats);
 	if (rc == MUPPY_EINVAL) {
 		pm_err(pm_py.Exc_RuntimeError,
 		       "muppy: the heap walker does not support this Python");

@@ -49,7 +49,7 @@ tr_take(struct pm_tracker *tr, struct pm_summary *out)
 	int rc;
 
 	opts.nexclude = pm_exclusions(ex, &self, tr->ignore_self ? 1 : 0);
-	rc = walk_heap(&opts, &res, &stats);
+	rc = walk_heap(&opts, NULL, &res, &stats);
 
 	if (rc == MUPPY_EINVAL) {
 		pm_err(pm_py.Exc_RuntimeError,

@@ -42,8 +42,9 @@
  *      a foreign thread kills, hangs or crashes it depending on the version
  *      (bpo-36427, gh-87135, gh-124619).
  *   5. A snapshot is: walk with the GIL held -> release the GIL ->
- *      walk_finish, META, encode, write.  Only the first step holds the
- *      GIL.  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
+ *      walk_finish, META, encode, write.  Only the walk holds the GIL;
+ *      inline, its arrays are allocated and faulted in just before, with
+ *      the GIL released (walk_prepare, sized by walk_expect).  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
  *      the child runs all of the above and _exit()s, the parent releases
  *      the GIL at once; seq and the warned causes live in shim_shared,
  *      mapped MAP_SHARED so the child updates them; the worker reaps the
@@ -700,10 +701,11 @@ out:
 	return rc;
 }
 
-/* The GIL-held half.  Returns 0 with *res filled, or -errno. */
+/* The GIL-held half; prep (may be NULL) is taken (walk_heap).  Returns 0
+ * with *res filled, or -errno. */
 static int
 shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
-		   const struct shim_target *t)
+		   const struct shim_target *t, struct walk_prep *prep)
 {
 	struct walk_opts opts = {
 		.graph = shim_cfg.graph,
@@ -714,11 +716,13 @@ shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	if (shim_sys_injected(SHIM_FAIL_WALK))
+	if (shim_sys_injected(SHIM_FAIL_WALK)) {
+		walk_prep_free(prep);
 		return shim_fail(t, "heap walk",
 				 shim_sys_injected(SHIM_FAIL_WALK));
+	}
 	f->time_ns = shim_now_ns(CLOCK_REALTIME);
-	rc = walk_heap(&opts, res, &f->stats);
+	rc = walk_heap(&opts, prep, res, &f->stats);
 	if (rc == MUPPY_EINVAL) {
 		if (!t->quiet)
 			shim_report("walk unsupported", 0);
@@ -737,7 +741,7 @@ shim_fork_child(void *ctx)
 	struct shim_target t = { NULL, NULL, 0, 0 };
 	struct walk_result res;
 
-	if (shim_snapshot_walk(&res, f, &t) != 0)
+	if (shim_snapshot_walk(&res, f, &t, NULL) != 0)
 		return 1;
 	f->gil_ns = snapfork_parent_pause_ns();
 	return shim_snapshot_write(&res, f, &t) != 0;
@@ -767,6 +771,27 @@ shim_snapshot_fork(struct shim_facts *f, int have_gil, int gstate)
 }
 
 /*
+ * The inline walk's storage, allocated and faulted in with the GIL
+ * released (design note 5): page faults are a third of a first walk's
+ * time, and need no GIL.  Holds the GIL on entry and on return; NULL if
+ * the size is unknown or memory short (the walk allocates as it goes).
+ */
+static struct walk_prep *
+shim_snapshot_prepare(void)
+{
+	size_t edges, objects = walk_expect(&edges);
+	struct walk_prep *prep;
+	void *ts;
+
+	if (!objects)
+		return NULL;
+	ts = py.PyEval_SaveThread();
+	prep = walk_prepare(shim_cfg.graph, objects, edges);
+	py.PyEval_RestoreThread(ts);
+	return prep;
+}
+
+/*
  * Takes one snapshot (design note 5).  have_gil: the caller holds the GIL
  * (atexit callback, Python API); it is released while encoding and held
  * again on return.  Otherwise the GIL is taken here with PyGILState_Ensure,
@@ -779,6 +804,7 @@ shim_snapshot_take(const char *trigger, int have_gil,
 {
 	struct shim_facts f = { .trigger = trigger };
 	struct walk_result res;
+	struct walk_prep *prep;
 	uint64_t t0;
 	void *ts = NULL;
 	int gstate = 0, rc;
@@ -794,8 +820,9 @@ shim_snapshot_take(const char *trigger, int have_gil,
 		gstate = py.PyGILState_Ensure();
 	if (fork_mode && shim_snapshot_fork(&f, have_gil, gstate) == 0)
 		return 0;
+	prep = shim_snapshot_prepare();
 	t0 = shim_now_ns(CLOCK_MONOTONIC);
-	rc = shim_snapshot_walk(&res, &f, t);
+	rc = shim_snapshot_walk(&res, &f, t, prep);
 	f.gil_ns = shim_now_ns(CLOCK_MONOTONIC) - t0;
 	if (have_gil)
 		ts = py.PyEval_SaveThread();

@@ -28,16 +28,26 @@
  *      the GIL is held and no Python code runs.
  *   3. Storage is malloc, or mmap for big arrays (never PyMem; see
  *      walk_realloc for the huge pages): an open-addressing hash set
- *      keyed by address gives each object a slot in discovery order; an
- *      explicit stack replaces recursion (object graphs are deep).  Edges
- *      are (src slot, dst slot, name) triples; walk_finish turns slots into
- *      indices in address order and de-duplicates: an unnamed edge (from
- *      tp_traverse) is dropped when the same referrer names that referent.
+ *      keyed by address gives each object a slot in discovery order, and
+ *      the addr column, slots in that order, is the work queue: a
+ *      breadth-first walk without recursion (object graphs are deep).
+ *      Edges are (src slot, dst slot, name) triples; walk_finish turns
+ *      slots into indices in address order and de-duplicates: an unnamed
+ *      edge (from tp_traverse) is dropped when the same referrer names
+ *      that referent (walk_visit already skips most of those).
  *   4. Per type the walker caches its Pympler name, its kind, how to size
  *      its instances, and its summary row: the per-object path does no
  *      name lookups except dict keys (cached per str object).
  *   5. On any allocation failure the whole walk is unwound: nothing is
  *      left behind and *out is empty.
+ *   6. The walk is bound by memory latency (about a cache miss per object
+ *      and per new referent, measured with perf), so it fetches ahead
+ *      wherever it knows what comes next: table entries a batch of edges
+ *      at a time (walk_flush), objects and their parts from the queue
+ *      (walk_drain), the gc lists read in chunks with nothing in between
+ *      (walk_gc_discover).  Page faults, a third of a first walk, go
+ *      before it: walk_prepare sizes and faults the arrays in without
+ *      the GIL, from walk_expect's estimate.
  *
  * Neighbours: pyapi.[ch] (CPython entry points and offsets), shim.c (calls
  * walk_heap with the GIL, walk_finish without it), format/ (fmt_write).
@@ -57,6 +67,8 @@
 #include "shim/pyapi.h"   /* py, PY_OFF_*, py_object */
 
 #define WALK_NOSLOT UINT32_MAX     /* excluded / not recorded */
+#define WALK_SRC_PREV (WALK_NOSLOT - 1)  /* walk_edge src: the object of
+                                            the edge recorded just before */
 #define WALK_NAME_MAX 1024         /* characters kept of a name or key */
 
 /* Test hook: when > 0, the n-th allocation from now fails. */
@@ -144,6 +156,37 @@ walk_free(void *p)
 		munmap(h, h[0]);
 	else
 		free(h);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14; older kernels: EINVAL */
+#endif
+
+/*
+ * Faults in the pages of the first len bytes of a block from walk_realloc
+ * now, so that the walk that fills them later takes no page fault:
+ * walk_prepare runs without the GIL, the walk with it.  Small (malloc)
+ * blocks are left alone.
+ */
+static void
+walk_prefault(void *p, size_t len)
+{
+	size_t *h, end;
+
+	if (!p)
+		return;
+	h = (size_t *)((char *)p - WALK_HDR);
+	if (!h[0])
+		return;
+	end = (WALK_HDR + len + WALK_PAGE - 1) & ~(WALK_PAGE - 1);
+	if (end > h[0])
+		end = h[0];
+	if (madvise(h, end, MADV_POPULATE_WRITE) == 0)
+		return;
+	/* No MADV_POPULATE_WRITE: a write per page (contents are
+	 * undefined until the walk writes them; page 0 holds the header). */
+	for (size_t off = WALK_PAGE; off < end; off += WALK_PAGE)
+		((volatile char *)h)[off] = 0;
 }
 
 /* Grows *arr (element size esz) to hold at least need elements. */
@@ -382,11 +425,6 @@ struct walk_chunk {
 	char data[];
 };
 
-struct walk_item {
-	py_object *obj;
-	uint32_t slot;
-};
-
 /* An edge waiting for walk_flush. */
 struct walk_pending {
 	py_object *obj;
@@ -394,7 +432,10 @@ struct walk_pending {
 	uint32_t name;
 };
 #define WALK_BATCH 256
-#define WALK_PREFETCH 16          /* entries in flight (fill buffers) */
+#define WALK_PREFETCH 32          /* table entries in flight */
+#define WALK_NAMED_MAX 16         /* named referents kept for walk_visit */
+#define WALK_GC_CHUNK 2048        /* gc list nodes read at a time */
+#define WALK_AHEAD 16             /* objects fetched ahead (walk_drain) */
 
 struct walker {
 	const struct walk_opts *opts;
@@ -404,13 +445,19 @@ struct walker {
 	/* Objects. */
 	struct walk_map seen;     /* address -> slot (WALK_NOSLOT: excluded) */
 	uint32_t nslots;
-	struct walk_item *stack;
-	size_t nstack, capstack;
+	uint32_t next;            /* next slot to process: the work queue is
+	                             the addr column, in discovery order */
 	uint32_t cur;             /* slot being processed (visit callback) */
+	uint32_t prev;            /* slot of the last edge's target
+	                             (WALK_SRC_PREV; walk_flush) */
+	py_object *named[WALK_NAMED_MAX];   /* what cur's named edges reach */
+	uint32_t nnamed;
 	struct walk_pending pend[WALK_BATCH];
 	size_t npend;
+	py_object *gcbuf[WALK_GC_CHUNK];  /* read from the gc lists */
+	size_t ngcbuf;
 
-	/* Per-object columns by slot (graph mode only). */
+	/* Per-object columns by slot (graph mode only, but addr). */
 	uint64_t *addr, *size;
 	uint32_t *refcnt;         /* saturated (format/dump.h) */
 	uint32_t *otype, *label;
@@ -712,8 +759,9 @@ walk_is_excluded(const struct walker *w, py_object *o)
 
 /*
  * Second half of discovering o, just entered in w->seen with value *slot
- * = w->nslots: assigns the slot and pushes o for processing, or marks it
- * excluded.  Returns the slot or WALK_NOSLOT.
+ * = w->nslots: gives o that slot, which queues it for processing (the
+ * addr column is the queue: design note 3), or marks it excluded.
+ * Returns the slot or WALK_NOSLOT.
  */
 static inline uint32_t
 walk_new_object(struct walker *w, py_object *o, uint32_t *slot)
@@ -722,28 +770,23 @@ walk_new_object(struct walker *w, py_object *o, uint32_t *slot)
 		*slot = WALK_NOSLOT;
 		return WALK_NOSLOT;
 	}
-	if (w->nslots == WALK_NOSLOT - 1 ||
-	    walk_grow(&w->stack, &w->capstack, w->nstack + 1,
-		      sizeof *w->stack))
+	if (w->nslots == WALK_SRC_PREV - 1)
 		goto fail;
-	if (w->graph && w->nslots >= w->capobj) {
+	if (w->nslots >= w->capobj) {
 		size_t cap = w->capobj, c;
 
 		/* All columns share capobj: grow each to the same. */
 		c = cap; if (walk_grow(&w->addr, &c, cap + 1, 8)) goto fail;
-		c = cap; if (walk_grow(&w->size, &c, cap + 1, 8)) goto fail;
-		c = cap; if (walk_grow(&w->refcnt, &c, cap + 1, 4)) goto fail;
-		c = cap; if (walk_grow(&w->otype, &c, cap + 1, 4)) goto fail;
-		c = cap; if (walk_grow(&w->label, &c, cap + 1, 4)) goto fail;
-		c = cap; if (walk_grow(&w->oflags, &c, cap + 1, 1)) goto fail;
+		if (w->graph) {
+			c = cap; if (walk_grow(&w->size, &c, cap + 1, 8)) goto fail;
+			c = cap; if (walk_grow(&w->refcnt, &c, cap + 1, 4)) goto fail;
+			c = cap; if (walk_grow(&w->otype, &c, cap + 1, 4)) goto fail;
+			c = cap; if (walk_grow(&w->label, &c, cap + 1, 4)) goto fail;
+			c = cap; if (walk_grow(&w->oflags, &c, cap + 1, 1)) goto fail;
+		}
 		w->capobj = c;
 	}
-	if (w->graph)
-		w->addr[w->nslots] = (uint64_t)(uintptr_t)o;
-	__builtin_prefetch(o);   /* read soon: the stack is LIFO */
-	w->stack[w->nstack].obj = o;
-	w->stack[w->nstack].slot = w->nslots;
-	w->nstack++;
+	w->addr[w->nslots] = (uint64_t)(uintptr_t)o;
 	return w->nslots++;
 fail:
 	walk_fail(w);
@@ -819,20 +862,26 @@ walk_flush(struct walker *w)
 	}
 	for (size_t i = 0; i < n && !w->err; i++) {
 		const struct walk_pending *p = &w->pend[i];
-		uint32_t *slot, dst;
+		uint32_t *slot, dst, src = p->src;
 		int isnew;
 
 		if (i + WALK_PREFETCH < n)
 			__builtin_prefetch(&w->seen.ents[idx[i + WALK_PREFETCH]],
 					   1);
 
+		if (src == WALK_SRC_PREV) {
+			src = w->prev;
+			if (src == WALK_NOSLOT)
+				continue;   /* from an excluded object */
+		}
 		slot = walk_map_put_at(&w->seen, idx[i],
 				       (uint64_t)(uintptr_t)p->obj, w->nslots,
 				       &isnew);
 		dst = isnew ? walk_new_object(w, p->obj, slot) : *slot;
-		if (dst == WALK_NOSLOT || !w->graph || p->src == WALK_NOSLOT)
+		w->prev = dst;
+		if (dst == WALK_NOSLOT || !w->graph || src == WALK_NOSLOT)
 			continue;
-		w->esrc[w->nedges] = p->src;
+		w->esrc[w->nedges] = src;
 		w->edst[w->nedges] = dst;
 		w->ename[w->nedges] = p->name;
 		w->nedges++;
@@ -848,6 +897,9 @@ walk_edge(struct walker *w, uint32_t src, py_object *o, uint32_t name)
 
 	if (!o)
 		return;
+	if (name != FMT_EDGE_NONE && src == w->cur &&
+	    w->nnamed < WALK_NAMED_MAX)
+		w->named[w->nnamed++] = o;
 	p = &w->pend[w->npend++];
 	p->obj = o;
 	p->src = src;
@@ -874,13 +926,21 @@ walk_edge_other(struct walker *w, uint32_t src, py_object *o,
 		walk_edge(w, src, o, walk_ename(FMT_EDGE_OTHER, w->names[n]));
 }
 
+/* tp_traverse callback.  A referent the walker's own readers already
+ * named is not recorded again (the unnamed copy would only be dropped by
+ * walk_finish: design note 3), which spares a table lookup per
+ * attribute, __dict__ and __class__ of every instance. */
 static int
 walk_visit(py_object *o, void *arg)
 {
 	struct walker *w = arg;
 
-	if (o)
-		walk_edge(w, w->cur, o, FMT_EDGE_NONE);
+	if (!o)
+		return 0;
+	for (uint32_t i = 0; i < w->nnamed; i++)
+		if (w->named[i] == o)
+			return 0;
+	walk_edge(w, w->cur, o, FMT_EDGE_NONE);
 	return 0;
 }
 
@@ -1457,17 +1517,19 @@ walk_function(struct walker *w, uint32_t src, py_object *fn)
 	first = walk_nlocals(co) - n;   /* free vars come last */
 	for (ssize_t i = 0; i < n && !w->err; i++) {
 		py_object *cell = walk_tuple_item(cl, i), *v;
-		uint32_t cslot, id = 0;
+		uint32_t id = 0;
 
 		if (!cell || PY_TYPE(cell) != py.PyCell_Type)
 			continue;
 		v = PY_FIELD(py_object *, cell, PY_OFF_CELL_REF);
-		cslot = walk_discover(w, cell);
-		if (!v || cslot == WALK_NOSLOT)
+		if (!v)
 			continue;
 		if (w->graph)
 			id = walk_name_id(w, walk_local_name(co, first + i));
-		walk_edge(w, cslot, v, walk_ename(FMT_EDGE_CELL, id));
+		/* The cell, then its contents from it: both resolved in the
+		 * same batch (walk_flush), not with a lookup of its own. */
+		walk_edge(w, WALK_NOSLOT, cell, 0);
+		walk_edge(w, WALK_SRC_PREV, v, walk_ename(FMT_EDGE_CELL, id));
 	}
 }
 
@@ -1629,6 +1691,7 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 	isgc = walk_is_gc(ti, o);
 	size = walk_sizeof(w, ti, o, isgc);
 	w->cur = slot;
+	w->nnamed = 0;
 
 	switch (ti->kind) {
 	case WK_DICT:
@@ -1732,6 +1795,70 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 	}
 }
 
+/*
+ * Prefetches what walk_object reads past o's head: the rest of a big
+ * object, a list's items, a dict's keys, a 3.11/3.12 instance's values.
+ * o's head is in cache by now (walk_drain fetched it earlier).
+ */
+static inline void
+walk_prefetch_parts(py_object *o)
+{
+	py_object *t = PY_TYPE(o);
+	unsigned long fl;
+
+	if (t == py.PyDict_Type) {
+		char *keys = PY_FIELD(char *, o, PY_OFF_DICT_KEYS);
+
+		__builtin_prefetch(keys);
+		__builtin_prefetch(keys + 64);
+		return;
+	}
+	if (t == py.PyList_Type) {
+		__builtin_prefetch(PY_FIELD(char *, o, PY_OFF_SEQ_ITEMS));
+		return;
+	}
+	if (PY_FIELD(ssize_t, t, PY_OFF_TP_BASICSIZE) > 64)
+		__builtin_prefetch((char *)o + 64);
+	fl = PY_TP_FLAGS(t);
+	if (!(fl & PY_TPFLAGS_MANAGED_DICT) || py.minor >= 13)
+		return;
+	if (py.minor == 11)
+		__builtin_prefetch(PY_FIELD(char *, o, PY_OFF_VALUES_PTR));
+	else if (py.minor == 12)
+		__builtin_prefetch(PY_FIELD(char *, o, PY_OFF_MANAGED_DICT) + 1);
+}
+
+/*
+ * Processes the queue (design note 3) until it is empty: slots in
+ * discovery order, a breadth-first walk.  Unlike a stack, the queue shows
+ * what comes next, so objects are fetched ahead of use in two steps:
+ * their heads WALK_AHEAD slots ahead, then what the heads point to.
+ */
+static void
+walk_drain(struct walker *w)
+{
+	while (!w->err) {
+		uint32_t i;
+
+		if (w->next == w->nslots) {
+			walk_flush(w);   /* the pending edges queue more */
+			if (w->next == w->nslots)
+				break;
+		}
+		i = w->next++;
+		if (i + WALK_AHEAD < w->nslots) {
+			char *a = (char *)(uintptr_t)w->addr[i + WALK_AHEAD];
+
+			__builtin_prefetch(a - 32);   /* gc and pre-header */
+			__builtin_prefetch(a);
+		}
+		if (i + WALK_AHEAD / 2 < w->nslots)
+			walk_prefetch_parts((py_object *)(uintptr_t)
+					    w->addr[i + WALK_AHEAD / 2]);
+		walk_object(w, (py_object *)(uintptr_t)w->addr[i], i);
+	}
+}
+
 /* ---- where the walk starts ------------------------------------------------ */
 
 static void
@@ -1832,12 +1959,30 @@ walk_threads(struct walker *w)
 	}
 }
 
+/*
+ * Discovers the gc objects collected in gcbuf.  The collector's lists are
+ * read WALK_GC_CHUNK nodes at a time, with nothing in between: a chain of
+ * dependent loads runs fastest alone, and the table lookups then go in
+ * batches (walk_flush).
+ */
+static void
+walk_gc_discover(struct walker *w)
+{
+	for (size_t i = 0; i < w->ngcbuf; i++)
+		walk_edge(w, WALK_NOSLOT, w->gcbuf[i], 0);
+	w->ngcbuf = 0;
+}
+
+/* PyUnstable_GC_VisitObjects callback (3.12+): discovers o only (it is
+ * processed later, when the collector no longer holds a reference). */
 static int
 walk_gc_visit(py_object *o, void *arg)
 {
 	struct walker *w = arg;
 
-	walk_edge(w, WALK_NOSLOT, o, 0);
+	w->gcbuf[w->ngcbuf++] = o;
+	if (w->ngcbuf == WALK_GC_CHUNK)
+		walk_gc_discover(w);
 	return w->err ? 0 : 1;
 }
 
@@ -1860,8 +2005,13 @@ walk_gc_list(struct walker *w, uintptr_t *head)
 
 	if (!g || (g[1] & ~(uintptr_t)3) != (uintptr_t)head)
 		return -1;
-	for (; g != head && !w->err; g = (uintptr_t *)g[0])
-		walk_edge(w, WALK_NOSLOT, (py_object *)(g + 2), 0);
+	while (g != head && !w->err) {
+		while (g != head && w->ngcbuf < WALK_GC_CHUNK) {
+			w->gcbuf[w->ngcbuf++] = (py_object *)(g + 2);
+			g = (uintptr_t *)g[0];
+		}
+		walk_gc_discover(w);
+	}
 	return 0;
 }
 
@@ -1873,6 +2023,7 @@ walk_gc_objects(struct walker *w)
 
 	if (py.minor >= 12) {
 		py.PyUnstable_GC_VisitObjects(walk_gc_visit, w);
+		walk_gc_discover(w);
 		return 0;
 	}
 	gc = walk_gc_state();
@@ -1931,7 +2082,6 @@ walk_free_walker(struct walker *w)
 		next = c->next;
 		walk_free(c);
 	}
-	walk_free(w->stack);
 	walk_free(w->addr); walk_free(w->size); walk_free(w->refcnt);
 	walk_free(w->otype); walk_free(w->label); walk_free(w->oflags);
 	walk_free(w->esrc); walk_free(w->edst); walk_free(w->ename);
@@ -1977,18 +2127,22 @@ walk_guess_objects(void)
 	return (size_t)n;
 }
 
-/* A walker sized for hint objects (0: unknown). */
+/*
+ * A walker sized for about hint objects and hint_edges edges (0: unknown),
+ * every page of it faulted in if prefault.  Needs no GIL: it reads no
+ * Python state.
+ */
 static struct walker *
-walk_new(const struct walk_opts *opts, size_t hint)
+walk_new(int graph, size_t hint, size_t hint_edges, int prefault)
 {
 	struct walker *w = walk_realloc(NULL, sizeof *w);
+	size_t n = hint + hint / 8;
 
 	if (!w)
 		return NULL;
 	memset(w, 0, sizeof *w);
-	w->opts = opts;
-	w->graph = opts->graph != 0;
-	if (walk_map_init(&w->seen, hint + hint / 8) ||
+	w->graph = graph != 0;
+	if (walk_map_init(&w->seen, n) ||
 	    walk_map_init(&w->strhash, 1024) ||
 	    walk_map_init(&w->strobj, 1024) ||
 	    walk_map_init(&w->typemap, 256) ||
@@ -2002,30 +2156,39 @@ walk_new(const struct walk_opts *opts, size_t hint)
 #undef WALK_NM_INTERN
 	/* Sized from the last walk: growth copies and rehashes cost GIL
 	 * time (the next heap is usually about the same). */
-	if (walk_grow(&w->stack, &w->capstack, hint / 4 + 1024,
-		      sizeof *w->stack))
-		goto fail;
+	if (hint) {
+		size_t c = 0;
+
+		if (walk_grow(&w->addr, &c, n, 8))
+			goto fail;
+		w->capobj = c;
+		if (prefault)
+			walk_prefault(w->addr, n * 8);
+	}
 	if (w->graph && hint) {
-		size_t n = hint + hint / 8, c;
 		/* Edges: as many as last time, else 3 per object (the
 		 * arrays are mmap'd: what is not used is never touched). */
-		size_t ne = walk_hint_edges ? walk_hint_edges : 3 * hint;
+		size_t ne = hint_edges ? hint_edges : 3 * hint, c;
 
-		c = 0; if (walk_grow(&w->addr, &c, n, 8)) goto fail;
+		ne += ne / 8;
 		c = 0; if (walk_grow(&w->size, &c, n, 8)) goto fail;
 		c = 0; if (walk_grow(&w->refcnt, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->otype, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->label, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->oflags, &c, n, 1)) goto fail;
 		w->capobj = c;
-		if (walk_edges_reserve(w, ne + ne / 8))
+		if (walk_edges_reserve(w, ne))
 			goto fail;
-	}
-	w->object_sizeof = NULL;
-	{
-		const struct py_methoddef *m =
-			walk_find_method(py.PyBaseObject_Type, "__sizeof__");
-		w->object_sizeof = m ? m->ml_meth : NULL;
+		if (prefault) {
+			walk_prefault(w->size, n * 8);
+			walk_prefault(w->refcnt, n * 4);
+			walk_prefault(w->otype, n * 4);
+			walk_prefault(w->label, n * 4);
+			walk_prefault(w->oflags, n);
+			walk_prefault(w->esrc, ne * 4);
+			walk_prefault(w->edst, ne * 4);
+			walk_prefault(w->ename, ne * 4);
+		}
 	}
 	return w;
 fail:
@@ -2033,23 +2196,35 @@ fail:
 	return NULL;
 }
 
-/* Processes the work stack until it is empty. */
-static void
-walk_drain(struct walker *w)
+size_t
+walk_expect(size_t *edges)
 {
-	while (!w->err) {
-		struct walk_item it;
+	py_object *et, *ev, *etb;
+	size_t n;
 
-		if (!w->nstack) {
-			walk_flush(w);
-			if (!w->nstack)
-				break;
-		}
-		it = w->stack[--w->nstack];
-		if (w->nstack >= 4)
-			__builtin_prefetch(w->stack[w->nstack - 4].obj);
-		walk_object(w, it.obj, it.slot);
-	}
+	*edges = walk_hint_edges;
+	if (walk_hint_objects)
+		return walk_hint_objects;
+	if (py_api_init() != 0)
+		return 0;
+	py.PyErr_Fetch(&et, &ev, &etb);   /* the caller's error survives */
+	n = walk_guess_objects();
+	py.PyErr_Restore(et, ev, etb);
+	return n;
+}
+
+struct walk_prep *
+walk_prepare(int graph, size_t objects, size_t edges)
+{
+	if (!objects)
+		return NULL;
+	return (struct walk_prep *)walk_new(graph, objects, edges, 1);
+}
+
+void
+walk_prep_free(struct walk_prep *prep)
+{
+	walk_free_walker((struct walker *)prep);
 }
 
 /* A type's own row is made when the type is first met, but functions,
@@ -2084,11 +2259,12 @@ walk_fill_summary(struct walker *w, struct walk_result *out)
 }
 
 int
-walk_heap(const struct walk_opts *opts, struct walk_result *out,
-	  struct walk_stats *stats)
+walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
+	  struct walk_result *out, struct walk_stats *stats)
 {
 	uint64_t t0 = walk_now_ns();
-	struct walker *w = NULL;
+	struct walker *w = (struct walker *)prep;
+	const struct py_methoddef *m;
 	py_object *et, *ev, *etb;
 	int gc_was, rc;
 
@@ -2096,15 +2272,27 @@ walk_heap(const struct walk_opts *opts, struct walk_result *out,
 		memset(out, 0, sizeof *out);
 	if (stats)
 		memset(stats, 0, sizeof *stats);
-	if (!opts || !out || py_api_init() != 0)
+	if (!opts || !out || py_api_init() != 0) {
+		walk_free_walker(w);
 		return MUPPY_EINVAL;
+	}
+	if (w && w->graph != (opts->graph != 0)) {
+		walk_free_walker(w);
+		w = NULL;
+	}
 	py.PyErr_Fetch(&et, &ev, &etb);   /* C __sizeof__ needs a clean slate */
-	w = walk_new(opts, walk_hint_objects ? walk_hint_objects :
-			   walk_guess_objects());
+	if (!w) {
+		size_t edges, objects = walk_expect(&edges);
+
+		w = walk_new(opts->graph, objects, edges, 0);
+	}
 	if (!w) {
 		py.PyErr_Restore(et, ev, etb);
 		return MUPPY_ENOMEM;
 	}
+	w->opts = opts;
+	m = walk_find_method(py.PyBaseObject_Type, "__sizeof__");
+	w->object_sizeof = m ? m->ml_meth : NULL;
 	gc_was = walk_gc_disable();
 	walk_modules(w);
 	walk_threads(w);
@@ -2123,12 +2311,14 @@ walk_heap(const struct walk_opts *opts, struct walk_result *out,
 	walk_hint_objects = w->nslots;
 	walk_hint_edges = w->nedges;
 	/* Only the walk looks addresses up: the seen table (the largest
-	 * array, 16 bytes a slot) and the stack go before walk_finish and
-	 * the encoder allocate theirs, lowering the snapshot's peak. */
+	 * array, 16 bytes a slot) goes before walk_finish and the encoder
+	 * allocate theirs, lowering the snapshot's peak; so does the queue
+	 * of a summary walk. */
 	walk_map_free(&w->seen);
-	walk_free(w->stack);
-	w->stack = NULL;
-	w->capstack = w->nstack = 0;
+	if (!w->graph) {
+		walk_free(w->addr);
+		w->addr = NULL;
+	}
 	walk_fill_summary(w, out);
 	w->f_types = walk_realloc(NULL, (w->ntypes + 1) * sizeof *w->f_types);
 	if (!w->f_types) {

@@ -42,16 +42,40 @@ struct walk_result {
 	void *priv;             /* walk's private storage; see walk_result_free */
 };
 
+/* Storage for one walk, made ready ahead (walk_prepare). */
+struct walk_prep;
+
+/*
+ * How big the next walk will be: objects (the return value) and edges
+ * (*edges), from the last walk, else estimated from the allocator's block
+ * count; 0 if unknown.  Precondition: the GIL is held.  Cheap: no heap
+ * walk.
+ */
+size_t walk_expect(size_t *edges);
+
+/*
+ * Allocates the walk's arrays for about objects objects and edges edges
+ * (0: 3 per object) and faults their pages in: about 100 bytes per object
+ * of page faults that walk_heap would otherwise take with the GIL held.
+ * Needs no GIL (call it with the GIL released).  Returns NULL when objects
+ * is 0 or memory is short: walk_heap then allocates as it goes.  Owned by
+ * the caller until passed to walk_heap; walk_prep_free(NULL) is a no-op.
+ */
+struct walk_prep *walk_prepare(int graph, size_t objects, size_t edges);
+void walk_prep_free(struct walk_prep *prep);
+
 /*
  * Walks the heap and fills *out.  Precondition: the calling thread holds
- * the GIL and the interpreter is initialized and not finalizing.  The GC is
- * disabled for the duration and restored.  Returns 0, MUPPY_ENOMEM (no
- * partial result is left: *out is empty), or MUPPY_EINVAL if the running
- * interpreter is not one the walker knows.  Uses only malloc/mmap, never
- * the Python allocators.
+ * the GIL and the interpreter is initialized and not finalizing.  prep
+ * (may be NULL) is storage from walk_prepare, taken over: used, or
+ * released when it was made for the other mode, and in every case no
+ * longer the caller's.  The GC is disabled for the duration and restored.
+ * Returns 0, MUPPY_ENOMEM (no partial result is left: *out is empty), or
+ * MUPPY_EINVAL if the running interpreter is not one the walker knows.
+ * Uses only malloc/mmap, never the Python allocators.
  */
-int walk_heap(const struct walk_opts *opts, struct walk_result *out,
-	      struct walk_stats *stats);
+int walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
+	      struct walk_result *out, struct walk_stats *stats);
 
 /*
  * The GIL-free half: sorts objects by address and remaps edges to indices

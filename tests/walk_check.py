@@ -207,6 +207,12 @@ excluded_child = Marker()
 excluded.child = excluded_child
 also_ref = [excluded_child]
 
+# Held by these lists (and the checker's own list of every object): the
+# walk must read each one's true count, however it reached them (from
+# the gc lists or through an edge).
+held_gc = [[i] for i in range(1000)]
+held_plain = [float(i) + 0.5 for i in range(1000)]
+
 thread_ready = threading.Event()
 thread_stop = threading.Event()
 thread_locals = {}
@@ -367,6 +373,12 @@ def check_graph(d, t, probe):
     rec = d.obj(probe[0])
     check("refcount as read", rec[3] == probe[1],
           "%d vs %d" % (rec[3], probe[1]))
+    for label, objs, want in (("gc-tracked lists", held_gc, probe[2]),
+                              ("floats", held_plain, probe[3])):
+        got = [(d.obj(o) or (0, 0, 0, None))[3] for o in objs]
+        bad = [(g, e) for g, e in zip(got, want) if g != e]
+        check("1000 %s held by this file only: refcounts as read" % label,
+              not bad, "%d wrong, (read, true): %s" % (len(bad), bad[:5]))
     check("PySized (Python __sizeof__) estimated, not called",
           d.obj(pysized)[2] != 12345 and d.info["sizes_estimated"] >= 1)
 
@@ -536,11 +548,16 @@ def main():
         rc, d = walk()
         after = sizes_of(objs)
         expect = sys.getrefcount(probe) - 1
+        # True counts at the walk (the argument adds one); objs holds
+        # each of these once more.
+        expect_gc = [sys.getrefcount(held_gc[i]) - 1 for i in range(1000)]
+        expect_plain = [sys.getrefcount(held_plain[i]) - 1
+                        for i in range(1000)]
         check("graph walk", rc == 0, str(rc))
         if rc == 0:
             check_sizes_types(d, objs, before, after)
             del objs
-            check_graph(d, t, (probe, expect))
+            check_graph(d, t, (probe, expect, expect_gc, expect_plain))
         del d   # the parsed dump is large: keep it out of later walks
         check_strings(t)
         check_summary_mode()

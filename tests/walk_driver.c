@@ -176,7 +176,7 @@ walk_test_dump(const char *path, int graph, unsigned strings,
 
 	walk_test_fail_after = fail_after;
 	t0 = now_ns();
-	rc = walk_heap(&opts, &res, &st);
+	rc = walk_heap(&opts, NULL, &res, &st);
 	t1 = now_ns();
 	if (rc == 0)
 		rc = walk_finish(&res);
@@ -229,11 +229,14 @@ out:
  * Only the GIL-held half, for timing: returns the walk's wall ns (or a
  * negative MUPPY_* code); *cpu_ns gets the thread's CPU ns for it (the
  * figure to trust on a loaded machine) and *finish_ns walk_finish's.
+ * flags: 1 graph mode, 2 storage from walk_prepare first (untimed, as the
+ * shim does with the GIL released).
  */
 EXPORT long long
-walk_test_time(int graph, long long *cpu_ns, long long *finish_ns)
+walk_test_time(int flags, long long *cpu_ns, long long *finish_ns)
 {
-	struct walk_opts opts = { .graph = graph };
+	struct walk_opts opts = { .graph = flags & 1 };
+	struct walk_prep *prep = NULL;
 	struct walk_result res;
 	struct walk_stats st;
 	struct timespec a, b;
@@ -241,8 +244,13 @@ walk_test_time(int graph, long long *cpu_ns, long long *finish_ns)
 	long long ns;
 	int rc;
 
+	if (flags & 2) {
+		size_t edges, objects = walk_expect(&edges);
+
+		prep = walk_prepare(opts.graph, objects, edges);
+	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
-	rc = walk_heap(&opts, &res, &st);
+	rc = walk_heap(&opts, prep, &res, &st);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
 	if (rc != 0)
 		return rc;
