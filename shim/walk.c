@@ -2163,14 +2163,16 @@ walk_new(int graph, size_t hint, size_t hint_edges, int prefault)
 			goto fail;
 		w->capobj = c;
 		if (prefault)
-			walk_prefault(w->addr, n * 8);
+			walk_prefault(w->addr, hint * 8);
 	}
 	if (w->graph && hint) {
-		/* Edges: as many as last time, else 3 per object (the
-		 * arrays are mmap'd: what is not used is never touched). */
-		size_t ne = hint_edges ? hint_edges : 3 * hint, c;
+		/* Edges: as many as last time, else 2.5 per object (hint
+		 * is then the allocator's block count, above the object
+		 * count).  Room for 1/8 more; only the expected part is
+		 * faulted in (what is never used is never touched). */
+		size_t he = hint_edges ? hint_edges : hint * 5 / 2, c;
+		size_t ne = he + he / 8;
 
-		ne += ne / 8;
 		c = 0; if (walk_grow(&w->size, &c, n, 8)) goto fail;
 		c = 0; if (walk_grow(&w->refcnt, &c, n, 4)) goto fail;
 		c = 0; if (walk_grow(&w->otype, &c, n, 4)) goto fail;
@@ -2180,14 +2182,14 @@ walk_new(int graph, size_t hint, size_t hint_edges, int prefault)
 		if (walk_edges_reserve(w, ne))
 			goto fail;
 		if (prefault) {
-			walk_prefault(w->size, n * 8);
-			walk_prefault(w->refcnt, n * 4);
-			walk_prefault(w->otype, n * 4);
-			walk_prefault(w->label, n * 4);
-			walk_prefault(w->oflags, n);
-			walk_prefault(w->esrc, ne * 4);
-			walk_prefault(w->edst, ne * 4);
-			walk_prefault(w->ename, ne * 4);
+			walk_prefault(w->size, hint * 8);
+			walk_prefault(w->refcnt, hint * 4);
+			walk_prefault(w->otype, hint * 4);
+			walk_prefault(w->label, hint * 4);
+			walk_prefault(w->oflags, hint);
+			walk_prefault(w->esrc, he * 4);
+			walk_prefault(w->edst, he * 4);
+			walk_prefault(w->ename, he * 4);
 		}
 	}
 	return w;

@@ -55,7 +55,7 @@ size_t walk_expect(size_t *edges);
 
 /*
  * Allocates the walk's arrays for about objects objects and edges edges
- * (0: 3 per object) and faults their pages in: about 100 bytes per object
+ * (0: 2.5 per object) and faults their pages in: about 100 bytes per object
  * of page faults that walk_heap would otherwise take with the GIL held.
  * Needs no GIL (call it with the GIL released).  Returns NULL when objects
  * is 0 or memory is short: walk_heap then allocates as it goes.  Owned by
