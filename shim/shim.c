@@ -46,7 +46,7 @@
  *      inline, its arrays are allocated and faulted in just before, with
  *      the GIL released (walk_prepare, sized by walk_expect).  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
  *      the child runs all of the above and _exit()s, the parent releases
- *      the GIL at once; seq and the warned causes live in shim_shared,
+ *      the GIL at once; seq and the warned causes live in shim.shared,
  *      mapped MAP_SHARED so the child updates them; the worker reaps the
  *      child by pid (snapfork_poll), the exit path waits for it; fork
  *      failing falls back to inline.  muppy.dump() stays inline.
@@ -99,28 +99,71 @@
 
 /* ---- state -------------------------------------------------------------- */
 
-static struct shim_config shim_cfg;     /* read-only after the constructor */
-static atomic_int shim_pid;             /* getpid(), reset in a fork child */
-static sem_t shim_sem;                  /* posted by triggers, worker waits */
-static atomic_int shim_sem_ok;          /* 1: shim_sem initialized */
-static atomic_int shim_sig_pending;     /* 1: the dump signal arrived */
-static atomic_int shim_stop;            /* 1: the worker must return */
-static atomic_int shim_exiting;         /* 1: atexit ran, never restart */
-static atomic_int shim_worker_running;  /* 1: shim_worker must be joined */
-static pthread_t shim_worker;
-static uint64_t shim_next_timer;        /* worker-only: timer deadline */
-static atomic_int shim_ready;           /* 1: config and CPython resolved */
+/* Causes already reported, so that a full disk produces one line, not
+ * one per timer tick.  A cause is (what, errno) packed into one word:
+ * what is a string literal (compared by address; user-space addresses
+ * fit in 48 bits), errno goes above it. */
+#define SHIM_MAX_CAUSES 64
+
+/* State a process's dumps share: the next sequence number and the causes
+ * already reported.  Reached through shim.shared so that a fork snapshot
+ * mode can move it into memory its snapshot children update too. */
+struct shim_shared {
+	atomic_uint seq;                          /* next number to try */
+	atomic_uintptr_t causes[SHIM_MAX_CAUSES]; /* (what, errno) keys */
+};
 
 /* Our Python function objects (design note 3), for walk_opts.exclude. */
 enum { SHIM_FN_EXIT, SHIM_FN_BEFORE, SHIM_FN_PARENT, SHIM_FN_CHILD,
        SHIM_NFN };
-static uintptr_t shim_py_fns[SHIM_NFN];
+
+typedef int (*shim_sigaction_fn)(int, const struct sigaction *,
+				 struct sigaction *);
+typedef void (*shim_sighandler)(int);
+typedef shim_sighandler (*shim_signal_fn)(int, shim_sighandler);
+
+/* Everything the shim changes at run time, in one place.  Fields set by
+ * the constructor only are plain; those other threads or the signal
+ * handler touch are atomic. */
+static struct {
+	struct shim_config cfg;      /* read-only after the constructor */
+	atomic_int pid;              /* getpid(), reset in a fork child */
+	atomic_int ready;            /* 1: config and CPython resolved */
+
+	/* The worker thread and how it is woken (design note 2). */
+	sem_t sem;                   /* posted by triggers, worker waits */
+	atomic_int sem_ok;           /* 1: sem initialized */
+	atomic_int sig_pending;      /* 1: the dump signal arrived */
+	atomic_int stop;             /* 1: the worker must return */
+	atomic_int exiting;          /* 1: atexit ran, never restart */
+	atomic_int worker_running;   /* 1: worker must be joined */
+	pthread_t worker;
+	uint64_t next_timer;         /* worker-only: timer deadline */
+
+	uintptr_t py_fns[SHIM_NFN];  /* our function objects (addresses) */
+	struct shim_shared shared_local;
+	struct shim_shared *shared;  /* shared_local, or a MAP_SHARED copy */
+
+	/* libc's sigaction and signal, resolved with RTLD_NEXT. */
+	_Atomic(shim_sigaction_fn) real_sigaction;
+	_Atomic(shim_signal_fn) real_signal;
+	/* The application's action for our signal: two slots, the live one
+	 * named by app_idx, so the handler always reads a complete struct
+	 * while a writer (serialized by app_lock) fills the other. */
+	struct sigaction app_act[2];
+	atomic_int app_idx;
+	atomic_flag app_lock;
+	atomic_int sig_owned;        /* 1: our handler is installed */
+} shim = {
+	.shared = &shim.shared_local,
+	.app_lock = ATOMIC_FLAG_INIT,
+};
 
 const uintptr_t *
 shim_own_objects(size_t *n)
 {
 	*n = SHIM_NFN;
-	return shim_py_fns;
+	return shim.py_fns;
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -131,7 +174,7 @@ shim_say(const char *msg)
 {
 	char line[1024];
 	int n = snprintf(line, sizeof line, "muppy: pid %d: %s\n",
-			 (int)atomic_load(&shim_pid), msg);
+			 (int)atomic_load(&shim.pid), msg);
 
 	if (n < 0)
 		return;
@@ -140,21 +183,6 @@ shim_say(const char *msg)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
-/* Causes already reported, so that a full disk produces one line, not
- * one per timer tick.  A cause is (what, errno) packed into one word:
- * what is a string literal (compared by address; user-space addresses
- * fit in 48 bits), errno goes above it. */
-#define SHIM_MAX_CAUSES 64
-
-/* State a process's dumps share: the next sequence number and the causes
- * already reported.  Reached through shim_shared so that a fork snapshot
- * mode can move it into memory its snapshot children update too. */
-struct shim_shared {
-	atomic_uint seq;                          /* next number to try */
-	atomic_uintptr_t causes[SHIM_MAX_CAUSES]; /* (what, errno) keys */
-};
-static struct shim_shared shim_shared_local;
-static struct shim_shared *shim_shared = &shim_shared_local;
 
 /* Returns 1 the first time (what, err) is seen, 0 afterwards. */
 static int
@@ -166,7 +194,7 @@ shim_first_time(const char *what, int err)
 	for (i = 0; i < SHIM_MAX_CAUSES; i++) {
 		uintptr_t cur = 0;
 
-		if (atomic_compare_exchange_strong(&shim_shared->causes[i], &cur,
+		if (atomic_compare_exchange_strong(&shim.shared->causes[i], &cur,
 						   key))
 			return 1;   /* claimed a free slot */
 		if (cur == key)
@@ -197,24 +225,17 @@ shim_strerror(int err, char *buf, size_t len)
 
 /* ---- the interposed libc calls ------------------------------------------ */
 
-typedef int (*shim_sigaction_fn)(int, const struct sigaction *,
-				 struct sigaction *);
-typedef void (*shim_sighandler)(int);
-typedef shim_sighandler (*shim_signal_fn)(int, shim_sighandler);
-
-static _Atomic(shim_sigaction_fn) real_sigaction;
-static _Atomic(shim_signal_fn) real_signal;
 
 /* Resolved in the constructor; lazily if another library's constructor
  * calls us first (not from a signal handler: dlsym is not signal-safe). */
 static shim_sigaction_fn
 shim_real_sigaction(void)
 {
-	shim_sigaction_fn f = atomic_load(&real_sigaction);
+	shim_sigaction_fn f = atomic_load(&shim.real_sigaction);
 
 	if (!f) {
 		*(void **)&f = dlsym(RTLD_NEXT, "sigaction");
-		atomic_store(&real_sigaction, f);
+		atomic_store(&shim.real_sigaction, f);
 	}
 	return f;
 }
@@ -222,22 +243,15 @@ shim_real_sigaction(void)
 static shim_signal_fn
 shim_real_signal(void)
 {
-	shim_signal_fn f = atomic_load(&real_signal);
+	shim_signal_fn f = atomic_load(&shim.real_signal);
 
 	if (!f) {
 		*(void **)&f = dlsym(RTLD_NEXT, "signal");
-		atomic_store(&real_signal, f);
+		atomic_store(&shim.real_signal, f);
 	}
 	return f;
 }
 
-/* The application's action for our signal: two slots, the live one named
- * by shim_app_idx, so the handler always reads a complete struct while a
- * writer (serialized by shim_app_lock) fills the other. */
-static struct sigaction shim_app_act[2];
-static atomic_int shim_app_idx;
-static atomic_flag shim_app_lock = ATOMIC_FLAG_INIT;
-static atomic_int shim_sig_owned;   /* 1: our handler is installed */
 
 static void shim_on_signal(int sig, siginfo_t *info, void *uctx);
 
@@ -259,7 +273,7 @@ shim_our_action(struct sigaction *sa, const struct sigaction *app)
 static void
 shim_chain(int sig, siginfo_t *info, void *uctx)
 {
-	const struct sigaction *app = &shim_app_act[atomic_load(&shim_app_idx)];
+	const struct sigaction *app = &shim.app_act[atomic_load(&shim.app_idx)];
 	sigset_t old;
 	int masked;
 
@@ -277,11 +291,11 @@ shim_chain(int sig, siginfo_t *info, void *uctx)
 	/* SA_RESETHAND: one shot, then back to the default (which, for us,
 	 * means "only dump"). */
 	if (app->sa_flags & SA_RESETHAND) {
-		int next = atomic_load(&shim_app_idx) ^ 1;
+		int next = atomic_load(&shim.app_idx) ^ 1;
 
-		memset(&shim_app_act[next], 0, sizeof shim_app_act[next]);
-		shim_app_act[next].sa_handler = SIG_DFL;
-		atomic_store(&shim_app_idx, next);
+		memset(&shim.app_act[next], 0, sizeof shim.app_act[next]);
+		shim.app_act[next].sa_handler = SIG_DFL;
+		atomic_store(&shim.app_idx, next);
 	}
 }
 
@@ -291,9 +305,9 @@ shim_on_signal(int sig, siginfo_t *info, void *uctx)
 	int saved = errno;
 	/* Both async-signal-safe; an EOVERFLOW from sem_post means plenty
 	 * of wake-ups are pending already: fine. */
-	if (atomic_load(&shim_sem_ok)) {
-		atomic_store(&shim_sig_pending, 1);
-		sem_post(&shim_sem);
+	if (atomic_load(&shim.sem_ok)) {
+		atomic_store(&shim.sig_pending, 1);
+		sem_post(&shim.sem);
 	}
 	shim_chain(sig, info, uctx);
 	errno = saved;
@@ -305,25 +319,25 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
 	struct sigaction cur, ours;
 	shim_sigaction_fn real = shim_real_sigaction();
 
-	if (!atomic_load(&shim_sig_owned) || sig != shim_cfg.signo) {
+	if (!atomic_load(&shim.sig_owned) || sig != shim.cfg.signo) {
 		if (!real) {
 			errno = ENOSYS;
 			return -1;
 		}
 		return real(sig, act, oldact);
 	}
-	while (atomic_flag_test_and_set(&shim_app_lock))
+	while (atomic_flag_test_and_set(&shim.app_lock))
 		sched_yield();
-	cur = shim_app_act[atomic_load(&shim_app_idx)];
+	cur = shim.app_act[atomic_load(&shim.app_idx)];
 	if (act) {
-		int next = atomic_load(&shim_app_idx) ^ 1;
+		int next = atomic_load(&shim.app_idx) ^ 1;
 
-		shim_app_act[next] = *act;
-		atomic_store(&shim_app_idx, next);
+		shim.app_act[next] = *act;
+		atomic_store(&shim.app_idx, next);
 		shim_our_action(&ours, act);
 		real(sig, &ours, NULL);
 	}
-	atomic_flag_clear(&shim_app_lock);
+	atomic_flag_clear(&shim.app_lock);
 	if (oldact)
 		*oldact = cur;
 	return 0;
@@ -334,7 +348,7 @@ signal(int sig, shim_sighandler handler)
 {
 	struct sigaction act, old;
 
-	if (!atomic_load(&shim_sig_owned) || sig != shim_cfg.signo) {
+	if (!atomic_load(&shim.sig_owned) || sig != shim.cfg.signo) {
 		shim_signal_fn real = shim_real_signal();
 
 		if (!real) {
@@ -364,7 +378,7 @@ muppy_shim_test_fail(const char *spec)
 	return shim_sys_inject(spec);
 }
 
-/* Installs our handler for shim_cfg.signo, remembering the action in
+/* Installs our handler for shim.cfg.signo, remembering the action in
  * place (normally SIG_DFL; SIG_IGN if inherited, e.g. under nohup). */
 static int
 shim_install_handler(void)
@@ -372,14 +386,14 @@ shim_install_handler(void)
 	struct sigaction ours, prev;
 	shim_sigaction_fn real = shim_real_sigaction();
 
-	if (!real || real(shim_cfg.signo, NULL, &prev) != 0)
+	if (!real || real(shim.cfg.signo, NULL, &prev) != 0)
 		return -1;
-	shim_app_act[0] = prev;
-	atomic_store(&shim_app_idx, 0);
+	shim.app_act[0] = prev;
+	atomic_store(&shim.app_idx, 0);
 	shim_our_action(&ours, &prev);
-	if (real(shim_cfg.signo, &ours, NULL) != 0)
+	if (real(shim.cfg.signo, &ours, NULL) != 0)
 		return -1;
-	atomic_store(&shim_sig_owned, 1);
+	atomic_store(&shim.sig_owned, 1);
 	return 0;
 }
 
@@ -544,7 +558,7 @@ shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 	m->dump.strings = m->strings;
 	m->dump.meta = m->meta;
 
-	shim_meta_u64(m, "pid", (uint64_t)atomic_load(&shim_pid));
+	shim_meta_u64(m, "pid", (uint64_t)atomic_load(&shim.pid));
 	shim_meta_u64(m, "ppid", (uint64_t)snapfork_getppid());
 	snprintf(m->seq_text, sizeof m->seq_text, "0");
 	shim_meta_add(m, "seq", m->seq_text);
@@ -575,9 +589,9 @@ shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 		      base->nedges : f->stats.edges);
 	shim_meta_u64(m, "gil_ns", f->gil_ns);
 	shim_meta_u64(m, "walk_ns", f->stats.walk_ns);
-	shim_meta_add(m, "mode", shim_cfg.graph ? "graph" : "summary");
+	shim_meta_add(m, "mode", shim.cfg.graph ? "graph" : "summary");
 	shim_meta_add(m, "snapshot", f->snapshot ? f->snapshot : "inline");
-	shim_meta_u64(m, "strings", shim_cfg.strings);
+	shim_meta_u64(m, "strings", shim.cfg.strings);
 	return m;
 fail:
 	shim_meta_free(m);
@@ -610,7 +624,7 @@ shim_report(const char *what, int err)
 		snprintf(msg, sizeof msg, "heap walk failed: %s", reason);
 	else if (!strcmp(what, "dir"))
 		snprintf(msg, sizeof msg, "cannot write dumps to %s: %s",
-			 shim_cfg.dir, reason);
+			 shim.cfg.dir, reason);
 	else if (!strcmp(what, "walk unsupported"))
 		snprintf(msg, sizeof msg, "heap walk failed: this Python "
 			 "(%.40s) is not supported", py.Py_GetVersion());
@@ -620,7 +634,7 @@ shim_report(const char *what, int err)
 		snprintf(msg, sizeof msg, "%s: %s", what, reason);
 	else
 		snprintf(msg, sizeof msg, "dump to %s not written: %s: %s",
-			 shim_cfg.dir, what, reason);
+			 shim.cfg.dir, what, reason);
 	shim_warn_once(what, err, msg);
 }
 
@@ -646,29 +660,29 @@ static int
 shim_snapshot_output(struct shim_meta *m, const struct shim_target *t)
 {
 	struct shim_out_err err;
-	uint32_t seq = atomic_load(&shim_shared->seq);
-	long pid = atomic_load(&shim_pid);
+	uint32_t seq = atomic_load(&shim.shared->seq);
+	long pid = atomic_load(&shim.pid);
 	int rc;
 
 	if (t->path)
-		rc = shim_output_write_path(t->path, pid, seq, shim_cfg.level,
+		rc = shim_output_write_path(t->path, pid, seq, shim.cfg.level,
 					    shim_meta_for_seq, m, &err);
 	else
-		rc = shim_output_write(shim_cfg.dir, pid, &seq, shim_cfg.level,
+		rc = shim_output_write(shim.cfg.dir, pid, &seq, shim.cfg.level,
 				       shim_meta_for_seq, m, &err);
 	if (rc == 0 || err.in_place) {
 		/* seq only grows: another thread may have used one meanwhile. */
-		uint32_t cur = atomic_load(&shim_shared->seq);
+		uint32_t cur = atomic_load(&shim.shared->seq);
 
 		while (cur <= seq &&
-		       !atomic_compare_exchange_weak(&shim_shared->seq, &cur,
+		       !atomic_compare_exchange_weak(&shim.shared->seq, &cur,
 						     seq + 1))
 			;
 		if (t->out_path && t->path)
 			snprintf(t->out_path, t->out_len, "%s", t->path);
 		else if (t->out_path)
 			snprintf(t->out_path, t->out_len, "%s/muppy.%ld.%u.dump",
-				 shim_cfg.dir, pid, seq);
+				 shim.cfg.dir, pid, seq);
 	}
 	if (err.op)
 		shim_fail(t, err.op, err.errnum);
@@ -708,9 +722,9 @@ shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 		   const struct shim_target *t, struct walk_prep *prep)
 {
 	struct walk_opts opts = {
-		.graph = shim_cfg.graph,
-		.strings = shim_cfg.strings,
-		.exclude = shim_py_fns,
+		.graph = shim.cfg.graph,
+		.strings = shim.cfg.strings,
+		.exclude = shim.py_fns,
 		.nexclude = SHIM_NFN,
 	};
 	int rc;
@@ -786,7 +800,7 @@ shim_snapshot_prepare(void)
 	if (!objects)
 		return NULL;
 	ts = py.PyEval_SaveThread();
-	prep = walk_prepare(shim_cfg.graph, objects, edges);
+	prep = walk_prepare(shim.cfg.graph, objects, edges);
 	py.PyEval_RestoreThread(ts);
 	return prep;
 }
@@ -810,7 +824,7 @@ shim_snapshot_take(const char *trigger, int have_gil,
 	int gstate = 0, rc;
 	/* Fork mode serves the triggers; the Python API, which wants the
 	 * file or the error back at once, stays inline. */
-	int fork_mode = shim_cfg.snapshot == SHIM_SNAPSHOT_FORK &&
+	int fork_mode = shim.cfg.snapshot == SHIM_SNAPSHOT_FORK &&
 			!t->path && !t->quiet;
 
 	f.rss = shim_read_rss();
@@ -845,7 +859,7 @@ shim_dump_now(const char *trigger, const char *path, char *out_path,
 {
 	struct shim_target t = { path, out_path, n, 1 };
 
-	if (!atomic_load(&shim_ready))
+	if (!atomic_load(&shim.ready))
 		return -ENOSYS;
 	return shim_snapshot_take(trigger, 1, &t);
 }
@@ -857,11 +871,11 @@ static const struct shim_target shim_default_target = { NULL, NULL, 0, 0 };
 static void
 shim_wake(void)
 {
-	if (atomic_load(&shim_sem_ok))
-		sem_post(&shim_sem);
+	if (atomic_load(&shim.sem_ok))
+		sem_post(&shim.sem);
 }
 
-/* Waits for a post on shim_sem, until the monotonic deadline if non-zero;
+/* Waits for a post on shim.sem, until the monotonic deadline if non-zero;
  * then consumes every further post (signals merge into one dump). */
 static void
 shim_sem_wait(uint64_t deadline)
@@ -871,11 +885,11 @@ shim_sem_wait(uint64_t deadline)
 	if (deadline) {
 		ts.tv_sec = (time_t)(deadline / 1000000000ull);
 		ts.tv_nsec = (long)(deadline % 1000000000ull);
-		sem_clockwait(&shim_sem, CLOCK_MONOTONIC, &ts);
+		sem_clockwait(&shim.sem, CLOCK_MONOTONIC, &ts);
 	} else {
-		sem_wait(&shim_sem);
+		sem_wait(&shim.sem);
 	}
-	while (sem_trywait(&shim_sem) == 0)
+	while (sem_trywait(&shim.sem) == 0)
 		;
 }
 
@@ -886,7 +900,7 @@ static uint64_t
 shim_worker_deadline(uint64_t interval)
 {
 	uint64_t reap = snapfork_poll();   /* reaps; 0: no child pending */
-	uint64_t deadline = interval ? shim_next_timer : 0;
+	uint64_t deadline = interval ? shim.next_timer : 0;
 	uint64_t soon = shim_now_ns(CLOCK_MONOTONIC) + reap;
 
 	if (reap && (!deadline || soon < deadline))
@@ -899,17 +913,17 @@ shim_worker_deadline(uint64_t interval)
 static const char *
 shim_wait_trigger(void)
 {
-	uint64_t interval = shim_cfg.interval_ns;
+	uint64_t interval = shim.cfg.interval_ns;
 
 	/* The flag is checked before waiting: a signal that came while the
 	 * worker was busy (attaching, or taking a snapshot) already had its
 	 * semaphore post drained by that wait. */
-	while (!atomic_load(&shim_stop)) {
-		if (atomic_exchange(&shim_sig_pending, 0))
+	while (!atomic_load(&shim.stop)) {
+		if (atomic_exchange(&shim.sig_pending, 0))
 			return "signal";
 		if (interval &&
-		    shim_now_ns(CLOCK_MONOTONIC) >= shim_next_timer) {
-			shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) + interval;
+		    shim_now_ns(CLOCK_MONOTONIC) >= shim.next_timer) {
+			shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) + interval;
 			return "timer";
 		}
 		shim_sem_wait(shim_worker_deadline(interval));
@@ -924,14 +938,14 @@ shim_worker_loop(void)
 {
 	const char *trigger;
 
-	shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) + shim_cfg.interval_ns;
+	shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) + shim.cfg.interval_ns;
 	while ((trigger = shim_wait_trigger()) != NULL) {
 		shim_snapshot_take(trigger, 0, &shim_default_target);
 		/* The next timer dump is a full interval after this one ends,
 		 * so a slow walk cannot monopolize the GIL. */
-		if (shim_cfg.interval_ns && !strcmp(trigger, "timer"))
-			shim_next_timer = shim_now_ns(CLOCK_MONOTONIC) +
-					  shim_cfg.interval_ns;
+		if (shim.cfg.interval_ns && !strcmp(trigger, "timer"))
+			shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) +
+					  shim.cfg.interval_ns;
 	}
 }
 
@@ -951,17 +965,17 @@ shim_worker_start(void)
 	sigset_t all, old;
 	int rc;
 
-	if (atomic_load(&shim_exiting) ||
-	    atomic_exchange(&shim_worker_running, 1))
+	if (atomic_load(&shim.exiting) ||
+	    atomic_exchange(&shim.worker_running, 1))
 		return;
-	atomic_store(&shim_stop, 0);
+	atomic_store(&shim.stop, 0);
 	/* Signals go to the application's threads, never to ours. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&shim_worker, NULL, shim_worker_main, NULL);
+	rc = pthread_create(&shim.worker, NULL, shim_worker_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		atomic_store(&shim_worker_running, 0);
+		atomic_store(&shim.worker_running, 0);
 		shim_report("cannot start the worker thread", rc);
 	}
 }
@@ -974,12 +988,12 @@ shim_worker_stop(void)
 {
 	void *ts;
 
-	atomic_store(&shim_stop, 1);
+	atomic_store(&shim.stop, 1);
 	shim_wake();
-	if (!atomic_exchange(&shim_worker_running, 0))
+	if (!atomic_exchange(&shim.worker_running, 0))
 		return;
 	ts = py.PyEval_SaveThread();
-	pthread_join(shim_worker, NULL);
+	pthread_join(shim.worker, NULL);
 	py.PyEval_RestoreThread(ts);
 }
 
@@ -998,13 +1012,13 @@ shim_py_at_exit(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
-	atomic_store(&shim_exiting, 1);
-	atomic_store(&shim_stop, 1);
+	atomic_store(&shim.exiting, 1);
+	atomic_store(&shim.stop, 1);
 	shim_wake();
-	if (shim_cfg.at_exit)
+	if (shim.cfg.at_exit)
 		shim_snapshot_take("exit", 1, &shim_default_target);
 	shim_worker_stop();
-	if (shim_cfg.snapshot == SHIM_SNAPSHOT_FORK) {
+	if (shim.cfg.snapshot == SHIM_SNAPSHOT_FORK) {
 		void *ts = py.PyEval_SaveThread();
 
 		snapfork_wait_all();   /* no dump left half-written */
@@ -1111,7 +1125,7 @@ shim_register_hooks(void)
 			py.PyErr_Clear();
 			goto fail;
 		}
-		shim_py_fns[i] = (uintptr_t)fns[i];
+		shim.py_fns[i] = (uintptr_t)fns[i];
 	}
 	args = py.PyTuple_Pack(1, fns[SHIM_FN_EXIT]);
 	rc = shim_py_call("atexit", "register", args, NULL);
@@ -1158,26 +1172,26 @@ shim_atfork_child(void)
 {
 	if (snapfork_in_child())
 		return;   /* a snapshot child: the parent's pid, no threads */
-	if (shim_shared != &shim_shared_local) {
+	if (shim.shared != &shim.shared_local) {
 		/* A new process: its own table, not the parent's. */
-		void *sh = snapfork_shared_new(shim_shared, sizeof *shim_shared);
+		void *sh = snapfork_shared_new(shim.shared, sizeof *shim.shared);
 
 		if (!sh) {
-			memcpy(&shim_shared_local, shim_shared,
-			       sizeof shim_shared_local);
-			sh = &shim_shared_local;
+			memcpy(&shim.shared_local, shim.shared,
+			       sizeof shim.shared_local);
+			sh = &shim.shared_local;
 		}
-		shim_shared = sh;
+		shim.shared = sh;
 	}
-	atomic_store(&shim_pid, (int)getpid());
-	atomic_store(&shim_shared->seq, 1);
-	atomic_store(&shim_worker_running, 0);
-	atomic_store(&shim_stop, 0);
-	atomic_flag_clear(&shim_app_lock);
+	atomic_store(&shim.pid, (int)getpid());
+	atomic_store(&shim.shared->seq, 1);
+	atomic_store(&shim.worker_running, 0);
+	atomic_store(&shim.stop, 0);
+	atomic_flag_clear(&shim.app_lock);
 	/* A fresh semaphore: plain stores in glibc (no lock, no allocation).
 	 * A signal that arrived in the parent is the parent's. */
-	atomic_store(&shim_sig_pending, 0);
-	sem_init(&shim_sem, 0, 0);
+	atomic_store(&shim.sig_pending, 0);
+	sem_init(&shim.sem, 0, 0);
 }
 
 /* ---- the constructor ---------------------------------------------------- */
@@ -1198,8 +1212,8 @@ shim_init(void)
 	shim_real_signal();
 	if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized"))
 		return;   /* design note 1: not Python, do nothing at all */
-	atomic_store(&shim_pid, (int)getpid());
-	atomic_store(&shim_shared->seq, 1);
+	atomic_store(&shim.pid, (int)getpid());
+	atomic_store(&shim.shared->seq, 1);
 	/* Layouts and hooks are known for 3.8-3.13 only; anything else
 	 * (2.7, 3.6, a future 3.14) is left alone rather than guessed at. */
 	if (py_api_init() != 0) {
@@ -1207,16 +1221,16 @@ shim_init(void)
 		shim_say(msg);
 		return;
 	}
-	shim_config_load(&shim_cfg, shim_getenv,
+	shim_config_load(&shim.cfg, shim_getenv,
 			 getcwd(cwd, sizeof cwd) ? cwd : NULL,
 			 shim_config_warn);
-	if (shim_cfg.snapshot == SHIM_SNAPSHOT_FORK) {
+	if (shim.cfg.snapshot == SHIM_SNAPSHOT_FORK) {
 		/* Snapshot children update seq and the causes for us. */
-		void *sh = snapfork_shared_new(&shim_shared_local,
-					       sizeof shim_shared_local);
+		void *sh = snapfork_shared_new(&shim.shared_local,
+					       sizeof shim.shared_local);
 
 		if (sh)
-			shim_shared = sh;
+			shim.shared = sh;
 	}
 	if (py.Py_IsInitialized()) {
 		/* dlopen'ed into a running interpreter: too late for the
@@ -1225,23 +1239,23 @@ shim_init(void)
 			 "(preload it with LD_PRELOAD)");
 		return;
 	}
-	atomic_store(&shim_ready, 1);
+	atomic_store(&shim.ready, 1);
 	/* `import muppy` works whatever the triggers; must happen before
 	 * the interpreter initializes (pymod.h). */
 	pymod_register();
-	if (!shim_cfg.signo && !shim_cfg.interval_ns && !shim_cfg.at_exit)
+	if (!shim.cfg.signo && !shim.cfg.interval_ns && !shim.cfg.at_exit)
 		return;   /* nothing could ever trigger a dump */
-	if (sem_init(&shim_sem, 0, 0) != 0) {
+	if (sem_init(&shim.sem, 0, 0) != 0) {
 		shim_report("cannot create a semaphore; not profiling", errno);
 		return;
 	}
-	atomic_store(&shim_sem_ok, 1);
+	atomic_store(&shim.sem_ok, 1);
 	if (attach_install(shim_on_attach, &why) != 0) {
 		snprintf(msg, sizeof msg, "%s; not profiling", why);
 		shim_report(msg, 0);
 		return;
 	}
 	pthread_atfork(NULL, NULL, shim_atfork_child);
-	if (shim_cfg.signo && shim_install_handler() != 0)
+	if (shim.cfg.signo && shim_install_handler() != 0)
 		shim_report("cannot install the signal handler", errno);
 }
