@@ -27,10 +27,11 @@
  *      that stays alive for the whole walk, because nothing is freed while
  *      the GIL is held and no Python code runs.
  *   3. Storage is malloc, or mmap for big arrays (never PyMem; see
- *      walk_realloc for the huge pages): an open-addressing hash set
- *      keyed by address gives each object a slot in discovery order, and
- *      the addr column, slots in that order, is the work queue: a
- *      breadth-first walk without recursion (object graphs are deep).
+ *      walk_realloc for the huge pages): an open-addressing hash table
+ *      of 8-byte entries (walk_seen) gives each object a slot in
+ *      discovery order, and the addr column, slots in that order, is the
+ *      work queue: a breadth-first walk without recursion (object graphs
+ *      are deep).
  *      Edges are (src slot, dst slot, name) triples; walk_finish turns
  *      slots into indices in address order and de-duplicates: an unnamed
  *      edge (from tp_traverse) is dropped when the same referrer names
@@ -41,13 +42,14 @@
  *   5. On any allocation failure the whole walk is unwound: nothing is
  *      left behind and *out is empty.
  *   6. The walk is bound by memory latency (about a cache miss per object
- *      and per new referent, measured with perf), so it fetches ahead
- *      wherever it knows what comes next: table entries a batch of edges
- *      at a time (walk_flush), objects and their parts from the queue
- *      (walk_drain), the gc lists read in chunks with nothing in between
- *      (walk_gc_discover).  Page faults, a third of a first walk, go
- *      before it: walk_prepare sizes and faults the arrays in without
- *      the GIL, from walk_expect's estimate.
+ *      and per new referent, measured with perf), so the seen table is
+ *      kept small (8 bytes an entry) and the walk fetches ahead wherever
+ *      it knows what comes next: table entries a batch of edges at a time
+ *      (walk_flush), objects and their parts from the queue (walk_drain),
+ *      the gc lists read in chunks with nothing in between
+ *      (walk_gc_discover).  Page faults, most of a first walk's time, go
+ *      before it: walk_prepare sizes and faults the arrays in without the
+ *      GIL, from walk_expect's estimate.
  *
  * Neighbours: pyapi.[ch] (CPython entry points and offsets), shim.c (calls
  * walk_heap with the GIL, walk_finish without it), format/ (fmt_write).
@@ -90,6 +92,13 @@ static size_t walk_hint_objects, walk_hint_edges;
  * munmap gives the memory back at once.  Growth uses mremap: no copy.
  */
 #define WALK_HDR 16
+
+/*
+ * A function that only prefetches must be inlined before GCC's IPA passes
+ * see it: they find it has no side effect and delete its calls (GCC 12
+ * did, silently, for every one of them).
+ */
+#define WALK_PREFETCHER inline __attribute__((always_inline))
 #define WALK_BIG ((size_t)4 << 20)
 #define WALK_PAGE ((size_t)4096)
 
@@ -356,6 +365,245 @@ walk_map_put(struct walk_map *m, uint64_t key, uint32_t val, int *isnew)
 	return walk_map_put_at(m, walk_map_hash(m, key), key, val, isnew);
 }
 
+/* ---- the seen table: object address -> slot, 8 bytes an entry ---------- */
+
+/*
+ * The walk's hottest array: a random access per object and per reference
+ * followed.  An entry packs address and slot into 8 bytes, half of a
+ * walk_map entry, which halves the table's cache footprint (design note
+ * 6).  From the top: the address's 4 GiB window, as an index into
+ * windows[] (6 bits, 1-63; 0 is an empty entry); the address's low 32 bits
+ * over 8 (29 bits: a PyObject is 8-byte aligned); the slot (29 bits; all
+ * ones for an excluded object).  A heap spread over more than 63 windows,
+ * an odd address or a slot past 2^29 - 2 moves every entry into a
+ * walk_map once (the table is then "wide"), and the walk goes on there.
+ */
+#define SEEN_VAL_BITS 29
+#define SEEN_VAL_MASK ((UINT64_C(1) << SEEN_VAL_BITS) - 1)  /* = excluded */
+#define SEEN_WINDOWS 64
+
+/* Test hook: when > 0, the table goes wide once it holds this many. */
+long walk_test_seen_widen_at;
+
+struct walk_seen {
+	uint64_t *ents;           /* packed entries; NULL once wide */
+	size_t cap;               /* power of two */
+	size_t n;
+	unsigned shift;           /* 64 - log2(cap) */
+	unsigned nwin;            /* windows[1 .. nwin-1] in use */
+	unsigned lastwin;         /* the last window found (a one-entry cache) */
+	uint32_t windows[SEEN_WINDOWS];  /* address bits 32-63 of each */
+	struct walk_map wide;     /* the table once wide */
+};
+
+static inline size_t
+walk_seen_hash(unsigned shift, uint64_t addr)
+{
+	return (size_t)(((addr ^ (addr >> 32)) * 0x9E3779B97F4A7C15ull) >>
+			shift);
+}
+
+/* An empty narrow table with room for about want addresses. */
+static int
+walk_seen_init(struct walk_seen *s, size_t want)
+{
+	size_t cap = 1024;
+	unsigned bits = 10;
+
+	memset(s, 0, sizeof *s);
+	while (cap * 7 < want * 10 + 10) {
+		cap *= 2;
+		bits++;
+	}
+	if (cap > SIZE_MAX / sizeof *s->ents)
+		return -1;
+	s->ents = walk_realloc(NULL, cap * sizeof *s->ents);
+	if (!s->ents)
+		return -1;
+	memset(s->ents, 0, cap * sizeof *s->ents);
+	s->cap = cap;
+	s->shift = 64 - bits;
+	s->nwin = 1;
+	return 0;
+}
+
+static void
+walk_seen_free(struct walk_seen *s)
+{
+	walk_free(s->ents);
+	walk_map_free(&s->wide);
+	memset(s, 0, sizeof *s);
+}
+
+/* The address entry e stands for. */
+static inline uint64_t
+walk_seen_addr(const struct walk_seen *s, uint64_t e)
+{
+	uint64_t win = e >> (64 - 6), lo = (e >> SEEN_VAL_BITS) & 0x1FFFFFFF;
+
+	return (uint64_t)s->windows[win] << 32 | lo << 3;
+}
+
+/* Moves every entry into the wide table (a walk_map big enough for as
+ * many as the narrow one took).  Returns 0 or -1 (the table unchanged). */
+static int
+walk_seen_widen(struct walk_seen *s)
+{
+	struct walk_map m;
+
+	if (walk_map_init(&m, s->cap * 7 / 10 + 1) != 0)
+		return -1;
+	for (size_t i = 0; i < s->cap; i++) {
+		uint64_t e = s->ents[i];
+		uint32_t v;
+		int isnew;
+
+		if (!e)
+			continue;
+		v = (uint32_t)(e & SEEN_VAL_MASK);
+		walk_map_put(&m, walk_seen_addr(s, e),
+			     v == SEEN_VAL_MASK ? WALK_NOSLOT : v, &isnew);
+	}
+	walk_free(s->ents);
+	s->ents = NULL;
+	s->wide = m;
+	return 0;
+}
+
+/* Rebuilds the narrow table with room for want; survives a failure. */
+static int
+walk_seen_rehash(struct walk_seen *s, size_t want)
+{
+	struct walk_seen t;
+
+	if (walk_seen_init(&t, want) != 0)
+		return -1;
+	for (size_t i = 0; i < s->cap; i++) {
+		uint64_t e = s->ents[i];
+		size_t j;
+
+		if (!e)
+			continue;
+		j = walk_seen_hash(t.shift, walk_seen_addr(s, e));
+		while (t.ents[j])
+			j = (j + 1) & (t.cap - 1);
+		t.ents[j] = e;
+	}
+	walk_free(s->ents);
+	s->ents = t.ents;
+	s->cap = t.cap;
+	s->shift = t.shift;
+	return 0;
+}
+
+/* Room for add more addresses without a rehash. */
+static inline int
+walk_seen_reserve(struct walk_seen *s, size_t add)
+{
+	if (s->ents && walk_test_seen_widen_at > 0 &&
+	    s->n >= (size_t)walk_test_seen_widen_at &&
+	    walk_seen_widen(s) != 0)
+		return -1;
+	if (!s->ents)
+		return walk_map_reserve(&s->wide, add);
+	if ((s->n + add) * 10 <= s->cap * 7)
+		return 0;
+	return walk_seen_rehash(s, (s->n + add) * 2);
+}
+
+/* Starts fetching addr's entry (walk_flush's batches). */
+static WALK_PREFETCHER void
+walk_seen_prefetch(const struct walk_seen *s, uint64_t addr)
+{
+	if (s->ents)
+		__builtin_prefetch(&s->ents[walk_seen_hash(s->shift, addr)], 1);
+	else
+		__builtin_prefetch(&s->wide.ents[walk_map_hash(&s->wide, addr)],
+				   1);
+}
+
+/* The window index of address bits hi, entered if new; 0 if full. */
+static inline __attribute__((always_inline)) unsigned
+walk_seen_window(struct walk_seen *s, uint32_t hi)
+{
+	if (s->windows[s->lastwin] == hi && s->lastwin)
+		return s->lastwin;
+	for (unsigned w = 1; w < s->nwin; w++)
+		if (s->windows[w] == hi)
+			return s->lastwin = w;
+	if (s->nwin >= SEEN_WINDOWS)
+		return 0;
+	s->windows[s->nwin] = hi;
+	return s->lastwin = s->nwin++;
+}
+
+/*
+ * Finds addr, or enters it with slot val.  Returns 1 (entered), 0 (found)
+ * or -1 (no memory to go wide: the table is unchanged); *slot gets addr's
+ * slot (WALK_NOSLOT: excluded), *at where it is, for walk_seen_exclude.
+ * Room must be reserved (walk_seen_reserve).
+ */
+static inline __attribute__((always_inline)) int
+walk_seen_put(struct walk_seen *s, uint64_t addr, uint32_t val,
+	      uint32_t *slot, size_t *at)
+{
+	uint64_t key, *e;
+	unsigned win;
+	size_t i;
+
+	if (s->ents) {
+		win = (addr & 7) || val >= SEEN_VAL_MASK ? 0 :
+		      walk_seen_window(s, (uint32_t)(addr >> 32));
+		if (!win && walk_seen_widen(s) != 0)
+			return -1;
+	}
+	if (!s->ents) {
+		struct walk_map *m = &s->wide;
+		struct walk_ent *we;
+
+		for (i = walk_map_hash(m, addr); (we = &m->ents[i])->key;
+		     i = (i + 1) & (m->cap - 1)) {
+			if (we->key == addr) {
+				*slot = we->val;
+				*at = i;
+				return 0;
+			}
+		}
+		we->key = addr;
+		we->val = val;
+		m->n++;
+		*slot = val;
+		*at = i;
+		return 1;
+	}
+	key = ((uint64_t)win << 29 | (addr & 0xFFFFFFFF) >> 3) << SEEN_VAL_BITS;
+	for (i = walk_seen_hash(s->shift, addr); *(e = &s->ents[i]);
+	     i = (i + 1) & (s->cap - 1)) {
+		if ((*e & ~SEEN_VAL_MASK) == key) {
+			uint32_t v = (uint32_t)(*e & SEEN_VAL_MASK);
+
+			*slot = v == SEEN_VAL_MASK ? WALK_NOSLOT : v;
+			*at = i;
+			return 0;
+		}
+	}
+	*e = key | val;
+	s->n++;
+	*slot = val;
+	*at = i;
+	return 1;
+}
+
+/* Marks the entry at (from walk_seen_put) as an excluded object's. */
+static inline void
+walk_seen_exclude(struct walk_seen *s, size_t at)
+{
+	if (s->ents)
+		s->ents[at] |= SEEN_VAL_MASK;
+	else
+		s->wide.ents[at].val = WALK_NOSLOT;
+}
+
 /* ---- walker state --------------------------------------------------------- */
 
 /* Edge names used on every walk, interned once (walk_new). */
@@ -443,7 +691,7 @@ struct walker {
 	int err;                  /* MUPPY_ENOMEM once anything failed */
 
 	/* Objects. */
-	struct walk_map seen;     /* address -> slot (WALK_NOSLOT: excluded) */
+	struct walk_seen seen;    /* address -> slot (WALK_NOSLOT: excluded) */
 	uint32_t nslots;
 	uint32_t next;            /* next slot to process: the work queue is
 	                             the addr column, in discovery order */
@@ -758,16 +1006,16 @@ walk_is_excluded(const struct walker *w, py_object *o)
 }
 
 /*
- * Second half of discovering o, just entered in w->seen with value *slot
- * = w->nslots: gives o that slot, which queues it for processing (the
+ * Second half of discovering o, just entered in w->seen (at at) with
+ * slot w->nslots: gives o that slot, which queues it for processing (the
  * addr column is the queue: design note 3), or marks it excluded.
  * Returns the slot or WALK_NOSLOT.
  */
 static inline uint32_t
-walk_new_object(struct walker *w, py_object *o, uint32_t *slot)
+walk_new_object(struct walker *w, py_object *o, size_t at)
 {
 	if (w->opts->nexclude && walk_is_excluded(w, o)) {
-		*slot = WALK_NOSLOT;
+		walk_seen_exclude(&w->seen, at);
 		return WALK_NOSLOT;
 	}
 	if (w->nslots == WALK_SRC_PREV - 1)
@@ -801,18 +1049,19 @@ fail:
 static uint32_t
 walk_discover(struct walker *w, py_object *o)
 {
-	uint32_t *slot;
+	uint32_t slot;
+	size_t at;
 	int isnew;
 
 	if (!o || w->err)
 		return WALK_NOSLOT;
-	slot = walk_map_put(&w->seen, (uint64_t)(uintptr_t)o, w->nslots,
-			    &isnew);
-	if (!slot) {
+	if (walk_seen_reserve(&w->seen, 1) != 0 ||
+	    (isnew = walk_seen_put(&w->seen, (uint64_t)(uintptr_t)o,
+				   w->nslots, &slot, &at)) < 0) {
 		walk_fail(w);
 		return WALK_NOSLOT;
 	}
-	return isnew ? walk_new_object(w, o, slot) : *slot;
+	return isnew ? walk_new_object(w, o, at) : slot;
 }
 
 /* Room for add more edges in the three edge columns. */
@@ -844,40 +1093,40 @@ walk_edges_reserve(struct walker *w, size_t add)
 static void
 walk_flush(struct walker *w)
 {
-	size_t n = w->npend, idx[WALK_BATCH];
+	size_t n = w->npend;
 
 	w->npend = 0;
 	if (!n || w->err)
 		return;
-	if (walk_map_reserve(&w->seen, n) != 0 ||
+	if (walk_seen_reserve(&w->seen, n) != 0 ||
 	    (w->graph && walk_edges_reserve(w, n) != 0)) {
 		walk_fail(w);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		idx[i] = walk_map_hash(&w->seen,
-				       (uint64_t)(uintptr_t)w->pend[i].obj);
-		if (i < WALK_PREFETCH)
-			__builtin_prefetch(&w->seen.ents[idx[i]], 1);
-	}
+	for (size_t i = 0; i < n && i < WALK_PREFETCH; i++)
+		walk_seen_prefetch(&w->seen, (uint64_t)(uintptr_t)w->pend[i].obj);
 	for (size_t i = 0; i < n && !w->err; i++) {
 		const struct walk_pending *p = &w->pend[i];
-		uint32_t *slot, dst, src = p->src;
+		uint32_t dst, src = p->src;
+		size_t at;
 		int isnew;
 
 		if (i + WALK_PREFETCH < n)
-			__builtin_prefetch(&w->seen.ents[idx[i + WALK_PREFETCH]],
-					   1);
-
+			walk_seen_prefetch(&w->seen, (uint64_t)(uintptr_t)
+					   w->pend[i + WALK_PREFETCH].obj);
 		if (src == WALK_SRC_PREV) {
 			src = w->prev;
 			if (src == WALK_NOSLOT)
 				continue;   /* from an excluded object */
 		}
-		slot = walk_map_put_at(&w->seen, idx[i],
-				       (uint64_t)(uintptr_t)p->obj, w->nslots,
-				       &isnew);
-		dst = isnew ? walk_new_object(w, p->obj, slot) : *slot;
+		isnew = walk_seen_put(&w->seen, (uint64_t)(uintptr_t)p->obj,
+				      w->nslots, &dst, &at);
+		if (isnew < 0) {
+			walk_fail(w);
+			return;
+		}
+		if (isnew)
+			dst = walk_new_object(w, p->obj, at);
 		w->prev = dst;
 		if (dst == WALK_NOSLOT || !w->graph || src == WALK_NOSLOT)
 			continue;
@@ -1800,7 +2049,7 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
  * object, a list's items, a dict's keys, a 3.11/3.12 instance's values.
  * o's head is in cache by now (walk_drain fetched it earlier).
  */
-static inline void
+static WALK_PREFETCHER void
 walk_prefetch_parts(py_object *o)
 {
 	py_object *t = PY_TYPE(o);
@@ -2073,7 +2322,7 @@ walk_free_walker(struct walker *w)
 
 	if (!w)
 		return;
-	walk_map_free(&w->seen);
+	walk_seen_free(&w->seen);
 	walk_map_free(&w->strhash);
 	walk_map_free(&w->strobj);
 	walk_map_free(&w->typemap);
@@ -2142,7 +2391,7 @@ walk_new(int graph, size_t hint, size_t hint_edges, int prefault)
 		return NULL;
 	memset(w, 0, sizeof *w);
 	w->graph = graph != 0;
-	if (walk_map_init(&w->seen, n) ||
+	if (walk_seen_init(&w->seen, n) ||
 	    walk_map_init(&w->strhash, 1024) ||
 	    walk_map_init(&w->strobj, 1024) ||
 	    walk_map_init(&w->typemap, 256) ||
@@ -2313,10 +2562,10 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	walk_hint_objects = w->nslots;
 	walk_hint_edges = w->nedges;
 	/* Only the walk looks addresses up: the seen table (the largest
-	 * array, 16 bytes a slot) goes before walk_finish and the encoder
+	 * array, 8 bytes an entry at 45-70% load) goes before walk_finish and the encoder
 	 * allocate theirs, lowering the snapshot's peak; so does the queue
 	 * of a summary walk. */
-	walk_map_free(&w->seen);
+	walk_seen_free(&w->seen);
 	if (!w->graph) {
 		walk_free(w->addr);
 		w->addr = NULL;

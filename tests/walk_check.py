@@ -484,6 +484,35 @@ def check_side_effects():
     gc.enable()
 
 
+def check_wide_table(d_narrow):
+    """The seen table in its wide form (a heap over more than 63 4 GiB
+    windows, or past 2^29 objects), moved to it mid-walk: the same walk."""
+    DRIVER.walk_test_seen_widen(1000)
+    try:
+        rc, d = walk()
+    finally:
+        DRIVER.walk_test_seen_widen(0)
+    check("walk with the table going wide at 1000 entries", rc == 0, str(rc))
+    if rc != 0:
+        return
+    check("wide table: every address once",
+          len(d.by_addr) == len(d.objs), "%d addresses, %d objects" % (
+              len(d.by_addr), len(d.objs)))
+    foo = d.summary.get(pympler_name(Foo), (0, 0))[0]
+    check("wide table: 12345 instances of Foo", foo == 12345, str(foo))
+    keys = {v for a, k, v in d.out(registry) if k == KIND_KEY}
+    check("wide table: registry's 1000 named values", keys == set(registry),
+          "%d names" % len(keys))
+    def facts(dump, o):   # type, size, flags, label, edges (not refcnt)
+        r = dump.obj(o)
+        return r and (dump.typename(r), r[2], r[4], r[5],
+                      sorted(dump.out(o)))
+    differ = [o for o in foos[:200] + held_gc[:200]
+              if not facts(d, o) or facts(d, o) != facts(d_narrow, o)]
+    check("wide table: 400 objects and their edges as in the narrow walk",
+          not differ, "%d differ" % len(differ))
+
+
 def check_enomem():
     bad = []
     for k in list(range(1, 40, 3)) + [60, 100, 200]:
@@ -532,6 +561,8 @@ def main():
     DRIVER.walk_test_dump.argtypes = [
         ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p,
         ctypes.c_size_t, ctypes.c_long]
+    DRIVER.walk_test_seen_widen.argtypes = [ctypes.c_long]
+    DRIVER.walk_test_seen_widen.restype = None
     if "--bench" in sys.argv:
         bench(int(sys.argv[sys.argv.index("--bench") + 1]))
         return 0
@@ -558,6 +589,7 @@ def main():
             check_sizes_types(d, objs, before, after)
             del objs
             check_graph(d, t, (probe, expect, expect_gc, expect_plain))
+            check_wide_table(d)
         del d   # the parsed dump is large: keep it out of later walks
         check_strings(t)
         check_summary_mode()

@@ -27,6 +27,7 @@
 #include "shim/walk.h"
 
 extern long walk_test_fail_after;
+extern long walk_test_seen_widen_at;
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -223,6 +224,14 @@ out:
 	free(mb.p);
 	walk_result_free(&res);
 	return rc;
+}
+
+/* Makes the walks' seen table go wide once it holds n addresses (0: only
+ * when it must), so that the checks cover both forms and the move. */
+EXPORT void
+walk_test_seen_widen(long n)
+{
+	walk_test_seen_widen_at = n;
 }
 
 /*
