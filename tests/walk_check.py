@@ -207,6 +207,34 @@ excluded_child = Marker()
 excluded.child = excluded_child
 also_ref = [excluded_child]
 
+# Objects whose tp_traverse visits more than the walker's own readers
+# name: a dict and a list subclass with attributes, an exception, a
+# partial, a function with defaults, annotations and a doc.
+class DictSub(dict):
+    pass
+
+
+class ListSub(list):
+    __slots__ = ("tail",)
+
+
+class AppError(Exception):
+    pass
+
+
+def rich_fn(a=Marker(), *, b=Marker()) -> "ann":
+    "doc"
+    return a, b
+
+
+dict_sub = DictSub(k=Marker())
+dict_sub.attr = Marker()
+list_sub = ListSub([Marker()])
+list_sub.tail = Marker()
+app_error = AppError(Marker())
+app_error.note = Marker()
+partial_obj = __import__("functools").partial(rich_fn, Marker())
+
 # Held by these lists (and the checker's own list of every object): the
 # walk must read each one's true count, however it reached them (from
 # the gc lists or through an edge).
@@ -484,6 +512,25 @@ def check_side_effects():
     gc.enable()
 
 
+def check_referents(d):
+    """Every referent tp_traverse reports (gc.get_referents) is an edge of
+    the dump, whatever the walker read itself instead of calling it."""
+    sample = (foos[:50] + held_gc[:50] + [
+        slotted, closure_fn, closure_fn.__closure__[0], seq, tuple_obj,
+        nonstr_dict, registry, pysized, bus_obj, bus_dicted, bound,
+        wide_proto, reclassed, dict_sub, list_sub, app_error, partial_obj,
+        rich_fn, make_closure, Foo, Slotted, Bus, DictSub, ListSub,
+        AppError])
+    missing = []
+    for o in sample:
+        want = {id(r) for r in gc.get_referents(o)}
+        got = {a for a, k, v in d.out(o)}
+        if not d.obj(o) or want - got:
+            missing.append((type(o).__name__, len(want - got)))
+    check("%d objects: every gc.get_referents() referent is an edge" %
+          len(sample), not missing, str(missing[:8]))
+
+
 def check_wide_table(d_narrow):
     """The seen table in its wide form (a heap over more than 63 4 GiB
     windows, or past 2^29 objects), moved to it mid-walk: the same walk."""
@@ -589,6 +636,7 @@ def main():
             check_sizes_types(d, objs, before, after)
             del objs
             check_graph(d, t, (probe, expect, expect_gc, expect_plain))
+            check_referents(d)
             check_wide_table(d)
         del d   # the parsed dump is large: keep it out of later walks
         check_strings(t)
