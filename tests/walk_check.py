@@ -235,6 +235,20 @@ app_error = AppError(Marker())
 app_error.note = Marker()
 partial_obj = __import__("functools").partial(rich_fn, Marker())
 
+
+class Both:
+    __slots__ = ("s", "__dict__", "__weakref__")
+
+
+class BothChild(Both):
+    __slots__ = ("t",)
+
+
+both = BothChild()
+both.s, both.t, both.d = Marker(), Marker(), Marker()
+both_ref = __import__("weakref").ref(both)
+foo_ref = __import__("weakref").ref(foos[0])
+
 # Held by these lists (and the checker's own list of every object): the
 # walk must read each one's true count, however it reached them (from
 # the gc lists or through an edge).
@@ -520,7 +534,7 @@ def check_referents(d):
         nonstr_dict, registry, pysized, bus_obj, bus_dicted, bound,
         wide_proto, reclassed, dict_sub, list_sub, app_error, partial_obj,
         rich_fn, make_closure, Foo, Slotted, Bus, DictSub, ListSub,
-        AppError])
+        AppError, both, both_ref, foo_ref, BothChild])
     missing = []
     for o in sample:
         want = {id(r) for r in gc.get_referents(o)}
