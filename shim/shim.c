@@ -44,7 +44,8 @@
  *   5. A snapshot is: walk with the GIL held -> release the GIL ->
  *      walk_finish, META, encode, write.  Only the walk holds the GIL;
  *      inline, its arrays are allocated and faulted in just before, with
- *      the GIL released (walk_prepare, sized by walk_expect).  MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
+ *      the GIL released (walk_prepare, sized by walk_expect).
+ *      MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
  *      the child runs all of the above and _exit()s, the parent releases
  *      the GIL at once; seq and the warned causes live in shim.shared,
  *      mapped MAP_SHARED so the child updates them; the worker reaps the

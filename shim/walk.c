@@ -73,6 +73,13 @@
                                             the edge recorded just before */
 #define WALK_NAME_MAX 1024         /* characters kept of a name or key */
 
+/*
+ * A function that only prefetches must be inlined before GCC's IPA passes
+ * see it: they find it has no side effect and delete its calls (GCC 12
+ * did, silently, for every one of them).
+ */
+#define WALK_PREFETCHER inline __attribute__((always_inline))
+
 /* Test hook: when > 0, the n-th allocation from now fails. */
 long walk_test_fail_after;
 
@@ -92,13 +99,6 @@ static size_t walk_hint_objects, walk_hint_edges;
  * munmap gives the memory back at once.  Growth uses mremap: no copy.
  */
 #define WALK_HDR 16
-
-/*
- * A function that only prefetches must be inlined before GCC's IPA passes
- * see it: they find it has no side effect and delete its calls (GCC 12
- * did, silently, for every one of them).
- */
-#define WALK_PREFETCHER inline __attribute__((always_inline))
 #define WALK_BIG ((size_t)4 << 20)
 #define WALK_PAGE ((size_t)4096)
 
@@ -254,17 +254,25 @@ walk_map_hash(const struct walk_map *m, uint64_t key)
 			m->shift);
 }
 
+/* log2 of the power-of-two capacity (at least 1024) that holds want
+ * entries below WALK_MAP_FULL's load; the seen table sizes the same way. */
+static unsigned
+walk_table_bits(size_t want)
+{
+	unsigned bits = 10;
+
+	while (((size_t)7 << bits) < want * 10 + 10)
+		bits++;
+	return bits;
+}
+
 /* An empty map with room for about want keys. */
 static int
 walk_map_init(struct walk_map *m, size_t want)
 {
-	size_t cap = 1024;
-	unsigned bits = 10;
+	unsigned bits = walk_table_bits(want);
+	size_t cap = (size_t)1 << bits;
 
-	while (cap * 7 < want * 10 + 10) {
-		cap *= 2;
-		bits++;
-	}
 	if (cap > SIZE_MAX / sizeof *m->ents)
 		return -1;
 	m->ents = walk_realloc(NULL, cap * sizeof *m->ents);
@@ -407,14 +415,10 @@ walk_seen_hash(unsigned shift, uint64_t addr)
 static int
 walk_seen_init(struct walk_seen *s, size_t want)
 {
-	size_t cap = 1024;
-	unsigned bits = 10;
+	unsigned bits = walk_table_bits(want);
+	size_t cap = (size_t)1 << bits;
 
 	memset(s, 0, sizeof *s);
-	while (cap * 7 < want * 10 + 10) {
-		cap *= 2;
-		bits++;
-	}
 	if (cap > SIZE_MAX / sizeof *s->ents)
 		return -1;
 	s->ents = walk_realloc(NULL, cap * sizeof *s->ents);
@@ -454,15 +458,17 @@ walk_seen_widen(struct walk_seen *s)
 	if (walk_map_init(&m, s->cap * 7 / 10 + 1) != 0)
 		return -1;
 	for (size_t i = 0; i < s->cap; i++) {
-		uint64_t e = s->ents[i];
+		uint64_t e = s->ents[i], a;
 		uint32_t v;
 		int isnew;
 
 		if (!e)
 			continue;
 		v = (uint32_t)(e & SEEN_VAL_MASK);
-		walk_map_put(&m, walk_seen_addr(s, e),
-			     v == SEEN_VAL_MASK ? WALK_NOSLOT : v, &isnew);
+		a = walk_seen_addr(s, e);
+		/* m is sized for every entry: no rehash, nothing to fail. */
+		walk_map_put_at(&m, walk_map_hash(&m, a), a,
+				v == SEEN_VAL_MASK ? WALK_NOSLOT : v, &isnew);
 	}
 	walk_free(s->ents);
 	s->ents = NULL;
@@ -506,7 +512,7 @@ walk_seen_reserve(struct walk_seen *s, size_t add)
 		return -1;
 	if (!s->ents)
 		return walk_map_reserve(&s->wide, add);
-	if ((s->n + add) * 10 <= s->cap * 7)
+	if (!WALK_MAP_FULL(s, add))
 		return 0;
 	return walk_seen_rehash(s, (s->n + add) * 2);
 }
@@ -2619,9 +2625,9 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	walk_hint_objects = w->nslots;
 	walk_hint_edges = w->nedges;
 	/* Only the walk looks addresses up: the seen table (the largest
-	 * array, 8 bytes an entry at 45-70% load) goes before walk_finish and the encoder
-	 * allocate theirs, lowering the snapshot's peak; so does the queue
-	 * of a summary walk. */
+	 * array, 8 bytes an entry at 45-70% load) goes before walk_finish
+	 * and the encoder allocate theirs, lowering the snapshot's peak; so
+	 * does the queue of a summary walk. */
 	walk_seen_free(&w->seen);
 	if (!w->graph) {
 		walk_free(w->addr);
