@@ -224,6 +224,19 @@ typedef int (*fmt_sink_fn)(void *ctx, const void *buf, size_t len);
  */
 int fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx);
 
+/* Where fmt_write_with's buffers come from (a shim snapshot child must not
+ * use glibc's malloc: shim/mem.h).  free(NULL) need not be handled. */
+struct fmt_alloc {
+	void *(*alloc)(void *ctx, size_t n);
+	void (*free)(void *ctx, void *p);
+	void *ctx;
+};
+
+/* fmt_write, with every allocation (its buffers and zlib's state) made
+ * through a; a NULL a is plain malloc. */
+int fmt_write_with(const struct fmt_dump *d, int level,
+		   const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx);
+
 /* What fmt_read_* should decode. */
 enum fmt_read_what {
 	FMT_READ_ALL = 0,        /* everything */

@@ -20,6 +20,7 @@
  *   4. After the sink fails once it is never called again; the encoders
  *      keep running but every output path returns at once.
  */
+#include <stdint.h>   /* SIZE_MAX */
 #include <stdlib.h>   /* malloc, free */
 #include <string.h>   /* memcpy, memset */
 
@@ -32,6 +33,7 @@
 
 struct wr {
 	z_stream zs;              /* deflate state */
+	struct fmt_alloc mem;     /* where this struct and zlib's state live */
 	int zinit;                /* deflateInit succeeded */
 	fmt_sink_fn sink;
 	void *ctx;
@@ -476,25 +478,74 @@ wr_body(struct wr *w, const struct fmt_dump *d)
 		wr_flush(w, Z_FINISH);
 }
 
+static void *
+wr_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void
+wr_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* zlib's allocator, over w->mem (opaque is w). */
+static voidpf
+wr_zalloc(voidpf opaque, uInt items, uInt size)
+{
+	struct wr *w = opaque;
+
+	if (size && items > SIZE_MAX / size)
+		return Z_NULL;
+	return w->mem.alloc(w->mem.ctx, (size_t)items * size);
+}
+
+static void
+wr_zfree(voidpf opaque, voidpf p)
+{
+	struct wr *w = opaque;
+
+	if (p)
+		w->mem.free(w->mem.ctx, p);
+}
+
 int
 fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx)
 {
+	return fmt_write_with(d, level, NULL, sink, ctx);
+}
+
+int
+fmt_write_with(const struct fmt_dump *d, int level,
+	       const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx)
+{
+	static const struct fmt_alloc plain = { wr_malloc, wr_free, NULL };
 	struct wr *w;
 	int rc;
 
-	if (!d || !sink || level < Z_DEFAULT_COMPRESSION || level > 9)
+	if (!a)
+		a = &plain;
+	if (!d || !sink || level < Z_DEFAULT_COMPRESSION || level > 9 ||
+	    !a->alloc || !a->free)
 		return MUPPY_EINVAL;
-	w = malloc(sizeof *w);
+	w = a->alloc(a->ctx, sizeof *w);
 	if (!w)
 		return MUPPY_ENOMEM;
 	memset(w, 0, offsetof(struct wr, in));
+	w->mem = *a;
 	if (!check_dump(d, w)) {
-		free(w);
+		a->free(a->ctx, w);
 		return MUPPY_EINVAL;
 	}
 	w->sink = sink;
 	w->ctx = ctx;
 	w->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	w->zs.zalloc = wr_zalloc;
+	w->zs.zfree = wr_zfree;
+	w->zs.opaque = w;
 	rc = deflateInit(&w->zs, level);
 	if (rc != Z_OK) {
 		rc = rc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
@@ -508,6 +559,6 @@ fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx)
 fail:
 	if (w->zinit)
 		deflateEnd(&w->zs);
-	free(w);
+	a->free(a->ctx, w);
 	return rc;
 }

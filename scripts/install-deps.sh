@@ -7,13 +7,17 @@
 #   libgtest-dev     GoogleTest, for tests/*_test.cc
 #   zlib1g-dev       zlib, the dump's compression
 #   python3          the demo, the integration tests, tests/tally.py
+#   libpython3.11-testsuite
+#                    CPython's own regression tests for Debian's python3,
+#                    run with and without the shim (tests/cpython_slice.py)
 #
 # Runs apt-get as root, or through sudo when not root. `apt-get update` runs
 # once, only when something has to be installed. Used by scripts/demo.sh and
 # tests/run.sh; safe to run by hand.
 set -euo pipefail
 
-PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev python3)
+PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev python3
+          libpython3.11-testsuite)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -46,10 +46,4 @@ typedef const char *(*shim_getenv_fn)(const char *name);
 void shim_config_load(struct shim_config *cfg, shim_getenv_fn env,
 		      const char *cwd, shim_warn_fn warn);
 
-/* Single-variable parsers, exposed for unit tests.  Each returns 0 and
- * stores the value, or -1 (invalid) leaving *out untouched. */
-int shim_parse_signal(const char *s, int *out);
-int shim_parse_interval(const char *s, uint64_t *out_ns);
-int shim_parse_uint(const char *s, uint32_t max, uint32_t *out);
-
 #endif /* MUPPY_SHIM_CONFIG_H */

@@ -36,6 +36,8 @@
 #include <sys/syscall.h> /* SYS_renameat2 */
 #include <unistd.h>      /* write, fsync, close, linkat, unlinkat, syscall */
 
+#include "shim/mem.h"      /* mem_alloc, mem_free: the encoder's memory */
+
 #define OUTPUT_MAX_TRIES 1000
 
 /* ---- the system-call table ------------------------------------------ */
@@ -277,6 +279,26 @@ output_link_unnamed(int fd, int dfd, const char *name)
 	return shim_sys.linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
 }
 
+/* The encoder's memory, through mem.h: a snapshot child must not use
+ * glibc's malloc. */
+static void *
+output_mem_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return mem_alloc(n);
+}
+
+static void
+output_mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	mem_free(p);
+}
+
+static const struct fmt_alloc output_alloc = {
+	output_mem_alloc, output_mem_free, NULL,
+};
+
 /* Encodes dump into fd and fsyncs it; fd stays open.  Returns 0 or -1
  * with *err filled. */
 static int
@@ -284,7 +306,8 @@ output_fill(int fd, const struct fmt_dump *dump, int level,
 	    struct shim_out_err *err)
 {
 	struct output_sink sink = { fd, 0 };
-	int rc = fmt_write(dump, level, output_sink_write, &sink);
+	int rc = fmt_write_with(dump, level, &output_alloc, output_sink_write,
+				&sink);
 
 	if (rc == MUPPY_EIO)
 		return output_fail_with(err, "write",

@@ -1,10 +1,10 @@
 /*
  * shim.c - the life cycle of libmuppy.so in a profiled process: finding
- * the interpreter, reading MUPPY_*, the dump signal and its interposed
- * libc calls, the worker thread and timer, the exit dump, fork handling,
+ * the interpreter, reading MUPPY_*, the worker thread and timer, the exit dump, fork handling,
  * and turning a heap walk into a file.
  *
- * It deliberately does not walk the heap (walk.c) nor know the dump bytes
+ * It deliberately does not walk the heap (walk.c), own the dump signal's
+ * disposition (signals.c) nor know the dump bytes
  * (format/, via fmt_write) nor touch the file system itself (output.c).
  * The few CPython calls it makes for its life cycle (GIL, atexit,
  * register_at_fork) come from pyapi.h's table, resolved with dlsym at run
@@ -18,9 +18,9 @@
  *      thread, no file, and the interposed sigaction()/signal() forward
  *      straight to libc.  LD_PRELOAD is left in the environment on purpose
  *      so Python children are profiled too; other children stay inert.
- *   2. The signal handler only sets a flag and sem_post()s a semaphore
- *      (both async-signal-safe; errno saved) and chains to the
- *      application's handler.  All real work happens on the worker thread,
+ *   2. The signal handler (signals.c) only sets a flag and sem_post()s a
+ *      semaphore (both async-signal-safe) before the application's own
+ *      action runs.  All real work happens on the worker thread,
  *      which blocks every signal and waits on the semaphore.  A semaphore
  *      rather than the usual self-pipe: it holds no file descriptor, so an
  *      application that closes every descriptor (daemonizing, closerange)
@@ -62,17 +62,26 @@
  *      about forking a multi-threaded process (it counts OS threads; 3.13
  *      counts after the after_in_parent hooks, so there the restart waits
  *      for a pending call, i.e. for os.fork() to return).
- *   7. The dump signal stays ours.  sigaction()/signal() for that signal
- *      record the application's action (reported back as the old action,
- *      so signal.getsignal() keeps its meaning) and our handler chains to
- *      it, honouring SA_SIGINFO, SA_RESETHAND, sa_mask, SIG_IGN; SA_RESTART
- *      of our installed handler mirrors the application's so its blocking
- *      calls get EINTR exactly when they would have.  An application action
- *      of SIG_DFL is not carried out: the dump signal does not terminate a
- *      profiled process (that is the point of handling it).
+ *   7. The dump signal is signals.c's: the application keeps its own
+ *      action for it (reported, chained, reset, ignored exactly as the
+ *      kernel would: that file's contract); we only get a request on each
+ *      delivery (shim_on_dump_signal).
+ *   8. A child forked from a thread other than the main one ends when its
+ *      last application thread exits: CPython makes the forking thread
+ *      the child's main thread, and when it returns nothing finalizes (no
+ *      atexit), the process just ends with its last thread.  Our worker,
+ *      restarted in the child, would keep it alive for ever (CPython's
+ *      test_main_thread_after_fork_from_nonmain_thread hung).  So in such
+ *      a child the worker wakes every SHIM_LAST_THREAD_POLL_MS, and when
+ *      it is the only thread left it waits for a snapshot child of its
+ *      own and returns: the process ends as it would have, status 0.  No
+ *      exit dump: the interpreter never exits there, and taking the GIL
+ *      once no thread state is left is a fatal error on 3.11 (CPython
+ *      reuses its initial thread state, "already initialized").
  */
 #include "shim/shim.h"
 
+#include <dirent.h>      /* opendir, readdir */
 #include <dlfcn.h>       /* dlsym, RTLD_DEFAULT, RTLD_NEXT */
 #include <errno.h>       /* errno */
 #include <fcntl.h>       /* O_CLOEXEC, open */
@@ -87,14 +96,17 @@
 #include <string.h>      /* memset, strcmp, strerror_r, strlen */
 #include <time.h>        /* clock_gettime */
 #include <semaphore.h>   /* sem_post, sem_clockwait */
-#include <unistd.h>      /* write, read, getpid, getppid */
+#include <sys/syscall.h> /* SYS_gettid */
+#include <unistd.h>      /* write, read, getpid, getppid, syscall */
 
 #include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
 #include "shim/attach.h" /* attach_install */
 #include "shim/config.h" /* struct shim_config, shim_config_load */
+#include "shim/mem.h"    /* mem_alloc, mem_free: META (a snapshot child) */
 #include "shim/output.h" /* shim_output_write, shim_sys_inject */
 #include "shim/pyapi.h"  /* py_api_init, py */
 #include "shim/pymod.h"  /* pymod_register */
+#include "shim/signals.h" /* sig_take_over, sig_sys_sigaction */
 #include "shim/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
 #include "shim/walk.h"   /* walk_heap, walk_finish, walk_result_free */
 
@@ -105,6 +117,9 @@
  * what is a string literal (compared by address; user-space addresses
  * fit in 48 bits), errno goes above it. */
 #define SHIM_MAX_CAUSES 64
+
+/* How often the worker looks for being the last thread (note 8). */
+#define SHIM_LAST_THREAD_POLL_MS 20
 
 /* State a process's dumps share: the next sequence number and the causes
  * already reported.  Reached through shim.shared so that a fork snapshot
@@ -117,11 +132,6 @@ struct shim_shared {
 /* Our Python function objects (design note 3), for walk_opts.exclude. */
 enum { SHIM_FN_EXIT, SHIM_FN_BEFORE, SHIM_FN_PARENT, SHIM_FN_CHILD,
        SHIM_NFN };
-
-typedef int (*shim_sigaction_fn)(int, const struct sigaction *,
-				 struct sigaction *);
-typedef void (*shim_sighandler)(int);
-typedef shim_sighandler (*shim_signal_fn)(int, shim_sighandler);
 
 /* Everything the shim changes at run time, in one place.  Fields set by
  * the constructor only are plain; those other threads or the signal
@@ -140,24 +150,17 @@ static struct {
 	atomic_int worker_running;   /* 1: worker must be joined */
 	pthread_t worker;
 	uint64_t next_timer;         /* worker-only: timer deadline */
+	/* A fork from a thread other than the main one (design note 8). */
+	atomic_int forking;          /* 1: between our before/after hooks */
+	atomic_int forking_from_main;
+	atomic_int last_thread_watch; /* 1: this process ends with its
+					 last thread, not Py_Finalize */
 
 	uintptr_t py_fns[SHIM_NFN];  /* our function objects (addresses) */
 	struct shim_shared shared_local;
 	struct shim_shared *shared;  /* shared_local, or a MAP_SHARED copy */
-
-	/* libc's sigaction and signal, resolved with RTLD_NEXT. */
-	_Atomic(shim_sigaction_fn) real_sigaction;
-	_Atomic(shim_signal_fn) real_signal;
-	/* The application's action for our signal: two slots, the live one
-	 * named by app_idx, so the handler always reads a complete struct
-	 * while a writer (serialized by app_lock) fills the other. */
-	struct sigaction app_act[2];
-	atomic_int app_idx;
-	atomic_flag app_lock;
-	atomic_int sig_owned;        /* 1: our handler is installed */
 } shim = {
 	.shared = &shim.shared_local,
-	.app_lock = ATOMIC_FLAG_INIT,
 };
 
 const uintptr_t *
@@ -224,178 +227,24 @@ shim_strerror(int err, char *buf, size_t len)
 	return strerror_r(err, buf, len);
 }
 
-/* ---- the interposed libc calls ------------------------------------------ */
+/* ---- the dump signal --------------------------------------------------- */
 
-
-/* Resolved in the constructor; lazily if another library's constructor
- * calls us first (not from a signal handler: dlsym is not signal-safe). */
-static shim_sigaction_fn
-shim_real_sigaction(void)
-{
-	shim_sigaction_fn f = atomic_load(&shim.real_sigaction);
-
-	if (!f) {
-		*(void **)&f = dlsym(RTLD_NEXT, "sigaction");
-		atomic_store(&shim.real_sigaction, f);
-	}
-	return f;
-}
-
-static shim_signal_fn
-shim_real_signal(void)
-{
-	shim_signal_fn f = atomic_load(&shim.real_signal);
-
-	if (!f) {
-		*(void **)&f = dlsym(RTLD_NEXT, "signal");
-		atomic_store(&shim.real_signal, f);
-	}
-	return f;
-}
-
-
-static void shim_on_signal(int sig, siginfo_t *info, void *uctx);
-
-/* Our action, with SA_RESTART as the application asked (design note 7). */
+/* signals.c's request callback, from the signal handler: both calls are
+ * async-signal-safe; an EOVERFLOW from sem_post means plenty of wake-ups
+ * are pending already: fine. */
 static void
-shim_our_action(struct sigaction *sa, const struct sigaction *app)
+shim_on_dump_signal(void)
 {
-	int restart = 1;
-
-	if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN)
-		restart = (app->sa_flags & SA_RESTART) != 0;
-	memset(sa, 0, sizeof *sa);
-	sa->sa_sigaction = shim_on_signal;
-	sigemptyset(&sa->sa_mask);
-	sa->sa_flags = SA_SIGINFO | SA_ONSTACK | (restart ? SA_RESTART : 0);
-}
-
-/* Calls the application's handler as the kernel would have. */
-static void
-shim_chain(int sig, siginfo_t *info, void *uctx)
-{
-	const struct sigaction *app = &shim.app_act[atomic_load(&shim.app_idx)];
-	sigset_t old;
-	int masked;
-
-	/* sa_handler and sa_sigaction share storage: SIG_DFL and SIG_IGN
-	 * read the same through either, SA_SIGINFO or not. */
-	if (app->sa_handler == SIG_DFL || app->sa_handler == SIG_IGN)
-		return;
-	masked = pthread_sigmask(SIG_BLOCK, &app->sa_mask, &old) == 0;
-	if (app->sa_flags & SA_SIGINFO)
-		app->sa_sigaction(sig, info, uctx);
-	else
-		app->sa_handler(sig);
-	if (masked)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	/* SA_RESETHAND: one shot, then back to the default (which, for us,
-	 * means "only dump"). */
-	if (app->sa_flags & SA_RESETHAND) {
-		int next = atomic_load(&shim.app_idx) ^ 1;
-
-		memset(&shim.app_act[next], 0, sizeof shim.app_act[next]);
-		shim.app_act[next].sa_handler = SIG_DFL;
-		atomic_store(&shim.app_idx, next);
-	}
-}
-
-static void
-shim_on_signal(int sig, siginfo_t *info, void *uctx)
-{
-	int saved = errno;
-	/* Both async-signal-safe; an EOVERFLOW from sem_post means plenty
-	 * of wake-ups are pending already: fine. */
 	if (atomic_load(&shim.sem_ok)) {
 		atomic_store(&shim.sig_pending, 1);
 		sem_post(&shim.sem);
 	}
-	shim_chain(sig, info, uctx);
-	errno = saved;
-}
-
-SHIM_EXPORT int
-sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
-{
-	struct sigaction cur, ours;
-	shim_sigaction_fn real = shim_real_sigaction();
-
-	if (!atomic_load(&shim.sig_owned) || sig != shim.cfg.signo) {
-		if (!real) {
-			errno = ENOSYS;
-			return -1;
-		}
-		return real(sig, act, oldact);
-	}
-	while (atomic_flag_test_and_set(&shim.app_lock))
-		sched_yield();
-	cur = shim.app_act[atomic_load(&shim.app_idx)];
-	if (act) {
-		int next = atomic_load(&shim.app_idx) ^ 1;
-
-		shim.app_act[next] = *act;
-		atomic_store(&shim.app_idx, next);
-		shim_our_action(&ours, act);
-		real(sig, &ours, NULL);
-	}
-	atomic_flag_clear(&shim.app_lock);
-	if (oldact)
-		*oldact = cur;
-	return 0;
-}
-
-SHIM_EXPORT shim_sighandler
-signal(int sig, shim_sighandler handler)
-{
-	struct sigaction act, old;
-
-	if (!atomic_load(&shim.sig_owned) || sig != shim.cfg.signo) {
-		shim_signal_fn real = shim_real_signal();
-
-		if (!real) {
-			errno = ENOSYS;
-			return SIG_ERR;
-		}
-		return real(sig, handler);
-	}
-	if (handler == SIG_ERR) {
-		errno = EINVAL;
-		return SIG_ERR;
-	}
-	/* glibc's signal() is BSD semantics: restart, block sig in handler. */
-	memset(&act, 0, sizeof act);
-	act.sa_handler = handler;
-	sigemptyset(&act.sa_mask);
-	sigaddset(&act.sa_mask, sig);
-	act.sa_flags = SA_RESTART;
-	if (sigaction(sig, &act, &old) != 0)
-		return SIG_ERR;
-	return old.sa_handler;
 }
 
 SHIM_EXPORT int
 muppy_shim_test_fail(const char *spec)
 {
 	return shim_sys_inject(spec);
-}
-
-/* Installs our handler for shim.cfg.signo, remembering the action in
- * place (normally SIG_DFL; SIG_IGN if inherited, e.g. under nohup). */
-static int
-shim_install_handler(void)
-{
-	struct sigaction ours, prev;
-	shim_sigaction_fn real = shim_real_sigaction();
-
-	if (!real || real(shim.cfg.signo, NULL, &prev) != 0)
-		return -1;
-	shim.app_act[0] = prev;
-	atomic_store(&shim.app_idx, 0);
-	shim_our_action(&ours, &prev);
-	if (real(shim.cfg.signo, &ours, NULL) != 0)
-		return -1;
-	atomic_store(&shim.sig_owned, 1);
-	return 0;
 }
 
 /* ---- time --------------------------------------------------------------- */
@@ -480,7 +329,7 @@ static char *
 shim_read_cmdline(void)
 {
 	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap + 1);
+	char *buf = mem_alloc(cap + 1);
 	int fd;
 	ssize_t n;
 
@@ -500,7 +349,7 @@ shim_read_cmdline(void)
 			buf[i] = ' ';
 	return buf;
 fail:
-	free(buf);
+	mem_free(buf);
 	return NULL;
 }
 
@@ -527,17 +376,17 @@ shim_read_rss(void)
 static void
 shim_meta_free(struct shim_meta *m)
 {
-	free(m->strings);
-	free(m->meta);
-	free(m->cmdline);
-	free(m);
+	mem_free(m->strings);
+	mem_free(m->meta);
+	mem_free(m->cmdline);
+	mem_free(m);
 }
 
 /* Builds the dump to write: base plus META.  Returns NULL on ENOMEM. */
 static struct shim_meta *
 shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 {
-	struct shim_meta *m = calloc(1, sizeof *m);
+	struct shim_meta *m = mem_calloc(1, sizeof *m);
 	const char *version = py.Py_GetVersion();
 	char *t;
 	ssize_t n;
@@ -546,9 +395,9 @@ shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 		return NULL;
 	m->base = base;
 	m->dump = *base;
-	m->strings = malloc(((size_t)base->nstrings + 2 * SHIM_META_MAX) *
+	m->strings = mem_alloc(((size_t)base->nstrings + 2 * SHIM_META_MAX) *
 			    sizeof *m->strings);
-	m->meta = malloc(((size_t)base->nmeta + SHIM_META_MAX) *
+	m->meta = mem_alloc(((size_t)base->nmeta + SHIM_META_MAX) *
 			 sizeof *m->meta);
 	m->cmdline = shim_read_cmdline();
 	if (!m->strings || !m->meta)
@@ -906,11 +755,70 @@ shim_worker_deadline(uint64_t interval)
 
 	if (reap && (!deadline || soon < deadline))
 		deadline = soon;
+	if (atomic_load(&shim.last_thread_watch)) {
+		soon = shim_now_ns(CLOCK_MONOTONIC) +
+		       SHIM_LAST_THREAD_POLL_MS * 1000000ull;
+		if (!deadline || soon < deadline)
+			deadline = soon;
+	}
 	return deadline;
 }
 
-/* Waits for the next trigger; returns "signal", "timer", or NULL when
- * the stop flag is set. */
+/* The state letter of task tid of this process ('?' if unknown). */
+static char
+shim_task_state(long tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');   /* the command name may hold anything */
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * Design note 8: whether every thread but the calling one has exited.
+ * Not /proc/self/stat's thread count: a thread-group leader that exits
+ * first stays a zombie, counted, until the last thread is gone.
+ */
+static int
+shim_only_thread_left(void)
+{
+	long self = (long)syscall(SYS_gettid);
+	struct dirent *e;
+	int alone = 1;
+	DIR *dir;
+
+	if (!atomic_load(&shim.last_thread_watch))
+		return 0;
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		return 0;
+	while (alone && (e = readdir(dir)) != NULL) {
+		long tid = strtol(e->d_name, NULL, 10);
+		char st;
+
+		if (tid <= 0 || tid == self)
+			continue;
+		st = shim_task_state(tid);
+		alone = st == 'Z' || st == 'X';
+	}
+	closedir(dir);
+	return alone;
+}
+
+/* Waits for the next trigger; returns "signal", "timer", "exit" (design
+ * note 8: the worker is the last thread), or NULL when the stop flag is
+ * set. */
 static const char *
 shim_wait_trigger(void)
 {
@@ -920,6 +828,8 @@ shim_wait_trigger(void)
 	 * worker was busy (attaching, or taking a snapshot) already had its
 	 * semaphore post drained by that wait. */
 	while (!atomic_load(&shim.stop)) {
+		if (shim_only_thread_left())
+			return "exit";
 		if (atomic_exchange(&shim.sig_pending, 0))
 			return "signal";
 		if (interval &&
@@ -941,6 +851,14 @@ shim_worker_loop(void)
 
 	shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) + shim.cfg.interval_ns;
 	while ((trigger = shim_wait_trigger()) != NULL) {
+		if (!strcmp(trigger, "exit")) {
+			/* Design note 8: the program has ended around us. */
+			atomic_store(&shim.exiting, 1);
+			snapfork_wait_all();
+			atomic_store(&shim.worker_running, 0);
+			pthread_detach(pthread_self());
+			return;
+		}
 		shim_snapshot_take(trigger, 0, &shim_default_target);
 		/* The next timer dump is a full interval after this one ends,
 		 * so a slow walk cannot monopolize the GIL. */
@@ -1016,6 +934,10 @@ shim_py_at_exit(py_object *self, py_object *unused)
 	atomic_store(&shim.exiting, 1);
 	atomic_store(&shim.stop, 1);
 	shim_wake();
+	/* A signal that came too late for the worker still gets its dump
+	 * (the exit dump serves it when there is one). */
+	if (atomic_exchange(&shim.sig_pending, 0) && !shim.cfg.at_exit)
+		shim_snapshot_take("signal", 1, &shim_default_target);
 	if (shim.cfg.at_exit)
 		shim_snapshot_take("exit", 1, &shim_default_target);
 	shim_worker_stop();
@@ -1033,6 +955,10 @@ shim_py_before_fork(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
+	/* Which thread forks decides how the child will end (note 8). */
+	atomic_store(&shim.forking_from_main,
+		     (pid_t)syscall(SYS_gettid) == getpid());
+	atomic_store(&shim.forking, 1);
 	shim_worker_stop();
 	return shim_py_none();
 }
@@ -1055,6 +981,7 @@ shim_py_after_parent(py_object *self, py_object *unused)
 {
 	(void)self;
 	(void)unused;
+	atomic_store(&shim.forking, 0);
 	if (py.minor < 13 ||
 	    py.Py_AddPendingCall(shim_pending_start, NULL) != 0)
 		shim_worker_start();
@@ -1187,8 +1114,12 @@ shim_atfork_child(void)
 	atomic_store(&shim.pid, (int)getpid());
 	atomic_store(&shim.shared->seq, 1);
 	atomic_store(&shim.worker_running, 0);
+	/* os.fork() from a thread (our hooks ran): note 8.  A fork without
+	 * our hooks (a C fork) keeps what the parent had. */
+	if (atomic_exchange(&shim.forking, 0) &&
+	    !atomic_load(&shim.forking_from_main))
+		atomic_store(&shim.last_thread_watch, 1);
 	atomic_store(&shim.stop, 0);
-	atomic_flag_clear(&shim.app_lock);
 	/* A fresh semaphore: plain stores in glibc (no lock, no allocation).
 	 * A signal that arrived in the parent is the parent's. */
 	atomic_store(&shim.sig_pending, 0);
@@ -1208,9 +1139,10 @@ shim_init(void)
 {
 	char cwd[PATH_MAX], msg[128];
 	const char *why;
-	/* Resolve the real calls now, outside any signal handler. */
-	shim_real_sigaction();
-	shim_real_signal();
+	struct sigaction unused;
+
+	/* Resolves libc's sigaction now, outside any signal handler. */
+	sig_sys_sigaction(SIGUSR1, NULL, &unused);
 	if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized"))
 		return;   /* design note 1: not Python, do nothing at all */
 	atomic_store(&shim.pid, (int)getpid());
@@ -1257,6 +1189,7 @@ shim_init(void)
 		return;
 	}
 	pthread_atfork(NULL, NULL, shim_atfork_child);
-	if (shim.cfg.signo && shim_install_handler() != 0)
+	if (shim.cfg.signo &&
+	    sig_take_over(shim.cfg.signo, shim_on_dump_signal) != 0)
 		shim_report("cannot install the signal handler", errno);
 }

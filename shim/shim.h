@@ -5,10 +5,12 @@
  *
  * Everything else in the library is hidden (-fvisibility=hidden).  The
  * exported symbols are exactly:
- *   sigaction, signal      interposed libc calls (shim.c): an
- *                          application's handler for the dump signal is
- *                          remembered and chained to, never allowed to
- *                          displace ours; other signals pass straight
+ *   sigaction, __sigaction, signal, bsd_signal, ssignal, sysv_signal,
+ *   __sysv_signal, siginterrupt, sigset, sigignore
+ *                          interposed libc calls (signals.c): the
+ *                          application's action for the dump signal is
+ *                          kept as the kernel would keep it, ours stays
+ *                          installed; other signals pass straight
  *                          through to libc.
  *   muppy_shim_test_fail   the fault-injection hook below.
  * Check with `nm -D --defined-only libmuppy.so`.

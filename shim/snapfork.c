@@ -11,19 +11,21 @@
  * DESIGN NOTES
  *   1. Why it is safe (cpython-internals.md, "Snapshot in a forked
  *      child"): the forking thread holds the GIL, so pymalloc and every
- *      object are consistent in the copy; glibc's fork() resets its malloc
- *      arena locks in the child.  So fork() (never a raw clone, which would
- *      skip that) is used.  The child runs no Python code, triggers no GC,
+ *      object are consistent in the copy.  The child is a raw clone (note
+ *      10), which skips glibc's fork bookkeeping, so it uses nothing of
+ *      glibc that another thread could have left locked: not malloc (all
+ *      it allocates comes from mem.h's private arena or its own
+ *      mappings), not stdio, not dlsym.  The child runs no Python code, triggers no GC,
  *      drops no refcount to zero, does not call PyOS_AfterFork_Child, and
  *      leaves with _exit() (no atexit, no stdio flush, no finalization).
  *      It only ever writes with write(2) (shim.c's messages) and the
  *      output code's raw system calls: stdio locks could be held by a
  *      thread that does not exist in the child.
- *   2. A snapshot child is not a new profiled process.  pthread_atfork
- *      child handlers (shim.c's, which would give it a new pid, seq 1, a
- *      new pipe, and threads later) ask snapfork_in_child() and leave it
- *      alone.  The flag is thread-local: the child's only thread is the one
- *      that forked, so no other thread's fork can be mistaken for ours.
+ *   2. A snapshot child is not a new profiled process.  No
+ *      pthread_atfork handler runs in it (a raw clone runs none: neither
+ *      ours nor the application's, nor those of its libraries), and
+ *      snapfork_in_child() tells code that asks.  The flag is
+ *      thread-local: the child's only thread is the one that cloned.
  *   3. Reaping: only our own pids, never waitpid(-1), never blocking the
  *      application: the worker thread polls with WNOHANG (snapfork_poll);
  *      only the exit path, which is ending anyway and must not leave a
@@ -61,6 +63,15 @@
  *   9. The parent's pause is measured in the parent, after fork() returns,
  *      and sent to the child through a pipe so that its META gil_ns is the
  *      figure users care about: how long the application was stopped.
+ *  10. Invisible to the application.  A fork() child would send SIGCHLD
+ *      when it ends and could be reaped by the application's own
+ *      waitpid(-1) or os.wait(): multiprocessing's forkserver then warned
+ *      "waitpid returned unexpected pid" on stderr (CPython's
+ *      test_concurrent_futures caught it), and any server with a SIGCHLD
+ *      handler woke up for children that are not its own.  The child is a
+ *      clone with no exit signal, a "clone child": the kernel sends no
+ *      signal when it ends, and only a wait with __WCLONE (ours, by pid)
+ *      or __WALL sees it.
  */
 #include "shim/snapfork.h"
 
@@ -73,9 +84,13 @@
 #include <stdio.h>       /* snprintf, sscanf */
 #include <string.h>      /* strerror_r, memset */
 #include <sys/mman.h>    /* mmap */
-#include <sys/wait.h>    /* waitpid, W* */
+#include <sys/syscall.h> /* SYS_clone */
+#include <sys/wait.h>    /* waitpid, W*, __WCLONE */
 #include <time.h>        /* clock_gettime */
-#include <unistd.h>      /* fork, pipe2, read, write, close, _exit, dup2 */
+#include <unistd.h>      /* syscall, pipe2, read, write, close, _exit, dup2 */
+
+#include "shim/mem.h"     /* mem_use_private: the child allocates alone */
+#include "shim/signals.h" /* sig_sys_sigaction: the child's real dispositions */
 
 #define SNAPFORK_MAX_PENDING 4
 #define SNAPFORK_POLL_NS 10000000ull     /* 10 ms between reaping polls */
@@ -157,11 +172,11 @@ snapfork_child_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigfillset(&mask);
 	for (i = 0; i < sizeof dfl / sizeof dfl[0]; i++) {
-		sigaction(dfl[i], &sa, NULL);
+		sig_sys_sigaction(dfl[i], &sa, NULL);
 		sigdelset(&mask, dfl[i]);
 	}
 	sa.sa_handler = SIG_IGN;   /* a closed stderr pipe: EPIPE, not death */
-	sigaction(SIGPIPE, &sa, NULL);
+	sig_sys_sigaction(SIGPIPE, &sa, NULL);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
@@ -228,6 +243,7 @@ snapfork_watchdog_s(void)
 __attribute__((noreturn)) static void
 snapfork_child_main(snapfork_child_fn child, void *ctx)
 {
+	mem_use_private();   /* design note 1: before anything allocates */
 	snapfork_child_signals();
 	alarm(snapfork_watchdog_s());
 	snapfork_child_fds();
@@ -304,6 +320,17 @@ snapfork_report_fork_failure(int err)
 	snapfork_say(getpid(), msg);
 }
 
+/* fork() without an exit signal and without glibc's bookkeeping (design
+ * notes 1 and 10): the child continues on a copy of this stack.  The
+ * argument order of the raw call differs between architectures, but every
+ * argument but the flags is 0 here. */
+static pid_t
+snapfork_clone(void)
+{
+	return (pid_t)syscall(SYS_clone, 0ul /* no CLONE_*, exit signal 0 */,
+			      0ul, 0ul, 0ul, 0ul);
+}
+
 pid_t
 snapfork_spawn(snapfork_child_fn child, void *ctx, uint64_t *pause_ns)
 {
@@ -327,7 +354,7 @@ snapfork_spawn(snapfork_child_fn child, void *ctx, uint64_t *pause_ns)
 	snapfork_pause_rd = pp[0];
 	snapfork_ppid = getppid();
 	snapfork_forking = 1;
-	pid = fork();
+	pid = snapfork_clone();
 	if (pid == 0) {
 		if (pp[1] >= 0)
 			close(pp[1]);
@@ -382,13 +409,13 @@ snapfork_reap_slot(int i, int options)
 
 	if (pid == 0)
 		return 1;
-	do
-		r = waitpid(pid, &status, options);
+	do   /* __WCLONE: our children have no exit signal (note 10) */
+		r = waitpid(pid, &status, options | __WCLONE);
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return 0;   /* still running */
-	/* r == pid: ours, reaped.  r < 0 (ECHILD): the application or the
-	 * other reaping thread took it; nothing to report. */
+	/* r == pid: ours, reaped.  r < 0 (ECHILD): the other reaping thread
+	 * took it (or an application waiting with __WALL); nothing to say. */
 	if (atomic_compare_exchange_strong(&snapfork_pending[i], &expected, 0) &&
 	    r == pid)
 		snapfork_report_status(pid, status);

@@ -26,7 +26,7 @@
  *      once).  Every pointer the walker keeps is borrowed from an object
  *      that stays alive for the whole walk, because nothing is freed while
  *      the GIL is held and no Python code runs.
- *   3. Storage is malloc, or mmap for big arrays (never PyMem; see
+ *   3. Storage is mem.h, or mmap for big arrays (never PyMem; see
  *      walk_realloc for the huge pages): an open-addressing hash table
  *      of 8-byte entries (walk_seen) gives each object a slot in
  *      discovery order, and the addr column, slots in that order, is the
@@ -61,11 +61,13 @@
 
 #include <stdint.h>   /* uint64_t */
 #include <stdio.h>    /* snprintf */
-#include <stdlib.h>   /* malloc, realloc, free, qsort */
+#include <stdlib.h>   /* size_t */
 #include <string.h>   /* memcpy, memset, strlen, strcmp */
 #include <time.h>     /* clock_gettime */
 #include <sys/mman.h> /* mmap, mremap, madvise, munmap */
 
+#include "shim/mem.h"     /* mem_realloc, mem_free: small blocks */
+#include "shim/mem.h"     /* mem_realloc, mem_free: small blocks */
 #include "shim/pyapi.h"   /* py, PY_OFF_*, py_object */
 
 #define WALK_NOSLOT UINT32_MAX     /* excluded / not recorded */
@@ -90,7 +92,8 @@ static size_t walk_hint_objects, walk_hint_edges;
 
 /*
  * Every walk allocation carries a 16-byte header: the length of its own
- * mapping (0: a malloc block) and the bytes asked for.  Arrays of 4 MiB
+ * mapping (0: a small block from mem.h, which in a snapshot child is not
+ * glibc's malloc) and the bytes asked for.  Arrays of 4 MiB
  * and more (the seen table, the object and edge columns: about 100 MB
  * for 1M objects) get their own anonymous mappings advised
  * MADV_HUGEPAGE.  Faulting them in 4 KiB at a time was about a quarter
@@ -127,7 +130,7 @@ walk_realloc(void *p, size_t n)
 		return NULL;
 	len = n + WALK_HDR;
 	if (len < WALK_BIG && !(old && old[0])) {
-		q = realloc(old, len);
+		q = mem_realloc(old, len);
 		if (!q)
 			return NULL;
 		q[0] = 0;
@@ -144,7 +147,7 @@ walk_realloc(void *p, size_t n)
 			return NULL;
 		if (old) {
 			memcpy(q + 2, old + 2, old[1] < n ? old[1] : n);
-			free(old);
+			mem_free(old);
 		}
 		q[0] = len;
 	}
@@ -164,7 +167,7 @@ walk_free(void *p)
 	if (h[0])
 		munmap(h, h[0]);
 	else
-		free(h);
+		mem_free(h);
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -2713,6 +2716,43 @@ walk_edgekey_cmp(const void *pa, const void *pb)
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
+/* Heap sort of key[0..n) by walk_edgekey_cmp: in place, no allocation
+ * (glibc's qsort mallocs a buffer for large arrays, which a snapshot
+ * child must not do: mem.h). */
+static void
+walk_sift_down(struct walk_edgekey *key, size_t at, size_t n)
+{
+	for (;;) {
+		size_t big = at, l = 2 * at + 1, r = l + 1;
+		struct walk_edgekey t;
+
+		if (l < n && walk_edgekey_cmp(&key[l], &key[big]) > 0)
+			big = l;
+		if (r < n && walk_edgekey_cmp(&key[r], &key[big]) > 0)
+			big = r;
+		if (big == at)
+			return;
+		t = key[at];
+		key[at] = key[big];
+		key[big] = t;
+		at = big;
+	}
+}
+
+static void
+walk_sort_keys(struct walk_edgekey *key, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		walk_sift_down(key, i, n);
+	for (size_t end = n; end-- > 1;) {
+		struct walk_edgekey t = key[0];
+
+		key[0] = key[end];
+		key[end] = t;
+		walk_sift_down(key, 0, end);
+	}
+}
+
 /*
  * De-duplicates the edges [s, e) of one referrer in place (design note 3)
  * keeping their order; returns the new count.  key has e - s entries.
@@ -2729,7 +2769,7 @@ walk_dedup(uint32_t *dst, uint32_t *name, size_t s, size_t e,
 		key[i].pos = (uint32_t)i;
 		drop[i] = 0;
 	}
-	qsort(key, n, sizeof *key, walk_edgekey_cmp);
+	walk_sort_keys(key, n);
 	for (size_t i = 1; i < n; i++)
 		if (key[i].dst == key[i - 1].dst &&
 		    (key[i].name == key[i - 1].name || key[i].name == 0))

@@ -426,12 +426,20 @@ TEST_F(Cli, BadOptions) {
       {{"cat", Path("a.dump"), "--format=json"},
        "muppy: error: unknown option '--format'"},
       {{"run", "--mode", "full", "--", "true"},
-       "muppy: error: --mode: 'full' is not graph or summary"},
+       "muppy: error: --mode: 'full' is not valid (expected graph or "
+       "summary)"},
       {{"run", "--signal", "USR9", "--", "true"},
-       "muppy: error: --signal: 'USR9' is not a signal name or number"},
+       "muppy: error: --signal: 'USR9' is not valid (expected a signal name "
+       "like USR1 (not a fault or uncatchable signal), a number, or none)"},
+      {{"run", "--signal", "SEGV", "--", "true"},
+       "muppy: error: --signal: 'SEGV' is not valid (expected a signal name "
+       "like USR1 (not a fault or uncatchable signal), a number, or none)"},
       {{"run", "--interval", "-1", "--", "true"},
-       "muppy: error: --interval: '-1' is not a number of seconds (e.g. 30, "
-       "0.5)"},
+       "muppy: error: --interval: '-1' is not valid (expected 0 or seconds "
+       "from 0.001)"},
+      {{"run", "--strings", "2000000", "--", "true"},
+       "muppy: error: --strings: '2000000' is not valid (expected a count "
+       "from 0 to 1048576)"},
       {{"run", "--no-exit-dump=1", "--", "true"},
        "muppy: error: option '--no-exit-dump=1' takes no value"},
       {{"run", "-v"},
@@ -1052,8 +1060,9 @@ TEST_F(Cli, SnapTimeoutAndProcessGone) {
   ASSERT_NE(lib, "");
   std::string d = Path("snapdir2");
   mkdir(d.c_str(), 0700);
+  // The fake shim writes nothing: a handler that does nothing times out.
   pid_t pid = StartUnderShim(
-      d, "trap '' USR1; cd \"$MUPPY_DIR\" && touch ready; "
+      d, "trap ':' USR1; cd \"$MUPPY_DIR\" && touch ready; "
          "while :; do sleep 0.02; done", lib);
   Result r = Run({"snap", std::to_string(pid), "--timeout", "0.2"});
   Stop(pid);
@@ -1062,6 +1071,30 @@ TEST_F(Cli, SnapTimeoutAndProcessGone) {
   EXPECT_EQ(r.err, "muppy: error: no new dump from process " +
                        std::to_string(pid) + " in " + d +
                        " after 0.2 seconds\n");
+
+  // A process that ignores the signal, or has it at its default action
+  // (it would die): not sent at all (shim/signals.c notes 3 and 4).
+  pid = StartUnderShim(
+      d, "trap '' USR1; cd \"$MUPPY_DIR\" && touch ready; "
+         "while :; do sleep 0.02; done", lib);
+  r = Run({"snap", std::to_string(pid), "--timeout", "5"});
+  EXPECT_EQ(kill(pid, 0), 0);
+  Stop(pid);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "muppy: error: process " + std::to_string(pid) +
+                       " ignores SIGUSR1 (SIG_IGN, its own setting), so it "
+                       "cannot be asked for a dump by that signal; use "
+                       "MUPPY_INTERVAL or muppy.dump()\n");
+  pid = StartUnderShim(
+      d, "cd \"$MUPPY_DIR\" && touch ready; while :; do sleep 0.02; done",
+      lib);
+  r = Run({"snap", std::to_string(pid), "--timeout", "5"});
+  EXPECT_EQ(kill(pid, 0), 0) << "snap must not have killed it";
+  Stop(pid);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "muppy: error: process " + std::to_string(pid) +
+                       " has set SIGUSR1 back to its default action itself, "
+                       "so the signal would terminate it; not sent\n");
 
   pid = StartUnderShim(
       d, "trap 'exit 0' USR1; cd \"$MUPPY_DIR\" && touch ready; "

@@ -12,7 +12,9 @@
 #      //tests:walk_driver.so, under every supported interpreter present)
 #      and the integration tests, real interpreters
 #      under the shim (tests/integration/run.py);
-#   5. counts test cases (tests/tally.py) and ends with the line
+#   5. runs a slice of CPython's own regression suite with and without the
+#      shim, comparing each file's results (tests/cpython_slice.py);
+#   6. counts test cases (tests/tally.py) and ends with the line
 #      `tests: N passed, N failed`.
 #
 # Every step runs even when an earlier one failed, so the count shows the
@@ -91,6 +93,28 @@ if [ -f tests/integration/run.py ]; then
     else
         echo "not run: bazel-bin/tools/muppy or bazel-bin/shim/libmuppy.so did not build"
         failed+=(--failed "integration tests (muppy or libmuppy.so did not build)")
+    fi
+fi
+
+if [ -f tests/cpython_slice.py ]; then
+    section "CPython's own tests with and without the shim: tests/cpython_slice.py"
+    if up_to_date //tools:muppy //shim:libmuppy.so; then
+        # One 3.11 (Debian's, else pyenv's) and the newest present; the
+        # full list on every interpreter: scripts/cpython-suite.sh.
+        slice_pythons=$(python3 -c 'import sys; sys.path.insert(0, "tests/integration")
+import common
+found = common.interpreters()
+py311 = [i for i in found if i.version_info == (3, 11)]
+pick = py311[:1] + [i for i in found[-1:] if i not in py311[:1]]
+print(" ".join("--python " + i.path for i in pick))')
+        # shellcheck disable=SC2086  # word splitting is the point
+        python3 tests/cpython_slice.py --shim bazel-bin/shim/libmuppy.so \
+            --muppy bazel-bin/tools/muppy --set quick $slice_pythons \
+            2>&1 | tee "$work/cpython.log"
+        counted+=(--counted cpython-slice "$work/cpython.log" "${PIPESTATUS[0]}")
+    else
+        echo "not run: bazel-bin/tools/muppy or bazel-bin/shim/libmuppy.so did not build"
+        failed+=(--failed "CPython's tests (muppy or libmuppy.so did not build)")
     fi
 fi
 

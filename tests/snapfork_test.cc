@@ -135,12 +135,28 @@ TEST(SnapforkTest, FailingAndCrashingChildrenAreReaped) {
 	EXPECT_FALSE(is_zombie_or_alive(b));
 }
 
+TEST(SnapforkTest, ChildIsInvisibleToTheApplicationsWaits) {
+	// snapfork.c note 10: a clone child with no exit signal.
+	pid_t pid = snapfork_spawn(child_fails, nullptr, nullptr);
+	ASSERT_GT(pid, 0);
+	int status;
+	usleep(100000);   // it has exited by now
+	errno = 0;
+	EXPECT_EQ(waitpid(-1, &status, WNOHANG), -1);
+	EXPECT_EQ(errno, ECHILD);
+	siginfo_t si;
+	EXPECT_EQ(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
+	EXPECT_EQ(wait(&status), -1);
+	snapfork_wait_all();   // ours reaps it
+	EXPECT_EQ(waitpid(pid, &status, WNOHANG | __WALL), -1) << "reaped";
+}
+
 TEST(SnapforkTest, ChildReapedByTheApplicationIsDroppedQuietly) {
 	pid_t pid = snapfork_spawn(child_fails, nullptr, nullptr);
 	ASSERT_GT(pid, 0);
 	int status;
-	// The application's waitpid(-1) takes our child first.
-	ASSERT_EQ(waitpid(-1, &status, 0), pid);
+	// Only an application waiting with __WALL can take our child first.
+	ASSERT_EQ(waitpid(-1, &status, __WALL), pid);
 	EXPECT_EQ(snapfork_poll(), 0u) << "ECHILD must free the slot";
 	snapfork_wait_all();   // nothing left: returns at once
 }

@@ -14,12 +14,13 @@
  */
 #include <errno.h>    /* errno */
 #include <limits.h>   /* PATH_MAX */
-#include <stdint.h>   /* INT32_MAX */
+#include <stdint.h>   /* uint32_t, uint64_t */
 #include <stdio.h>    /* fprintf, snprintf */
 #include <stdlib.h>   /* getenv, setenv, realpath, malloc, free */
 #include <string.h>   /* strcmp, strlen, strrchr, strerror */
 #include <unistd.h>   /* execvp, readlink, access */
 
+#include "common/settings.h" /* settings_parse_*, SETTINGS_* */
 #include "tools/muppy.h"   /* cmd_run, MUPPY_USAGE_RUN */
 #include "tools/util.h"    /* option parsing, util_error */
 
@@ -67,16 +68,134 @@ static const struct util_opt run_opts[] = {
 	{ NULL, 0, 0, 0 }  /* Sentinel */
 };
 
-/* One MUPPY_* variable to set, from an option. */
-struct run_env {
-	const char *interval, *dir, *signal, *mode, *strings, *at_exit,
-		   *snapshot;
-};
+/* Whether a MUPPY_* value is one the shim will use (common/settings.h:
+ * the shim's own parser), so that the tool never hands the shim a value
+ * it would replace by its default. */
+typedef int (*run_check_fn)(const char *v);
 
 static int
-one_of(const char *v, const char *a, const char *b)
+check_dir(const char *v)
 {
-	return strcmp(v, a) == 0 || strcmp(v, b) == 0;
+	return *v ? 0 : -1;
+}
+
+static int
+check_signal(const char *v)
+{
+	int signo;
+
+	return settings_parse_signal(v, &signo);
+}
+
+static int
+check_interval(const char *v)
+{
+	uint64_t ns;
+
+	return settings_parse_interval(v, &ns);
+}
+
+static int
+check_bool(const char *v)
+{
+	int b;
+
+	return settings_parse_bool(v, &b);
+}
+
+static int
+check_mode(const char *v)
+{
+	int graph;
+
+	return settings_parse_mode(v, &graph);
+}
+
+static int
+check_strings(const char *v)
+{
+	uint32_t n;
+
+	return settings_parse_uint(v, SETTINGS_STRINGS_MAX, &n);
+}
+
+static int
+check_level(const char *v)
+{
+	uint32_t n;
+
+	return settings_parse_uint(v, SETTINGS_LEVEL_MAX, &n);
+}
+
+static int
+check_snapshot(const char *v)
+{
+	int fork;
+
+	return settings_parse_snapshot(v, &fork);
+}
+
+/* The shim's variables: the option that sets each (0: none, inherited
+ * only), and what a valid value is. */
+static const struct run_var {
+	int opt;
+	const char *env, *flag, *expect;
+	run_check_fn check;
+} run_vars[] = {
+	{ OPT_INTERVAL, "MUPPY_INTERVAL", "--interval",
+	  SETTINGS_EXPECT_INTERVAL, check_interval },
+	{ OPT_DIR, "MUPPY_DIR", "--dir", "a directory name", check_dir },
+	{ OPT_SIGNAL, "MUPPY_SIGNAL", "--signal", SETTINGS_EXPECT_SIGNAL,
+	  check_signal },
+	{ OPT_MODE, "MUPPY_MODE", "--mode", SETTINGS_EXPECT_MODE, check_mode },
+	{ OPT_STRINGS, "MUPPY_STRINGS", "--strings", SETTINGS_EXPECT_STRINGS,
+	  check_strings },
+	{ OPT_NO_EXIT, "MUPPY_AT_EXIT", "--no-exit-dump", SETTINGS_EXPECT_BOOL,
+	  check_bool },
+	{ OPT_SNAPSHOT, "MUPPY_SNAPSHOT", "--snapshot",
+	  SETTINGS_EXPECT_SNAPSHOT, check_snapshot },
+	{ 0, "MUPPY_LEVEL", NULL, SETTINGS_EXPECT_LEVEL, check_level },
+};
+
+#define RUN_NVARS (sizeof run_vars / sizeof run_vars[0])
+
+/* The value each variable gets (NULL: keep the inherited one). */
+struct run_env {
+	const char *value[RUN_NVARS];
+};
+
+static const struct run_var *
+var_of_opt(int opt, size_t *at)
+{
+	for (size_t i = 0; i < RUN_NVARS; i++) {
+		if (run_vars[i].opt == opt) {
+			*at = i;
+			return &run_vars[i];
+		}
+	}
+	return NULL;
+}
+
+/* Checks the values given as options and those inherited: a usage error
+ * (2) names the first bad one. */
+static int
+check_env(const struct run_env *env)
+{
+	for (size_t i = 0; i < RUN_NVARS; i++) {
+		const struct run_var *var = &run_vars[i];
+		const char *v = env->value[i];
+
+		if (v && var->check(v) != 0)
+			return util_usage_error(MUPPY_USAGE_RUN, "%s: '%s' is "
+						"not valid (expected %s)",
+						var->flag, v, var->expect);
+		if (!v && (v = getenv(var->env)) && var->check(v) != 0)
+			return util_usage_error(MUPPY_USAGE_RUN, "%s='%s' in "
+						"the environment is not valid "
+						"(expected %s)", var->env, v,
+						var->expect);
+	}
+	return 0;
 }
 
 /* Parses options into *env; *cmd_at is the index of CMD in argv.
@@ -87,9 +206,8 @@ parse_args(int argc, char **argv, struct run_env *env, int *verbose,
 {
 	const char *syn = MUPPY_USAGE_RUN, *v;
 	struct util_parser p;
+	size_t at = 0;
 	int id, rc;
-	int64_t n;
-	double secs;
 
 	util_parser_init(&p, argc, argv, run_opts, syn);
 	p.stop_at_operand = 1;  /* options after CMD are CMD's */
@@ -101,51 +219,18 @@ parse_args(int argc, char **argv, struct run_env *env, int *verbose,
 			return MUPPY_EXIT_USAGE;
 		case UTIL_OPT_OPERAND:
 			*cmd_at = util_rest(&p) - 1;
-			return -1;
-		case OPT_INTERVAL:
-			if ((rc = util_parse_seconds("--interval", v, syn,
-						     &secs)))
-				return rc;
-			env->interval = v;
-			break;
-		case OPT_DIR:
-			if (!*v)
-				return util_usage_error(syn, "--dir: empty "
-							"directory name");
-			env->dir = v;
-			break;
-		case OPT_SIGNAL:
-			if (util_signal_number(v) < 0)
-				return util_usage_error(syn, "--signal: '%s' is"
-							" not a signal name or "
-							"number", v);
-			env->signal = v;
-			break;
-		case OPT_MODE:
-			if (!one_of(v, "graph", "summary"))
-				return util_usage_error(syn, "--mode: '%s' is "
-							"not graph or summary",
-							v);
-			env->mode = v;
-			break;
-		case OPT_STRINGS:
-			if ((rc = util_parse_int("--strings", v, 0, INT32_MAX,
-						 syn, &n)))
-				return rc;
-			env->strings = v;
-			break;
-		case OPT_NO_EXIT:
-			env->at_exit = "0";
-			break;
-		case OPT_SNAPSHOT:
-			if (!one_of(v, "inline", "fork"))
-				return util_usage_error(syn, "--snapshot: '%s' "
-							"is not inline or fork",
-							v);
-			env->snapshot = v;
-			break;
+			rc = check_env(env);
+			return rc ? rc : -1;
 		case OPT_VERBOSE:
 			*verbose = 1;
+			break;
+		case OPT_NO_EXIT:
+			var_of_opt(id, &at);
+			env->value[at] = "0";
+			break;
+		default:
+			if (var_of_opt(id, &at))
+				env->value[at] = v;
 			break;
 		}
 	}
@@ -237,17 +322,8 @@ set_preload(const char *lib)
 static int
 set_env(const struct run_env *e)
 {
-	const struct {
-		const char *name, *value;
-	} vars[] = {
-		{"MUPPY_INTERVAL", e->interval}, {"MUPPY_DIR", e->dir},
-		{"MUPPY_SIGNAL", e->signal}, {"MUPPY_MODE", e->mode},
-		{"MUPPY_STRINGS", e->strings}, {"MUPPY_AT_EXIT", e->at_exit},
-		{"MUPPY_SNAPSHOT", e->snapshot},
-	};
-
-	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-		if (vars[i].value && setenv(vars[i].name, vars[i].value, 1))
+	for (size_t i = 0; i < RUN_NVARS; i++)
+		if (e->value[i] && setenv(run_vars[i].env, e->value[i], 1))
 			return -1;
 	return 0;
 }
@@ -255,17 +331,11 @@ set_env(const struct run_env *e)
 static void
 say_what(char **cmd, const char *lib)
 {
-	static const char *const names[] = {
-		"MUPPY_INTERVAL", "MUPPY_DIR", "MUPPY_SIGNAL", "MUPPY_MODE",
-		"MUPPY_STRINGS", "MUPPY_AT_EXIT", "MUPPY_SNAPSHOT",
-		"MUPPY_LEVEL",
-	};
-
 	fprintf(stderr, "muppy: preloading %s\n", lib);
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (getenv(names[i]))
-			fprintf(stderr, "muppy: %s=%s\n", names[i],
-				getenv(names[i]));
+	for (size_t i = 0; i < RUN_NVARS; i++)
+		if (getenv(run_vars[i].env))
+			fprintf(stderr, "muppy: %s=%s\n", run_vars[i].env,
+				getenv(run_vars[i].env));
 	fputs("muppy: running", stderr);
 	for (; *cmd; cmd++)
 		fprintf(stderr, " %s", *cmd);

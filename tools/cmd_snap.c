@@ -27,6 +27,7 @@
 #include <time.h>     /* clock_gettime, nanosleep */
 #include <unistd.h>   /* readlink */
 
+#include "common/settings.h" /* settings_parse_signal */
 #include "tools/muppy.h"   /* cmd_snap, MUPPY_USAGE_SNAP */
 #include "tools/util.h"    /* option parsing, util_error */
 
@@ -168,6 +169,62 @@ proc_cwd(int pid, char *buf, size_t len)
 	return 0;
 }
 
+/* How process pid disposes of sig, from the SigIgn and SigCgt masks of
+ * /proc/PID/status (hex, signals 1..64). */
+enum disposition { DISP_UNKNOWN, DISP_CAUGHT, DISP_IGNORED, DISP_DEFAULT };
+
+static enum disposition
+signal_disposition(int pid, int sig)
+{
+	char path[64], line[256];
+	unsigned long long ign = 0, cgt = 0;
+	int found = 0;
+	FILE *f;
+
+	if (sig < 1 || sig > 64)
+		return DISP_UNKNOWN;
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return DISP_UNKNOWN;
+	while (found < 2 && fgets(line, sizeof line, f))
+		found += sscanf(line, "SigIgn: %llx", &ign) == 1 ||
+			 sscanf(line, "SigCgt: %llx", &cgt) == 1;
+	fclose(f);
+	if (found < 2)
+		return DISP_UNKNOWN;
+	if ((cgt >> (sig - 1)) & 1)
+		return DISP_CAUGHT;
+	return (ign >> (sig - 1)) & 1 ? DISP_IGNORED : DISP_DEFAULT;
+}
+
+/*
+ * The shim keeps the dump signal caught unless the program itself set
+ * SIG_IGN or SIG_DFL for it (shim/signals.c, notes 3 and 4): then the
+ * signal would be ignored, or would kill the process.  Returns 0 if it is
+ * safe and useful to send, else prints why and returns the exit status.
+ */
+static int
+check_disposition(const struct snap *s)
+{
+	char name[32];
+	const char *n = settings_signal_name(s->sig, name, sizeof name);
+
+	switch (signal_disposition(s->pid, s->sig)) {
+	case DISP_IGNORED:
+		return util_error("process %d ignores SIG%s (SIG_IGN, its own "
+				  "setting), so it cannot be asked for a dump "
+				  "by that signal; use MUPPY_INTERVAL or "
+				  "muppy.dump()", s->pid, n);
+	case DISP_DEFAULT:
+		return util_error("process %d has set SIG%s back to its default "
+				  "action itself, so the signal would terminate "
+				  "it; not sent", s->pid, n);
+	default:
+		return 0;
+	}
+}
+
 /* Where the dumps go and which signal asks for one (file head). */
 static int
 find_dir_and_signal(struct snap *s)
@@ -178,10 +235,11 @@ find_dir_and_signal(struct snap *s)
 	    proc_getenv(s->pid, "MUPPY_SIGNAL", sig, sizeof sig) != 0)
 		return util_error("cannot read /proc/%d/environ: %s", s->pid,
 				  strerror(errno));
-	s->sig = sig[0] ? util_signal_number(sig) : SIGUSR1;
-	if (s->sig < 0)
-		return util_error("process %d has MUPPY_SIGNAL=%s, which is "
-				  "not a signal", s->pid, sig);
+	s->sig = SIGUSR1;
+	if (sig[0] && settings_parse_signal(sig, &s->sig) != 0)
+		return util_error("process %d has MUPPY_SIGNAL=%s, which the "
+				  "shim does not use (expected %s)", s->pid,
+				  sig, SETTINGS_EXPECT_SIGNAL);
 	if (s->sig == 0)
 		return util_error("process %d has dump signals disabled "
 				  "(MUPPY_SIGNAL=%s)", s->pid, sig);
@@ -367,6 +425,8 @@ cmd_snap(int argc, char **argv)
 				  " (start it with 'muppy run')", s.pid);
 	if ((rc = find_dir_and_signal(&s)) ||
 	    (rc = scan_dir(&s, 1, &unused)))
+		goto done;
+	if ((rc = check_disposition(&s)))
 		goto done;
 	if (kill(s.pid, s.sig) != 0) {
 		rc = errno == ESRCH ?

@@ -318,31 +318,6 @@ util_parse_format(const char *s, unsigned allowed, const char *synopsis,
 				"formats this command writes", s);
 }
 
-int
-util_signal_number(const char *s)
-{
-	/* Linux numbering (x86-64, arm64): the shim runs here only. */
-	static const char *const names[] = {
-		NULL, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS",
-		"FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
-		"STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU",
-		"URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR",
-		"SYS",
-	};
-	int64_t n;
-
-	if (strcasecmp(s, "none") == 0)
-		return 0;
-	if (parse_decimal(s, &n) == 0)
-		return n >= 0 && n <= 64 ? (int)n : -1;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (int i = 1; i < (int)(sizeof names / sizeof names[0]); i++)
-		if (strcasecmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* ---- dumps and stdout ----------------------------------------------- */
 
 /* Whether an open/read errno means "this path is not a readable dump"

@@ -118,14 +118,6 @@ int util_parse_format(const char *s, unsigned allowed, const char *synopsis,
 		      enum util_format *out);
 
 /*
- * A signal as the shim's MUPPY_SIGNAL reads it: a name with or without
- * "SIG" ("USR1", "SIGUSR2", case-insensitive), or a number 1..64; "0" and
- * "none" are 0 (disabled).  Returns the number, or -1 if s is none of
- * these.  No message.
- */
-int util_signal_number(const char *s);
-
-/*
  * Reads the dump at path (what: FMT_READ_ALL or FMT_READ_SUMMARY) into *d.
  * On failure prints exactly one line, "muppy: error: PATH: <reason>", and
  * returns the exit status: MUPPY_EXIT_USAGE for input that is not a valid
