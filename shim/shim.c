@@ -41,8 +41,9 @@
  *      and takes the GIL back.  Calling into a finalizing interpreter from
  *      a foreign thread kills, hangs or crashes it depending on the version
  *      (bpo-36427, gh-87135, gh-124619).
- *   5. A snapshot is: walk with the GIL held -> release the GIL ->
- *      walk_finish, META, encode, write.  Only the walk holds the GIL;
+ *   5. A snapshot is: walk with the GIL held (in the main thread, note 9)
+ *      -> release the GIL -> walk_finish, META, encode, write (the
+ *      worker).  Only the walk holds the GIL;
  *      inline, its arrays are allocated and faulted in just before, with
  *      the GIL released (walk_prepare, sized by walk_expect).
  *      MUPPY_SNAPSHOT=fork (snapfork.c): with the GIL held, fork;
@@ -78,6 +79,21 @@
  *      exit dump: the interpreter never exits there, and taking the GIL
  *      once no thread state is left is a fatal error on 3.11 (CPython
  *      reuses its initial thread state, "already initialized").
+ *   9. The worker borrows the main thread for a snapshot's GIL-held part
+ *      (shim_with_gil): it queues a pending call, which CPython runs in the
+ *      main thread at its next bytecode boundary, after the program's own
+ *      Python-level signal handlers.  A thread of ours taking the GIL
+ *      would need a Python thread state of its own, and CPython lists
+ *      every thread state: faulthandler's all-threads tracebacks showed
+ *      ours (CPython's test_faulthandler caught it).  Only when the main
+ *      thread runs no bytecode for SHIM_GIL_WAIT_MS (blocked in C, or
+ *      joining us) does the worker take the GIL itself, for the fork or
+ *      the walk alone; the rest (finish, encode, write) is the worker's,
+ *      without the GIL, as before.  Not on 3.8: CPython finishes pending
+ *      calls before the atexit functions run (ours last), and 3.8 alone
+ *      answers a call queued after that with a SystemError printed from
+ *      our thread, then crashes; there the worker always takes the GIL
+ *      itself.
  */
 #include "shim/shim.h"
 
@@ -118,6 +134,10 @@
  * fit in 48 bits), errno goes above it. */
 #define SHIM_MAX_CAUSES 64
 
+/* How long the worker waits for the main thread to run a snapshot's
+ * GIL-held part before it takes the GIL itself (design note 9). */
+#define SHIM_GIL_WAIT_MS 20
+
 /* How often the worker looks for being the last thread (note 8). */
 #define SHIM_LAST_THREAD_POLL_MS 20
 
@@ -150,6 +170,14 @@ static struct {
 	atomic_int worker_running;   /* 1: worker must be joined */
 	pthread_t worker;
 	uint64_t next_timer;         /* worker-only: timer deadline */
+	/* The GIL, borrowed from the main thread (design note 9). */
+	struct {
+		atomic_int state;    /* SHIM_GIL_* */
+		atomic_int queued;   /* our call is in CPython's queue */
+		void (*fn)(void *);
+		void *arg;
+		sem_t done;          /* posted when fn has run (or a stop) */
+	} gil;
 	/* A fork from a thread other than the main one (design note 8). */
 	atomic_int forking;          /* 1: between our before/after hooks */
 	atomic_int forking_from_main;
@@ -611,89 +639,186 @@ shim_fork_child(void *ctx)
 	return shim_snapshot_write(&res, f, &t) != 0;
 }
 
-/* Fork mode (GIL held): fork, release the GIL; at exit (have_gil) wait
- * for the child with the GIL released.  Returns 0 when a child took the
- * snapshot, -1 when fork failed (reported; the caller goes inline). */
-static int
-shim_snapshot_fork(struct shim_facts *f, int have_gil, int gstate)
-{
-	void *ts;
+/* ---- the GIL, borrowed from the main thread ------------------------------ */
 
-	f->snapshot = "fork";
-	if (snapfork_spawn(shim_fork_child, f, &f->gil_ns) < 0) {
-		f->snapshot = "inline";
-		return -1;
-	}
-	if (!have_gil) {
-		py.PyGILState_Release(gstate);
+/*
+ * Runs fn(arg) with the GIL held, on behalf of the worker (design note 9):
+ * in the main thread, through Py_AddPendingCall, if the main thread gets
+ * to it within SHIM_GIL_WAIT_MS; else here, taking the GIL with
+ * PyGILState_Ensure.  Returns once fn has returned.  Worker only (one call
+ * at a time); the interpreter is not finalizing (design note 4).
+ */
+enum { SHIM_GIL_IDLE, SHIM_GIL_PENDING, SHIM_GIL_RUNNING, SHIM_GIL_DONE,
+       SHIM_GIL_CLAIMED };
+
+static int
+shim_gil_pending(void *unused)
+{
+	int expect = SHIM_GIL_PENDING;
+
+	(void)unused;
+	atomic_store(&shim.gil.queued, 0);
+	/* A call the worker has already served itself, or left for a
+	 * stop (or one inherited by a fork child): nothing to do. */
+	if (!atomic_compare_exchange_strong(&shim.gil.state, &expect,
+					    SHIM_GIL_RUNNING))
 		return 0;
-	}
-	ts = py.PyEval_SaveThread();
-	snapfork_wait_all();   /* exit: the dump must be complete */
-	py.PyEval_RestoreThread(ts);
+	shim.gil.fn(shim.gil.arg);
+	atomic_store(&shim.gil.state, SHIM_GIL_DONE);
+	sem_post(&shim.gil.done);
 	return 0;
 }
 
+static void
+shim_with_gil(void (*fn)(void *), void *arg)
+{
+	uint64_t deadline = shim_now_ns(CLOCK_MONOTONIC) +
+			    SHIM_GIL_WAIT_MS * 1000000ull;
+	int expect = SHIM_GIL_PENDING, gstate;
+	struct timespec ts;
+
+	shim.gil.fn = fn;
+	shim.gil.arg = arg;
+	while (sem_trywait(&shim.gil.done) == 0)
+		;   /* posts left by a stop */
+	atomic_store(&shim.gil.state, SHIM_GIL_PENDING);
+	if (py.minor == 8) {
+		deadline = 0;   /* design note 9: 3.8 takes the GIL here */
+	} else if (!atomic_exchange(&shim.gil.queued, 1) &&
+		   py.Py_AddPendingCall(shim_gil_pending, NULL) != 0) {
+		atomic_store(&shim.gil.queued, 0);
+		deadline = 0;   /* CPython's queue is full: take it here */
+	}
+	ts.tv_sec = (time_t)(deadline / 1000000000ull);
+	ts.tv_nsec = (long)(deadline % 1000000000ull);
+	while (deadline && atomic_load(&shim.gil.state) == SHIM_GIL_PENDING &&
+	       !atomic_load(&shim.stop) &&
+	       shim_now_ns(CLOCK_MONOTONIC) < deadline)
+		sem_clockwait(&shim.gil.done, CLOCK_MONOTONIC, &ts);
+	if (atomic_compare_exchange_strong(&shim.gil.state, &expect,
+					   SHIM_GIL_CLAIMED)) {
+		/* The main thread runs no bytecode now (blocked in C, or
+		 * joining us): the worker takes the GIL itself. */
+		gstate = py.PyGILState_Ensure();
+		fn(arg);
+		py.PyGILState_Release(gstate);
+	} else {
+		while (atomic_load(&shim.gil.state) != SHIM_GIL_DONE)
+			sem_wait(&shim.gil.done);
+	}
+	atomic_store(&shim.gil.state, SHIM_GIL_IDLE);
+}
+
+/* ---- taking a snapshot ------------------------------------------------------ */
+
+/* One snapshot's GIL-held part and what it gives back (design note 5). */
+struct shim_gil_job {
+	struct shim_facts *f;
+	const struct shim_target *t;
+	int fork_mode;           /* try a snapshot child first */
+	int forked;              /* out: a child took the snapshot */
+	struct walk_prep *prep;  /* in: taken by the walk (may be NULL) */
+	struct walk_result res;  /* out: the walk, for the GIL-free half */
+	int rc;                  /* out: the walk's result, 0 or -errno */
+	size_t objects, edges;   /* out of shim_job_expect: the estimate */
+};
+
+/* GIL held: fork a snapshot child, or walk inline. */
+static void
+shim_job_run(void *arg)
+{
+	struct shim_gil_job *j = arg;
+	uint64_t t0;
+
+	if (j->fork_mode) {
+		j->f->snapshot = "fork";
+		if (snapfork_spawn(shim_fork_child, j->f, &j->f->gil_ns) >= 0) {
+			j->forked = 1;
+			return;
+		}
+		j->f->snapshot = "inline";   /* fork failed (reported) */
+	}
+	t0 = shim_now_ns(CLOCK_MONOTONIC);
+	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep);
+	j->prep = NULL;
+	j->f->gil_ns = shim_now_ns(CLOCK_MONOTONIC) - t0;
+}
+
+/* GIL held: the size of the heap, for the inline walk's storage. */
+static void
+shim_job_expect(void *arg)
+{
+	struct shim_gil_job *j = arg;
+
+	j->objects = walk_expect(&j->edges);
+}
+
 /*
- * The inline walk's storage, allocated and faulted in with the GIL
- * released (design note 5): page faults are a third of a first walk's
- * time, and need no GIL.  Holds the GIL on entry and on return; NULL if
- * the size is unknown or memory short (the walk allocates as it goes).
+ * The inline walk's storage, allocated and faulted in without the GIL
+ * (design note 5): page faults are a third of a first walk's time and
+ * need no GIL.  have_gil: the caller holds it (released meanwhile).
+ * NULL if the size is unknown or memory short (the walk then allocates
+ * as it goes).
  */
 static struct walk_prep *
-shim_snapshot_prepare(void)
+shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
 {
-	size_t edges, objects = walk_expect(&edges);
 	struct walk_prep *prep;
-	void *ts;
+	void *ts = NULL;
 
-	if (!objects)
+	if (have_gil)
+		shim_job_expect(j);
+	else
+		shim_with_gil(shim_job_expect, j);
+	if (!j->objects)
 		return NULL;
-	ts = py.PyEval_SaveThread();
-	prep = walk_prepare(shim.cfg.graph, objects, edges);
-	py.PyEval_RestoreThread(ts);
+	if (have_gil)
+		ts = py.PyEval_SaveThread();
+	prep = walk_prepare(shim.cfg.graph, j->objects, j->edges);
+	if (have_gil)
+		py.PyEval_RestoreThread(ts);
 	return prep;
 }
 
 /*
  * Takes one snapshot (design note 5).  have_gil: the caller holds the GIL
  * (atexit callback, Python API); it is released while encoding and held
- * again on return.  Otherwise the GIL is taken here with PyGILState_Ensure,
- * which the caller guarantees is safe (worker, stop flag not set).
- * Returns 0 or -errno.
+ * again on return.  Otherwise the caller is the worker (stop flag not
+ * set) and the GIL-held part runs through shim_with_gil.  Returns 0 or
+ * -errno.
  */
 static int
 shim_snapshot_take(const char *trigger, int have_gil,
 		   const struct shim_target *t)
 {
 	struct shim_facts f = { .trigger = trigger };
-	struct walk_result res;
-	struct walk_prep *prep;
-	uint64_t t0;
+	struct shim_gil_job j = { .f = &f, .t = t };
 	void *ts = NULL;
-	int gstate = 0, rc;
+	int rc;
+
 	/* Fork mode serves the triggers; the Python API, which wants the
 	 * file or the error back at once, stays inline. */
-	int fork_mode = shim.cfg.snapshot == SHIM_SNAPSHOT_FORK &&
-			!t->path && !t->quiet;
-
+	j.fork_mode = shim.cfg.snapshot == SHIM_SNAPSHOT_FORK &&
+		      !t->path && !t->quiet;
 	f.rss = shim_read_rss();
-	if (fork_mode && !have_gil)
+	if (j.fork_mode && !have_gil)
 		snapfork_wait_all();   /* one snapshot child at a time */
-	if (!have_gil)
-		gstate = py.PyGILState_Ensure();
-	if (fork_mode && shim_snapshot_fork(&f, have_gil, gstate) == 0)
-		return 0;
-	prep = shim_snapshot_prepare();
-	t0 = shim_now_ns(CLOCK_MONOTONIC);
-	rc = shim_snapshot_walk(&res, &f, t, prep);
-	f.gil_ns = shim_now_ns(CLOCK_MONOTONIC) - t0;
+	if (!j.fork_mode)
+		j.prep = shim_snapshot_prepare(&j, have_gil);
+	if (have_gil)
+		shim_job_run(&j);
+	else
+		shim_with_gil(shim_job_run, &j);
+	walk_prep_free(j.prep);   /* unused if a child took it */
 	if (have_gil)
 		ts = py.PyEval_SaveThread();
-	else
-		py.PyGILState_Release(gstate);
-	if (rc == 0)
-		rc = shim_snapshot_write(&res, &f, t);
+	if (j.forked) {
+		if (have_gil)
+			snapfork_wait_all();   /* exit: the dump must be whole */
+		rc = 0;
+	} else {
+		rc = j.rc == 0 ? shim_snapshot_write(&j.res, &f, t) : j.rc;
+	}
 	if (have_gil)
 		py.PyEval_RestoreThread(ts);
 	return rc;
@@ -909,6 +1034,7 @@ shim_worker_stop(void)
 
 	atomic_store(&shim.stop, 1);
 	shim_wake();
+	sem_post(&shim.gil.done);   /* a worker waiting for the main thread */
 	if (!atomic_exchange(&shim.worker_running, 0))
 		return;
 	ts = py.PyEval_SaveThread();
@@ -1124,6 +1250,9 @@ shim_atfork_child(void)
 	 * A signal that arrived in the parent is the parent's. */
 	atomic_store(&shim.sig_pending, 0);
 	sem_init(&shim.sem, 0, 0);
+	/* A pending call the parent queued is the parent's (note 9). */
+	atomic_store(&shim.gil.state, SHIM_GIL_IDLE);
+	sem_init(&shim.gil.done, 0, 0);
 }
 
 /* ---- the constructor ---------------------------------------------------- */
@@ -1178,7 +1307,8 @@ shim_init(void)
 	pymod_register();
 	if (!shim.cfg.signo && !shim.cfg.interval_ns && !shim.cfg.at_exit)
 		return;   /* nothing could ever trigger a dump */
-	if (sem_init(&shim.sem, 0, 0) != 0) {
+	if (sem_init(&shim.sem, 0, 0) != 0 ||
+	    sem_init(&shim.gil.done, 0, 0) != 0) {
 		shim_report("cannot create a semaphore; not profiling", errno);
 		return;
 	}

@@ -94,13 +94,11 @@
  *      child, which only ever sets SIG_DFL before exec: harmless, exec
  *      would do it anyway).  sigvec() exists only as a compatibility
  *      symbol that no new program can link; it is not interposed.
- *   8. Also visible, and not a disposition: while the worker waits for or
- *      holds the GIL for a snapshot (PyGILState_Ensure; a fork or an
- *      inline walk), it has a Python thread state, so a
- *      faulthandler.dump_traceback(all_threads=True) at that moment, by
- *      this signal or any other, lists one more thread, without frames.
- *      Nothing else of CPython's reports it (sys._current_frames() and
- *      threading skip a thread state that has no frame).
+ *   8. Also visible, and not a disposition: a thread of ours taking the
+ *      GIL has a Python thread state, which faulthandler's all-threads
+ *      tracebacks list.  shim.c (design note 9) takes a snapshot's GIL on
+ *      the main thread, after the program's Python-level handlers, so this
+ *      is left to the cases it lists (3.8, a main thread blocked in C).
  */
 #include "shim/signals.h"
 
