@@ -181,6 +181,66 @@ py_api_error(void)
 	return py_api_why;
 }
 
+/*
+ * 3.8's _PyRuntime.ceval: offsets measured with offsetof() against
+ * 3.8.18's internal headers (internal/pycore_pystate.h), for
+ * py_add_pending_call.  The pending-calls ring has 32 entries.
+ */
+enum {
+	PY38_EVAL_BREAKER = 592,   /* _Py_atomic_int */
+	PY38_PENDING_FINISHING = 600,
+	PY38_PENDING_LOCK = 608,   /* PyThread_type_lock */
+	PY38_PENDING_CALLS_TO_DO = 616,
+	PY38_PENDING_CALLS = 624,  /* {func, arg}[32] */
+	PY38_PENDING_FIRST = 1136,
+	PY38_PENDING_LAST = 1140,
+	PY38_NPENDINGCALLS = 32,
+};
+
+typedef int (*py_pendingfn)(void *);
+
+/* 3.8: _PyEval_AddPendingCall, minus its fatal error path. */
+static int
+py_add_pending_call_38(int (*fn)(void *), void *arg)
+{
+	char *rt = (char *)py._PyRuntime;
+	void *lock = PY_FIELD(void *, rt, PY38_PENDING_LOCK);
+	int *first = &PY_FIELD(int, rt, PY38_PENDING_FIRST);
+	int *last = &PY_FIELD(int, rt, PY38_PENDING_LAST);
+	int i, j, rc = -1;
+
+	if (!lock)
+		return -1;
+	py.PyThread_acquire_lock(lock, 1);
+	i = *last;
+	j = (i + 1) % PY38_NPENDINGCALLS;
+	if (!PY_FIELD(int, rt, PY38_PENDING_FINISHING) && j != *first &&
+	    i >= 0 && i < PY38_NPENDINGCALLS) {
+		char *slot = rt + PY38_PENDING_CALLS + 16 * i;
+
+		PY_FIELD(py_pendingfn, slot, 0) = fn;
+		PY_FIELD(void *, slot, 8) = arg;
+		*last = j;
+		rc = 0;
+	}
+	py.PyThread_release_lock(lock);
+	if (rc == 0) {   /* SIGNAL_PENDING_CALLS */
+		__atomic_store_n(&PY_FIELD(int, rt, PY38_PENDING_CALLS_TO_DO), 1,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&PY_FIELD(int, rt, PY38_EVAL_BREAKER), 1,
+				 __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+int
+py_add_pending_call(int (*fn)(void *), void *arg)
+{
+	if (py.minor == 8)
+		return py._PyRuntime ? py_add_pending_call_38(fn, arg) : -1;
+	return py.Py_AddPendingCall(fn, arg) == 0 ? 0 : -1;
+}
+
 int
 py_api_init(void)
 {

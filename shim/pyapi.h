@@ -71,6 +71,8 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(1, void *, PyEval_SaveThread, (void)) \
 	X(1, void, PyEval_RestoreThread, (void *)) \
 	X(1, int, Py_AddPendingCall, (int (*)(void *), void *)) \
+	X(1, int, PyThread_acquire_lock, (void *, int)) \
+	X(1, void, PyThread_release_lock, (void *)) \
 	X(1, py_object *, PyImport_ImportModule, (const char *)) \
 	X(1, py_object *, PyObject_GetAttrString, (py_object *, const char *)) \
 	X(1, py_object *, PyObject_Call, (py_object *, py_object *, \
@@ -173,6 +175,17 @@ extern struct py_api py;
  */
 int py_api_init(void);
 
+/*
+ * Queues fn(arg) for the main thread, as Py_AddPendingCall does, from any
+ * thread, without the GIL.  Returns 0, or -1 when it was not queued
+ * (CPython's queue is full, or the interpreter has begun to finalize).
+ * On 3.8 the call is queued under CPython's own pending-calls lock after
+ * checking its `finishing` flag: 3.8's Py_AddPendingCall answers a call
+ * queued during finalization with a SystemError printed from the calling
+ * thread (without a thread state: a crash).
+ */
+int py_add_pending_call(int (*fn)(void *), void *arg);
+
 /* Why the last py_api_init() failed, for a `muppy:` line: "Python 3.6.15
  * is not supported (3.8 to 3.13)", "PyFoo not found", ...  Static. */
 const char *py_api_error(void);
@@ -223,6 +236,7 @@ const char *py_api_error(void);
 #define PY_TPFLAGS_MANAGED_WEAKREF (1UL << 3)   /* 3.12+ */
 #define PY_TPFLAGS_MANAGED_DICT (1UL << 4)      /* 3.11+ */
 #define PY_TPFLAGS_HEAPTYPE (1UL << 9)
+#define PY_TPFLAGS_READY (1UL << 12)
 #define PY_TPFLAGS_HAVE_GC (1UL << 14)
 #define PY_TPFLAGS_LONG_SUBCLASS (1UL << 24)
 #define PY_TPFLAGS_LIST_SUBCLASS (1UL << 25)

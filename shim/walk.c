@@ -50,6 +50,28 @@
  *      (walk_gc_discover).  Page faults, most of a first walk's time, go
  *      before it: walk_prepare sizes and faults the arrays in without the
  *      GIL, from walk_expect's estimate.
+ *   7. The walker reads an object's memory only where CPython itself
+ *      would.  A type's tp_members are read directly only along the part
+ *      of its tp_base chain whose tp_traverse is subtype_traverse (that is
+ *      the rule subtype_traverse follows: a base written in C owns its
+ *      layout, and a member it declares may lie about it: mypyc's trait
+ *      bases declare a __dict__ member at offset 16 that holds the vtable
+ *      pointer in their native subclasses).  A member of any other base
+ *      only names a referent that tp_traverse has already given (compare
+ *      by value, walk_visit's cmp list).  __dict__ and __weakref__ members
+ *      are never read as members.  Offsets must lie inside tp_basicsize;
+ *      tp_dictoffset must be 8-aligned and inside it too; the managed dict
+ *      and inline values (3.11+) are read only when tp_traverse is
+ *      subtype_traverse; ob_size only for basicsize >= 24.
+ *   8. A type is trusted only after it has been checked (walk_type_valid),
+ *      once per type: its memory is readable (the /proc/self/maps ranges,
+ *      read once a walk), Py_TPFLAGS_READY is set, its metatype chain ends
+ *      at `type`, its sizes are sane, its tp_base chain ends at `object`,
+ *      tp_mro is a tuple of types, tp_dict a dict and its name a str.  The
+ *      objects of a type that fails are skipped: not recorded, their edges
+ *      and roots dropped by walk_finish, counted in walk_stats.skipped
+ *      (META `skipped`).  A skipped object can hide what only it holds;
+ *      a crash would hide the whole program.
  *
  * Neighbours: pyapi.[ch] (CPython entry points and offsets), shim.c (calls
  * walk_heap with the GIL, walk_finish without it), format/ (fmt_write).
@@ -65,8 +87,9 @@
 #include <string.h>   /* memcpy, memset, strlen, strcmp */
 #include <time.h>     /* clock_gettime */
 #include <sys/mman.h> /* mmap, mremap, madvise, munmap */
+#include <fcntl.h>    /* open, O_RDONLY, O_CLOEXEC */
+#include <unistd.h>   /* read, close */
 
-#include "shim/mem.h"     /* mem_realloc, mem_free: small blocks */
 #include "shim/mem.h"     /* mem_realloc, mem_free: small blocks */
 #include "shim/pyapi.h"   /* py, PY_OFF_*, py_object */
 
@@ -74,6 +97,7 @@
 #define WALK_SRC_PREV (WALK_NOSLOT - 1)  /* walk_edge src: the object of
                                             the edge recorded just before */
 #define WALK_NAME_MAX 1024         /* characters kept of a name or key */
+#define WALK_SKIPPED UINT32_MAX    /* otype of an object left out (note 8) */
 
 /*
  * A function that only prefetches must be inlined before GCC's IPA passes
@@ -613,6 +637,158 @@ walk_seen_exclude(struct walk_seen *s, size_t at)
 		s->wide.ents[at].val = WALK_NOSLOT;
 }
 
+/* ---- readable memory ------------------------------------------------------- */
+
+/*
+ * The readable mappings of this process, from /proc/self/maps, sorted and
+ * merged: where a type object may be before the walker reads it (design
+ * note 8).  Read at the walk's start, again once if an address is not in
+ * it (memory mapped since, as a new pymalloc arena for a frame the walk
+ * made).  Nothing is unmapped during a walk: the GIL is held and no
+ * Python code runs, so no object is freed.
+ */
+struct walk_ranges {
+	uint64_t *lo, *hi;        /* [lo[i], hi[i]) */
+	size_t n, cap;
+	size_t last;              /* index of the last hit */
+	int reread;               /* read again this walk already */
+	int ok;                   /* the table could be read */
+};
+
+static void walk_free(void *p);
+static void *walk_realloc(void *p, size_t n);
+
+static int
+walk_ranges_add(struct walk_ranges *r, uint64_t lo, uint64_t hi)
+{
+	if (r->n && lo <= r->hi[r->n - 1]) {   /* maps is sorted: merge */
+		if (hi > r->hi[r->n - 1])
+			r->hi[r->n - 1] = hi;
+		return 0;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		uint64_t *lo2 = walk_realloc(r->lo, cap * sizeof *lo2);
+		uint64_t *hi2;
+
+		if (!lo2)
+			return -1;
+		r->lo = lo2;
+		hi2 = walk_realloc(r->hi, cap * sizeof *hi2);
+		if (!hi2)
+			return -1;
+		r->hi = hi2;
+		r->cap = cap;
+	}
+	r->lo[r->n] = lo;
+	r->hi[r->n] = hi;
+	r->n++;
+	return 0;
+}
+
+/* Parses one maps line "lo-hi perms ..." (no stdio: the shim's rule). */
+static int
+walk_ranges_line(struct walk_ranges *r, const char *l, const char *end)
+{
+	uint64_t v[2] = { 0, 0 };
+	int k = 0;
+
+	for (; l < end && k < 2; l++) {
+		char c = *l;
+
+		if (c >= '0' && c <= '9')
+			v[k] = v[k] << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v[k] = v[k] << 4 | (uint64_t)(c - 'a' + 10);
+		else if (c == '-' || c == ' ')
+			k++;
+		else
+			return 0;
+	}
+	if (k < 2 || l >= end || *l != 'r')   /* not readable */
+		return 0;
+	return walk_ranges_add(r, v[0], v[1]);
+}
+
+static void
+walk_ranges_read(struct walk_ranges *r)
+{
+	char buf[8192];
+	size_t have = 0;
+	ssize_t got;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	r->n = 0;
+	r->last = 0;
+	r->ok = 0;
+	if (fd < 0)
+		return;
+	while ((got = read(fd, buf + have, sizeof buf - have)) > 0) {
+		char *p = buf, *end = buf + have + (size_t)got, *nl;
+
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			if (walk_ranges_line(r, p, nl) != 0) {
+				close(fd);
+				return;
+			}
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+		if (have == sizeof buf)
+			have = 0;   /* a line longer than the buffer: drop it */
+	}
+	close(fd);
+	r->ok = got == 0;
+}
+
+static int
+walk_ranges_has(struct walk_ranges *r, uint64_t lo, uint64_t hi)
+{
+	size_t a = 0, b = r->n;
+
+	if (r->last < r->n && r->lo[r->last] <= lo && hi <= r->hi[r->last])
+		return 1;
+	while (a < b) {   /* the first range with hi > lo */
+		size_t m = a + (b - a) / 2;
+
+		if (r->hi[m] <= lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	if (a < r->n && r->lo[a] <= lo && hi <= r->hi[a]) {
+		r->last = a;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether [p, p + len) is readable memory of this process. */
+static int
+walk_readable(struct walk_ranges *r, const void *p, size_t len)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)p, hi = lo + len;
+
+	if (!p || hi < lo)
+		return 0;
+	if (walk_ranges_has(r, lo, hi))
+		return 1;
+	if (r->reread)
+		return 0;
+	r->reread = 1;
+	walk_ranges_read(r);
+	return walk_ranges_has(r, lo, hi);
+}
+
+static void
+walk_ranges_free(struct walk_ranges *r)
+{
+	walk_free(r->lo);
+	walk_free(r->hi);
+	memset(r, 0, sizeof *r);
+}
+
 /* ---- walker state --------------------------------------------------------- */
 
 /* Edge names used on every walk, interned once (walk_new). */
@@ -668,7 +844,12 @@ struct walk_type {
 	uint8_t values;           /* enum walk_values */
 	uint32_t nattr;           /* WV_*: names in the type's shared keys */
 	const char *attr_keys;    /* their PyDictUnicodeEntry array */
-	uint32_t mem_start, nmem; /* __slots__ members in walk.members */
+	uint32_t mem_start, nmem; /* __slots__ members in walk.members read
+				     directly (design note 7) */
+	uint32_t nmem_cmp;        /* then: members that only name referents
+				     tp_traverse reports (note 7) */
+	uint8_t invalid;          /* failed walk_type_valid: instances are
+				     skipped (note 8) */
 };
 
 struct walk_member {
@@ -688,6 +869,7 @@ struct walk_pending {
 	uint32_t src;             /* WALK_NOSLOT: discover only */
 	uint32_t name;
 };
+#define WALK_CMP_MAX 16            /* members naming traverse referents */
 #define WALK_BATCH 256
 #define WALK_PREFETCH 32          /* table entries in flight */
 #define WALK_NAMED_MAX 16         /* named referents kept for walk_visit */
@@ -709,6 +891,13 @@ struct walker {
 	                             (WALK_SRC_PREV; walk_flush) */
 	py_object *named[WALK_NAMED_MAX];   /* what cur's named edges reach */
 	uint32_t nnamed;
+	struct {
+		py_object *val;
+		uint32_t name;
+	} cmp[WALK_CMP_MAX];      /* names for cur's traverse referents */
+	uint32_t ncmp;
+	uint64_t skipped;         /* objects left out (design note 8) */
+	struct walk_ranges ranges;  /* readable memory (note 8) */
 	struct walk_pending pend[WALK_BATCH];
 	size_t npend;
 	py_object *gcbuf[WALK_GC_CHUNK];  /* read from the gc lists */
@@ -1199,6 +1388,15 @@ walk_visit(py_object *o, void *arg)
 	for (uint32_t i = 0; i < w->nnamed; i++)
 		if (w->named[i] == o)
 			return 0;
+	for (uint32_t i = 0; i < w->ncmp; i++) {
+		if (w->cmp[i].val == o) {   /* design note 7: a member's name */
+			uint32_t name = w->cmp[i].name;
+
+			w->cmp[i] = w->cmp[--w->ncmp];
+			walk_edge(w, w->cur, o, walk_ename(FMT_EDGE_ATTR, name));
+			return 0;
+		}
+	}
 	walk_edge(w, w->cur, o, FMT_EDGE_NONE);
 	return 0;
 }
@@ -1344,7 +1542,14 @@ walk_type_sizing(struct walker *w, struct walk_type *ti)
 	}
 }
 
-/* Collects the __slots__ members (object members) of heap type t's chain. */
+/*
+ * Collects the __slots__ members (object members) of the heap types of
+ * ti's tp_base chain (design note 7).  Those of the chain's prefix whose
+ * tp_traverse is subtype_traverse are read directly, as CPython's own
+ * subtype_traverse reads them; the others only name what their types' own
+ * tp_traverse reports (walk_visit compares values; nothing read through
+ * them is followed), and only if they lie inside the instance.
+ */
 static int
 walk_type_members(struct walker *w, struct walk_type *ti)
 {
@@ -1355,34 +1560,56 @@ walk_type_members(struct walker *w, struct walk_type *ti)
 		int flags;
 		const char *doc;
 	};
+	ssize_t basic = PY_FIELD(ssize_t, ti->type, PY_OFF_TP_BASICSIZE);
+	int direct = w->subtype_traverse != NULL;
+
 	ti->mem_start = (uint32_t)w->nmembers;
-	for (py_object *t = ti->type; t;
-	     t = PY_FIELD(py_object *, t, PY_OFF_TP_BASE)) {
-		const struct py_memberdef *m;
+	for (int pass = 0; pass < 2; pass++) {
+		/* Pass 0: the members read directly; pass 1: the others. */
+		int in_prefix = direct;
 
-		if (!(PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE))
-			continue;
-		m = PY_FIELD(const struct py_memberdef *, t,
-			     PY_OFF_TP_MEMBERS);
-		for (; m && m->name; m++) {
-			uint32_t id;
+		for (py_object *t = ti->type; t;
+		     t = PY_FIELD(py_object *, t, PY_OFF_TP_BASE)) {
+			const struct py_memberdef *m;
 
-			if ((m->type != PY_T_OBJECT_EX &&
-			     m->type != PY_T_OBJECT) ||
-			    (m->flags & PY_RELATIVE_OFFSET) || m->offset <= 0 ||
-			    strcmp(m->name, "__weakref__") == 0)
+			if (in_prefix && PY_FIELD(py_traverseproc, t,
+						  PY_OFF_TP_TRAVERSE) !=
+					 w->subtype_traverse)
+				in_prefix = 0;
+			if (!(PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE) ||
+			    in_prefix != (pass == 0))
 				continue;
-			id = walk_intern_cstr(w, m->name);
-			if (id == WALK_NOSLOT ||
-			    walk_grow(&w->members, &w->capmembers,
-				      w->nmembers + 1, sizeof *w->members))
-				return -1;
-			w->members[w->nmembers].offset = m->offset;
-			w->members[w->nmembers].name = id;
-			w->nmembers++;
+			m = PY_FIELD(const struct py_memberdef *, t,
+				     PY_OFF_TP_MEMBERS);
+			for (; m && m->name; m++) {
+				uint32_t id;
+
+				if ((m->type != PY_T_OBJECT_EX &&
+				     m->type != PY_T_OBJECT) ||
+				    (m->flags & PY_RELATIVE_OFFSET) ||
+				    m->offset < 16 || (m->offset & 7) ||
+				    m->offset + 8 > basic ||
+				    strcmp(m->name, "__weakref__") == 0 ||
+				    strcmp(m->name, "__dict__") == 0)
+					continue;
+				if (pass == 1 && ti->nmem_cmp >= WALK_CMP_MAX)
+					break;
+				id = walk_intern_cstr(w, m->name);
+				if (id == WALK_NOSLOT ||
+				    walk_grow(&w->members, &w->capmembers,
+					      w->nmembers + 1,
+					      sizeof *w->members))
+					return -1;
+				w->members[w->nmembers].offset = m->offset;
+				w->members[w->nmembers].name = id;
+				w->nmembers++;
+				if (pass == 0)
+					ti->nmem++;
+				else
+					ti->nmem_cmp++;
+			}
 		}
 	}
-	ti->nmem = (uint32_t)(w->nmembers - ti->mem_start);
 	return 0;
 }
 
@@ -1529,15 +1756,129 @@ walk_new_row(struct walker *w, uint32_t id)
 	return (uint32_t)w->nrows++;
 }
 
+/* How much of a type object the walker reads: a static PyTypeObject, or a
+ * PyHeapTypeObject up to the fields of it we use. */
+static size_t
+walk_type_span(py_object *t)
+{
+	size_t n = PY_OFF_TP_MRO + 8;
+
+	if (PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE) {
+		if ((size_t)py.lay.ht_qualname + 8 > n)
+			n = (size_t)py.lay.ht_qualname + 8;
+		if (py.lay.ht_cached_keys > 0 &&
+		    (size_t)py.lay.ht_cached_keys + 8 > n)
+			n = (size_t)py.lay.ht_cached_keys + 8;
+	}
+	return n;
+}
+
+/* p points to an object whose type has flag (a *_SUBCLASS flag): the
+ * object and its type in readable memory first. */
+static int
+walk_is_kind(struct walker *w, py_object *p, unsigned long flag)
+{
+	return p && !((uintptr_t)p & 7) && walk_readable(&w->ranges, p, 24) &&
+	       walk_readable(&w->ranges, PY_TYPE(p), PY_OFF_TP_FLAGS + 8) &&
+	       (PY_TP_FLAGS(PY_TYPE(p)) & flag);
+}
+
+/* One type object alone (not its bases): aligned, readable as far as the
+ * walker reads it, READY, a metatype chain through readable metatypes to
+ * `type`, sizes that make sense, a readable name. */
+static int
+walk_type_shallow(struct walker *w, py_object *b)
+{
+	ssize_t basic, item;
+	py_object *m;
+	int depth = 0;
+
+	if (!b || ((uintptr_t)b & 7) ||
+	    !walk_readable(&w->ranges, b, PY_OFF_TP_FLAGS + 8) ||
+	    !walk_readable(&w->ranges, b, walk_type_span(b)) ||
+	    !(PY_TP_FLAGS(b) & PY_TPFLAGS_READY))
+		return 0;
+	for (m = PY_TYPE(b); m != py.PyType_Type; m = PY_TYPE(m))
+		if (++depth > 32 || ((uintptr_t)m & 7) ||
+		    !walk_readable(&w->ranges, m, PY_OFF_TP_FLAGS + 8) ||
+		    !(PY_TP_FLAGS(m) & PY_TPFLAGS_TYPE_SUBCLASS))
+			return 0;
+	basic = PY_FIELD(ssize_t, b, PY_OFF_TP_BASICSIZE);
+	item = PY_FIELD(ssize_t, b, PY_OFF_TP_ITEMSIZE);
+	return basic >= 16 && basic <= (1 << 30) && item >= 0 &&
+	       item <= (1 << 20) &&
+	       walk_readable(&w->ranges, PY_FIELD(const char *, b,
+						  PY_OFF_TP_NAME), 1);
+}
+
+/*
+ * Whether t holds up as a type object before the walker relies on it
+ * (design note 8): itself and every type of its tp_base chain and its MRO
+ * pass walk_type_shallow, the chain ends at `object`, tp_mro is a tuple,
+ * tp_dict a dict, a heap type's __qualname__ a str.  Nothing is read
+ * before the memory it is in is known to be readable.
+ */
+static int
+walk_type_valid(struct walker *w, py_object *t)
+{
+	py_object *b, *mro, *d;
+	ssize_t n;
+	int depth = 0;
+
+	for (b = t; b; b = PY_FIELD(py_object *, b, PY_OFF_TP_BASE)) {
+		if (++depth > 256 || !walk_type_shallow(w, b))
+			return 0;
+		if (!PY_FIELD(py_object *, b, PY_OFF_TP_BASE) &&
+		    b != py.PyBaseObject_Type)
+			return 0;
+	}
+	mro = PY_FIELD(py_object *, t, PY_OFF_TP_MRO);
+	if (mro) {
+		if (!walk_is_kind(w, mro, PY_TPFLAGS_TUPLE_SUBCLASS))
+			return 0;
+		n = PY_FIELD(ssize_t, mro, PY_OFF_SIZE);
+		if (n < 1 || n > 4096 ||
+		    !walk_readable(&w->ranges, mro,
+				   PY_OFF_SEQ_ITEMS + 8 * (size_t)n))
+			return 0;
+		for (ssize_t i = 0; i < n; i++) {
+			b = PY_FIELD(py_object *, mro, PY_OFF_SEQ_ITEMS + 8 * i);
+			if (!walk_type_shallow(w, b))
+				return 0;
+			d = PY_FIELD(py_object *, b, PY_OFF_TP_DICT);
+			if (d && !walk_is_kind(w, d, PY_TPFLAGS_DICT_SUBCLASS))
+				return 0;
+		}
+	}
+	d = PY_FIELD(py_object *, t, PY_OFF_TP_DICT);
+	if (d && !walk_is_kind(w, d, PY_TPFLAGS_DICT_SUBCLASS))
+		return 0;
+	if (PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE) {
+		d = PY_FIELD(py_object *, t, py.lay.ht_qualname);
+		if (d && !walk_is_kind(w, d, PY_TPFLAGS_UNICODE_SUBCLASS))
+			return 0;
+	}
+	return 1;
+}
+
 /* Fills the cache entry of type t. */
 static int
 walk_type_init(struct walker *w, struct walk_type *ti, py_object *t)
 {
-	unsigned long fl = PY_TP_FLAGS(t);
+	unsigned long fl;
 	int preheader_flags = 0;
 
 	memset(ti, 0, sizeof *ti);
 	ti->type = t;
+	if (!walk_type_valid(w, t)) {
+		/* Design note 8: its objects are skipped.  The TYPES entry
+		 * stays (no object refers to it), with a name of ours. */
+		ti->invalid = 1;
+		ti->name = walk_intern_cstr(w, "<invalid type>");
+		ti->row = WALK_NOSLOT;
+		return ti->name == WALK_NOSLOT ? -1 : 0;
+	}
+	fl = PY_TP_FLAGS(t);
 	ti->kind = (uint8_t)walk_type_kind(t, fl);
 	ti->exact = t == py.PyDict_Type || t == py.PyList_Type ||
 		    t == py.PyTuple_Type;
@@ -1546,7 +1887,14 @@ walk_type_init(struct walker *w, struct walk_type *ti, py_object *t)
 	ti->is_gc = PY_FIELD(py_inquiry, t, PY_OFF_TP_IS_GC);
 	ti->traverse = PY_FIELD(py_traverseproc, t, PY_OFF_TP_TRAVERSE);
 	ti->dictoffset = PY_FIELD(ssize_t, t, PY_OFF_TP_DICTOFFSET);
-	ti->managed_dict = py.minor >= 11 && (fl & PY_TPFLAGS_MANAGED_DICT);
+	/* Note 7: a __dict__ pointer inside the instance, or none read. */
+	if (ti->dictoffset > 0 &&
+	    ((ti->dictoffset & 7) || ti->dictoffset + 8 >
+	     PY_FIELD(ssize_t, t, PY_OFF_TP_BASICSIZE)))
+		ti->dictoffset = 0;
+	/* Note 7: read where CPython's subtype_traverse reads it. */
+	ti->managed_dict = py.minor >= 11 && (fl & PY_TPFLAGS_MANAGED_DICT) &&
+			   ti->traverse && ti->traverse == w->subtype_traverse;
 	if (py.minor == 11)
 		preheader_flags = (fl & PY_TPFLAGS_MANAGED_DICT) != 0;
 	else if (py.minor >= 12)
@@ -1639,6 +1987,9 @@ walk_sizeof(struct walker *w, const struct walk_type *ti, py_object *o,
 		if (s < 0)
 			py.PyErr_Clear();
 	}
+	/* ob_size only where the instance has room for it (note 7). */
+	if (basic < PY_OFF_SIZE + 8)
+		item = 0;
 	if (ti->sizing == WS_OBJECT) {
 		/* object.__sizeof__: ob_size as is (signed), like CPython. */
 		s = basic + (item > 0 ? PY_FIELD(ssize_t, o, PY_OFF_SIZE) *
@@ -2000,6 +2351,12 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 
 	if (!ti)
 		return;
+	if (ti->invalid) {   /* design note 8: left out, and counted */
+		w->skipped++;
+		if (w->graph)
+			w->otype[slot] = WALK_SKIPPED;
+		return;
+	}
 	tidx = (uint32_t)(ti - w->types);
 	row = ti->row;
 	isgc = walk_is_gc(ti, o);
@@ -2091,10 +2448,23 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 		walk_edge(w, slot, PY_FIELD(py_object *, o, m->offset),
 			  walk_ename(FMT_EDGE_ATTR, m->name));
 	}
+	w->ncmp = 0;
+	for (uint32_t i = 0; w->graph && i < ti->nmem_cmp; i++) {
+		const struct walk_member *m =
+			&w->members[ti->mem_start + ti->nmem + i];
+		py_object *v = PY_FIELD(py_object *, o, m->offset);
+
+		if (v) {   /* compared in walk_visit, never followed */
+			w->cmp[w->ncmp].val = v;
+			w->cmp[w->ncmp].name = m->name;
+			w->ncmp++;
+		}
+	}
 	if (isgc && ti->traverse && !ti->exact && !w->err) {
 		w->cur = slot;
 		ti->traverse(o, walk_visit, w);
 	}
+	w->ncmp = 0;
 	if (w->graph && !w->err) {
 		w->otype[slot] = tidx;
 		w->size[slot] = size;
@@ -2387,6 +2757,7 @@ walk_free_walker(struct walker *w)
 
 	if (!w)
 		return;
+	walk_ranges_free(&w->ranges);
 	walk_seen_free(&w->seen);
 	walk_map_free(&w->strhash);
 	walk_map_free(&w->strobj);
@@ -2610,6 +2981,9 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	m = walk_find_method(py.PyBaseObject_Type, "__sizeof__");
 	w->object_sizeof = m ? m->ml_meth : NULL;
 	w->subtype_traverse = walk_find_subtype_traverse();
+	w->skipped = 0;
+	walk_ranges_read(&w->ranges);   /* design note 8 */
+	w->ranges.reread = !w->ranges.ok;   /* unreadable maps: trust none */
 	gc_was = walk_gc_disable();
 	walk_modules(w);
 	walk_threads(w);
@@ -2652,9 +3026,10 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	out->priv = w;
 	out->dump.nobjects = w->graph ? w->nslots : 0;
 	if (stats) {
-		stats->objects = w->nslots;
+		stats->objects = w->nslots - w->skipped;
 		stats->edges = w->nedges;
 		stats->sizes_estimated = w->estimated;
+		stats->skipped = w->skipped;
 		stats->walk_ns = walk_now_ns() - t0;
 	}
 	return 0;
@@ -2795,6 +3170,54 @@ walk_group_unique(const uint32_t *dst, size_t s, size_t e)
 	return 1;
 }
 
+/* Removes, in place, the edges from or to an object left out (rank
+ * WALK_SKIPPED, design note 8). */
+static void
+walk_drop_skipped_edges(struct walker *w, const uint32_t *rank)
+{
+	size_t out = 0;
+
+	if (!w->skipped)
+		return;
+	for (size_t i = 0; i < w->nedges; i++) {
+		if (rank[w->esrc[i]] == WALK_SKIPPED ||
+		    rank[w->edst[i]] == WALK_SKIPPED)
+			continue;
+		w->esrc[out] = w->esrc[i];
+		w->edst[out] = w->edst[i];
+		w->ename[out] = w->ename[i];
+		out++;
+	}
+	w->nedges = out;
+}
+
+/* Roots and strdata to object indices; those of objects left out go. */
+static void
+walk_remap_refs(struct walker *w, const uint32_t *rank)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->nroots; i++) {
+		uint32_t r = rank[w->roots[i].obj];
+
+		if (r == WALK_SKIPPED)
+			continue;
+		w->roots[k] = w->roots[i];
+		w->roots[k++].obj = r;
+	}
+	w->nroots = k;
+	k = 0;
+	for (size_t i = 0; i < w->nstrdata; i++) {
+		uint32_t r = rank[w->strdata[i].obj];
+
+		if (r == WALK_SKIPPED)
+			continue;
+		w->strdata[k] = w->strdata[i];
+		w->strdata[k++].obj = r;
+	}
+	w->nstrdata = k;
+}
+
 /* Counting sort of the edges by referrer index, then de-duplication. */
 static int
 walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
@@ -2812,6 +3235,7 @@ walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 	if (!start || !dst || !name)
 		goto fail;
 	memset(start, 0, (n + 1) * sizeof *start);
+	walk_drop_skipped_edges(w, rank);
 	for (size_t i = 0; i < w->nedges; i++)
 		start[rank[w->esrc[i]] + 1]++;
 	for (size_t i = 0; i < n; i++) {
@@ -2908,10 +3332,17 @@ walk_finish(struct walk_result *out)
 	rank = walk_realloc(NULL, (n + 1) * sizeof *rank);
 	if (!pairs || !tmp || !count || !rank)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		pairs[i].key = w->addr[i];
-		pairs[i].slot = (uint32_t)i;
+	/* Objects left out (design note 8) get no index; their edges and
+	 * roots go too. */
+	for (size_t i = 0, k = 0; i < n; i++) {
+		rank[i] = WALK_SKIPPED;
+		if (w->otype[i] == WALK_SKIPPED)
+			continue;
+		pairs[k].key = w->addr[i];
+		pairs[k].slot = (uint32_t)i;
+		k++;
 	}
+	n -= w->skipped;
 	walk_radix_sort(pairs, tmp, n, count);
 	for (size_t i = 0; i < n; i++)
 		rank[pairs[i].slot] = (uint32_t)i;
@@ -2931,10 +3362,7 @@ walk_finish(struct walk_result *out)
 	w->f_estart = NULL; w->f_edst = NULL; w->f_ename = NULL;
 	if ((rc = walk_finish_edges(w, rank, n)) != 0)
 		goto out;
-	for (size_t i = 0; i < w->nroots; i++)
-		w->roots[i].obj = rank[w->roots[i].obj];
-	for (size_t i = 0; i < w->nstrdata; i++)
-		w->strdata[i].obj = rank[w->strdata[i].obj];
+	walk_remap_refs(w, rank);
 
 	d->nobjects = n;
 	d->obj_addr = w->f_addr;

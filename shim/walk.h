@@ -34,6 +34,9 @@ struct walk_stats {
 	/* Objects whose size is basicsize + itemsize * |ob_size| (+ pre-header)
 	 * because their type's __sizeof__ is Python code we must not run. */
 	uint64_t sizes_estimated;
+	/* Objects left out because a fact the walker needs about them (their
+	 * type, its layout) did not hold up (walk.c design note 8). */
+	uint64_t skipped;
 };
 
 /* A walk result: the dump plus the storage behind it. */
