@@ -122,6 +122,7 @@ struct shim_sys shim_sys = {
 
 static const char *const output_op_names[SHIM_FAIL_NOPS] = {
 	"open", "write", "fsync", "close", "link", "unlink", "walk", "tmpfile",
+	"child",
 };
 
 static const struct {

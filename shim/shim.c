@@ -89,11 +89,11 @@
  *      thread runs no bytecode for SHIM_GIL_WAIT_MS (blocked in C, or
  *      joining us) does the worker take the GIL itself, for the fork or
  *      the walk alone; the rest (finish, encode, write) is the worker's,
- *      without the GIL, as before.  Not on 3.8: CPython finishes pending
- *      calls before the atexit functions run (ours last), and 3.8 alone
- *      answers a call queued after that with a SystemError printed from
- *      our thread, then crashes; there the worker always takes the GIL
- *      itself.
+ *      without the GIL, as before.  CPython finishes pending calls before
+ *      the atexit functions run (ours last): a call queued after that is
+ *      never run (3.9+) or refused (3.8, where py_add_pending_call checks
+ *      under CPython's lock: its Py_AddPendingCall would print from our
+ *      thread and crash), and the worker then takes the GIL itself.
  */
 #include "shim/shim.h"
 
@@ -466,6 +466,8 @@ shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 	shim_meta_u64(m, "edges", (base->flags & FMT_FLAG_GRAPH) ?
 		      base->nedges : f->stats.edges);
 	shim_meta_u64(m, "gil_ns", f->gil_ns);
+	/* Objects the walk left out (walk.c design note 8). */
+	shim_meta_u64(m, "skipped", f->stats.skipped);
 	shim_meta_u64(m, "walk_ns", f->stats.walk_ns);
 	shim_meta_add(m, "mode", shim.cfg.graph ? "graph" : "summary");
 	shim_meta_add(m, "snapshot", f->snapshot ? f->snapshot : "inline");
@@ -632,6 +634,14 @@ shim_fork_child(void *ctx)
 	struct shim_facts *f = ctx;
 	struct shim_target t = { NULL, NULL, 0, 0 };
 	struct walk_result res;
+	int die = shim_sys_injected(SHIM_FAIL_CHILD);
+
+	if (die > 0 && die < 65) {   /* test hook: a crashing child */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		sig_sys_sigaction(die, &dfl, NULL);
+		raise(die);
+	}
 
 	if (shim_snapshot_walk(&res, f, &t, NULL) != 0)
 		return 1;
@@ -643,7 +653,7 @@ shim_fork_child(void *ctx)
 
 /*
  * Runs fn(arg) with the GIL held, on behalf of the worker (design note 9):
- * in the main thread, through Py_AddPendingCall, if the main thread gets
+ * in the main thread, through a pending call, if the main thread gets
  * to it within SHIM_GIL_WAIT_MS; else here, taking the GIL with
  * PyGILState_Ensure.  Returns once fn has returned.  Worker only (one call
  * at a time); the interpreter is not finalizing (design note 4).
@@ -682,12 +692,10 @@ shim_with_gil(void (*fn)(void *), void *arg)
 	while (sem_trywait(&shim.gil.done) == 0)
 		;   /* posts left by a stop */
 	atomic_store(&shim.gil.state, SHIM_GIL_PENDING);
-	if (py.minor == 8) {
-		deadline = 0;   /* design note 9: 3.8 takes the GIL here */
-	} else if (!atomic_exchange(&shim.gil.queued, 1) &&
-		   py.Py_AddPendingCall(shim_gil_pending, NULL) != 0) {
+	if (!atomic_exchange(&shim.gil.queued, 1) &&
+	    py_add_pending_call(shim_gil_pending, NULL) != 0) {
 		atomic_store(&shim.gil.queued, 0);
-		deadline = 0;   /* CPython's queue is full: take it here */
+		deadline = 0;   /* not queued (full, finalizing): take it here */
 	}
 	ts.tv_sec = (time_t)(deadline / 1000000000ull);
 	ts.tv_nsec = (long)(deadline % 1000000000ull);
@@ -796,6 +804,8 @@ shim_snapshot_take(const char *trigger, int have_gil,
 	void *ts = NULL;
 	int rc;
 
+	if (snapfork_gave_up())
+		return -EIO;   /* snapshot children kept crashing: said */
 	/* Fork mode serves the triggers; the Python API, which wants the
 	 * file or the error back at once, stays inline. */
 	j.fork_mode = shim.cfg.snapshot == SHIM_SNAPSHOT_FORK &&
@@ -969,10 +979,46 @@ shim_wait_trigger(void)
 	return NULL;
 }
 
+/*
+ * Says once when timer dumps come less often than MUPPY_INTERVAL asks:
+ * a snapshot (with, in fork mode, the wait for the previous child) takes
+ * longer than the interval.  One late period is not that (a collection or
+ * a busy machine delays one walk), so the warning waits for
+ * SHIM_TIMER_LATE_RUN late periods in a row.  start/took: this timer
+ * snapshot's start and how long it kept the worker; *prev: the previous
+ * timer snapshot's start (0 before the first); *late: the current run.
+ */
+#define SHIM_TIMER_LATE_RUN 3
+
+static void
+shim_timer_check(uint64_t *prev, unsigned *late, uint64_t start,
+		 uint64_t took)
+{
+	uint64_t iv = shim.cfg.interval_ns, period = start - *prev;
+	int was_first = *prev == 0;
+	char msg[256];
+
+	*prev = start;
+	if (was_first)
+		return;
+	if (period <= iv + iv / 2 + 50000000ull) {
+		*late = 0;
+		return;
+	}
+	if (++*late < SHIM_TIMER_LATE_RUN || !shim_first_time("timer late", 0))
+		return;
+	snprintf(msg, sizeof msg, "timer dumps come every %.1f s, not every "
+		 "%.3g s (MUPPY_INTERVAL): a snapshot takes %.1f s here",
+		 (double)period / 1e9, (double)iv / 1e9, (double)took / 1e9);
+	shim_say(msg);
+}
+
 static void
 shim_worker_loop(void)
 {
 	const char *trigger;
+	uint64_t prev_timer = 0;
+	unsigned late = 0;
 
 	shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) + shim.cfg.interval_ns;
 	while ((trigger = shim_wait_trigger()) != NULL) {
@@ -984,12 +1030,18 @@ shim_worker_loop(void)
 			pthread_detach(pthread_self());
 			return;
 		}
+		uint64_t start = shim_now_ns(CLOCK_MONOTONIC);
+
 		shim_snapshot_take(trigger, 0, &shim_default_target);
 		/* The next timer dump is a full interval after this one ends,
 		 * so a slow walk cannot monopolize the GIL. */
-		if (shim.cfg.interval_ns && !strcmp(trigger, "timer"))
-			shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) +
-					  shim.cfg.interval_ns;
+		if (shim.cfg.interval_ns && !strcmp(trigger, "timer")) {
+			uint64_t end = shim_now_ns(CLOCK_MONOTONIC);
+
+			shim_timer_check(&prev_timer, &late, start,
+					 end - start);
+			shim.next_timer = end + shim.cfg.interval_ns;
+		}
 	}
 }
 

@@ -48,7 +48,7 @@
  *      signals a user or a supervisor sends to a process group (INT, TERM,
  *      HUP, QUIT) and for crashes (SEGV, BUS, ...: not Python's handlers,
  *      which would print a traceback of the parent); everything else stays
- *      blocked.  A child killed by a signal is reported once by the parent.
+ *      blocked.  A child killed by a signal is reported by the parent (11).
  *   7. Sequence numbers and "warned once" causes are updated by the
  *      child that writes the dump, so they live in a MAP_SHARED mapping
  *      (snapfork_shared_new): a failed child does not use up a number, and
@@ -72,6 +72,9 @@
  *      clone with no exit signal, a "clone child": the kernel sends no
  *      signal when it ends, and only a wait with __WCLONE (ours, by pid)
  *      or __WALL sees it.
+ *  11. A crashing child is a fact about this heap, not bad luck: after
+ *      SNAPFORK_GIVE_UP children in a row killed by the same signal the
+ *      process stops taking snapshots (snapfork_gave_up), and says so.
  */
 #include "shim/snapfork.h"
 
@@ -95,6 +98,10 @@
 #define SNAPFORK_MAX_PENDING 4
 #define SNAPFORK_POLL_NS 10000000ull     /* 10 ms between reaping polls */
 #define SNAPFORK_PAUSE_WAIT_MS 1000      /* child waits this long for it */
+#define SNAPFORK_GIVE_UP 3               /* crashes in a row (note 11) */
+
+/* How the last children ended (design note 11). */
+static atomic_int snapfork_crash_sig, snapfork_crashes, snapfork_given_up;
 
 /* Pending children of ours (0: free slot).  Filled by the forking thread,
  * emptied by whichever thread reaps (worker, exit path). */
@@ -288,6 +295,9 @@ snapfork_atfork_child(void)
 {
 	for (int i = 0; i < SNAPFORK_MAX_PENDING; i++)
 		atomic_store(&snapfork_pending[i], 0);
+	/* A new process: its own heap, its own count (note 11). */
+	atomic_store(&snapfork_crashes, 0);
+	atomic_store(&snapfork_given_up, 0);
 }
 
 static void
@@ -385,19 +395,46 @@ snapfork_spawn(snapfork_child_fn child, void *ctx, uint64_t *pause_ns)
 	return pid;
 }
 
-/* Reports how a child ended if it is worth a line: a child that failed
- * with a status has said why itself; a signal it could not report. */
+/*
+ * Design note 11: how the children end.  A child killed by a signal is
+ * reported every time, with its signal; SNAPFORK_GIVE_UP of them in a
+ * row with the same signal and the process takes no more snapshots (an
+ * inline walk would meet the same fault in the application itself).  A
+ * child that exits, by either status, resets the count: it has said what
+ * went wrong itself.
+ */
 static void
 snapfork_report_status(pid_t pid, int status)
 {
-	char msg[160];
+	char msg[256], name[32];
+	int sig, n;
 
-	if (!WIFSIGNALED(status) || !snapfork_first_time(2, WTERMSIG(status)))
+	if (!WIFSIGNALED(status)) {
+		atomic_store(&snapfork_crashes, 0);
 		return;
-	snprintf(msg, sizeof msg, "snapshot child %d killed by signal %d%s; "
-		 "no dump from it", (int)pid, WTERMSIG(status),
-		 WTERMSIG(status) == SIGALRM ? " (took too long)" : "");
+	}
+	sig = WTERMSIG(status);
+	if (atomic_exchange(&snapfork_crash_sig, sig) != sig)
+		atomic_store(&snapfork_crashes, 0);
+	n = atomic_fetch_add(&snapfork_crashes, 1) + 1;
+	snprintf(name, sizeof name, "%s", sigabbrev_np(sig) ? sigabbrev_np(sig)
+							     : "?");
+	snprintf(msg, sizeof msg, "snapshot child %d killed by signal %d "
+		 "(SIG%s)%s; no dump from it", (int)pid, sig, name,
+		 sig == SIGALRM ? ", it took too long" : "");
 	snapfork_say(getpid(), msg);
+	if (n >= SNAPFORK_GIVE_UP && !atomic_exchange(&snapfork_given_up, 1)) {
+		snprintf(msg, sizeof msg, "%d snapshot children in a row were "
+			 "killed by SIG%s; this process takes no more "
+			 "snapshots", n, name);
+		snapfork_say(getpid(), msg);
+	}
+}
+
+int
+snapfork_gave_up(void)
+{
+	return atomic_load(&snapfork_given_up);
 }
 
 /* waitpid on slot i's pid; returns 1 if the slot is now free. */

@@ -61,6 +61,10 @@ uint64_t snapfork_poll(void);
  * it.  Blocks: the caller must not hold the GIL. */
 void snapfork_wait_all(void);
 
+/* 1 once children kept crashing (snapfork.c design note 11): take no more
+ * snapshots in this process (already said on stderr). */
+int snapfork_gave_up(void);
+
 /*
  * State that a snapshot child must be able to update for its parent (the
  * next sequence number, the causes already warned about): returns a

@@ -57,6 +57,9 @@ QUICK = [t for t in FULL if t not in ("test_concurrent_futures",
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
 
+# Seconds one test case may take (regrtest --timeout).
+CASE_TIMEOUT = 120
+
 
 def interpreters(paths):
     """[(label, path)] of interpreters that have CPython's test package."""
@@ -135,6 +138,10 @@ def run_file(python, test, shim, timeout, muppy):
     work = tempfile.mkdtemp(prefix="muppy-cpy-")
     dumps_dir = os.path.join(work, "dumps")
     os.mkdir(dumps_dir)
+    # Tests run children as other users (test_subprocess: user=, group=):
+    # like /tmp, a directory every user may write to (sticky).
+    os.chmod(dumps_dir, 0o1777)
+    os.chmod(work, 0o755)
     cwd = os.path.join(work, "cwd")
     os.mkdir(cwd)
     xml = os.path.join(work, "result.xml")
@@ -142,7 +149,11 @@ def run_file(python, test, shim, timeout, muppy):
     if shim:
         env.update(LD_PRELOAD=shim, MUPPY_DIR=dumps_dir, MUPPY_INTERVAL="1")
     t0 = time.monotonic()
-    p = subprocess.Popen([python, "-m", "test", "--junit-xml", xml, test],
+    # --timeout: a test case that hangs dumps every thread's traceback and
+    # ends the run (faulthandler), so a hang names itself and costs two
+    # minutes, not the whole file's time-out.
+    p = subprocess.Popen([python, "-m", "test", "--timeout", str(CASE_TIMEOUT),
+                          "--junit-xml", xml, test],
                          cwd=cwd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
@@ -183,6 +194,10 @@ def compare(plain, shimmed):
                    % (plain.rc, shimmed.rc))
     if not plain.outcomes:
         why.append("no JUnit report without the shim")
+        hung = [l for l in plain.output.splitlines()
+                if "Timeout (" in l or l.startswith("  File ")][:6]
+        if hung:
+            why.append("its output: " + " | ".join(l.strip() for l in hung))
     for name in sorted(set(plain.outcomes) | set(shimmed.outcomes)):
         a = plain.outcomes.get(name, "absent")
         b = shimmed.outcomes.get(name, "absent")

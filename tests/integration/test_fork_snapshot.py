@@ -21,6 +21,7 @@ What is asserted:
     the dumps are complete, and the shim prints nothing (ECHILD is quiet).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -216,6 +217,16 @@ class ForkSnapshotTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
+    def app_dir(self, name, script_name, text):
+        """A new directory name in the test's tmp with text as its
+        script_name: returns (directory, script path)."""
+        d = os.path.join(self.tmp.name, name)
+        os.mkdir(d)
+        script = os.path.join(d, script_name)
+        with open(script, "w") as f:
+            f.write(text)
+        return d, script
+
     def big_app(self, interp, d, mode):
         script = os.path.join(d, "big.py")
         with open(script, "w") as f:
@@ -309,11 +320,7 @@ class ForkSnapshotTest(unittest.TestCase):
 
     def test_app_reaping_with_waitpid_minus_one(self):
         def check(interp):
-            d = os.path.join(self.tmp.name, interp.version)
-            os.mkdir(d)
-            script = os.path.join(d, "waiter.py")
-            with open(script, "w") as f:
-                f.write(WAITPID_APP)
+            d, script = self.app_dir(interp.version, "waiter.py", WAITPID_APP)
             r = common.run_app(interp, script, muppy_dir=d,
                                env=common.shim_env(d, MUPPY_SNAPSHOT="fork"),
                                cwd=d, timeout=120)
@@ -331,6 +338,58 @@ class ForkSnapshotTest(unittest.TestCase):
                 self.assertGreaterEqual(
                     common.summary_rows(path).get("dict", (0, 0))[0], 50000)
             common.say("      %s: %s" % (interp.version, r.stdout.strip()))
+        common.for_each_interpreter(self, check)
+
+    def test_crashing_children_are_reported_then_given_up(self):
+        # Every child that dies says so with its signal; three in a row by
+        # the same signal and the process takes no more snapshots (an
+        # inline walk would meet the same fault in the program itself).
+        app = textwrap.dedent("""
+            import ctypes, os, signal, time
+            ctypes.CDLL(os.environ["MUPPY_SHIM"]).muppy_shim_test_fail(b"child:11")
+            for _ in range(5):
+                os.kill(os.getpid(), signal.SIGUSR1)
+                time.sleep(0.4)
+            print("still here", len([f for f in os.listdir(".") if ".dump" in f]))
+            """)
+
+        def check(interp):
+            d, script = self.app_dir("crash-" + interp.version, "crash.py", app)
+            env = common.shim_env(d, MUPPY_SNAPSHOT="fork",
+                                  MUPPY_SHIM=common.shim_path())
+            r = common.run_app(interp, script, muppy_dir=d, cwd=d, env=env)
+            self.assertEqual(r.stdout, "still here 0\n")
+            lines = r.stderr.splitlines()
+            crashes = [l for l in lines if re.search(
+                r"^muppy: pid \d+: snapshot child \d+ killed by signal 11 "
+                r"\(SIGSEGV\); no dump from it$", l)]
+            gave_up = [l for l in lines if l.endswith(
+                "3 snapshot children in a row were killed by SIGSEGV; this "
+                "process takes no more snapshots")]
+            self.assertEqual((len(crashes), len(gave_up), len(lines)), (3, 1, 4),
+                             r.stderr)
+        common.for_each_interpreter(self, check)
+
+    def test_a_timer_that_cannot_keep_up_says_so_once(self):
+        app = textwrap.dedent("""
+            import time
+            heap = [{"i": i, "s": str(i)} for i in range(250000)]
+            time.sleep(1.5)
+            print("ok")
+            """)
+
+        def check(interp):
+            for mode in ("inline", "fork"):
+                d, script = self.app_dir("late-%s-%s" % (interp.version, mode),
+                                         "late.py", app)
+                env = common.shim_env(d, MUPPY_SNAPSHOT=mode,
+                                      MUPPY_INTERVAL="0.01")
+                r = common.run_app(interp, script, muppy_dir=d, cwd=d, env=env)
+                self.assertEqual(r.stdout, "ok\n")
+                self.assertRegex(
+                    r.stderr, r"^muppy: pid \d+: timer dumps come every "
+                    r"\d+\.\d s, not every 0.01 s \(MUPPY_INTERVAL\): a "
+                    r"snapshot takes \d+\.\d s here\n$", mode)
         common.for_each_interpreter(self, check)
 
     def test_snapshot_children_are_invisible(self):
@@ -365,11 +424,7 @@ class ForkSnapshotTest(unittest.TestCase):
             """)
 
         def check(interp):
-            d = os.path.join(self.tmp.name, "inv-" + interp.version)
-            os.mkdir(d)
-            script = os.path.join(d, "invisible.py")
-            with open(script, "w") as f:
-                f.write(app)
+            d, script = self.app_dir("inv-" + interp.version, "invisible.py", app)
             r = common.run_app(interp, script, muppy_dir=d, cwd=d,
                                env=common.shim_env(d, MUPPY_SNAPSHOT="fork",
                                                    MUPPY_INTERVAL="0.05"))
