@@ -55,6 +55,15 @@ extern "C" {
 #define FMT_HEADER_SIZE 20
 #define FMT_TRAILER_SIZE 16
 
+/*
+ * The most a body may inflate to: FMT_MAX_RATIO bytes per byte of zlib
+ * stream, and at least FMT_MAX_SMALL_BODY.  Real dumps inflate 2-15
+ * times (docs/format.md); zlib alone allows 1032, and without a bound a
+ * small crafted file makes a reader work for minutes.
+ */
+#define FMT_MAX_RATIO 128u
+#define FMT_MAX_SMALL_BODY ((uint64_t)1 << 20)
+
 /* Header flags. */
 #define FMT_FLAG_GRAPH   0x1u  /* OBJECTS, EDGES and ROOTS sections present */
 #define FMT_FLAG_STRINGS 0x2u  /* STRDATA section present (string contents) */

@@ -834,6 +834,14 @@ verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
 	z_stream zs;
 	int rc;
 
+	if (want > FMT_MAX_SMALL_BODY && want / FMT_MAX_RATIO > inlen) {
+		set_err(err, errlen, "corrupt: the trailer says the body "
+			"inflates to %llu bytes, over %u times its %llu "
+			"compressed bytes (no dump compresses that well)",
+			(unsigned long long)want, FMT_MAX_RATIO,
+			(unsigned long long)inlen);
+		return MUPPY_ECORRUPT;
+	}
 	memset(&zs, 0, sizeof zs);
 	if (inflateInit(&zs) != Z_OK)
 		return MUPPY_ENOMEM;

@@ -374,6 +374,29 @@ TEST(TreeTest, BadTargetsAndUsage) {
   EXPECT_EQ(r.status, 2);
 }
 
+// A referrer tree that would have millions of nodes is refused, and the
+// input (dump and depth) is the cause: exit 2, one line, nothing printed.
+TEST(TreeTest, DenseCliqueIsRefusedAsBadInput) {
+  Dump d;
+  uint32_t t = d.Type("dict");
+  std::vector<uint32_t> o;
+  for (uint32_t i = 0; i < 16; i++) o.push_back(d.Obj(0x1000 + 0x100 * i, t));
+  for (uint32_t a : o)
+    for (uint32_t b : o)
+      if (a != b) d.Edge(a, b, d.Key("k" + std::to_string(b)));
+  d.Row("dict", 16, 16 * 16);
+  std::string f = d.Write("clique.dump");
+  Result r = Muppy({"tree", f, "0x1000", "--maxdepth", "7"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "muppy: error: the tree has more than 2000000 nodes; "
+                   "lower --maxdepth or use --no-repeat\n");
+  r = Muppy({"tree", f, "0x1000", "--maxdepth", "7", "--no-repeat"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = Muppy({"tree", f, "0x1000", "--maxdepth", "3"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
 // ---- path -----------------------------------------------------------------
 
 // sys.modules['app'].registry['k'][3].callback, plus a second way in.

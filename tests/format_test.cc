@@ -908,6 +908,34 @@ TEST(Format, SkipsUnknownSections) {
 	ExpectSame(*b.Dump(), r.d);
 }
 
+TEST(Format, RejectsBodiesThatInflateTooWell) {
+	Builder b;
+	SampleGraph(b);
+	std::vector<Sec> secs = Sections(Inflate(Write(b.Dump())));
+	// A skippable section of zeros: valid framing and CRCs, but the
+	// stream inflates about 1000 times, as only a crafted file does.
+	secs.insert(secs.end() - 1, Sec{99, std::string(8u << 20, '\0')});
+	std::string body = Body(secs);
+	std::string f = Reframe(Header(1, 0, FMT_FLAG_GRAPH), body);
+	size_t zlen = f.size() - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
+	ASSERT_GT(body.size(), (size_t)FMT_MAX_RATIO * zlen);
+	Read r(f);
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT);
+	EXPECT_EQ(r.Err(), "corrupt: the trailer says the body inflates to " +
+				   std::to_string(body.size()) + " bytes, over " +
+				   std::to_string(FMT_MAX_RATIO) + " times its " +
+				   std::to_string(zlen) +
+				   " compressed bytes (no dump compresses that "
+				   "well)");
+	EXPECT_TRUE(Zeroed(r.d));
+	// Up to 1 MiB any ratio passes: a small dump of a small heap.
+	secs.erase(secs.end() - 2);
+	secs.insert(secs.end() - 1, Sec{99, std::string(900000, '\0')});
+	Read small(Reframe(Header(1, 0, FMT_FLAG_GRAPH), Body(secs)));
+	ASSERT_EQ(small.rc, 0) << small.Err();
+	ExpectSame(*b.Dump(), small.d);
+}
+
 TEST(Format, RejectsTruncationAtEveryLength) {
 	Builder b;
 	SampleGraph(b);

@@ -536,12 +536,12 @@ one_tree(struct tree *t, uint32_t obj, uint64_t tree_no)
 	}
 	return 0;
 fail:
-	if (t->too_big)
-		util_error("the tree has more than %u nodes; lower --maxdepth "
-			   "or use --no-repeat", TREE_MAX_NODES);
-	else
-		util_error("out of memory");
-	return MUPPY_EXIT_FAILURE;
+	if (!t->too_big)
+		return util_error("out of memory");
+	/* The input asks for it (a dense graph at this depth): status 2. */
+	util_error("the tree has more than %u nodes; lower --maxdepth "
+		   "or use --no-repeat", TREE_MAX_NODES);
+	return MUPPY_EXIT_USAGE;
 }
 
 static const struct fmt_dump *size_dump;
