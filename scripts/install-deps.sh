@@ -10,6 +10,12 @@
 #   libpython3.11-testsuite
 #                    CPython's own regression tests for Debian's python3,
 #                    run with and without the shim (tests/cpython_slice.py)
+#   clang libclang-rt-14-dev
+#                    libFuzzer and the sanitizers for tests/fuzz/
+#   mypy python3-numpy python3-lxml python3-msgpack python3-yaml
+#   python3-regex    programs built from compiled extensions (mypyc, C,
+#                    Cython) that tests/integration/test_extensions.py
+#                    profiles
 #
 # Runs apt-get as root, or through sudo when not root. `apt-get update` runs
 # once, only when something has to be installed. Used by scripts/demo.sh and
@@ -17,7 +23,9 @@
 set -euo pipefail
 
 PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev python3
-          libpython3.11-testsuite)
+          libpython3.11-testsuite clang libclang-rt-14-dev
+          mypy python3-numpy python3-lxml python3-msgpack python3-yaml
+          python3-regex)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

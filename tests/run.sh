@@ -14,7 +14,9 @@
 #      under the shim (tests/integration/run.py);
 #   5. runs a slice of CPython's own regression suite with and without the
 #      shim, comparing each file's results (tests/cpython_slice.py);
-#   6. counts test cases (tests/tally.py) and ends with the line
+#   6. runs the libFuzzer targets of the dump reader and every analysis
+#      command for a minute (tests/fuzz/run.sh, clang);
+#   7. counts test cases (tests/tally.py) and ends with the line
 #      `tests: N passed, N failed`.
 #
 # Every step runs even when an earlier one failed, so the count shows the
@@ -115,6 +117,18 @@ print(" ".join("--python " + i.path for i in pick))')
     else
         echo "not run: bazel-bin/tools/muppy or bazel-bin/shim/libmuppy.so did not build"
         failed+=(--failed "CPython's tests (muppy or libmuppy.so did not build)")
+    fi
+fi
+
+if [ -x tests/fuzz/run.sh ]; then
+    section "fuzz targets, a short run: tests/fuzz/run.sh --time 60"
+    if up_to_date //shim:libmuppy.so; then
+        tests/fuzz/run.sh --time 60 --shim bazel-bin/shim/libmuppy.so \
+            2>&1 | tee "$work/fuzz.log"
+        counted+=(--counted fuzz "$work/fuzz.log" "${PIPESTATUS[0]}")
+    else
+        echo "not run: bazel-bin/shim/libmuppy.so did not build (the seeds)"
+        failed+=(--failed "fuzz targets (libmuppy.so did not build)")
     fi
 fi
 
