@@ -151,25 +151,17 @@ cat_roots_strdata(const struct fmt_dump *d)
 int
 cmd_cat(int argc, char **argv)
 {
-	struct util_parser p;
 	struct fmt_dump d;
-	const char *path = NULL, *v;
-	int id, rc;
+	const char *path = NULL;
+	const struct util_option opts[] = { UTIL_OPTIONS_END };
+	const struct util_command cmd = {
+		MUPPY_USAGE_CAT, cat_help, opts, &path, 1, 1,
+		"a dump file is needed", NULL, NULL,
+	};
+	int rc;
 
-	util_parser_init(&p, argc, argv, NULL, MUPPY_USAGE_CAT);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		if (id == UTIL_OPT_HELP)
-			return util_finish_stdout(util_help(cat_help));
-		if (id == UTIL_OPT_ERROR)
-			return MUPPY_EXIT_USAGE;
-		if (path)
-			return util_usage_error(MUPPY_USAGE_CAT, "unexpected "
-						"argument '%s'", v);
-		path = v;
-	}
-	if (!path)
-		return util_usage_error(MUPPY_USAGE_CAT,
-					"a dump file is needed");
+	if (!util_parse_command(&cmd, argc, argv, &rc))
+		return rc;
 	rc = util_read_dump(path, FMT_READ_ALL, &d);
 	if (rc)
 		return rc;

@@ -27,99 +27,12 @@ static const char diffobj_help[] =
 	"and type), grouped by type: how many and their total size.  Needs\n"
 	"graph dumps.\n"
 	"\n"
-	"  --limit N        rows to print after sorting (default 15; 0: all)\n"
+	"  --limit N        rows to print after sorting "
+	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n"
 	"  --sort KEY       size (default), count, or type\n"
 	"  --order ORDER    descending (default) or ascending\n"
 	"  --format FMT     text (Pympler's table, default), json, csv\n"
 	"  -h, --help       this help\n";
-
-enum { OPT_LIMIT = 1, OPT_SORT, OPT_ORDER, OPT_FORMAT, OPT_OBJECTS };
-
-static const struct util_opt diffobj_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "sort", 's', 1, OPT_SORT },
-	{ "order", 0, 1, OPT_ORDER },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ "objects", 0, 0, OPT_OBJECTS },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
-static int
-parse_option(int id, const char *v, struct tbl_summary_opts *o)
-{
-	const char *syn = MUPPY_USAGE_DIFF;
-	enum util_format f;
-	int64_t n;
-	int rc;
-
-	switch (id) {
-	case OPT_LIMIT:
-		if ((rc = util_parse_int("--limit", v, 0, INT64_MAX, syn, &n)))
-			return rc;
-		o->limit = (size_t)n;
-		return 0;
-	case OPT_SORT:
-		if (strcmp(v, "size") == 0)
-			o->sort = TBL_SORT_SIZE;
-		else if (strcmp(v, "count") == 0 || strcmp(v, "#") == 0)
-			o->sort = TBL_SORT_COUNT;
-		else if (strcmp(v, "type") == 0)
-			o->sort = TBL_SORT_TYPE;
-		else
-			return util_usage_error(syn, "--sort: '%s' is not one "
-						"of size, count, type", v);
-		return 0;
-	case OPT_ORDER:
-		if (strcmp(v, "descending") && strcmp(v, "ascending"))
-			return util_usage_error(syn, "--order: '%s' is not "
-						"descending or ascending", v);
-		o->descending = strcmp(v, "descending") == 0;
-		return 0;
-	case OPT_FORMAT:
-		if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-					    UTIL_FORMAT_JSON | UTIL_FORMAT_CSV,
-					    syn, &f)))
-			return rc;
-		o->output = f == UTIL_FORMAT_JSON ? TBL_OUT_JSON :
-			    f == UTIL_FORMAT_CSV ? TBL_OUT_CSV : TBL_OUT_TEXT;
-		return 0;
-	}
-	return 0;  /* OPT_OBJECTS: why we are here */
-}
-
-static int
-parse_args(int argc, char **argv, const char **files,
-	   struct tbl_summary_opts *o)
-{
-	const char *syn = MUPPY_USAGE_DIFF, *v;
-	struct util_parser p;
-	int id, rc, got = 0;
-
-	memset(o, 0, sizeof *o);
-	o->limit = 15;
-	o->sort = TBL_SORT_SIZE;
-	o->descending = 1;
-	o->output = TBL_OUT_TEXT;
-	util_parser_init(&p, argc, argv, diffobj_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		if (id == UTIL_OPT_HELP)
-			return util_finish_stdout(util_help(diffobj_help));
-		if (id == UTIL_OPT_ERROR)
-			return MUPPY_EXIT_USAGE;
-		if (id == UTIL_OPT_OPERAND) {
-			if (got == 2)
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-			files[got++] = v;
-		} else if ((rc = parse_option(id, v, o))) {
-			return rc;
-		}
-	}
-	if (got < 2)
-		return util_usage_error(syn, "two dump files are needed "
-					"(OLD NEW)");
-	return -1;
-}
 
 static int
 name_cmp(const void *pa, const void *pb)
@@ -181,8 +94,8 @@ cmd_diff_objects(int argc, char **argv)
 	int64_t n;
 	int rc;
 
-	rc = parse_args(argc, argv, files, &o);
-	if (rc >= 0)
+	if (!summary_parse_args(argc, argv, MUPPY_USAGE_DIFF, diffobj_help,
+				files, 2, 1, &o, &rc))
 		return rc;
 	rc = graph_read_objects(files[0], &old);
 	if (rc)

@@ -32,13 +32,6 @@ static const char info_help[] =
 	"  --format FMT     text (default) or json\n"
 	"  -h, --help       this help\n";
 
-enum { OPT_FORMAT = 1 };
-
-static const struct util_opt info_opts[] = {
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
 /* What the readable forms are computed from. */
 struct info {
 	const char *path;
@@ -244,36 +237,22 @@ print_json(const struct info *in)
 int
 cmd_info(int argc, char **argv)
 {
-	struct util_parser p;
 	struct info in;
 	struct stat st;
 	enum util_format f = UTIL_FORMAT_TEXT;
-	const char *v;
-	int id, rc;
+	const struct util_option opts[] = {
+		UTIL_OPT_FORMAT(&f, UTIL_FORMAT_TEXT | UTIL_FORMAT_JSON),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		MUPPY_USAGE_INFO, info_help, opts, &in.path, 1, 1,
+		"a dump file is needed", NULL, NULL,
+	};
+	int rc;
 
 	memset(&in, 0, sizeof in);
-	util_parser_init(&p, argc, argv, info_opts, MUPPY_USAGE_INFO);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		if (id == UTIL_OPT_HELP)
-			return util_finish_stdout(util_help(info_help));
-		if (id == UTIL_OPT_ERROR)
-			return MUPPY_EXIT_USAGE;
-		if (id == OPT_FORMAT &&
-		    (rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-					    UTIL_FORMAT_JSON,
-					    MUPPY_USAGE_INFO, &f)))
-			return rc;
-		if (id == UTIL_OPT_OPERAND) {
-			if (in.path)
-				return util_usage_error(MUPPY_USAGE_INFO,
-							"unexpected argument "
-							"'%s'", v);
-			in.path = v;
-		}
-	}
-	if (!in.path)
-		return util_usage_error(MUPPY_USAGE_INFO,
-					"a dump file is needed");
+	if (!util_parse_command(&cmd, argc, argv, &rc))
+		return rc;
 	rc = util_read_dump(in.path, FMT_READ_ALL, &in.d);
 	if (rc)
 		return rc;

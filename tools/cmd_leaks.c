@@ -64,14 +64,6 @@ static const char leaks_help[] =
 	"  --format FMT     text (default), json, csv\n"
 	"  -h, --help       this help\n";
 
-enum { OPT_LIMIT = 1, OPT_FORMAT };
-
-static const struct util_opt leaks_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
 #define LEAKS_MAX_DUMPS 30000  /* run_start is a uint16 */
 
 /* leaked[i]: 0 not leaked, LEAK_YOUNG born in the last interval, LEAK_OLD
@@ -79,64 +71,12 @@ static const struct util_opt leaks_opts[] = {
 #define LEAK_YOUNG 1
 #define LEAK_OLD 2
 
-struct leaks_args {
-	const char **files;  /* borrowed from argv */
-	int nfiles;
-	uint64_t limit;
-	enum util_format format;
-};
-
-static int
-parse_args(int argc, char **argv, struct leaks_args *a, const char *syn,
-	   const char *help)
-{
-	struct util_parser p;
-	const char *v;
-	int id, rc;
-	int64_t n;
-
-	a->nfiles = 0;
-	a->limit = 0;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, leaks_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (a->nfiles == LEAKS_MAX_DUMPS)
-				return util_usage_error(syn, "too many dumps");
-			a->files[a->nfiles++] = v;
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
-						 syn, &n)))
-				return rc;
-			a->limit = (uint64_t)n;
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV, syn,
-						    &a->format)))
-				return rc;
-			break;
-		}
-	}
-	if (a->nfiles < 2)
-		return util_usage_error(syn, "at least two dumps are needed "
-					"(oldest first)");
-	return -1;
-}
-
 /* ---- which objects leaked (design note 1) --------------------------- */
 
 /* Addresses only mean something within one process: say so when the
  * dumps' META pids differ (dumps without a pid are not questioned). */
 static void
-warn_other_process(const struct leaks_args *a, int k,
+warn_other_process(const struct util_series *a, int k,
 		   const struct fmt_dump *dk, const struct fmt_dump *last)
 {
 	const char *p1 = fmt_meta_get(dk, "pid"), *p2 = fmt_meta_get(last, "pid");
@@ -154,7 +94,7 @@ warn_other_process(const struct leaks_args *a, int k,
  * Returns 0 or an exit status (message printed).
  */
 static int
-mark_leaked(const struct leaks_args *a, const struct fmt_dump *last,
+mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 	    uint8_t *leaked)
 {
 	uint64_t n = last->nobjects;
@@ -491,7 +431,7 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 }
 
 static int
-analyse(const struct leaks_args *a, const struct fmt_dump *last,
+analyse(const struct util_series *a, const struct fmt_dump *last,
 	uint8_t *leaked)
 {
 	struct graph g;
@@ -529,7 +469,7 @@ out:
 int
 cmd_leaks(int argc, char **argv)
 {
-	struct leaks_args a;
+	struct util_series a;
 	struct fmt_dump last;
 	uint8_t *leaked = NULL;
 	int rc;
@@ -537,8 +477,9 @@ cmd_leaks(int argc, char **argv)
 	a.files = malloc(((size_t)argc + 1) * sizeof *a.files);
 	if (!a.files)
 		return util_error("out of memory");
-	rc = parse_args(argc, argv, &a, MUPPY_USAGE_LEAKS, leaks_help);
-	if (rc >= 0)
+	a.limit = 0;
+	if (!util_parse_series(argc, argv, MUPPY_USAGE_LEAKS, leaks_help,
+			       LEAKS_MAX_DUMPS, "too many dumps", &a, &rc))
 		goto out_files;
 	rc = graph_read_dump(a.files[a.nfiles - 1], &last);
 	if (rc)

@@ -39,25 +39,13 @@ static const char objects_help[] =
 	"  --format FMT     text (default), json, csv\n"
 	"  -h, --help       this help\n";
 
-enum { OPT_TYPE = 1, OPT_MIN, OPT_MAX, OPT_SORT, OPT_LIMIT, OPT_FORMAT };
-
-static const struct util_opt objects_opts[] = {
-	{ "type", 't', 1, OPT_TYPE },
-	{ "min", 0, 1, OPT_MIN },
-	{ "max", 0, 1, OPT_MAX },
-	{ "sort", 's', 1, OPT_SORT },
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
 enum obj_sort { SORT_SIZE, SORT_TYPE, SORT_ADDRESS, SORT_REFCNT };
 
 struct objects_args {
 	const char *path;
 	const char *type;          /* NULL: any */
 	int64_t min, max;          /* -1: not given (Pympler's default) */
-	enum obj_sort sort;
+	int sort;                  /* enum obj_sort */
 	uint64_t limit;            /* 0: all */
 	enum util_format format;
 };
@@ -100,74 +88,42 @@ obj_cmp(const void *pa, const void *pb, void *ctx)
 	return c ? c : cmp_u64(a, b);
 }
 
+/* Parses argv into *a; 0 when the command must return *status at once. */
 static int
-parse_args(int argc, char **argv, struct objects_args *a)
+parse_args(int argc, char **argv, struct objects_args *a, int *status)
 {
-	static const char *const sorts[] = {"size", "type", "address",
-					    "refcnt"};
-	const char *syn = MUPPY_USAGE_OBJECTS, *v;
-	struct util_parser p;
-	int id, rc, i;
-	int64_t n;
+	static const struct util_choice sorts[] = {
+		{ "size", SORT_SIZE, 0 }, { "type", SORT_TYPE, 0 },
+		{ "address", SORT_ADDRESS, 0 }, { "refcnt", SORT_REFCNT, 0 },
+		{ NULL, 0, 0 },
+	};
+	const struct util_option opts[] = {
+		UTIL_OPT_STRING("type", 't', &a->type),
+		UTIL_OPT_SIZE("min", 0, &a->min),
+		UTIL_OPT_SIZE("max", 0, &a->max),
+		UTIL_OPT_CHOICE("sort", 's', &a->sort, sorts),
+		UTIL_OPT_UINT("limit", 'n', &a->limit, 0, INT64_MAX),
+		UTIL_OPT_FORMAT(&a->format, UTIL_FORMAT_TEXT |
+				UTIL_FORMAT_JSON | UTIL_FORMAT_CSV),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		MUPPY_USAGE_OBJECTS, objects_help, opts, &a->path, 1, 1,
+		"a dump file is needed", NULL, NULL,
+	};
 
-	memset(a, 0, sizeof *a);
-	a->min = a->max = -1;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, objects_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(objects_help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (a->path)
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-			a->path = v;
-			break;
-		case OPT_TYPE:
-			a->type = v;
-			break;
-		case OPT_MIN:
-			if ((rc = util_parse_size("--min", v, syn, &a->min)))
-				return rc;
-			break;
-		case OPT_MAX:
-			if ((rc = util_parse_size("--max", v, syn, &a->max)))
-				return rc;
-			break;
-		case OPT_SORT:
-			for (i = 0; i < 4 && strcmp(v, sorts[i]); i++)
-				;
-			if (i == 4)
-				return util_usage_error(syn, "--sort: '%s' is "
-							"not one of size, type,"
-							" address, refcnt", v);
-			a->sort = (enum obj_sort)i;
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
-						 syn, &n)))
-				return rc;
-			a->limit = (uint64_t)n;
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV, syn,
-						    &a->format)))
-				return rc;
-			break;
-		}
+	*a = (struct objects_args){ .min = -1, .max = -1, .sort = SORT_SIZE,
+				    .format = UTIL_FORMAT_TEXT };
+	if (!util_parse_command(&cmd, argc, argv, status))
+		return 0;
+	if (a->min > -1 && a->max > -1 && a->min > a->max) {
+		*status = util_usage_error(MUPPY_USAGE_OBJECTS, "--min (%lld) "
+					   "is larger than --max (%lld)",
+					   (long long)a->min,
+					   (long long)a->max);
+		return 0;
 	}
-	if (!a->path)
-		return util_usage_error(syn, "a dump file is needed");
-	if (a->min > -1 && a->max > -1 && a->min > a->max)
-		return util_usage_error(syn, "--min (%lld) is larger than "
-					"--max (%lld)", (long long)a->min,
-					(long long)a->max);
-	return -1;
+	return 1;
 }
 
 /* Whether any type in d->types is named name.  Several type objects may
@@ -369,8 +325,7 @@ cmd_objects(int argc, char **argv)
 	struct sort_ctx sc;
 	int rc;
 
-	rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
 	rc = util_read_dump(a.path, FMT_READ_ALL, &d);
 	if (rc)

@@ -21,6 +21,8 @@
 #include "tools/table.h"   /* tbl_* */
 #include "tools/util.h"    /* options, messages, exit statuses */
 
+#define ORPHANS_LIMIT 100   /* rows by default */
+
 static const char orphans_help[] =
 	"usage: " MUPPY_USAGE_ORPHANS "\n"
 	"\n"
@@ -31,84 +33,46 @@ static const char orphans_help[] =
 	"refers to that are not roots.  Immortal and static objects are left\n"
 	"out.\n"
 	"\n"
-	"  --limit N        rows to print (default 100; 0: all)\n"
+	"  --limit N        rows to print "
+	"(default " UTIL_STR(ORPHANS_LIMIT) "; 0: all)\n"
 	"  --sort KEY       extra (default, largest first), size (largest\n"
 	"                   first), address\n"
 	"  --format FMT     text (default), json, csv\n"
 	"  -h, --help       this help\n";
-
-enum { OPT_LIMIT = 1, OPT_SORT, OPT_FORMAT };
-
-static const struct util_opt orphans_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "sort", 's', 1, OPT_SORT },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
 
 enum orphan_sort { SORT_EXTRA, SORT_SIZE, SORT_ADDRESS };
 
 struct orphans_args {
 	const char *file;
 	uint64_t limit;
-	enum orphan_sort sort;
+	int sort;                 /* enum orphan_sort */
 	enum util_format format;
 };
 
+/* Parses argv into *a; 0 when the command must return *status at once. */
 static int
-parse_args(int argc, char **argv, struct orphans_args *a)
+parse_args(int argc, char **argv, struct orphans_args *a, int *status)
 {
-	const char *syn = MUPPY_USAGE_ORPHANS, *v;
-	struct util_parser p;
-	int id, rc;
-	int64_t n;
+	static const struct util_choice sorts[] = {
+		{ "extra", SORT_EXTRA, 0 }, { "size", SORT_SIZE, 0 },
+		{ "address", SORT_ADDRESS, 0 }, { NULL, 0, 0 },
+	};
+	const struct util_option opts[] = {
+		UTIL_OPT_UINT("limit", 'n', &a->limit, 0, INT64_MAX),
+		UTIL_OPT_CHOICE("sort", 's', &a->sort, sorts),
+		UTIL_OPT_FORMAT(&a->format, UTIL_FORMAT_TEXT |
+				UTIL_FORMAT_JSON | UTIL_FORMAT_CSV),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		MUPPY_USAGE_ORPHANS, orphans_help, opts, &a->file, 1, 1,
+		"a dump file is needed", NULL, NULL,
+	};
 
-	memset(a, 0, sizeof *a);
-	a->limit = 100;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, orphans_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(orphans_help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (a->file)
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-			a->file = v;
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
-						 syn, &n)))
-				return rc;
-			a->limit = (uint64_t)n;
-			break;
-		case OPT_SORT:
-			if (strcmp(v, "extra") == 0)
-				a->sort = SORT_EXTRA;
-			else if (strcmp(v, "size") == 0)
-				a->sort = SORT_SIZE;
-			else if (strcmp(v, "address") == 0)
-				a->sort = SORT_ADDRESS;
-			else
-				return util_usage_error(syn, "--sort: '%s' is "
-							"not one of extra, size,"
-							" address", v);
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV, syn,
-						    &a->format)))
-				return rc;
-			break;
-		}
-	}
-	if (!a->file)
-		return util_usage_error(syn, "a dump file is needed");
-	return -1;
+	*a = (struct orphans_args){ .limit = ORPHANS_LIMIT,
+				    .sort = SORT_EXTRA,
+				    .format = UTIL_FORMAT_TEXT };
+	return util_parse_command(&cmd, argc, argv, status);
 }
 
 /* The rule (file head), one object. */
@@ -255,8 +219,7 @@ cmd_orphans(int argc, char **argv)
 	uint64_t n = 0, shown;
 	int rc;
 
-	rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
 	rc = graph_open(a.file, &d, &g);
 	if (rc)

@@ -38,13 +38,7 @@ static const char path_help[] =
 	"Exit status: 0 (also when no root reaches the object: then it says\n"
 	"so), 1 runtime failure, 2 bad input (no such object, invalid dump).\n";
 
-enum { OPT_LIMIT = 1, OPT_FORMAT };
-
-static const struct util_opt path_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
+#define PATH_MAX_CHAINS 1000000   /* --limit's bound */
 
 struct path_args {
 	const char *file, *target;
@@ -52,53 +46,29 @@ struct path_args {
 	enum util_format format;
 };
 
+/* Parses argv into *a; 0 when the command must return *status at once. */
 static int
-parse_args(int argc, char **argv, struct path_args *a)
+parse_args(int argc, char **argv, struct path_args *a, int *status)
 {
-	const char *syn = MUPPY_USAGE_PATH, *v;
-	struct util_parser p;
-	int id, rc;
-	int64_t n;
+	const char *ops[2] = { NULL, NULL };
+	const struct util_option opts[] = {
+		UTIL_OPT_UINT("limit", 'n', &a->limit, 1, PATH_MAX_CHAINS),
+		UTIL_OPT_FORMAT(&a->format, UTIL_FORMAT_TEXT |
+				UTIL_FORMAT_JSON | UTIL_FORMAT_CSV |
+				UTIL_FORMAT_DOT),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		MUPPY_USAGE_PATH, path_help, opts, ops, 2, 2,
+		"a dump file and an object address are needed", NULL, NULL,
+	};
 
-	memset(a, 0, sizeof *a);
-	a->limit = 1;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, path_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(path_help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (!a->file)
-				a->file = v;
-			else if (!a->target)
-				a->target = v;
-			else
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 1, 1000000, syn,
-						 &n)))
-				return rc;
-			a->limit = (uint64_t)n;
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV |
-						    UTIL_FORMAT_DOT, syn,
-						    &a->format)))
-				return rc;
-			break;
-		}
-	}
-	if (!a->file || !a->target)
-		return util_usage_error(syn, "a dump file and an object "
-					"address are needed");
-	return -1;
+	*a = (struct path_args){ .limit = 1, .format = UTIL_FORMAT_TEXT };
+	if (!util_parse_command(&cmd, argc, argv, status))
+		return 0;
+	a->file = ops[0];
+	a->target = ops[1];
+	return 1;
 }
 
 /* ---- choosing the chains -------------------------------------------- */
@@ -408,8 +378,7 @@ cmd_path(int argc, char **argv)
 	uint32_t target;
 	int rc;
 
-	rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
 	rc = graph_open(a.file, &d, &g);
 	if (rc)

@@ -31,6 +31,8 @@
 #include "tools/muppy.h"   /* cmd_snap, MUPPY_USAGE_SNAP */
 #include "tools/util.h"    /* option parsing, util_error */
 
+#define SNAP_TIMEOUT 30   /* seconds, by default */
+
 static const char snap_help[] =
 	"usage: " MUPPY_USAGE_SNAP "\n"
 	"\n"
@@ -38,18 +40,11 @@ static const char snap_help[] =
 	"LD_PRELOAD) write a dump now: sends it the shim's signal, waits for\n"
 	"the new muppy.PID.<seq>.dump, and prints its path.\n"
 	"\n"
-	"  --timeout S      give up after S seconds (default 30)\n"
+	"  --timeout S      give up after S seconds "
+	"(default " UTIL_STR(SNAP_TIMEOUT) ")\n"
 	"  --dir D          where the process writes its dumps (default: its\n"
 	"                   MUPPY_DIR, else its working directory)\n"
 	"  -h, --help       this help\n";
-
-enum { OPT_TIMEOUT = 1, OPT_DIR };
-
-static const struct util_opt snap_opts[] = {
-	{ "timeout", 't', 1, OPT_TIMEOUT },
-	{ "dir", 'd', 1, OPT_DIR },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
 
 struct snap {
 	int pid;
@@ -61,44 +56,29 @@ struct snap {
 	size_t nseen, capseen;
 };
 
+/* Parses argv into *s; 0 when the command must return *status at once. */
 static int
-parse_args(int argc, char **argv, struct snap *s)
+parse_args(int argc, char **argv, struct snap *s, int *status)
 {
-	const char *syn = MUPPY_USAGE_SNAP, *v, *pid = NULL;
-	struct util_parser p;
-	int id, rc;
-	int64_t n;
+	const char *pid = NULL;
+	const struct util_option opts[] = {
+		UTIL_OPT_SECONDS("timeout", 't', &s->timeout),
+		UTIL_OPT_STRING("dir", 'd', &s->dir_opt),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		MUPPY_USAGE_SNAP, snap_help, opts, &pid, 1, 1,
+		"a process id is needed", NULL, NULL,
+	};
+	int64_t n = 0;
 
-	s->timeout = 30;
-	util_parser_init(&p, argc, argv, snap_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(snap_help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (pid)
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-			pid = v;
-			break;
-		case OPT_TIMEOUT:
-			if ((rc = util_parse_seconds("--timeout", v, syn,
-						     &s->timeout)))
-				return rc;
-			break;
-		case OPT_DIR:
-			s->dir_opt = v;
-			break;
-		}
-	}
-	if (!pid)
-		return util_usage_error(syn, "a process id is needed");
-	if ((rc = util_parse_int("PID", pid, 1, INT32_MAX, syn, &n)))
-		return rc;
+	s->timeout = SNAP_TIMEOUT;
+	if (!util_parse_command(&cmd, argc, argv, status))
+		return 0;
+	*status = util_parse_int("PID", pid, 1, INT32_MAX, MUPPY_USAGE_SNAP,
+				 &n);
 	s->pid = (int)n;
-	return -1;
+	return *status == 0;
 }
 
 /* 1 if /proc/PID/maps names libmuppy.so, 0 if not, -1 (printed) if it
@@ -414,8 +394,7 @@ cmd_snap(int argc, char **argv)
 	uint64_t unused;
 	int rc;
 
-	rc = parse_args(argc, argv, &s);
-	if (rc >= 0)
+	if (!parse_args(argc, argv, &s, &rc))
 		return rc;
 	rc = has_shim(s.pid);
 	if (rc < 0)

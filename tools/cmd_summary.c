@@ -30,7 +30,8 @@ static const char summary_help[] =
 	"Prints the per-type summary of DUMP (objects and total size per type\n"
 	"name) as Pympler's summary.print_ does.\n"
 	"\n"
-	"  --limit N        rows to print after sorting (default 15; 0: all)\n"
+	"  --limit N        rows to print after sorting "
+	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n"
 	"  --sort KEY       size (default), count, or type (the row name)\n"
 	"  --order ORDER    descending (default) or ascending\n"
 	"  --format FMT     text (Pympler's table, default), json, csv\n"
@@ -42,7 +43,8 @@ static const char diff_help[] =
 	"Prints what changed per type from dump OLD to dump NEW (NEW minus OLD;\n"
 	"unchanged rows left out) as Pympler's tracker.print_diff does.\n"
 	"\n"
-	"  --limit N        rows to print after sorting (default 15; 0: all)\n"
+	"  --limit N        rows to print after sorting "
+	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n"
 	"  --sort KEY       size (default), count, or type (the row name)\n"
 	"  --order ORDER    descending (default) or ascending\n"
 	"  --format FMT     text (Pympler's table, default), json, csv\n"
@@ -50,100 +52,48 @@ static const char diff_help[] =
 	"                   address and type), by type (graph dumps)\n"
 	"  -h, --help       this help\n";
 
-enum { OPT_LIMIT = 1, OPT_SORT, OPT_ORDER, OPT_FORMAT };
-
-static const struct util_opt summary_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "sort", 's', 1, OPT_SORT },
-	{ "order", 0, 1, OPT_ORDER },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
-static int
-parse_sort(const char *s, const char *synopsis, enum tbl_sort *out)
+int
+summary_parse_args(int argc, char **argv, const char *synopsis,
+		   const char *help, const char **files, size_t nfiles,
+		   int objects, struct tbl_summary_opts *o, int *status)
 {
-	if (strcmp(s, "size") == 0)
-		*out = TBL_SORT_SIZE;
-	else if (strcmp(s, "count") == 0 || strcmp(s, "#") == 0)
-		*out = TBL_SORT_COUNT;
-	else if (strcmp(s, "type") == 0)
-		*out = TBL_SORT_TYPE;
-	else
-		return util_usage_error(synopsis, "--sort: '%s' is not one "
-					"of size, count, type", s);
-	return 0;
-}
+	static const struct util_choice sorts[] = {
+		{ "size", TBL_SORT_SIZE, 0 }, { "count", TBL_SORT_COUNT, 0 },
+		{ "#", TBL_SORT_COUNT, 1 }, { "type", TBL_SORT_TYPE, 0 },
+		{ NULL, 0, 0 },
+	};
+	static const struct util_choice orders[] = {
+		{ "descending", 1, 0 }, { "ascending", 0, 0 }, { NULL, 0, 0 },
+	};
+	enum util_format f = UTIL_FORMAT_TEXT;
+	int sort = TBL_SORT_SIZE, unused;
+	uint64_t limit = SUMMARY_LIMIT;
+	struct util_option opts[] = {
+		UTIL_OPT_UINT("limit", 'n', &limit, 0, INT64_MAX),
+		UTIL_OPT_CHOICE("sort", 's', &sort, sorts),
+		UTIL_OPT_CHOICE("order", 0, &o->descending, orders),
+		UTIL_OPT_FORMAT(&f, UTIL_FORMAT_TEXT | UTIL_FORMAT_JSON |
+				UTIL_FORMAT_CSV),
+		UTIL_OPT_SET("objects", 0, &unused, 1),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		synopsis, help, opts, files, nfiles, nfiles,
+		nfiles == 1 ? "a dump file is needed" :
+			      "two dump files are needed (OLD NEW)",
+		NULL, NULL,
+	};
 
-/*
- * Parses `summary`/`diff` arguments into *o and nfiles operands into
- * files[].  Returns -1 to go on, or the exit status to return at once
- * (help printed: 0; usage error printed: 2).
- */
-static int
-parse_args(int argc, char **argv, const char *synopsis, const char *help,
-	   const char **files, int nfiles, struct tbl_summary_opts *o)
-{
-	struct util_parser p;
-	const char *v;
-	int id, got = 0, rc;
-	int64_t n;
-	enum util_format f;
-
-	o->limit = 15;  /* Pympler's default */
-	o->sort = TBL_SORT_SIZE;
+	if (!objects)   /* only diff --objects takes --objects */
+		opts[4] = (struct util_option)UTIL_OPTIONS_END;
 	o->descending = 1;
-	o->output = TBL_OUT_TEXT;
-	util_parser_init(&p, argc, argv, summary_opts, synopsis);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (got == nfiles)
-				return util_usage_error(synopsis, "unexpected "
-							"argument '%s'", v);
-			files[got++] = v;
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
-						 synopsis, &n)))
-				return rc;
-			o->limit = (size_t)n;
-			break;
-		case OPT_SORT:
-			if ((rc = parse_sort(v, synopsis, &o->sort)))
-				return rc;
-			break;
-		case OPT_ORDER:
-			if (strcmp(v, "descending") == 0)
-				o->descending = 1;
-			else if (strcmp(v, "ascending") == 0)
-				o->descending = 0;
-			else
-				return util_usage_error(synopsis, "--order: '%s'"
-							" is not descending or "
-							"ascending", v);
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV,
-						    synopsis, &f)))
-				return rc;
-			o->output = f == UTIL_FORMAT_JSON ? TBL_OUT_JSON :
-				    f == UTIL_FORMAT_CSV ? TBL_OUT_CSV :
-				    TBL_OUT_TEXT;
-			break;
-		}
-	}
-	if (got < nfiles)
-		return util_usage_error(synopsis, nfiles == 1 ?
-					"a dump file is needed" :
-					"two dump files are needed (OLD NEW)");
-	return -1;
+	if (!util_parse_command(&cmd, argc, argv, status))
+		return 0;
+	o->limit = (size_t)limit;
+	o->sort = (enum tbl_sort)sort;
+	o->output = f == UTIL_FORMAT_JSON ? TBL_OUT_JSON :
+		    f == UTIL_FORMAT_CSV ? TBL_OUT_CSV : TBL_OUT_TEXT;
+	return 1;
 }
 
 /* The dump's counters are unsigned; a table holds int64 so that a diff
@@ -175,9 +125,8 @@ cmd_summary(int argc, char **argv)
 	const char *file;
 	int rc;
 
-	rc = parse_args(argc, argv, MUPPY_USAGE_SUMMARY, summary_help, &file,
-			1, &o);
-	if (rc >= 0)
+	if (!summary_parse_args(argc, argv, MUPPY_USAGE_SUMMARY, summary_help,
+				&file, 1, 0, &o, &rc))
 		return rc;
 	rc = util_read_dump(file, FMT_READ_SUMMARY, &d);
 	if (rc)
@@ -280,9 +229,8 @@ cmd_diff(int argc, char **argv)
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (strcmp(argv[i], "--objects") == 0)
 			return cmd_diff_objects(argc, argv);
-	rc = parse_args(argc, argv, MUPPY_USAGE_DIFF, diff_help, files, 2,
-			&o);
-	if (rc >= 0)
+	if (!summary_parse_args(argc, argv, MUPPY_USAGE_DIFF, diff_help, files,
+				2, 0, &o, &rc))
 		return rc;
 	rc = util_read_dump(files[0], FMT_READ_SUMMARY, &old);
 	if (rc)

@@ -23,6 +23,8 @@
 #include "tools/table.h"       /* tbl_* */
 #include "tools/util.h"        /* options, messages, exit statuses */
 
+#define TOP_LIMIT 20   /* rows by default */
+
 static const char top_help[] =
 	"usage: " MUPPY_USAGE_TOP "\n"
 	"\n"
@@ -31,21 +33,12 @@ static const char top_help[] =
 	"the object graph, the roots being modules, thread frames and objects\n"
 	"held from outside the heap), with the shortest path to each.\n"
 	"\n"
-	"  --limit N        rows (default 20; 0: all)\n"
+	"  --limit N        rows (default " UTIL_STR(TOP_LIMIT) "; 0: all)\n"
 	"  --by-type        per type: the retained size of its objects that\n"
 	"                   no other object of the same type keeps alive, with\n"
 	"                   the path of the largest one\n"
 	"  --format FMT     text (default), json, csv\n"
 	"  -h, --help       this help\n";
-
-enum { OPT_LIMIT = 1, OPT_BYTYPE, OPT_FORMAT };
-
-static const struct util_opt top_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "by-type", 0, 0, OPT_BYTYPE },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
 
 struct top_args {
 	const char *file;
@@ -54,51 +47,25 @@ struct top_args {
 	enum util_format format;
 };
 
+/* Parses argv into *a; 0 when the command must return *status at once. */
 static int
-parse_args(int argc, char **argv, struct top_args *a)
+parse_args(int argc, char **argv, struct top_args *a, int *status)
 {
-	const char *syn = MUPPY_USAGE_TOP, *v;
-	struct util_parser p;
-	int id, rc;
-	int64_t n;
+	const struct util_option opts[] = {
+		UTIL_OPT_UINT("limit", 'n', &a->limit, 0, INT64_MAX),
+		UTIL_OPT_SET("by-type", 0, &a->by_type, 1),
+		UTIL_OPT_FORMAT(&a->format, UTIL_FORMAT_TEXT |
+				UTIL_FORMAT_JSON | UTIL_FORMAT_CSV),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command c = {
+		MUPPY_USAGE_TOP, top_help, opts, &a->file, 1, 1,
+		"a dump file is needed", NULL, NULL,
+	};
 
-	memset(a, 0, sizeof *a);
-	a->limit = 20;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, top_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(top_help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			if (a->file)
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-			a->file = v;
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
-						 syn, &n)))
-				return rc;
-			a->limit = (uint64_t)n;
-			break;
-		case OPT_BYTYPE:
-			a->by_type = 1;
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV, syn,
-						    &a->format)))
-				return rc;
-			break;
-		}
-	}
-	if (!a->file)
-		return util_usage_error(syn, "a dump file is needed");
-	return -1;
+	*a = (struct top_args){ .limit = TOP_LIMIT,
+				.format = UTIL_FORMAT_TEXT };
+	return util_parse_command(&c, argc, argv, status);
 }
 
 /* One output row: an object, or a type with its largest object. */
@@ -443,8 +410,7 @@ cmd_top(int argc, char **argv)
 	struct graph g;
 	int rc;
 
-	rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
 	rc = graph_open(a.file, &d, &g);
 	if (rc)

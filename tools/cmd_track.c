@@ -23,6 +23,8 @@
 #include "tools/table.h"   /* tbl_* */
 #include "tools/util.h"    /* options, messages, exit statuses */
 
+#define TRACK_LIMIT 15   /* rows per interval table by default */
+
 static const char track_help[] =
 	"usage: " MUPPY_USAGE_TRACK "\n"
 	"\n"
@@ -32,66 +34,10 @@ static const char track_help[] =
 	"least half of the intervals and grew overall, ranked by size growth,\n"
 	"with their growth in objects per interval.\n"
 	"\n"
-	"  --limit N        rows per interval table (default 15; 0: all)\n"
+	"  --limit N        rows per interval table "
+	"(default " UTIL_STR(TRACK_LIMIT) "; 0: all)\n"
 	"  --format FMT     text (default), json, csv\n"
 	"  -h, --help       this help\n";
-
-enum { OPT_LIMIT = 1, OPT_FORMAT };
-
-static const struct util_opt track_opts[] = {
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
-struct track_args {
-	const char **files;
-	int nfiles;
-	uint64_t limit;
-	enum util_format format;
-};
-
-static int
-parse_args(int argc, char **argv, struct track_args *a)
-{
-	const char *syn = MUPPY_USAGE_TRACK, *v;
-	struct util_parser p;
-	int id, rc;
-	int64_t n;
-
-	a->nfiles = 0;
-	a->limit = 15;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, track_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		switch (id) {
-		case UTIL_OPT_HELP:
-			return util_finish_stdout(util_help(track_help));
-		case UTIL_OPT_ERROR:
-			return MUPPY_EXIT_USAGE;
-		case UTIL_OPT_OPERAND:
-			a->files[a->nfiles++] = v;
-			break;
-		case OPT_LIMIT:
-			if ((rc = util_parse_int("--limit", v, 0, INT64_MAX,
-						 syn, &n)))
-				return rc;
-			a->limit = (uint64_t)n;
-			break;
-		case OPT_FORMAT:
-			if ((rc = util_parse_format(v, UTIL_FORMAT_TEXT |
-						    UTIL_FORMAT_JSON |
-						    UTIL_FORMAT_CSV, syn,
-						    &a->format)))
-				return rc;
-			break;
-		}
-	}
-	if (a->nfiles < 2)
-		return util_usage_error(syn, "at least two dumps are needed "
-					"(oldest first)");
-	return -1;
-}
 
 /* ---- the matrix -------------------------------------------------------- */
 
@@ -279,7 +225,7 @@ print_suspects_text(const struct matrix *m, const struct suspect *s,
 }
 
 static int
-print_text(const struct track_args *a, const struct matrix *m,
+print_text(const struct util_series *a, const struct matrix *m,
 	   struct tbl_row *rows, const struct suspect *s, size_t ns)
 {
 	struct tbl_summary_opts o = {a->limit, TBL_SORT_SIZE, 1, TBL_OUT_TEXT};
@@ -296,7 +242,7 @@ print_text(const struct track_args *a, const struct matrix *m,
 }
 
 static int
-print_json(const struct track_args *a, const struct matrix *m,
+print_json(const struct util_series *a, const struct matrix *m,
 	   struct tbl_row *rows, const struct suspect *s, size_t ns)
 {
 	struct tbl_summary_opts o = {a->limit, TBL_SORT_SIZE, 1, TBL_OUT_JSON};
@@ -331,7 +277,7 @@ print_json(const struct track_args *a, const struct matrix *m,
 }
 
 static int
-print_csv(const struct track_args *a, const struct matrix *m,
+print_csv(const struct util_series *a, const struct matrix *m,
 	  struct tbl_row *rows, const struct suspect *s, size_t ns)
 {
 	char per[512];
@@ -361,7 +307,7 @@ print_csv(const struct track_args *a, const struct matrix *m,
 }
 
 static int
-report(const struct track_args *a, const struct fmt_dump *d)
+report(const struct util_series *a, const struct fmt_dump *d)
 {
 	struct matrix m;
 	struct tbl_row *rows = NULL;
@@ -392,15 +338,16 @@ out:
 int
 cmd_track(int argc, char **argv)
 {
-	struct track_args a;
+	struct util_series a;
 	struct fmt_dump *d = NULL;
 	int rc, loaded = 0;
 
 	a.files = malloc(((size_t)argc + 1) * sizeof *a.files);
 	if (!a.files)
 		return util_error("out of memory");
-	rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	a.limit = TRACK_LIMIT;
+	if (!util_parse_series(argc, argv, MUPPY_USAGE_TRACK, track_help,
+			       (size_t)argc, NULL, &a, &rc))
 		goto out;
 	d = calloc((size_t)a.nfiles, sizeof *d);
 	if (!d) {

@@ -33,6 +33,8 @@
 #include "tools/util.h"    /* options, messages, exit statuses */
 
 #define TREE_MAX_NODES 2000000u
+#define TREE_MAX_DEPTH 1000      /* --maxdepth's bound */
+#define TREE_MAX_TREES 1000000   /* --limit's bound */
 
 static const char tree_help[] =
 	"usage: " MUPPY_USAGE_TREE "\n"
@@ -57,117 +59,56 @@ static const char tree_help[] =
 	"  --format FMT     text (default), json, csv, dot (Graphviz)\n"
 	"  -h, --help       this help\n";
 
-enum { OPT_MAXDEPTH = 1, OPT_REFERENTS, OPT_LABEL, OPT_NOREPEAT, OPT_TYPE,
-       OPT_LIMIT, OPT_FORMAT };
-
-static const struct util_opt tree_opts[] = {
-	{ "maxdepth", 'd', 1, OPT_MAXDEPTH },
-	{ "referents", 0, 0, OPT_REFERENTS },
-	{ "label", 0, 1, OPT_LABEL },
-	{ "no-repeat", 0, 0, OPT_NOREPEAT },
-	{ "type", 't', 1, OPT_TYPE },
-	{ "limit", 'n', 1, OPT_LIMIT },
-	{ "format", 'f', 1, OPT_FORMAT },
-	{ NULL, 0, 0, 0 }  /* Sentinel */
-};
-
 enum tree_label { LABEL_TYPE, LABEL_NAME, LABEL_FULL };
 
 struct tree_args {
 	const char *file, *target, *type;
 	int64_t maxdepth;
 	int referents, repeat;
-	enum tree_label label;
+	int label;                /* enum tree_label */
 	uint64_t limit;
 	enum util_format format;
 };
 
+/* Parses argv into *a; 0 when the command must return *status at once. */
 static int
-parse_label(const char *v, const char *syn, enum tree_label *out)
+parse_args(int argc, char **argv, struct tree_args *a, int *status)
 {
-	if (strcmp(v, "type") == 0)
-		*out = LABEL_TYPE;
-	else if (strcmp(v, "name") == 0)
-		*out = LABEL_NAME;
-	else if (strcmp(v, "full") == 0)
-		*out = LABEL_FULL;
-	else
-		return util_usage_error(syn, "--label: '%s' is not one of "
-					"type, name, full", v);
-	return 0;
-}
+	static const struct util_choice labels[] = {
+		{ "type", LABEL_TYPE, 0 }, { "name", LABEL_NAME, 0 },
+		{ "full", LABEL_FULL, 0 }, { NULL, 0, 0 },
+	};
+	const char *ops[2] = { NULL, NULL };
+	const struct util_option opts[] = {
+		UTIL_OPT_INT("maxdepth", 'd', &a->maxdepth, 0, TREE_MAX_DEPTH),
+		UTIL_OPT_SET("referents", 0, &a->referents, 1),
+		UTIL_OPT_CHOICE("label", 0, &a->label, labels),
+		UTIL_OPT_SET("no-repeat", 0, &a->repeat, 0),
+		UTIL_OPT_STRING("type", 't', &a->type),
+		UTIL_OPT_UINT("limit", 'n', &a->limit, 1, TREE_MAX_TREES),
+		UTIL_OPT_FORMAT(&a->format, UTIL_FORMAT_TEXT |
+				UTIL_FORMAT_JSON | UTIL_FORMAT_CSV |
+				UTIL_FORMAT_DOT),
+		UTIL_OPTIONS_END,
+	};
+	const struct util_command cmd = {
+		MUPPY_USAGE_TREE, tree_help, opts, ops, 1, 2,
+		"a dump file is needed", NULL, NULL,
+	};
 
-static int
-parse_option(int id, const char *v, struct tree_args *a)
-{
-	const char *syn = MUPPY_USAGE_TREE;
-	int64_t n;
-	int rc;
-
-	switch (id) {
-	case OPT_MAXDEPTH:
-		return util_parse_int("--maxdepth", v, 0, 1000, syn,
-				      &a->maxdepth);
-	case OPT_REFERENTS:
-		a->referents = 1;
+	*a = (struct tree_args){ .maxdepth = 3, .repeat = 1, .limit = 1,
+				 .label = LABEL_TYPE,
+				 .format = UTIL_FORMAT_TEXT };
+	if (!util_parse_command(&cmd, argc, argv, status))
 		return 0;
-	case OPT_LABEL:
-		return parse_label(v, syn, &a->label);
-	case OPT_NOREPEAT:
-		a->repeat = 0;
+	a->file = ops[0];
+	a->target = ops[1];
+	if (!a->target == !a->type) {
+		*status = util_usage_error(MUPPY_USAGE_TREE, "give either an "
+					   "object address or --type NAME");
 		return 0;
-	case OPT_TYPE:
-		a->type = v;
-		return 0;
-	case OPT_LIMIT:
-		if ((rc = util_parse_int("--limit", v, 1, 1000000, syn, &n)))
-			return rc;
-		a->limit = (uint64_t)n;
-		return 0;
-	case OPT_FORMAT:
-		return util_parse_format(v, UTIL_FORMAT_TEXT | UTIL_FORMAT_JSON |
-					 UTIL_FORMAT_CSV | UTIL_FORMAT_DOT, syn,
-					 &a->format);
 	}
-	return 0;
-}
-
-static int
-parse_args(int argc, char **argv, struct tree_args *a)
-{
-	const char *syn = MUPPY_USAGE_TREE, *v;
-	struct util_parser p;
-	int id, rc;
-
-	memset(a, 0, sizeof *a);
-	a->maxdepth = 3;
-	a->repeat = 1;
-	a->limit = 1;
-	a->format = UTIL_FORMAT_TEXT;
-	util_parser_init(&p, argc, argv, tree_opts, syn);
-	while ((id = util_next(&p, &v)) != UTIL_OPT_END) {
-		if (id == UTIL_OPT_HELP)
-			return util_finish_stdout(util_help(tree_help));
-		if (id == UTIL_OPT_ERROR)
-			return MUPPY_EXIT_USAGE;
-		if (id == UTIL_OPT_OPERAND) {
-			if (!a->file)
-				a->file = v;
-			else if (!a->target)
-				a->target = v;
-			else
-				return util_usage_error(syn, "unexpected "
-							"argument '%s'", v);
-		} else if ((rc = parse_option(id, v, a))) {
-			return rc;
-		}
-	}
-	if (!a->file)
-		return util_usage_error(syn, "a dump file is needed");
-	if (!a->target == !a->type)
-		return util_usage_error(syn, "give either an object address "
-					"or --type NAME");
-	return -1;
+	return 1;
 }
 
 /* ---- building (RefBrowser._get_tree) -------------------------------- */
@@ -642,8 +583,7 @@ cmd_tree(int argc, char **argv)
 	struct graph g;
 	int rc;
 
-	rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
 	rc = graph_open(a.file, &d, &g);
 	if (rc)

@@ -36,6 +36,8 @@
 #ifndef MUPPY_TOOLS_MUPPY_H
 #define MUPPY_TOOLS_MUPPY_H
 
+#include <stddef.h>   /* size_t */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -101,6 +103,16 @@ int cmd_orphans(int argc, char **argv);   /* cmd_orphans.c */
 /* `muppy diff OLD NEW --objects` (cmd_diffobj.c): called by cmd_diff with
  * the same argv when --objects is among the options. */
 int cmd_diff_objects(int argc, char **argv);
+
+/* The options of summary, diff and diff --objects (cmd_summary.c), into
+ * *o and nfiles operands into files[]; objects: accept --objects.
+ * Returns 1 to go on, 0 when the command must return *status at once
+ * (util_parse_command). */
+#define SUMMARY_LIMIT 15   /* rows by default: Pympler's */
+struct tbl_summary_opts;
+int summary_parse_args(int argc, char **argv, const char *synopsis,
+		       const char *help, const char **files, size_t nfiles,
+		       int objects, struct tbl_summary_opts *o, int *status);
 
 #ifdef __cplusplus
 }

@@ -318,6 +318,178 @@ util_parse_format(const char *s, unsigned allowed, const char *synopsis,
 				"formats this command writes", s);
 }
 
+/* ---- declared options ----------------------------------------------- */
+
+/* "--sort: 'x' is not one of a, b, c" (or "is not a or b"). */
+static int
+choice_error(const char *syn, const char *name, const char *v,
+	     const struct util_choice *list)
+{
+	char words[256] = "";
+	size_t n = 0, k = 0, len = 0;
+
+	for (const struct util_choice *c = list; c->name; c++)
+		n += !c->alias;
+	for (const struct util_choice *c = list; c->name && len < sizeof words;
+	     c++) {
+		if (c->alias)
+			continue;
+		len += (size_t)snprintf(words + len, sizeof words - len, "%s%s",
+					k == 0 ? "" : n == 2 ? " or " : ", ",
+					c->name);
+		k++;
+	}
+	return util_usage_error(syn, "--%s: '%s' is not %s%s", name, v,
+				n == 2 ? "" : "one of ", words);
+}
+
+/* Stores option o's value v (NULL for SET); 0 or a usage error status. */
+static int
+store_option(const struct util_option *o, const char *v, const char *syn)
+{
+	char shown[64];
+	int64_t n;
+	int rc;
+
+	snprintf(shown, sizeof shown, "--%s", o->name);
+	switch (o->kind) {
+	case UTIL_ARG_NONE:
+		return 0;
+	case UTIL_ARG_SET:
+		*(int *)o->dest = (int)o->min;
+		return 0;
+	case UTIL_ARG_STRING:
+		*(const char **)o->dest = v;
+		return 0;
+	case UTIL_ARG_UINT:
+		if ((rc = util_parse_int(shown, v, o->min, o->max, syn, &n)))
+			return rc;
+		*(uint64_t *)o->dest = (uint64_t)n;
+		return 0;
+	case UTIL_ARG_INT:
+		return util_parse_int(shown, v, o->min, o->max, syn, o->dest);
+	case UTIL_ARG_SIZE:
+		return util_parse_size(shown, v, syn, o->dest);
+	case UTIL_ARG_SECONDS:
+		return util_parse_seconds(shown, v, syn, o->dest);
+	case UTIL_ARG_FORMAT:
+		return util_parse_format(v, o->formats, syn, o->dest);
+	case UTIL_ARG_CHOICE:
+		for (const struct util_choice *c = o->choices; c->name; c++)
+			if (strcmp(c->name, v) == 0) {
+				*(int *)o->dest = c->value;
+				return 0;
+			}
+		return choice_error(syn, o->name, v, o->choices);
+	}
+	return 0;
+}
+
+/* The most options one command declares. */
+#define UTIL_MAX_OPTIONS 32
+
+/* Fills t (UTIL_MAX_OPTIONS + 1 entries) with the parser's view of opts:
+ * the ids are the positions + 1.  Returns 0, or -1 if there are too many
+ * (a programming error). */
+static int
+parser_table(const struct util_option *opts, struct util_opt *t)
+{
+	size_t n = 0;
+
+	for (; opts && opts[n].name; n++) {
+		if (n == UTIL_MAX_OPTIONS)
+			return -1;
+		t[n].name = opts[n].name;
+		t[n].short_name = opts[n].short_name;
+		t[n].has_arg = opts[n].kind != UTIL_ARG_SET;
+		t[n].id = (int)n + 1;
+	}
+	t[n] = (struct util_opt){ NULL, 0, 0, 0 };
+	return 0;
+}
+
+static int
+parse_declared(const struct util_command *c, struct util_parser *p,
+	       int *status)
+{
+	const char *syn = c->synopsis, *v;
+	size_t got = 0;
+	int id;
+
+	while ((id = util_next(p, &v)) != UTIL_OPT_END) {
+		if (id == UTIL_OPT_HELP) {
+			*status = util_finish_stdout(util_help(c->help));
+			return 0;
+		}
+		if (id == UTIL_OPT_ERROR) {
+			*status = MUPPY_EXIT_USAGE;
+			return 0;
+		}
+		if (id != UTIL_OPT_OPERAND) {
+			*status = store_option(&c->opts[id - 1], v, syn);
+			if (*status)
+				return 0;
+			continue;
+		}
+		if (got == c->max_operands) {
+			*status = c->too_many ?
+				util_usage_error(syn, "%s", c->too_many) :
+				util_usage_error(syn, "unexpected argument "
+						 "'%s'", v);
+			return 0;
+		}
+		c->operands[got++] = v;
+	}
+	if (c->noperands)
+		*c->noperands = got;
+	if (got < c->min_operands) {
+		*status = util_usage_error(syn, "%s", c->missing);
+		return 0;
+	}
+	return 1;
+}
+
+int
+util_parse_command(const struct util_command *c, int argc, char **argv,
+		   int *status)
+{
+	struct util_opt table[UTIL_MAX_OPTIONS + 1];
+	struct util_parser p;
+
+	*status = 0;
+	if (parser_table(c->opts, table) != 0) {
+		*status = util_error("%s: more than %d options", c->synopsis,
+				     UTIL_MAX_OPTIONS);
+		return 0;
+	}
+	util_parser_init(&p, argc, argv, table, c->synopsis);
+	return parse_declared(c, &p, status);
+}
+
+int
+util_parse_series(int argc, char **argv, const char *synopsis,
+		  const char *help, size_t max, const char *too_many,
+		  struct util_series *a, int *status)
+{
+	const struct util_option opts[] = {
+		UTIL_OPT_UINT("limit", 'n', &a->limit, 0, INT64_MAX),
+		UTIL_OPT_FORMAT(&a->format, UTIL_FORMAT_TEXT |
+				UTIL_FORMAT_JSON | UTIL_FORMAT_CSV),
+		UTIL_OPTIONS_END,
+	};
+	size_t n = 0;
+	const struct util_command cmd = {
+		synopsis, help, opts, a->files, 2, max,
+		"at least two dumps are needed (oldest first)", too_many, &n,
+	};
+	int go;
+
+	a->format = UTIL_FORMAT_TEXT;
+	go = util_parse_command(&cmd, argc, argv, status);
+	a->nfiles = (int)n;
+	return go;
+}
+
 /* ---- dumps and stdout ----------------------------------------------- */
 
 /* Whether an open/read errno means "this path is not a readable dump"

@@ -11,6 +11,7 @@
 #ifndef MUPPY_TOOLS_UTIL_H
 #define MUPPY_TOOLS_UTIL_H
 
+#include <stddef.h>   /* size_t */
 #include <stdint.h>   /* int64_t, uint64_t */
 
 #include "format/dump.h"   /* struct fmt_dump, enum fmt_read_what */
@@ -116,6 +117,124 @@ int util_parse_seconds(const char *opt, const char *s, const char *synopsis,
 /* One of the formats in allowed (a mask of enum util_format). */
 int util_parse_format(const char *s, unsigned allowed, const char *synopsis,
 		      enum util_format *out);
+
+/*
+ * DECLARED OPTIONS (git's parse-options, in small)
+ *
+ * A command declares what it accepts, each option with its kind and
+ * where its value goes, and util_parse_command does the rest: values
+ * checked and stored, operands collected and counted, -h/--help answered,
+ * every error one usage message.  Defaults are whatever the destinations
+ * hold before the call.
+ *
+ *	struct top_args a = { .limit = TOP_LIMIT, .format = UTIL_FORMAT_TEXT };
+ *	const struct util_option opts[] = {
+ *		UTIL_OPT_UINT("limit", 'n', &a.limit, 0, INT64_MAX),
+ *		UTIL_OPT_SET("by-type", 0, &a.by_type, 1),
+ *		UTIL_OPT_FORMAT(&a.format, UTIL_FORMAT_TEXT | UTIL_FORMAT_JSON),
+ *		UTIL_OPTIONS_END,
+ *	};
+ *	const struct util_command c = { MUPPY_USAGE_TOP, top_help, opts,
+ *		&a.file, 1, 1, "a dump file is needed", NULL, NULL };
+ *	if (!util_parse_command(&c, argc, argv, &status))
+ *		return status;
+ *
+ * The macros check the destination's type (a wrong one does not build).
+ */
+enum util_arg_kind {
+	UTIL_ARG_NONE = 0,   /* the end of a table */
+	UTIL_ARG_SET,    /* no value: stores the option's number (int) */
+	UTIL_ARG_STRING,     /* const char *, borrowed from argv */
+	UTIL_ARG_UINT,       /* uint64_t, a decimal integer in [min, max] */
+	UTIL_ARG_INT,        /* int64_t, a decimal integer in [min, max] */
+	UTIL_ARG_SIZE,       /* int64_t, bytes with an optional suffix */
+	UTIL_ARG_SECONDS,    /* double, seconds */
+	UTIL_ARG_FORMAT,     /* enum util_format, one of the mask */
+	UTIL_ARG_CHOICE,     /* int, the value of one of the choices */
+};
+
+/* One accepted word of a UTIL_ARG_CHOICE option.  Aliases are accepted
+ * but not listed in the error message. */
+struct util_choice {
+	const char *name;    /* NULL ends the list */
+	int value;
+	int alias;
+};
+
+struct util_option {
+	const char *name;    /* long name without "--"; NULL ends the table */
+	char short_name;     /* 0: none */
+	enum util_arg_kind kind;
+	void *dest;
+	int64_t min, max;    /* INT/UINT bounds; SET: min is what is stored */
+	unsigned formats;    /* FORMAT: mask of enum util_format */
+	const struct util_choice *choices;  /* CHOICE */
+};
+
+/* A number's text, for defaults in help texts: UTIL_STR(TOP_LIMIT). */
+#define UTIL_STR(x) UTIL_STR_(x)
+#define UTIL_STR_(x) #x
+
+/* (d) when it has type T *, a build error otherwise. */
+#define UTIL_TYPED(T, d) (1 ? (d) : (T *)0)
+
+#define UTIL_OPT_SET(name, s, d, v) \
+	{ (name), (s), UTIL_ARG_SET, UTIL_TYPED(int, d), (v), 0, 0, NULL }
+#define UTIL_OPT_STRING(name, s, d) \
+	{ (name), (s), UTIL_ARG_STRING, UTIL_TYPED(const char *, d), 0, 0, 0, \
+	  NULL }
+#define UTIL_OPT_UINT(name, s, d, lo, hi) \
+	{ (name), (s), UTIL_ARG_UINT, UTIL_TYPED(uint64_t, d), (lo), (hi), 0, \
+	  NULL }
+#define UTIL_OPT_INT(name, s, d, lo, hi) \
+	{ (name), (s), UTIL_ARG_INT, UTIL_TYPED(int64_t, d), (lo), (hi), 0, \
+	  NULL }
+#define UTIL_OPT_SIZE(name, s, d) \
+	{ (name), (s), UTIL_ARG_SIZE, UTIL_TYPED(int64_t, d), 0, 0, 0, NULL }
+#define UTIL_OPT_SECONDS(name, s, d) \
+	{ (name), (s), UTIL_ARG_SECONDS, UTIL_TYPED(double, d), 0, 0, 0, NULL }
+#define UTIL_OPT_FORMAT(d, mask) \
+	{ "format", 'f', UTIL_ARG_FORMAT, UTIL_TYPED(enum util_format, d), 0, \
+	  0, (mask), NULL }
+#define UTIL_OPT_CHOICE(name, s, d, list) \
+	{ (name), (s), UTIL_ARG_CHOICE, UTIL_TYPED(int, d), 0, 0, 0, (list) }
+#define UTIL_OPTIONS_END { NULL, 0, UTIL_ARG_NONE, NULL, 0, 0, 0, NULL }
+
+/* What a command accepts: its options and its operands. */
+struct util_command {
+	const char *synopsis;        /* MUPPY_USAGE_<NAME> */
+	const char *help;            /* the full --help text */
+	const struct util_option *opts;
+	const char **operands;       /* room for max_operands */
+	size_t min_operands, max_operands;
+	const char *missing;         /* the error when fewer than min */
+	const char *too_many;        /* the error when more than max; NULL:
+	                                "unexpected argument 'X'" */
+	size_t *noperands;           /* how many there were; may be NULL */
+};
+
+/* Parses argv[1..argc-1] as c declares.  Returns 1 when the command goes
+ * on; 0 when it must return *status at once: 0 after printing the help
+ * on stdout, MUPPY_EXIT_USAGE after a usage error on stderr (or
+ * MUPPY_EXIT_FAILURE if the help could not be written). */
+int util_parse_command(const struct util_command *c, int argc, char **argv,
+		       int *status);
+
+/* The arguments of the commands over a series of dumps (leaks, track):
+ * D1 D2 [... Dn] [--limit N] [--format text|json|csv]. */
+struct util_series {
+	const char **files;   /* room for argc names; borrowed from argv */
+	int nfiles;           /* >= 2 after a successful parse */
+	uint64_t limit;       /* the caller's default before the call */
+	enum util_format format;
+};
+
+/* Parses argv into *a (files allocated by the caller, limit preset) as
+ * util_parse_command does; at most max dumps (too_many: the error past
+ * it, NULL for "unexpected argument"). */
+int util_parse_series(int argc, char **argv, const char *synopsis,
+		      const char *help, size_t max, const char *too_many,
+		      struct util_series *a, int *status);
 
 /*
  * Reads the dump at path (what: FMT_READ_ALL or FMT_READ_SUMMARY) into *d.
