@@ -1,6 +1,6 @@
 /*
  * dump.c - small lookups on a struct fmt_dump that both sides use:
- * META values, string ids, objects by address, error names.
+ * META values, string ids, edge names, objects by address, error names.
  *
  * None of these allocate or fail loudly: they work on a dump from
  * fmt_read_* as well as on one a writer filled, and treat an id out of
@@ -74,5 +74,20 @@ fmt_strerror(int err)
 		return "invalid argument";
 	default:
 		return "unknown error";
+	}
+}
+
+int
+fmt_edge_name_ok(const struct fmt_dump *d, uint32_t name)
+{
+	switch (FMT_EDGE_KIND(name)) {
+	case FMT_EDGE_KEY:
+	case FMT_EDGE_ATTR:
+	case FMT_EDGE_LOCAL:
+	case FMT_EDGE_CELL:
+	case FMT_EDGE_OTHER:
+		return FMT_EDGE_VALUE(name) < d->nstrings;
+	default:
+		return 1;
 	}
 }

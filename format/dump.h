@@ -294,6 +294,10 @@ const char *fmt_meta_get(const struct fmt_dump *d, const char *key);
 /* String id's bytes; "" for an out-of-range id.  Borrowed from d. */
 const char *fmt_str(const struct fmt_dump *d, uint32_t id);
 
+/* Whether an edge name is valid in d: one whose value is a string id
+ * (KEY, ATTR, LOCAL, CELL, OTHER) names an existing string. */
+int fmt_edge_name_ok(const struct fmt_dump *d, uint32_t name);
+
 /* Index of the object at addr, or -1 if none (binary search). */
 int64_t fmt_find_object(const struct fmt_dump *d, uint64_t addr);
 

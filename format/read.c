@@ -610,21 +610,6 @@ dec_strdata(struct rd *r, struct fmt_dump *d)
 /* ---- cross-section checks (design note 3) --------------------------- */
 
 static int
-edge_name_ok(const struct fmt_dump *d, uint32_t name)
-{
-	switch (FMT_EDGE_KIND(name)) {
-	case FMT_EDGE_KEY:
-	case FMT_EDGE_ATTR:
-	case FMT_EDGE_LOCAL:
-	case FMT_EDGE_CELL:
-	case FMT_EDGE_OTHER:
-		return FMT_EDGE_VALUE(name) < d->nstrings;
-	default:
-		return 1;
-	}
-}
-
-static int
 check_table_refs(struct rd *r, const struct fmt_dump *d)
 {
 	uint32_t ns = d->nstrings;
@@ -670,7 +655,7 @@ check_graph_refs(struct rd *r, const struct fmt_dump *d,
 					   d->obj_label[i], d->nstrings);
 	}
 	for (uint64_t e = 0; e < d->nedges; e++)
-		if (!edge_name_ok(d, d->edge_name[e]))
+		if (!fmt_edge_name_ok(d, d->edge_name[e]))
 			return ref_corrupt(r, FMT_SEC_EDGES, "edge %llu name "
 					   "0x%x names a string past %u",
 					   (unsigned long long)e,

@@ -342,22 +342,6 @@ check_objects(const struct fmt_dump *d, struct wr *w)
 	return 1;
 }
 
-/* Edge names whose value is a string id must name an existing string. */
-static int
-edge_name_ok(const struct fmt_dump *d, uint32_t name)
-{
-	switch (FMT_EDGE_KIND(name)) {
-	case FMT_EDGE_KEY:
-	case FMT_EDGE_ATTR:
-	case FMT_EDGE_LOCAL:
-	case FMT_EDGE_CELL:
-	case FMT_EDGE_OTHER:
-		return str_ok(d, FMT_EDGE_VALUE(name));
-	default:
-		return 1;
-	}
-}
-
 static int
 check_edges(const struct fmt_dump *d)
 {
@@ -375,7 +359,7 @@ check_edges(const struct fmt_dump *d)
 		if (d->edge_start[i + 1] < d->edge_start[i])
 			return 0;
 	for (uint64_t e = 0; e < d->nedges; e++)
-		if (d->edge_dst[e] >= n || !edge_name_ok(d, d->edge_name[e]))
+		if (d->edge_dst[e] >= n || !fmt_edge_name_ok(d, d->edge_name[e]))
 			return 0;
 	return 1;
 }
