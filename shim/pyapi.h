@@ -13,7 +13,7 @@
  *     from the running version (Py_GetVersion), measured from each
  *     version's own headers (see pyapi.c);
  *   - PY_OFF_* / PY_TPFLAGS_*: facts that are the same on 3.8-3.13 GIL
- *     builds (docs: /work/shared/notes/cpython-internals.md "Layout").
+ *     builds (docs/cpython.md, "Layout").
  * It does not walk anything (walk.c does) nor manage the life cycle
  * (shim.c does).  Free-threaded (3.13t) builds are not supported.
  */

@@ -14,7 +14,7 @@
  * pymod_tracker.c (tracker.SummaryTracker) and pymod_refbrowser.c
  * (refbrowser.ConsoleBrowser/FileBrowser).  No Python header is included:
  * Python objects are opaque (pm_obj) and the few fields read directly have
- * the same offsets on 3.8-3.13 (docs: shared notes, cpython-internals.md).
+ * the same offsets on 3.8-3.13 (docs/cpython.md, "Layout").
  *
  * DESIGN NOTES
  *   1. No Python-level code runs during a walk: user code (str_func, a

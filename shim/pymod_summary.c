@@ -58,7 +58,7 @@ pm_sizeof_fn(pm_obj *t)
 	return (pm_cfunc)def->meth;
 }
 
-/* sys.getsizeof's pre-header (cpython-internals.md). */
+/* sys.getsizeof's pre-header (docs/cpython.md, "sys.getsizeof"). */
 static int64_t
 pm_preheader(pm_obj *o, pm_obj *t)
 {

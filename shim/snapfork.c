@@ -9,7 +9,7 @@
  * snapshot (shim.c), the walk (walk.c), the file (output.c).
  *
  * DESIGN NOTES
- *   1. Why it is safe (cpython-internals.md, "Snapshot in a forked
+ *   1. Why it is safe (docs/cpython.md, "Snapshots in a forked
  *      child"): the forking thread holds the GIL, so pymalloc and every
  *      object are consistent in the copy.  The child is a raw clone (note
  *      10), which skips glibc's fork bookkeeping, so it uses nothing of

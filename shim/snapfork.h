@@ -8,7 +8,7 @@
  * does not know how a snapshot is made or written: the child runs a
  * function handed in by shim.c (walk, META, output), so a forked dump goes
  * through exactly the code an inline dump does.  Facts and hazards:
- * ../shared/notes/cpython-internals.md, "Snapshot in a forked child";
+ * docs/cpython.md, "Snapshots in a forked child";
  * why the choices below, in snapfork.c's DESIGN NOTES.
  */
 #ifndef MUPPY_SHIM_SNAPFORK_H
