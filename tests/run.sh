@@ -120,6 +120,12 @@ print(" ".join("--python " + i.path for i in pick))')
     fi
 fi
 
+if [ -x scripts/design-layout.py ]; then
+    section "docs/design.md's layout table against the tree: scripts/design-layout.py --check"
+    python3 scripts/design-layout.py --check 2>&1 | tee "$work/layout.log"
+    counted+=(--counted layout "$work/layout.log" "${PIPESTATUS[0]}")
+fi
+
 if [ -x tests/fuzz/run.sh ]; then
     section "fuzz targets, a short run: tests/fuzz/run.sh --time 60"
     if up_to_date //shim:libmuppy.so; then
