@@ -37,10 +37,12 @@ if [ -z "$shim" ] || [ -z "$tool" ]; then
 		trap 'rm -rf "$build"' EXIT
 		echo "bench: building with gcc into $build"
 		gcc -std=c11 -O2 -fPIC -shared -fvisibility=hidden -D_GNU_SOURCE \
-			-I"$root" "$root"/shim/*.c "$root"/format/*.c \
-			-o "$build/libmuppy.so" -ldl -lpthread -lz
+			-I"$root" "$root"/shim/*/*.c "$root"/format/*.c \
+			"$root"/common/*.c -Wl,--version-script="$root"/shim/linker.map \
+			-o "$build/libmuppy.so" -ldl -lpthread -lz -lm
 		gcc -std=c11 -O2 -D_GNU_SOURCE -I"$root" "$root"/tools/*.c \
-			"$root"/format/*.c -lz -o "$build/muppy"
+			"$root"/format/*.c "$root"/common/*.c -lz -lm \
+			-o "$build/muppy"
 		shim=$build/libmuppy.so
 		tool=$build/muppy
 	fi

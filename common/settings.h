@@ -1,6 +1,6 @@
 /*
  * settings.h - the values of the MUPPY_* settings, parsed one way for both
- * sides: the shim reads them from its environment (shim/config.c), the
+ * sides: the shim reads them from its environment (shim/runtime/config.c), the
  * tool checks them before it sets that environment (`muppy run` options,
  * `muppy snap` reading /proc/PID/environ).  One parser means a value the
  * tool accepts is a value the shim uses, never a silent fallback.

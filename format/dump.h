@@ -234,7 +234,7 @@ typedef int (*fmt_sink_fn)(void *ctx, const void *buf, size_t len);
 int fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx);
 
 /* Where fmt_write_with's buffers come from (a shim snapshot child must not
- * use glibc's malloc: shim/mem.h).  free(NULL) need not be handled. */
+ * use glibc's malloc: shim/walk/mem.h).  free(NULL) need not be handled. */
 struct fmt_alloc {
 	void *(*alloc)(void *ctx, size_t n);
 	void (*free)(void *ctx, void *p);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """design-layout.py - writes the layout table of docs/design.md from the
-tree: one row per C module of format/, common/, shim/ and tools/ (a .c
-with its .h, or either alone), its text the first sentence of the
+tree: one row per C module of format/, common/, shim/'s layers and tools/
+(a .c with its .h, or either alone), its text the first sentence of the
 module's file head (the .h's, which states the contract, else the .c's).
 
     scripts/design-layout.py           rewrite the table in docs/design.md
@@ -18,7 +18,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "design.md")
-DIRS = ("format", "common", "shim", "tools")
+DIRS = ("format", "common", "shim/cpython", "shim/walk", "shim/pymod",
+        "shim/runtime", "tools")
 BEGIN = "<!-- layout: written by scripts/design-layout.py -->"
 END = "<!-- end of layout -->"
 

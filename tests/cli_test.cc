@@ -1073,7 +1073,7 @@ TEST_F(Cli, SnapTimeoutAndProcessGone) {
                        " after 0.2 seconds\n");
 
   // A process that ignores the signal, or has it at its default action
-  // (it would die): not sent at all (shim/signals.c notes 3 and 4).
+  // (it would die): not sent at all (shim/runtime/signals.c notes 3 and 4).
   pid = StartUnderShim(
       d, "trap '' USR1; cd \"$MUPPY_DIR\" && touch ready; "
          "while :; do sleep 0.02; done", lib);

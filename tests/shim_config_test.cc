@@ -1,4 +1,4 @@
-// shim_config_test.cc - unit tests for shim/config.c: the MUPPY_*
+// shim_config_test.cc - unit tests for shim/runtime/config.c: the MUPPY_*
 // variables, their defaults, and the one warning per invalid value.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 extern "C" {
-#include "shim/config.h"
+#include "shim/runtime/config.h"
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// shim_mem_test.cc - shim/mem.c: the allocator a snapshot child uses
+// shim_mem_test.cc - shim/walk/mem.c: the allocator a snapshot child uses
 // instead of glibc's malloc, and the hazard it exists for.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 
 extern "C" {
 #include "format/dump.h"
-#include "shim/mem.h"
+#include "shim/walk/mem.h"
 }
 
 namespace {

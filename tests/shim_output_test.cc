@@ -1,4 +1,4 @@
-// shim_output_test.cc - unit tests for shim/output.c: atomic dump files,
+// shim_output_test.cc - unit tests for shim/runtime/output.c: atomic dump files,
 // sequence numbers, never following or replacing names, and every failure
 // path reached through the system-call table (shim_sys) and
 // shim_sys_inject, with nothing left behind.
@@ -18,7 +18,7 @@
 
 extern "C" {
 #include "format/dump.h"
-#include "shim/output.h"
+#include "shim/runtime/output.h"
 }
 
 namespace {

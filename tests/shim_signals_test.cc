@@ -1,4 +1,4 @@
-// shim_signals_test.cc - shim/signals.c against the kernel itself.
+// shim_signals_test.cc - shim/runtime/signals.c against the kernel itself.
 //
 // The contract (signals.c's head): for any sequence of signal-setting calls
 // and deliveries, the application observes exactly what it would without
@@ -33,7 +33,7 @@
 #include <vector>
 
 extern "C" {
-#include "shim/signals.h"
+#include "shim/runtime/signals.h"
 }
 
 extern char **environ;

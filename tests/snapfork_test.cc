@@ -1,4 +1,4 @@
-// snapfork_test.cc - unit tests of shim/snapfork.c without an interpreter:
+// snapfork_test.cc - unit tests of shim/runtime/snapfork.c without an interpreter:
 // the child runs the function handed in and leaves with its status, knows
 // it is a snapshot child, gets the parent's pause, sees only stderr among
 // the inherited descriptors, updates shared state for its parent; the
@@ -17,7 +17,7 @@
 #include <cstring>
 
 extern "C" {
-#include "shim/snapfork.h"
+#include "shim/runtime/snapfork.h"
 }
 
 namespace {

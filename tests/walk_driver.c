@@ -1,7 +1,7 @@
 /*
  * walk_driver.c - a test-only entry into the walker, for tests/walk_check.py.
  *
- * Built as its own shared object together with shim/walk.c, shim/pyapi.c
+ * Built as its own shared object together with shim/walk/walk.c, shim/cpython/pyapi.c
  * and the format/ sources (see walk_check.py for the command), loaded with
  * ctypes.PyDLL so the GIL stays held during the call.  It walks, finishes,
  * checks that fmt_write accepts the result and that fmt_read_mem gives it
@@ -24,7 +24,7 @@
 #include <time.h>     /* clock_gettime */
 
 #include "format/dump.h"
-#include "shim/walk.h"
+#include "shim/walk/walk.h"
 
 extern long walk_test_fail_after;
 extern long walk_test_seen_widen_at;

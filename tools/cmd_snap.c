@@ -180,7 +180,7 @@ signal_disposition(int pid, int sig)
 
 /*
  * The shim keeps the dump signal caught unless the program itself set
- * SIG_IGN or SIG_DFL for it (shim/signals.c, notes 3 and 4): then the
+ * SIG_IGN or SIG_DFL for it (shim/runtime/signals.c, notes 3 and 4): then the
  * signal would be ignored, or would kill the process.  Returns 0 if it is
  * safe and useful to send, else prints why and returns the exit status.
  */

@@ -1,4 +1,4 @@
-"""test_fork_snapshot.py - MUPPY_SNAPSHOT=fork (shim/snapfork.c): the
+"""test_fork_snapshot.py - MUPPY_SNAPSHOT=fork (shim/runtime/snapfork.c): the
 shim forks with the GIL held and the child walks and writes the dump.
 
 What is asserted:

@@ -1,4 +1,4 @@
-"""test_pyapi.py - the built-in `muppy` module (shim/pymod*.c, issue 4) on
+"""test_pyapi.py - the built-in `muppy` module (shim/pymod/pymod*.c, issue 4) on
 every interpreter present: the seed's Python API inside the profiled
 process, implemented in C on the dump's heap walker.
 

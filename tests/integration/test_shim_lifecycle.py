@@ -1,5 +1,5 @@
-"""Integration tests for the life cycle half of libmuppy.so (shim/shim.c,
-shim/config.c, shim/output.c): real interpreters run under LD_PRELOAD.
+"""Integration tests for the life cycle half of libmuppy.so (shim/runtime/shim.c,
+shim/runtime/config.c, shim/runtime/output.c): real interpreters run under LD_PRELOAD.
 
 What is covered: inertness in non-Python processes (same output and exit
 status, no thread, no handler, no file), the exported symbols,
@@ -291,7 +291,7 @@ class ShimLifecycleTest(unittest.TestCase):
                              stdout=subprocess.PIPE,
                              universal_newlines=True, check=True).stdout
         names = sorted(l.split()[-1] for l in out.splitlines() if l.strip())
-        # shim/signals.h: every libc call that sets a signal's action.
+        # shim/runtime/signals.h: every libc call that sets a signal's action.
         interposed = ("sigaction", "__sigaction", "signal", "bsd_signal",
                       "ssignal", "sysv_signal", "__sysv_signal",
                       "siginterrupt", "sigset", "sigignore")
@@ -360,7 +360,7 @@ os.kill(pid, signal.SIGUSR1); wait_for(pid, 1)
 while not hits:
     time.sleep(0.005)
 # SIG_IGN from the application: ignored, as without the shim (no dump:
-# the kernel holds SIG_IGN, shim/signals.c note 3).  (SIG_DFL set by the
+# the kernel holds SIG_IGN, shim/runtime/signals.c note 3).  (SIG_DFL set by the
 # program is the kernel's too: test_signals.py checks that it kills.)
 signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 assert signal.getsignal(signal.SIGUSR1) == signal.SIG_IGN
@@ -537,7 +537,7 @@ print("ok")
                 self.assertEqual((r.returncode, r.stderr), (0, ""))
                 self.assertEqual(dumps(off), {})
 
-    # -- start-up (shim/attach.c) --------------------------------------------
+    # -- start-up (shim/runtime/attach.c) --------------------------------------------
 
     def test_debug_allocators_at_exit(self):
         # Our audit hook's list entry is allocated before the interpreter

@@ -1,5 +1,5 @@
 """test_signals.py - the dump signal never changes what the application
-sees of its own signals (shim/signals.c, its contract; issue 10).
+sees of its own signals (shim/runtime/signals.c, its contract; issue 10).
 
 Each scenario is a small program run twice on every interpreter: once
 without the shim and once under it (fork snapshots, the default).  The

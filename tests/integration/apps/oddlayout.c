@@ -3,7 +3,7 @@
  * walker or could (tests/integration/test_extensions.py builds it for each
  * interpreter with headers and profiles a program that uses it).  Every
  * type is valid for CPython: the interpreter never reads what they lie
- * about, so a profiler must not either (shim/walk.c design note 7).
+ * about, so a profiler must not either (shim/walk/walk.c design note 7).
  *
  *   Liar   a heap type (PyType_FromSpec) with its own tp_traverse whose
  *          tp_members lie: "__dict__" at offset 16 holds a C pointer (a

@@ -24,8 +24,8 @@
 #include <string.h>    /* memcmp, strcmp, strlen, strchr, strrchr */
 
 #include "format/dump.h"  /* struct fmt_dump, fmt_str */
-#include "shim/pyapi.h"     /* py.lay.ht_qualname: the walker's offsets */
-#include "shim/pymod.h"
+#include "shim/cpython/pyapi.h"     /* py.lay.ht_qualname: the walker's offsets */
+#include "shim/pymod/pymod.h"
 
 static pm_obj *pm_str_sizeof;   /* interned "__sizeof__" */
 

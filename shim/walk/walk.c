@@ -79,7 +79,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "shim/walk.h"
+#include "shim/walk/walk.h"
 
 #include <stdint.h>   /* uint64_t */
 #include <stdio.h>    /* snprintf */
@@ -90,8 +90,8 @@
 #include <fcntl.h>    /* open, O_RDONLY, O_CLOEXEC */
 #include <unistd.h>   /* read, close */
 
-#include "shim/mem.h"     /* mem_realloc, mem_free: small blocks */
-#include "shim/pyapi.h"   /* py, PY_OFF_*, py_object */
+#include "shim/walk/mem.h"     /* mem_realloc, mem_free: small blocks */
+#include "shim/cpython/pyapi.h"   /* py, PY_OFF_*, py_object */
 
 #define WALK_NOSLOT UINT32_MAX     /* excluded / not recorded */
 #define WALK_SRC_PREV (WALK_NOSLOT - 1)  /* walk_edge src: the object of

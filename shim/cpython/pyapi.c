@@ -15,7 +15,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* RTLD_DEFAULT */
 #endif
-#include "shim/pyapi.h"
+#include "shim/cpython/pyapi.h"
 
 #include <dlfcn.h>    /* dlsym */
 #include <stdio.h>    /* sscanf, snprintf */

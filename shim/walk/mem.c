@@ -16,7 +16,7 @@
  *   3. No locks: a snapshot child has one thread.  In the profiled process
  *      the functions are malloc's, thread-safe as malloc is.
  */
-#include "shim/mem.h"
+#include "shim/walk/mem.h"
 
 #include <stdatomic.h>  /* atomic_int */
 #include <stdint.h>     /* uint64_t, SIZE_MAX */

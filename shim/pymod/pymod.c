@@ -6,11 +6,11 @@
  *
  * Neighbours: pymod_summary.c (summary.*, names and sizes, the table text),
  * pymod_tracker.c, pymod_refbrowser.c; the walk itself is walk.c, files are
- * written by shim.c (shim_dump_now).  It never runs Python-level code
+ * written by the host (struct pymod_host: shim.c).  It never runs Python-level code
  * during a walk (pymod.h, design note 1) and creates no Python object that
  * outlives a call except the modules, their functions and types.
  */
-#include "shim/pymod.h"
+#include "shim/pymod/pymod.h"
 
 #include <dlfcn.h>     /* dlsym, RTLD_DEFAULT */
 #include <errno.h>     /* errno, ENOSYS */
@@ -19,10 +19,12 @@
 #include <stdlib.h>    /* malloc, realloc, free */
 #include <string.h>    /* memcpy, memset, strlen */
 
-#include "shim/shim.h" /* shim_dump_now, shim_own_objects */
-#include "shim/walk.h" /* walk_heap, walk_finish, walk_result_free */
+#include "shim/walk/walk.h" /* walk_heap, walk_finish, walk_result_free */
 
 struct pm_api pm_py;
+
+/* The host's callbacks (pymod_register); NULL before registration. */
+static const struct pymod_host *pm_host;
 
 
 /* ---- the CPython entry points ------------------------------------------- */
@@ -228,7 +230,10 @@ size_t
 pm_exclusions(uintptr_t *ex, const uintptr_t *extra, size_t nextra)
 {
 	size_t nown;
-	const uintptr_t *own = shim_own_objects(&nown);  /* dumps skip these */
+	const uintptr_t *own = pm_host ? pm_host->own_objects(&nown) : NULL;
+
+	if (!own)   /* dumps skip these */
+		nown = 0;
 	if (nextra > PM_MAX_EXCLUDE)
 		nextra = PM_MAX_EXCLUDE;
 	if (nextra + nown > PM_MAX_EXCLUDE)
@@ -669,7 +674,8 @@ mp_dump(pm_obj *self, pm_obj *args, pm_obj *kw)
 					     &path))
 		return NULL;
 	out[0] = '\0';
-	rc = shim_dump_now("api", path, out, sizeof out);
+	rc = pm_host ? pm_host->dump_now("api", path, out, sizeof out) :
+		       -ENOSYS;
 	if (rc == -ENOSYS)
 		return pm_err(pm_py.Exc_RuntimeError, "muppy.dump: the shim "
 			      "cannot take snapshots in this process");
@@ -782,10 +788,11 @@ pymod_init(void)
 }
 
 int
-pymod_register(void)
+pymod_register(const struct pymod_host *host)
 {
 	int (*initialized)(void);
 
+	pm_host = host;
 	*(void **)&initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
 	if (!initialized || initialized() || pm_resolve() != 0)
 		return -1;

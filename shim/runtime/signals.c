@@ -100,7 +100,7 @@
  *      the main thread, after the program's Python-level handlers, so this
  *      is left to the cases it lists (3.8, a main thread blocked in C).
  */
-#include "shim/signals.h"
+#include "shim/runtime/signals.h"
 
 #include <dlfcn.h>       /* dlsym, RTLD_NEXT */
 #include <errno.h>       /* errno, EINVAL, ENOSYS */
@@ -110,7 +110,7 @@
 #include <string.h>      /* memcpy, memset */
 #include <unistd.h>      /* getpid */
 
-#include "shim/shim.h"   /* SHIM_EXPORT */
+#include "shim/runtime/shim.h"   /* SHIM_EXPORT */
 
 typedef int (*sig_sigaction_fn)(int, const struct sigaction *,
 				struct sigaction *);

@@ -6,7 +6,10 @@
  * Public to the rest of the shim: pymod_register() only.  shim.c calls it
  * from the constructor while !Py_IsInitialized(): it appends "muppy" to the
  * interpreter's table of built-in modules (PyImport_AppendInittab), which
- * CPython 3.12+ refuses fatally after initialization.
+ * CPython 3.12+ refuses fatally after initialization.  What the module needs
+ * of the shim's runtime (writing a dump, the shim's own objects) comes in
+ * as callbacks (struct pymod_host), so nothing here depends on shim/runtime
+ * (the Bazel targets forbid it).
  *
  * The rest of this header is the private contract between the pymod_*.c
  * files: pymod.c (module set-up, the CPython entry points, `muppy.*`),
@@ -32,13 +35,26 @@
 #include <stdint.h>    /* int64_t, uintptr_t */
 #include <sys/types.h> /* ssize_t */
 
+/* What the module asks of its host, the shim's runtime. */
+struct pymod_host {
+	/* muppy.dump(): a snapshot now, GIL held; path NULL for the usual
+	 * name.  The file's name into out_path (n bytes).  0 or a negative
+	 * errno value (-ENOSYS: no snapshots in this process). */
+	int (*dump_now)(const char *trigger, const char *path, char *out_path,
+			size_t n);
+	/* The Python objects the host made itself, which no walk reports:
+	 * a borrowed array of *n addresses. */
+	const uintptr_t *(*own_objects)(size_t *n);
+};
+
 /*
  * Registers the built-in module "muppy" with the interpreter.  Call once,
- * before Py_Initialize (from the shim's constructor).  Returns 0, or -1 if
- * the interpreter is already initialized or an entry point is missing (the
- * module is then simply not importable; nothing is printed).
+ * before Py_Initialize (from the shim's constructor); host is kept (it
+ * must stay valid).  Returns 0, or -1 if the interpreter is already
+ * initialized or an entry point is missing (the module is then simply not
+ * importable; nothing is printed).
  */
-int pymod_register(void);
+int pymod_register(const struct pymod_host *host);
 
 /* ---- private to pymod*.c ------------------------------------------------ */
 

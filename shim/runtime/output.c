@@ -24,7 +24,7 @@
  *      Elsewhere the named `<name>.tmp.<pid>` file is used, which such a
  *      kill can leave behind.
  */
-#include "shim/output.h"
+#include "shim/runtime/output.h"
 
 #include <errno.h>       /* errno, E* */
 #include <fcntl.h>       /* openat, O_*, AT_* */
@@ -36,7 +36,7 @@
 #include <sys/syscall.h> /* SYS_renameat2 */
 #include <unistd.h>      /* write, fsync, close, linkat, unlinkat, syscall */
 
-#include "shim/mem.h"      /* mem_alloc, mem_free: the encoder's memory */
+#include "shim/walk/mem.h"      /* mem_alloc, mem_free: the encoder's memory */
 
 #define OUTPUT_MAX_TRIES 1000
 

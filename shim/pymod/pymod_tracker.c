@@ -15,8 +15,8 @@
 #include <stdlib.h>   /* malloc, realloc, free */
 #include <string.h>   /* memset */
 
-#include "shim/pymod.h"
-#include "shim/walk.h"    /* walk_heap, summary mode */
+#include "shim/pymod/pymod.h"
+#include "shim/walk/walk.h"    /* walk_heap, summary mode */
 
 struct pm_stored {
 	pm_obj *key;                 /* owned reference */

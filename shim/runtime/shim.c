@@ -95,7 +95,7 @@
  *      under CPython's lock: its Py_AddPendingCall would print from our
  *      thread and crash), and the worker then takes the GIL itself.
  */
-#include "shim/shim.h"
+#include "shim/runtime/shim.h"
 
 #include <dirent.h>      /* opendir, readdir */
 #include <dlfcn.h>       /* dlsym, RTLD_DEFAULT, RTLD_NEXT */
@@ -116,15 +116,15 @@
 #include <unistd.h>      /* write, read, getpid, getppid, syscall */
 
 #include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
-#include "shim/attach.h" /* attach_install */
-#include "shim/config.h" /* struct shim_config, shim_config_load */
-#include "shim/mem.h"    /* mem_alloc, mem_free: META (a snapshot child) */
-#include "shim/output.h" /* shim_output_write, shim_sys_inject */
-#include "shim/pyapi.h"  /* py_api_init, py */
-#include "shim/pymod.h"  /* pymod_register */
-#include "shim/signals.h" /* sig_take_over, sig_sys_sigaction */
-#include "shim/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
-#include "shim/walk.h"   /* walk_heap, walk_finish, walk_result_free */
+#include "shim/runtime/attach.h" /* attach_install */
+#include "shim/runtime/config.h" /* struct shim_config, shim_config_load */
+#include "shim/walk/mem.h"    /* mem_alloc, mem_free: META (a snapshot child) */
+#include "shim/runtime/output.h" /* shim_output_write, shim_sys_inject */
+#include "shim/cpython/pyapi.h"  /* py_api_init, py */
+#include "shim/pymod/pymod.h"  /* pymod_register */
+#include "shim/runtime/signals.h" /* sig_take_over, sig_sys_sigaction */
+#include "shim/runtime/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
+#include "shim/walk/walk.h"   /* walk_heap, walk_finish, walk_result_free */
 
 /* ---- state -------------------------------------------------------------- */
 
@@ -191,7 +191,7 @@ static struct {
 	.shared = &shim.shared_local,
 };
 
-const uintptr_t *
+static const uintptr_t *
 shim_own_objects(size_t *n)
 {
 	*n = SHIM_NFN;
@@ -838,7 +838,7 @@ shim_snapshot_take(const char *trigger, int have_gil,
  * Python with the GIL held; writes to path (NULL: the dump directory with
  * the next seq), stores the file written in out_path.  Returns 0 or a
  * negative errno value; prints nothing (the caller raises). */
-int
+static int
 shim_dump_now(const char *trigger, const char *path, char *out_path,
 	      size_t n)
 {
@@ -1309,6 +1309,11 @@ shim_atfork_child(void)
 
 /* ---- the constructor ---------------------------------------------------- */
 
+/* What the built-in module asks of us (pymod.h). */
+static const struct pymod_host shim_pymod_host = {
+	shim_dump_now, shim_own_objects,
+};
+
 static const char *
 shim_getenv(const char *name)
 {
@@ -1356,7 +1361,7 @@ shim_init(void)
 	atomic_store(&shim.ready, 1);
 	/* `import muppy` works whatever the triggers; must happen before
 	 * the interpreter initializes (pymod.h). */
-	pymod_register();
+	pymod_register(&shim_pymod_host);
 	if (!shim.cfg.signo && !shim.cfg.interval_ns && !shim.cfg.at_exit)
 		return;   /* nothing could ever trigger a dump */
 	if (sem_init(&shim.sem, 0, 0) != 0 ||

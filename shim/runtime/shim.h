@@ -31,25 +31,4 @@
  */
 SHIM_EXPORT int muppy_shim_test_fail(const char *spec);
 
-/*
- * For the built-in `muppy` module (pymod.c, muppy.dump()): takes a
- * snapshot now, from Python, with the GIL held (released while encoding).
- * path NULL: `<MUPPY_DIR>/muppy.<pid>.<seq>.dump`; else exactly path,
- * which must not exist.  The file written goes to out_path (n bytes).
- * Returns 0 or a negative errno value (-ENOSYS if the shim is not set
- * up); prints nothing.  Internal (hidden), not exported.
- */
-#include <stddef.h>   /* size_t */
-int shim_dump_now(const char *trigger, const char *path, char *out_path,
-		  size_t n);
-
-/*
- * The Python objects the shim itself created (its atexit and fork hook
- * functions), for walk_opts.exclude: no walk, dump or muppy.get_objects()
- * reports them.  Returns a borrowed array of *n addresses (entries are 0
- * before the hooks exist).
- */
-#include <stdint.h>   /* uintptr_t */
-const uintptr_t *shim_own_objects(size_t *n);
-
 #endif /* MUPPY_SHIM_SHIM_H */

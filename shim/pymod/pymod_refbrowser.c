@@ -17,8 +17,8 @@
 #include <stdlib.h>   /* calloc, malloc, free */
 #include <string.h>   /* memset, strlen */
 
-#include "shim/pymod.h"
-#include "shim/walk.h"
+#include "shim/pymod/pymod.h"
+#include "shim/walk/walk.h"
 
 struct pm_node {
 	char head[PM_HEAD_SIZE];

@@ -76,7 +76,7 @@
  *      SNAPFORK_GIVE_UP children in a row killed by the same signal the
  *      process stops taking snapshots (snapfork_gave_up), and says so.
  */
-#include "shim/snapfork.h"
+#include "shim/runtime/snapfork.h"
 
 #include <errno.h>       /* errno, ECHILD, EINTR */
 #include <fcntl.h>       /* open, O_* */
@@ -92,8 +92,8 @@
 #include <time.h>        /* clock_gettime */
 #include <unistd.h>      /* syscall, pipe2, read, write, close, _exit, dup2 */
 
-#include "shim/mem.h"     /* mem_use_private: the child allocates alone */
-#include "shim/signals.h" /* sig_sys_sigaction: the child's real dispositions */
+#include "shim/walk/mem.h"     /* mem_use_private: the child allocates alone */
+#include "shim/runtime/signals.h" /* sig_sys_sigaction: the child's real dispositions */
 
 #define SNAPFORK_MAX_PENDING 4
 #define SNAPFORK_POLL_NS 10000000ull     /* 10 ms between reaping polls */

@@ -7,7 +7,7 @@
  * warnings.  No file is opened, no signal installed, no stdio used (the
  * shim writes its few lines with write(2) itself).
  */
-#include "shim/config.h"
+#include "shim/runtime/config.h"
 
 #include <signal.h>   /* SIGUSR1 */
 #include <stdio.h>    /* snprintf */

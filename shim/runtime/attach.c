@@ -48,7 +48,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* dladdr1 */
 #endif
-#include "shim/attach.h"
+#include "shim/runtime/attach.h"
 
 #include <dlfcn.h>       /* dladdr1, RTLD_DL_SYMENT */
 #include <link.h>        /* ElfW */
@@ -57,7 +57,7 @@
 #include <stdlib.h>      /* malloc, free */
 #include <string.h>      /* memcpy, strcmp, strncmp */
 
-#include "shim/pyapi.h"  /* py */
+#include "shim/cpython/pyapi.h"  /* py */
 
 /* CPython's _Py_AuditHookEntry (Python/sysmodule.c), 3.8-3.13. */
 struct attach_entry {
