@@ -209,43 +209,40 @@ print_csv(const struct graph *g, const uint32_t *sel, uint64_t n)
 	}
 }
 
+/* The analysis proper, on the opened graph (graph_run). */
+static int
+run(const struct graph *g, const void *args)
+{
+	const struct orphans_args *a = args;
+	uint32_t *sel = malloc(((size_t)g->n + 1) * sizeof *sel);
+	uint64_t n = 0, shown;
+
+	if (!sel)
+		return util_error("out of memory");
+	for (uint32_t i = 0; i < g->n; i++)
+		if (is_orphan(g, i))
+			sel[n++] = i;
+	sort_graph = g;
+	sort_key = a->sort;
+	qsort(sel, n, sizeof *sel, orphan_cmp);
+	shown = a->limit && a->limit < n ? a->limit : n;
+	if (a->format == UTIL_FORMAT_JSON)
+		print_json(g, sel, shown);
+	else if (a->format == UTIL_FORMAT_CSV)
+		print_csv(g, sel, shown);
+	else
+		print_text(g, sel, shown, n);
+	free(sel);
+	return MUPPY_EXIT_OK;
+}
+
 int
 cmd_orphans(int argc, char **argv)
 {
 	struct orphans_args a;
-	struct fmt_dump d;
-	struct graph g;
-	uint32_t *sel;
-	uint64_t n = 0, shown;
 	int rc;
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	rc = graph_open(a.file, &d, &g);
-	if (rc)
-		return rc;
-	sel = malloc(((size_t)g.n + 1) * sizeof *sel);
-	if (!sel) {
-		rc = util_error("out of memory");
-		goto done;
-	}
-	for (uint32_t i = 0; i < g.n; i++)
-		if (is_orphan(&g, i))
-			sel[n++] = i;
-	sort_graph = &g;
-	sort_key = a.sort;
-	qsort(sel, n, sizeof *sel, orphan_cmp);
-	shown = a.limit && a.limit < n ? a.limit : n;
-	if (a.format == UTIL_FORMAT_JSON)
-		print_json(&g, sel, shown);
-	else if (a.format == UTIL_FORMAT_CSV)
-		print_csv(&g, sel, shown);
-	else
-		print_text(&g, sel, shown, n);
-	free(sel);
-	rc = util_finish_stdout(MUPPY_EXIT_OK);
-done:
-	graph_free(&g);
-	fmt_dump_free(&d);
-	return rc;
+	return graph_run(a.file, run, &a);
 }

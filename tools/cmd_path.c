@@ -368,34 +368,32 @@ out:
 	return rc;
 }
 
+/* The analysis proper, on the opened graph (graph_run). */
+static int
+run(const struct graph *g, const void *args)
+{
+	const struct path_args *a = args;
+	struct graph_paths p;
+	uint32_t target;
+	int rc = graph_find_target(g->d, a->file, a->target, &target);
+
+	if (rc)
+		return rc;
+	if (graph_paths_compute(g, &p) != 0)
+		return util_error("out of memory");
+	rc = print_paths(g, &p, target, a) ? util_error("out of memory")
+					   : MUPPY_EXIT_OK;
+	graph_paths_free(&p);
+	return rc;
+}
+
 int
 cmd_path(int argc, char **argv)
 {
 	struct path_args a;
-	struct fmt_dump d;
-	struct graph g;
-	struct graph_paths p;
-	uint32_t target;
 	int rc;
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	rc = graph_open(a.file, &d, &g);
-	if (rc)
-		return rc;
-	rc = graph_find_target(&d, a.file, a.target, &target);
-	if (rc)
-		goto done;
-	if (graph_paths_compute(&g, &p) != 0) {
-		rc = util_error("out of memory");
-		goto done;
-	}
-	rc = print_paths(&g, &p, target, &a) ? util_error("out of memory")
-					      : MUPPY_EXIT_OK;
-	graph_paths_free(&p);
-	rc = util_finish_stdout(rc);
-done:
-	graph_free(&g);
-	fmt_dump_free(&d);
-	return rc;
+	return graph_run(a.file, run, &a);
 }

@@ -369,8 +369,9 @@ oom:
 }
 
 static int
-run(const struct graph *g, const struct top_args *a)
+run(const struct graph *g, const void *args)
 {
+	const struct top_args *a = args;
 	struct dom_tree t;
 	struct graph_paths p = {0};
 	struct trow *rows = NULL;
@@ -406,17 +407,9 @@ int
 cmd_top(int argc, char **argv)
 {
 	struct top_args a;
-	struct fmt_dump d;
-	struct graph g;
 	int rc;
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	rc = graph_open(a.file, &d, &g);
-	if (rc)
-		return rc;
-	rc = util_finish_stdout(run(&g, &a));
-	graph_free(&g);
-	fmt_dump_free(&d);
-	return rc;
+	return graph_run(a.file, run, &a);
 }

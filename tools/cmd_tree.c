@@ -529,8 +529,9 @@ pick_objects(const struct fmt_dump *d, const struct tree_args *a,
 }
 
 static int
-run(const struct graph *g, const struct tree_args *a)
+run(const struct graph *g, const void *args)
 {
+	const struct tree_args *a = args;
 	struct tree t = {0};
 	uint32_t *sel;
 	uint64_t nsel = 0;
@@ -579,17 +580,9 @@ int
 cmd_tree(int argc, char **argv)
 {
 	struct tree_args a;
-	struct fmt_dump d;
-	struct graph g;
 	int rc;
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	rc = graph_open(a.file, &d, &g);
-	if (rc)
-		return rc;
-	rc = util_finish_stdout(run(&g, &a));
-	graph_free(&g);
-	fmt_dump_free(&d);
-	return rc;
+	return graph_run(a.file, run, &a);
 }

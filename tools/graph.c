@@ -664,6 +664,21 @@ graph_open(const char *path, struct fmt_dump *d, struct graph *g)
 }
 
 int
+graph_run(const char *path, graph_analysis_fn fn, const void *args)
+{
+	struct fmt_dump d;
+	struct graph g;
+	int rc = graph_open(path, &d, &g);
+
+	if (rc)
+		return rc;
+	rc = util_finish_stdout(fn(&g, args));
+	graph_free(&g);
+	fmt_dump_free(&d);
+	return rc;
+}
+
+int
 graph_find_target(const struct fmt_dump *d, const char *path,
 		  const char *target, uint32_t *obj)
 {

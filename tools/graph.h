@@ -207,6 +207,14 @@ int graph_read_objects(const char *path, struct fmt_dump *d);
 int graph_open(const char *path, struct fmt_dump *d, struct graph *g);
 
 /*
+ * The analyses' one prologue and epilogue: graph_open(path), fn on the
+ * graph with args, stdout finished (a failed write is exit 1), everything
+ * freed.  fn returns an exit status and prints its own errors.
+ */
+typedef int (*graph_analysis_fn)(const struct graph *g, const void *args);
+int graph_run(const char *path, graph_analysis_fn fn, const void *args);
+
+/*
  * Resolves a TARGET operand of `tree`/`path` in d: an address that must
  * be an object of the dump.  Prints the error (exit 2) naming it.
  * Returns 0 and *obj, or the exit status.
