@@ -4,7 +4,7 @@
 #
 #   bazel-bootstrap  Bazel 4.2.3 as /usr/bin/bazel (pulls in a JDK)
 #   g++              the C/C++ toolchain (gcc, binutils, libc headers)
-#   libgtest-dev     GoogleTest, for tests/*_test.cc
+#   libgtest-dev     GoogleTest, for tests/unit/*_test.cc
 #   zlib1g-dev       zlib, the dump's compression
 #   python3          the demo, the integration tests, tests/tally.py
 #   libpython3.11-testsuite

@@ -8,8 +8,8 @@
 #      tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      (--config=asan; their own outputs, bazel-asan-*, so bazel-bin keeps
 #      the optimised build);
-#   4. runs the walker's ground-truth checks (tests/walk_check.py with
-#      //tests:walk_driver.so, under every supported interpreter present)
+#   4. runs the walker's ground-truth checks (tests/walk/walk_check.py with
+#      //tests/walk:walk_driver.so, under every supported interpreter present)
 #      and the integration tests, real interpreters
 #      under the shim (tests/integration/run.py);
 #   5. runs a slice of CPython's own regression suite with and without the
@@ -63,9 +63,9 @@ up_to_date() { bazel build "$@" >/dev/null 2>&1; }
 # Runners that count their own cases: (name log status) triples for tally.py.
 counted=()
 
-if [ -f tests/walk_check.py ]; then
-    section "walker checks: tests/walk_check.py (the heap walk against Python's own view)"
-    if up_to_date //tests:walk_driver.so; then
+if [ -f tests/walk/walk_check.py ]; then
+    section "walker checks: tests/walk/walk_check.py (the heap walk against Python's own view)"
+    if up_to_date //tests/walk:walk_driver.so; then
         # Every supported interpreter present (the integration tests'
         # discovery); only failures and the count: the passing checks
         # are many.
@@ -75,12 +75,12 @@ for i in common.interpreters(): print(i.path)')
         [ -n "$pythons" ] || pythons=python3
         for py in $pythons; do
             log="$work/walk.$(echo "$py" | tr / _).log"
-            "$py" tests/walk_check.py bazel-bin/tests/walk_driver.so 2>&1 \
+            "$py" tests/walk/walk_check.py bazel-bin/tests/walk/walk_driver.so 2>&1 \
                 | tee "$log" | grep -v '^ok '
             counted+=(--counted "walk_check ($py)" "$log" "${PIPESTATUS[0]}")
         done
     else
-        echo "not run: bazel-bin/tests/walk_driver.so did not build"
+        echo "not run: bazel-bin/tests/walk/walk_driver.so did not build"
         failed+=(--failed "walker checks (walk_driver.so did not build)")
     fi
 fi

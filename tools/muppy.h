@@ -28,7 +28,7 @@
  *      (the table's order is the order of `muppy --help`).
  *   4. Document it: one "## muppy <name>" section in docs/usage.md
  *      (synopsis, options, output, exit statuses, an example).
- *   5. Test it: tests/cli_test.cc style (fixtures written with fmt_write,
+ *   5. Test it: tests/unit/cli_test.cc style (fixtures written with fmt_write,
  *      muppy_main in-process, exact stdout/stderr and exit status), help,
  *      a usage error, and bad dumps as carefully as good ones.
  *   The build needs nothing: tools/BUILD globs every .c file in tools/.

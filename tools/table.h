@@ -5,7 +5,7 @@
  *
  * Pure functions over rows and strings, writing to a FILE *: no dump, no
  * options, no exit statuses here (those are the commands', tools/cmd_*.c),
- * so the exact text can be unit-tested (tests/table_test.cc).
+ * so the exact text can be unit-tested (tests/unit/table_test.cc).
  *
  * What "exactly Pympler 1.1" means here (pympler/summary.py format_ and
  * _format_table, pympler/util/stringutils.py pp):

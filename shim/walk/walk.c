@@ -1665,7 +1665,7 @@ walk_type_values(struct walk_type *ti, unsigned long fl)
  * reads all but the last itself, so when it can read all of them (graph
  * mode, a values layout it knows), the walk calls that base's traverse
  * alone, none for a class of plain objects: a tenth of the walk's
- * instructions on a heap of instances (callgrind), and tests/walk_check.py
+ * instructions on a heap of instances (callgrind), and tests/walk/walk_check.py
  * holds every referent of gc.get_referents() to be an edge still.
  */
 static void

@@ -1,17 +1,17 @@
 """walk_check.py - ground-truth checks of the heap walker (shim/walk/walk.c).
 
 Runs inside the interpreter under test: builds a heap with known facts,
-walks it through tests/walk_driver.c (loaded with ctypes.PyDLL, so the GIL
+walks it through tests/walk/walk_driver.c (loaded with ctypes.PyDLL, so the GIL
 is held), and compares the dump with what Python itself says: id, type
 name and sys.getsizeof of every gc object and its referents, instance
 counts, named dict/list/local/cell/slot edges, roots, string contents,
 exclusions, GC state, and that nothing is left behind.
 
-Usage: python3 tests/walk_check.py DRIVER.so [--bench N]
+Usage: python3 tests/walk/walk_check.py DRIVER.so [--bench N]
 Build the driver (from the repository root):
   gcc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -fPIC \
       -fvisibility=hidden -I. -shared -o /tmp/walkdrv.so \
-      tests/walk_driver.c shim/walk/*.c shim/cpython/pyapi.c format/dump.c \
+      tests/walk/walk_driver.c shim/walk/*.c shim/cpython/pyapi.c format/dump.c \
       format/read.c format/write.c -ldl -lz
 Prints one line per check and ends with "walk_check: N passed, M failed"
 (exit status 1 if any failed).

@@ -7,7 +7,7 @@
  * Usage: format_bench [nobjects] [level]   (defaults 1000000, 1)
  * Prints bytes per object of the file, encode and decode times, and the
  * memory the decoded struct holds.  It asserts nothing about speed (the
- * unit tests are tests/format_test.cc); it is a measurement, kept so the
+ * unit tests are tests/unit/format_test.cc); it is a measurement, kept so the
  * numbers in docs/format.md can be reproduced.
  */
 #define _POSIX_C_SOURCE 200809L  /* clock_gettime */

@@ -1,5 +1,5 @@
 /*
- * walk_driver.c - a test-only entry into the walker, for tests/walk_check.py.
+ * walk_driver.c - a test-only entry into the walker, for tests/walk/walk_check.py.
  *
  * Built as its own shared object together with shim/walk/walk.c, shim/cpython/pyapi.c
  * and the format/ sources (see walk_check.py for the command), loaded with
