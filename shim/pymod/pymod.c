@@ -19,6 +19,7 @@
 #include <stdlib.h>    /* malloc, realloc, free */
 #include <string.h>    /* memcpy, memset, strlen */
 
+#include "shim/cpython/pyapi.h" /* py_api_init */
 #include "shim/walk/walk.h" /* walk_heap, walk_finish, walk_result_free */
 
 struct pm_api pm_py;
@@ -794,7 +795,10 @@ pymod_register(const struct pymod_host *host)
 
 	pm_host = host;
 	*(void **)&initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
-	if (!initialized || initialized() || pm_resolve() != 0)
+	/* The layout (py.lay) comes from the one binding: pymod_summary.c
+	 * reads it without checking again. */
+	if (!initialized || initialized() || py_api_init() != 0 ||
+	    pm_resolve() != 0)
 		return -1;
 	/* Fatal after initialization on 3.12+ (checked just above). */
 	return pm_py.Import_AppendInittab("muppy", pymod_init) == 0 ? 0 : -1;

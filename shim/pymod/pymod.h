@@ -16,8 +16,8 @@
  * pymod_summary.c (names, sizes, summaries and the table text),
  * pymod_tracker.c (tracker.SummaryTracker) and pymod_refbrowser.c
  * (refbrowser.ConsoleBrowser/FileBrowser).  No Python header is included:
- * Python objects are opaque (pm_obj) and the few fields read directly have
- * the same offsets on 3.8-3.13 (docs/cpython.md, "Layout").
+ * Python objects are opaque (pm_obj) and the few fields read directly are
+ * at shim/cpython's offsets (docs/cpython.md, "Layout").
  *
  * DESIGN NOTES
  *   1. No Python-level code runs during a walk: user code (str_func, a
@@ -35,6 +35,8 @@
 #include <stdint.h>    /* int64_t, uintptr_t */
 #include <sys/types.h> /* ssize_t */
 
+#include "shim/cpython/pyapi.h" /* PY_OFF_*, PY_TPFLAGS_*: the one layout */
+
 /* What the module asks of its host, the shim's runtime. */
 struct pymod_host {
 	/* muppy.dump(): a snapshot now, GIL held; path NULL for the usual
@@ -50,8 +52,9 @@ struct pymod_host {
 /*
  * Registers the built-in module "muppy" with the interpreter.  Call once,
  * before Py_Initialize (from the shim's constructor); host is kept (it
- * must stay valid).  Returns 0, or -1 if the interpreter is already
- * initialized or an entry point is missing (the module is then simply not
+ * must stay valid).  Brings up the CPython binding (py_api_init) that the
+ * module's code then relies on.  Returns 0, or -1 if the interpreter is
+ * already initialized, the binding failed or an entry point is missing (the module is then simply not
  * importable; nothing is printed).
  */
 int pymod_register(const struct pymod_host *host);
@@ -60,24 +63,26 @@ int pymod_register(const struct pymod_host *host);
 
 typedef struct pm_obj pm_obj;   /* a PyObject, opaque */
 
-/* PyObject header fields, the same on every GIL build 3.8-3.13. */
-#define PM_TYPE(o) (*(pm_obj **)((char *)(o) + 8))
-#define PM_SIZE(o) (*(ssize_t *)((char *)(o) + 16))
-#define PM_TP_NAME(t) (*(const char **)((char *)(t) + 24))
-#define PM_TP_BASICSIZE(t) (*(ssize_t *)((char *)(t) + 32))
-#define PM_TP_ITEMSIZE(t) (*(ssize_t *)((char *)(t) + 40))
-#define PM_TP_FLAGS(t) (*(unsigned long *)((char *)(t) + 168))
-#define PM_TP_TRAVERSE(t) (*(pm_traverseproc *)((char *)(t) + 184))
-#define PM_TP_DICT(t) (*(pm_obj **)((char *)(t) + 264))
-#define PM_TP_IS_GC(t) (*(int (**)(pm_obj *))((char *)(t) + 328))
-#define PM_LIST_ITEMS(l) (*(pm_obj ***)((char *)(l) + 24))
-#define PM_TUPLE_ITEMS(t) ((pm_obj **)((char *)(t) + 24))
+/* Object and type fields, at the one binding's offsets (shim/cpython:
+ * the same on every GIL build 3.8-3.13). */
+#define PM_FIELD(T, o, off) (*(T *)((char *)(o) + (off)))
+#define PM_TYPE(o) PM_FIELD(pm_obj *, o, PY_OFF_TYPE)
+#define PM_SIZE(o) PM_FIELD(ssize_t, o, PY_OFF_SIZE)
+#define PM_TP_NAME(t) PM_FIELD(const char *, t, PY_OFF_TP_NAME)
+#define PM_TP_BASICSIZE(t) PM_FIELD(ssize_t, t, PY_OFF_TP_BASICSIZE)
+#define PM_TP_ITEMSIZE(t) PM_FIELD(ssize_t, t, PY_OFF_TP_ITEMSIZE)
+#define PM_TP_FLAGS(t) PM_FIELD(unsigned long, t, PY_OFF_TP_FLAGS)
+#define PM_TP_TRAVERSE(t) PM_FIELD(pm_traverseproc, t, PY_OFF_TP_TRAVERSE)
+#define PM_TP_DICT(t) PM_FIELD(pm_obj *, t, PY_OFF_TP_DICT)
+#define PM_TP_IS_GC(t) PM_FIELD(pm_inquiry, t, PY_OFF_TP_IS_GC)
+#define PM_LIST_ITEMS(l) PM_FIELD(pm_obj **, l, PY_OFF_SEQ_ITEMS)
+#define PM_TUPLE_ITEMS(t) ((pm_obj **)((char *)(t) + PY_OFF_SEQ_ITEMS))
 
-#define PM_TPFLAGS_HEAPTYPE 0x200ul
-#define PM_TPFLAGS_HAVE_GC 0x4000ul
-#define PM_TPFLAGS_MANAGED_DICT 0x10ul     /* 3.11+ */
-#define PM_TPFLAGS_MANAGED_WEAKREF 0x8ul   /* 3.12+ */
-#define PM_TPFLAGS_TYPE_SUBCLASS (1ul << 31)
+#define PM_TPFLAGS_HEAPTYPE PY_TPFLAGS_HEAPTYPE
+#define PM_TPFLAGS_HAVE_GC PY_TPFLAGS_HAVE_GC
+#define PM_TPFLAGS_MANAGED_DICT PY_TPFLAGS_MANAGED_DICT       /* 3.11+ */
+#define PM_TPFLAGS_MANAGED_WEAKREF PY_TPFLAGS_MANAGED_WEAKREF /* 3.12+ */
+#define PM_TPFLAGS_TYPE_SUBCLASS PY_TPFLAGS_TYPE_SUBCLASS
 
 #define PM_METH_VARARGS 0x0001
 #define PM_METH_KEYWORDS 0x0002
@@ -86,6 +91,7 @@ typedef struct pm_obj pm_obj;   /* a PyObject, opaque */
 
 typedef int (*pm_visitproc)(pm_obj *, void *);
 typedef int (*pm_traverseproc)(pm_obj *, pm_visitproc, void *);
+typedef int (*pm_inquiry)(pm_obj *);
 typedef pm_obj *(*pm_cfunc)(pm_obj *, pm_obj *);
 
 /* PyMethodDef, PyMemberDef, PyGetSetDef, PyType_Slot, PyType_Spec: the

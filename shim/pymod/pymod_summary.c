@@ -177,11 +177,11 @@ pm_type_name(pm_obj *t, struct pm_buf *b)
 			modo = pm_py.Dict_GetItemString(PM_TP_DICT(t),
 							"__module__");
 		if (modo && PM_TYPE(modo) == pm_py.Unicode_Type &&
-		    py_api_init() == 0) {
+		    py.lay.ht_qualname) {
 			/* ht_qualname, read as the walker does: asking for
 			 * __qualname__ could run a metaclass's Python code. */
 			mod = pm_py.Unicode_AsUTF8AndSize(modo, &n);
-			qualo = *(pm_obj **)((char *)t + py.lay.ht_qualname);
+			qualo = PM_FIELD(pm_obj *, t, py.lay.ht_qualname);
 			if (qualo && PM_TYPE(qualo) == pm_py.Unicode_Type)
 				qual = pm_py.Unicode_AsUTF8AndSize(qualo, &n);
 			if (!mod || !qual) {
@@ -222,7 +222,7 @@ pm_frame_codename(pm_obj *f)
 	if (pm_py.Frame_GetCode) {
 		code = pm_py.Frame_GetCode(f);   /* new reference, 3.9+ */
 	} else {
-		code = *(pm_obj **)((char *)f + 32);   /* 3.8: f_code */
+		code = PM_FIELD(pm_obj *, f, py.lay.fr_code);   /* 3.8 */
 		pm_incref(code);
 	}
 	if (!code)
