@@ -57,8 +57,9 @@ QUICK = [t for t in FULL if t not in ("test_concurrent_futures",
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
 
-# Seconds one test case may take (regrtest --timeout).
-CASE_TIMEOUT = 120
+# How long before our own kill regrtest's --timeout fires (it applies to
+# the whole file when it runs in one process).
+TIMEOUT_MARGIN = 30
 
 
 def interpreters(paths):
@@ -149,10 +150,11 @@ def run_file(python, test, shim, timeout, muppy):
     if shim:
         env.update(LD_PRELOAD=shim, MUPPY_DIR=dumps_dir, MUPPY_INTERVAL="1")
     t0 = time.monotonic()
-    # --timeout: a test case that hangs dumps every thread's traceback and
-    # ends the run (faulthandler), so a hang names itself and costs two
-    # minutes, not the whole file's time-out.
-    p = subprocess.Popen([python, "-m", "test", "--timeout", str(CASE_TIMEOUT),
+    # --timeout, a little before our own kill: a file that hangs dumps
+    # every thread's traceback (faulthandler) and ends, so the hang names
+    # the test it is in.
+    p = subprocess.Popen([python, "-m", "test", "--timeout",
+                          str(max(60, int(timeout) - TIMEOUT_MARGIN)),
                           "--junit-xml", xml, test],
                          cwd=cwd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -102,7 +102,9 @@ if [ -f tests/cpython_slice.py ]; then
     section "CPython's own tests with and without the shim: tests/cpython_slice.py"
     if up_to_date //tools:muppy //shim:libmuppy.so; then
         # One 3.11 (Debian's, else pyenv's) and the newest present; the
-        # full list on every interpreter: scripts/cpython-suite.sh.
+        # full list on every interpreter: scripts/cpython-suite.sh.  The
+        # quick files take under a minute each: a hang (retried once, as
+        # any difference is) must not eat CI's time.
         slice_pythons=$(python3 -c 'import sys; sys.path.insert(0, "tests/integration")
 import common
 found = common.interpreters()
@@ -111,7 +113,7 @@ pick = py311[:1] + [i for i in found[-1:] if i not in py311[:1]]
 print(" ".join("--python " + i.path for i in pick))')
         # shellcheck disable=SC2086  # word splitting is the point
         python3 tests/cpython_slice.py --shim bazel-bin/shim/libmuppy.so \
-            --muppy bazel-bin/tools/muppy --set quick $slice_pythons \
+            --muppy bazel-bin/tools/muppy --set quick --timeout 240 $slice_pythons \
             2>&1 | tee "$work/cpython.log"
         counted+=(--counted cpython-slice "$work/cpython.log" "${PIPESTATUS[0]}")
     else
