@@ -129,26 +129,45 @@ static const struct py_layout py_layouts[6] = {
 static const char *py_api_why = "not initialized";
 static char py_api_why_buf[96];
 
-/* Looks every symbol up; returns the first required one missing, or
- * NULL. */
+/* The first PY_MOD symbol missing after the last resolve, or NULL. */
+static const char *py_api_module_gap;
+
+/* Looks every symbol up; returns the first PY_WALK one missing, or NULL
+ * (and keeps the first PY_MOD one missing in py_api_module_gap). */
 static const char *
 py_api_resolve(void)
 {
 	const char *missing = NULL;
 
-#define PY_API_FN(req, ret, name, args) \
+	py_api_module_gap = NULL;
+#define PY_API_NOTE(need, name) \
+	if (!py.name && (need) == PY_WALK && !missing) \
+		missing = #name; \
+	if (!py.name && (need) == PY_MOD && !py_api_module_gap) \
+		py_api_module_gap = #name;
+#define PY_API_FN(need, ret, name, args) \
 	*(void **)&py.name = dlsym(RTLD_DEFAULT, #name); \
-	if ((req) && !py.name && !missing) \
-		missing = #name;
-#define PY_API_DAT(req, name) \
+	PY_API_NOTE(need, name)
+#define PY_API_DAT(need, name) \
 	py.name = (py_object *)dlsym(RTLD_DEFAULT, #name); \
-	if ((req) && !py.name && !missing) \
-		missing = #name;
+	PY_API_NOTE(need, name)
+#define PY_API_VAR(need, name) \
+	py.name = (py_object **)dlsym(RTLD_DEFAULT, #name); \
+	PY_API_NOTE(need, name)
 	PY_API_FUNCTIONS(PY_API_FN)
 	PY_API_DATA(PY_API_DAT)
+	PY_API_VARS(PY_API_VAR)
 #undef PY_API_FN
 #undef PY_API_DAT
+#undef PY_API_VAR
+#undef PY_API_NOTE
 	return missing;
+}
+
+const char *
+py_api_module_missing(void)
+{
+	return py_api_module_gap;
 }
 
 /* The version first: 2.7 or 3.6 lack symbols we need, and "Python 3.6

@@ -31,95 +31,214 @@ typedef int (*py_traverseproc)(py_object *, py_visitproc, void *);
 typedef int (*py_inquiry)(py_object *);
 typedef py_object *(*py_cfunction)(py_object *, py_object *);
 
-/* PyMethodDef; the same layout on 3.8-3.13. */
+/* The definitions the C API takes: PyMethodDef, PyMemberDef,
+ * PyGetSetDef, PyType_Slot, PyType_Spec and PyModuleDef (with its
+ * PyModuleDef_Base first); the same layout on 3.8-3.13 (checked against
+ * every installed header). */
 struct py_methoddef {
 	const char *ml_name;
-	py_cfunction ml_meth;
-	int ml_flags;
+	py_cfunction ml_meth;     /* PY_CFUNC() for other signatures */
+	int ml_flags;             /* PY_METH_* */
 	const char *ml_doc;
 };
+struct py_memberdef {
+	const char *name;
+	int type;                 /* PY_T_* */
+	ssize_t offset;
+	int flags;                /* 1: READONLY */
+	const char *doc;
+};
+struct py_getsetdef {
+	const char *name;
+	py_object *(*get)(py_object *, void *);
+	int (*set)(py_object *, py_object *, void *);
+	const char *doc;
+	void *closure;
+};
+struct py_type_slot {
+	int slot;                 /* PY_tp_* */
+	void *pfunc;
+};
+struct py_type_spec {
+	const char *name;
+	int basicsize;
+	int itemsize;
+	unsigned int flags;
+	struct py_type_slot *slots;
+};
+struct py_moduledef {
+	ssize_t ob_refcnt;        /* 1 */
+	py_object *ob_type;
+	py_object *(*m_init)(void);
+	ssize_t m_index;
+	py_object *m_copy;
+	const char *m_name;
+	const char *m_doc;
+	ssize_t m_size;           /* -1: no per-module state */
+	struct py_methoddef *m_methods;
+	void *m_slots, *m_traverse, *m_clear, *m_free;
+};
+#define PY_API_VERSION 1013       /* PYTHON_API_VERSION, 3.8-3.13 */
+
+/* A C function of any METH_* shape as a PyMethodDef's ml_meth. */
+#define PY_CFUNC(fn) ((py_cfunction)(void (*)(void))(fn))
 typedef int (*py_gcvisitobjects)(py_object *, void *);
 typedef int (*py_audithook)(const char *, py_object *, void *);
 
 /*
- * X(required, return type, name, parameters).  Keep one line per function;
- * "required" functions exist on 3.8-3.13 (py_api_init fails without them),
- * the others are looked up and may be NULL (first version in the comment).
+ * X(need, return type, name, parameters).  Keep one line per function.
+ * need is PY_WALK for what the walker and the runtime cannot do without
+ * (py_api_init fails when one is missing), PY_MOD for what only the
+ * built-in module `muppy` uses (py_api_module_missing names a missing one;
+ * the module is then not registered, the rest works), PY_OPT for what may
+ * be NULL (first version in the comment).  All exist on 3.8-3.13 unless
+ * PY_OPT.
  */
+#define PY_OPT 0
+#define PY_WALK 1
+#define PY_MOD 2
 #define PY_API_FUNCTIONS(X) \
-	X(1, int, Py_IsInitialized, (void)) \
-	X(1, const char *, Py_GetVersion, (void)) \
-	X(1, int, PyGILState_Check, (void)) \
-	X(1, py_object *, PyImport_GetModuleDict, (void)) \
-	X(1, int, PyDict_Next, (py_object *, ssize_t *, py_object **, \
+	X(PY_WALK, int, Py_IsInitialized, (void)) \
+	X(PY_WALK, const char *, Py_GetVersion, (void)) \
+	X(PY_WALK, int, PyGILState_Check, (void)) \
+	X(PY_WALK, py_object *, PyImport_GetModuleDict, (void)) \
+	X(PY_WALK, int, PyDict_Next, (py_object *, ssize_t *, py_object **, \
 				py_object **)) \
-	X(1, ssize_t, PyLong_AsSsize_t, (py_object *)) \
-	X(1, void, PyErr_Fetch, (py_object **, py_object **, py_object **)) \
-	X(1, void, PyErr_Restore, (py_object *, py_object *, py_object *)) \
-	X(1, void, PyErr_Clear, (void)) \
-	X(1, void, Py_DecRef, (py_object *)) \
-	X(1, void, Py_IncRef, (py_object *)) \
-	X(1, void *, PyInterpreterState_Head, (void)) \
-	X(1, void *, PyInterpreterState_Next, (void *)) \
-	X(1, void *, PyInterpreterState_ThreadHead, (void *)) \
-	X(1, void *, PyThreadState_Next, (void *)) \
-	X(1, void *, PyThreadState_Get, (void)) \
-	X(1, int, PySys_AddAuditHook, (py_audithook, void *)) \
-	X(1, py_object *, PyEval_GetGlobals, (void)) \
-	X(1, int, PyGILState_Ensure, (void))   /* PyGILState_STATE */ \
-	X(1, void, PyGILState_Release, (int)) \
-	X(1, void *, PyEval_SaveThread, (void)) \
-	X(1, void, PyEval_RestoreThread, (void *)) \
-	X(1, int, Py_AddPendingCall, (int (*)(void *), void *)) \
-	X(1, int, PyThread_acquire_lock, (void *, int)) \
-	X(1, void, PyThread_release_lock, (void *)) \
-	X(1, py_object *, PyImport_ImportModule, (const char *)) \
-	X(1, py_object *, PyObject_GetAttrString, (py_object *, const char *)) \
-	X(1, py_object *, PyObject_Call, (py_object *, py_object *, \
+	X(PY_WALK, ssize_t, PyLong_AsSsize_t, (py_object *)) \
+	X(PY_WALK, void, PyErr_Fetch, (py_object **, py_object **, py_object **)) \
+	X(PY_WALK, void, PyErr_Restore, (py_object *, py_object *, py_object *)) \
+	X(PY_WALK, void, PyErr_Clear, (void)) \
+	X(PY_WALK, void, Py_DecRef, (py_object *)) \
+	X(PY_WALK, void, Py_IncRef, (py_object *)) \
+	X(PY_WALK, void *, PyInterpreterState_Head, (void)) \
+	X(PY_WALK, void *, PyInterpreterState_Next, (void *)) \
+	X(PY_WALK, void *, PyInterpreterState_ThreadHead, (void *)) \
+	X(PY_WALK, void *, PyThreadState_Next, (void *)) \
+	X(PY_WALK, void *, PyThreadState_Get, (void)) \
+	X(PY_WALK, int, PySys_AddAuditHook, (py_audithook, void *)) \
+	X(PY_WALK, py_object *, PyEval_GetGlobals, (void)) \
+	X(PY_WALK, int, PyGILState_Ensure, (void))   /* PyGILState_STATE */ \
+	X(PY_WALK, void, PyGILState_Release, (int)) \
+	X(PY_WALK, void *, PyEval_SaveThread, (void)) \
+	X(PY_WALK, void, PyEval_RestoreThread, (void *)) \
+	X(PY_WALK, int, Py_AddPendingCall, (int (*)(void *), void *)) \
+	X(PY_WALK, int, PyThread_acquire_lock, (void *, int)) \
+	X(PY_WALK, void, PyThread_release_lock, (void *)) \
+	X(PY_WALK, py_object *, PyImport_ImportModule, (const char *)) \
+	X(PY_WALK, py_object *, PyObject_GetAttrString, (py_object *, const char *)) \
+	X(PY_WALK, py_object *, PyObject_Call, (py_object *, py_object *, \
 					  py_object *)) \
-	X(1, py_object *, PyCFunction_NewEx, (struct py_methoddef *, \
+	X(PY_WALK, py_object *, PyCFunction_NewEx, (struct py_methoddef *, \
 					      py_object *, py_object *)) \
-	X(1, py_object *, PyTuple_Pack, (ssize_t, ...)) \
-	X(1, py_object *, PyDict_New, (void)) \
-	X(1, int, PyDict_SetItemString, (py_object *, const char *, \
+	X(PY_WALK, py_object *, PyTuple_Pack, (ssize_t, ...)) \
+	X(PY_WALK, py_object *, PyDict_New, (void)) \
+	X(PY_WALK, int, PyDict_SetItemString, (py_object *, const char *, \
 					 py_object *)) \
-	X(1, py_object *, PySys_GetObject, (const char *)) \
-	X(1, py_object *, PyObject_CallObject, (py_object *, py_object *)) \
-	X(1, py_object *, PyDict_GetItemString, (py_object *, const char *)) \
-	X(1, int, PyUnicode_CompareWithASCIIString, (py_object *, \
+	X(PY_WALK, py_object *, PySys_GetObject, (const char *)) \
+	X(PY_WALK, py_object *, PyObject_CallObject, (py_object *, py_object *)) \
+	X(PY_WALK, py_object *, PyDict_GetItemString, (py_object *, const char *)) \
+	X(PY_WALK, int, PyUnicode_CompareWithASCIIString, (py_object *, \
 						     const char *)) \
-	X(0, int, _Py_IsFinalizing, (void))                    /* 3.8 */ \
-	X(0, int, Py_IsFinalizing, (void))                     /* 3.13 */ \
-	X(0, void *, _PyInterpreterState_Get, (void))          /* 3.8 */ \
-	X(0, void *, PyInterpreterState_Get, (void))           /* 3.9 */ \
-	X(0, py_object *, PyThreadState_GetFrame, (void *))    /* 3.9 */ \
-	X(0, py_object *, PyFrame_GetBack, (py_object *))      /* 3.9 */ \
-	X(0, py_object *, PyFrame_GetCode, (py_object *))      /* 3.9 */ \
-	X(0, int, PyGC_Enable, (void))                         /* 3.10 */ \
-	X(0, int, PyGC_Disable, (void))                        /* 3.10 */ \
-	X(0, void, PyUnstable_GC_VisitObjects, (py_gcvisitobjects, \
+	X(PY_MOD, py_object *, PyErr_Occurred, (void)) \
+	X(PY_MOD, void, PyErr_SetString, (py_object *, const char *)) \
+	X(PY_MOD, py_object *, PyErr_NoMemory, (void)) \
+	X(PY_MOD, py_object *, PyErr_SetFromErrnoWithFilename, (py_object *, \
+						    const char *)) \
+	X(PY_MOD, py_object *, PyModule_Create2, (struct py_moduledef *, int)) \
+	X(PY_MOD, int, PyModule_AddObject, (py_object *, const char *, \
+					   py_object *)) \
+	X(PY_MOD, py_object *, PyModule_GetDict, (py_object *)) \
+	X(PY_MOD, int, PyImport_AppendInittab, (const char *, \
+					       py_object *(*)(void))) \
+	X(PY_MOD, int, PyDict_SetItem, (py_object *, py_object *, py_object *)) \
+	X(PY_MOD, py_object *, PyDict_GetItem, (py_object *, py_object *)) \
+	X(PY_MOD, py_object *, PyList_New, (ssize_t)) \
+	X(PY_MOD, int, PyList_Append, (py_object *, py_object *)) \
+	X(PY_MOD, py_object *, PyTuple_New, (ssize_t)) \
+	X(PY_MOD, py_object *, PySequence_Fast, (py_object *, const char *)) \
+	X(PY_MOD, py_object *, PySequence_GetSlice, (py_object *, ssize_t, \
+						     ssize_t)) \
+	X(PY_MOD, py_object *, PySequence_GetItem, (py_object *, ssize_t)) \
+	X(PY_MOD, py_object *, PySequence_List, (py_object *)) \
+	X(PY_MOD, py_object *, PyLong_FromSsize_t, (ssize_t)) \
+	X(PY_MOD, py_object *, PyLong_FromLongLong, (long long)) \
+	X(PY_MOD, long long, PyLong_AsLongLong, (py_object *)) \
+	X(PY_MOD, double, PyFloat_AsDouble, (py_object *)) \
+	X(PY_MOD, py_object *, PyUnicode_FromString, (const char *)) \
+	X(PY_MOD, py_object *, PyUnicode_FromStringAndSize, (const char *, \
+							     ssize_t)) \
+	X(PY_MOD, const char *, PyUnicode_AsUTF8AndSize, (py_object *, \
+							  ssize_t *)) \
+	X(PY_MOD, py_object *, PyUnicode_InternFromString, (const char *)) \
+	X(PY_MOD, py_object *, PyObject_Str, (py_object *)) \
+	X(PY_MOD, int, PyObject_SetAttrString, (py_object *, const char *, \
+					       py_object *)) \
+	X(PY_MOD, int, PyObject_IsInstance, (py_object *, py_object *)) \
+	X(PY_MOD, int, PyObject_IsTrue, (py_object *)) \
+	X(PY_MOD, int, PyObject_RichCompareBool, (py_object *, py_object *, \
+						 int)) \
+	X(PY_MOD, py_object *, PyObject_CallFunctionObjArgs, (py_object *, \
+							      ...)) \
+	X(PY_MOD, py_object *, PyObject_CallMethodObjArgs, (py_object *, \
+							    py_object *, \
+							    ...)) \
+	X(PY_MOD, py_object *, PyObject_GetItem, (py_object *, py_object *)) \
+	X(PY_MOD, ssize_t, PyObject_Size, (py_object *)) \
+	X(PY_MOD, py_object *, PyNumber_Subtract, (py_object *, py_object *)) \
+	X(PY_MOD, py_object *, PyNumber_Negative, (py_object *)) \
+	X(PY_MOD, py_object *, PyType_FromSpec, (struct py_type_spec *)) \
+	X(PY_MOD, void *, PyType_GetSlot, (py_object *, int)) \
+	X(PY_MOD, py_object *, PyType_GenericAlloc, (py_object *, ssize_t)) \
+	X(PY_MOD, py_object *, _PyType_Lookup, (py_object *, py_object *)) \
+	X(PY_MOD, int, PyArg_ParseTupleAndKeywords, (py_object *, \
+						     py_object *, \
+						     const char *, char **, \
+						     ...)) \
+	X(PY_OPT, py_object *, PyType_GetQualName, (py_object *)) /* 3.11 */ \
+	X(PY_OPT, int, _Py_IsFinalizing, (void))                    /* 3.8 */ \
+	X(PY_OPT, int, Py_IsFinalizing, (void))                     /* 3.13 */ \
+	X(PY_OPT, void *, _PyInterpreterState_Get, (void))          /* 3.8 */ \
+	X(PY_OPT, void *, PyInterpreterState_Get, (void))           /* 3.9 */ \
+	X(PY_OPT, py_object *, PyThreadState_GetFrame, (void *))    /* 3.9 */ \
+	X(PY_OPT, py_object *, PyFrame_GetBack, (py_object *))      /* 3.9 */ \
+	X(PY_OPT, py_object *, PyFrame_GetCode, (py_object *))      /* 3.9 */ \
+	X(PY_OPT, int, PyGC_Enable, (void))                         /* 3.10 */ \
+	X(PY_OPT, int, PyGC_Disable, (void))                        /* 3.10 */ \
+	X(PY_OPT, void, PyUnstable_GC_VisitObjects, (py_gcvisitobjects, \
 						void *))       /* 3.12 */
 
-/* X(required, name): exported data (type objects, the runtime). */
+/* X(need, name): exported data (type objects, the runtime) as their
+ * addresses. */
 #define PY_API_DATA(X) \
-	X(1, PyType_Type) \
-	X(1, _Py_NoneStruct) \
-	X(1, PyBaseObject_Type) \
-	X(1, PyDict_Type) \
-	X(1, PyList_Type) \
-	X(1, PyTuple_Type) \
-	X(1, PyUnicode_Type) \
-	X(1, PyBytes_Type) \
-	X(1, PyModule_Type) \
-	X(1, PyFunction_Type) \
-	X(1, PyCode_Type) \
-	X(1, PyFrame_Type) \
-	X(1, PyCell_Type) \
-	X(1, PyLong_Type) \
-	X(1, PyCFunction_Type) \
-	X(1, PyMethodDescr_Type) \
-	X(0, PyMethod_Type) \
-	X(0, _PyRuntime)
+	X(PY_WALK, PyType_Type) \
+	X(PY_WALK, _Py_NoneStruct) \
+	X(PY_WALK, PyBaseObject_Type) \
+	X(PY_WALK, PyDict_Type) \
+	X(PY_WALK, PyList_Type) \
+	X(PY_WALK, PyTuple_Type) \
+	X(PY_WALK, PyUnicode_Type) \
+	X(PY_WALK, PyBytes_Type) \
+	X(PY_WALK, PyModule_Type) \
+	X(PY_WALK, PyFunction_Type) \
+	X(PY_WALK, PyCode_Type) \
+	X(PY_WALK, PyFrame_Type) \
+	X(PY_WALK, PyCell_Type) \
+	X(PY_WALK, PyLong_Type) \
+	X(PY_WALK, PyCFunction_Type) \
+	X(PY_WALK, PyMethodDescr_Type) \
+	X(PY_MOD, _Py_TrueStruct) \
+	X(PY_MOD, _Py_FalseStruct) \
+	X(PY_MOD, PySet_Type) \
+	X(PY_OPT, PyMethod_Type) \
+	X(PY_OPT, _PyRuntime)
+
+/* X(need, name): exported variables that hold an object (PyExc_*), as the
+ * variable's address (py_object **). */
+#define PY_API_VARS(X) \
+	X(PY_MOD, PyExc_TypeError) \
+	X(PY_MOD, PyExc_ValueError) \
+	X(PY_MOD, PyExc_RuntimeError) \
+	X(PY_MOD, PyExc_OSError)
 
 /* Offsets that differ by version (bytes; -1: not on this version). */
 struct py_layout {
@@ -154,14 +273,17 @@ struct py_layout {
 
 #define PY_API_FN(req, ret, name, args) ret (*name) args;
 #define PY_API_DAT(req, name) py_object *name;
+#define PY_API_VAR(req, name) py_object **name;
 struct py_api {
 	int major, minor, micro;  /* from Py_GetVersion() */
 	PY_API_FUNCTIONS(PY_API_FN)
 	PY_API_DATA(PY_API_DAT)
+	PY_API_VARS(PY_API_VAR)
 	struct py_layout lay;
 };
 #undef PY_API_FN
 #undef PY_API_DAT
+#undef PY_API_VAR
 
 /* The table; valid after py_api_init() returned 0. */
 extern struct py_api py;
@@ -185,6 +307,10 @@ int py_api_init(void);
  * thread (without a thread state: a crash).
  */
 int py_add_pending_call(int (*fn)(void *), void *arg);
+
+/* After py_api_init() returned 0: the first PY_MOD symbol missing (the
+ * module `muppy` cannot be built), or NULL when there is none. */
+const char *py_api_module_missing(void);
 
 /* Why the last py_api_init() failed, for a `muppy:` line: "Python 3.6.15
  * is not supported (3.8 to 3.13)", "PyFoo not found", ...  Static. */
@@ -254,11 +380,54 @@ const char *py_api_error(void);
 #define PY_METH_METHOD 0x0200
 #define PY_T_OBJECT 6             /* PyMemberDef types holding objects */
 #define PY_T_OBJECT_EX 16
+#define PY_T_PYSSIZET 19
 #define PY_RELATIVE_OFFSET 8      /* PyMemberDef flag (3.12+) */
+
+#define PY_TPFLAGS_DEFAULT 0UL
+#define PY_TPFLAGS_BASETYPE (1UL << 10)
+#define PY_HEAD_SIZE 16           /* sizeof(PyObject) */
+
+/* PyType_Slot ids (Include/typeslots.h, stable ABI). */
+#define PY_tp_dealloc 52
+#define PY_tp_doc 56
+#define PY_tp_init 60
+#define PY_tp_methods 64
+#define PY_tp_new 65
+#define PY_tp_str 70
+#define PY_tp_members 72
+#define PY_tp_getset 73
+#define PY_tp_free 74
 
 /* Reads a field of type T at byte offset off of p. */
 #define PY_FIELD(T, p, off) (*(T *)((char *)(p) + (off)))
 #define PY_TYPE(o) PY_FIELD(py_object *, (o), PY_OFF_TYPE)
+#define PY_SIZE(o) PY_FIELD(ssize_t, (o), PY_OFF_SIZE)
+#define PY_TP_NAME(t) PY_FIELD(const char *, (t), PY_OFF_TP_NAME)
+#define PY_TP_BASICSIZE(t) PY_FIELD(ssize_t, (t), PY_OFF_TP_BASICSIZE)
+#define PY_TP_ITEMSIZE(t) PY_FIELD(ssize_t, (t), PY_OFF_TP_ITEMSIZE)
 #define PY_TP_FLAGS(t) PY_FIELD(unsigned long, (t), PY_OFF_TP_FLAGS)
+#define PY_TP_TRAVERSE(t) PY_FIELD(py_traverseproc, (t), PY_OFF_TP_TRAVERSE)
+#define PY_TP_DICT(t) PY_FIELD(py_object *, (t), PY_OFF_TP_DICT)
+#define PY_TP_IS_GC(t) PY_FIELD(py_inquiry, (t), PY_OFF_TP_IS_GC)
+#define PY_LIST_ITEMS(l) PY_FIELD(py_object **, (l), PY_OFF_SEQ_ITEMS)
+#define PY_TUPLE_ITEMS(t) ((py_object **)((char *)(t) + PY_OFF_SEQ_ITEMS))
+
+/*
+ * The bytes sys.getsizeof adds to __sizeof__ for an object of a type with
+ * flags fl on 3.11+ (the GC head and the managed dict/weakref pre-header;
+ * docs/cpython.md, "sys.getsizeof").  On 3.8-3.10 it is the GC head alone,
+ * and only when the object is tracked by the collector (tp_is_gc), which
+ * the caller checks.
+ */
+static inline unsigned
+py_preheader_size(unsigned long fl, int minor)
+{
+	unsigned long managed = minor == 11 ? PY_TPFLAGS_MANAGED_DICT :
+				PY_TPFLAGS_MANAGED_DICT |
+				PY_TPFLAGS_MANAGED_WEAKREF;
+
+	return ((fl & PY_TPFLAGS_HAVE_GC) ? PY_GC_HEAD_SIZE : 0) +
+	       ((minor >= 11 && (fl & managed)) ? 16 : 0);
+}
 
 #endif /* MUPPY_SHIM_PYAPI_H */

@@ -1,14 +1,16 @@
 /*
  * pymod.c - the built-in module `muppy` (pymod.h): registration before the
- * interpreter starts, the CPython entry points pymod uses, the module and
- * its submodules, and the functions of `muppy` itself: get_objects, filter,
- * get_referents, get_size, print_summary, dump.
+ * interpreter starts, the module and its submodules, and the functions of
+ * `muppy` itself: get_objects, filter, get_referents, get_size,
+ * print_summary, dump.
  *
  * Neighbours: pymod_summary.c (summary.*, names and sizes, the table text),
- * pymod_tracker.c, pymod_refbrowser.c; the walk itself is walk.c, files are
- * written by the host (struct pymod_host: shim.c).  It never runs Python-level code
- * during a walk (pymod.h, design note 1) and creates no Python object that
- * outlives a call except the modules, their functions and types.
+ * pymod_tracker.c, pymod_refbrowser.c; the CPython entry points are the one
+ * binding's (shim/cpython, py.*), the walk is shim/walk, files are written
+ * by the host (struct pymod_host: shim/runtime).  It never runs
+ * Python-level code during a walk (pymod.h, design note 1) and creates no
+ * Python object that outlives a call except the modules, their functions
+ * and types.
  */
 #include "shim/pymod/pymod.h"
 
@@ -19,132 +21,18 @@
 #include <stdlib.h>    /* malloc, realloc, free */
 #include <string.h>    /* memcpy, memset, strlen */
 
-#include "shim/cpython/pyapi.h" /* py_api_init */
+#include "shim/cpython/pyapi.h" /* py, py_api_init */
 #include "shim/walk/walk.h" /* walk_heap, walk_finish, walk_result_free */
-
-struct pm_api pm_py;
 
 /* The host's callbacks (pymod_register); NULL before registration. */
 static const struct pymod_host *pm_host;
 
-
-/* ---- the CPython entry points ------------------------------------------- */
-
-#define PM_SYM(field, name, required) \
-	{ name, offsetof(struct pm_api, field), required }
-
-static const struct {
-	const char *name;
-	size_t off;
-	int required;
-} pm_syms[] = {
-	PM_SYM(IncRef, "Py_IncRef", 1),
-	PM_SYM(DecRef, "Py_DecRef", 1),
-	PM_SYM(Err_Occurred, "PyErr_Occurred", 1),
-	PM_SYM(Err_Clear, "PyErr_Clear", 1),
-	PM_SYM(Err_SetString, "PyErr_SetString", 1),
-	PM_SYM(Err_NoMemory, "PyErr_NoMemory", 1),
-	PM_SYM(Err_SetFromErrnoWithFilename,
-	       "PyErr_SetFromErrnoWithFilename", 1),
-	PM_SYM(Exc_TypeError, "PyExc_TypeError", 1),
-	PM_SYM(Exc_ValueError, "PyExc_ValueError", 1),
-	PM_SYM(Exc_RuntimeError, "PyExc_RuntimeError", 1),
-	PM_SYM(Exc_OSError, "PyExc_OSError", 1),
-	PM_SYM(Module_Create2, "PyModule_Create2", 1),
-	PM_SYM(Module_AddObject, "PyModule_AddObject", 1),
-	PM_SYM(Module_GetDict, "PyModule_GetDict", 1),
-	PM_SYM(Import_AppendInittab, "PyImport_AppendInittab", 1),
-	PM_SYM(Import_GetModuleDict, "PyImport_GetModuleDict", 1),
-	PM_SYM(Import_ImportModule, "PyImport_ImportModule", 1),
-	PM_SYM(Dict_New, "PyDict_New", 1),
-	PM_SYM(Dict_SetItemString, "PyDict_SetItemString", 1),
-	PM_SYM(Dict_GetItemString, "PyDict_GetItemString", 1),
-	PM_SYM(Dict_SetItem, "PyDict_SetItem", 1),
-	PM_SYM(List_New, "PyList_New", 1),
-	PM_SYM(List_Append, "PyList_Append", 1),
-	PM_SYM(Sequence_Fast, "PySequence_Fast", 1),
-	PM_SYM(Sequence_GetSlice, "PySequence_GetSlice", 1),
-	PM_SYM(Tuple_New, "PyTuple_New", 1),
-	PM_SYM(Long_FromSsize_t, "PyLong_FromSsize_t", 1),
-	PM_SYM(Long_FromLongLong, "PyLong_FromLongLong", 1),
-	PM_SYM(Long_AsLongLong, "PyLong_AsLongLong", 1),
-	PM_SYM(Long_AsSsize_t, "PyLong_AsSsize_t", 1),
-	PM_SYM(Float_AsDouble, "PyFloat_AsDouble", 1),
-	PM_SYM(Unicode_FromString, "PyUnicode_FromString", 1),
-	PM_SYM(Unicode_FromStringAndSize, "PyUnicode_FromStringAndSize", 1),
-	PM_SYM(Unicode_AsUTF8AndSize, "PyUnicode_AsUTF8AndSize", 1),
-	PM_SYM(Unicode_InternFromString, "PyUnicode_InternFromString", 1),
-	PM_SYM(Object_Str, "PyObject_Str", 1),
-	PM_SYM(Object_GetAttrString, "PyObject_GetAttrString", 1),
-	PM_SYM(Object_SetAttrString, "PyObject_SetAttrString", 1),
-	PM_SYM(Object_IsInstance, "PyObject_IsInstance", 1),
-	PM_SYM(Object_IsTrue, "PyObject_IsTrue", 1),
-	PM_SYM(Object_RichCompareBool, "PyObject_RichCompareBool", 1),
-	PM_SYM(Object_CallFunctionObjArgs, "PyObject_CallFunctionObjArgs", 1),
-	PM_SYM(Object_CallMethodObjArgs, "PyObject_CallMethodObjArgs", 1),
-	PM_SYM(Object_Call, "PyObject_Call", 1),
-	PM_SYM(Type_FromSpec, "PyType_FromSpec", 1),
-	PM_SYM(Type_GetSlot, "PyType_GetSlot", 1),
-	PM_SYM(Type_GenericAlloc, "PyType_GenericAlloc", 1),
-	PM_SYM(Type_Lookup, "_PyType_Lookup", 1),
-	PM_SYM(Sys_GetObject, "PySys_GetObject", 1),
-	PM_SYM(Sequence_List, "PySequence_List", 1),
-	PM_SYM(Number_Subtract, "PyNumber_Subtract", 1),
-	PM_SYM(Number_Negative, "PyNumber_Negative", 1),
-	PM_SYM(Dict_GetItem, "PyDict_GetItem", 1),
-	PM_SYM(Object_GetItem, "PyObject_GetItem", 1),
-	PM_SYM(Sequence_GetItem, "PySequence_GetItem", 1),
-	PM_SYM(Object_Size, "PyObject_Size", 1),
-	PM_SYM(CFunction_NewEx, "PyCFunction_NewEx", 1),
-	PM_SYM(Arg_ParseTupleAndKeywords, "PyArg_ParseTupleAndKeywords", 1),
-	PM_SYM(GetVersion, "Py_GetVersion", 1),
-	PM_SYM(Frame_GetCode, "PyFrame_GetCode", 0),
-	PM_SYM(Type_GetQualName, "PyType_GetQualName", 0),
-	PM_SYM(None, "_Py_NoneStruct", 1),
-	PM_SYM(True, "_Py_TrueStruct", 1),
-	PM_SYM(False, "_Py_FalseStruct", 1),
-	PM_SYM(Type_Type, "PyType_Type", 1),
-	PM_SYM(BaseObject_Type, "PyBaseObject_Type", 1),
-	PM_SYM(Frame_Type, "PyFrame_Type", 1),
-	PM_SYM(Function_Type, "PyFunction_Type", 1),
-	PM_SYM(Module_Type, "PyModule_Type", 1),
-	PM_SYM(List_Type, "PyList_Type", 1),
-	PM_SYM(Tuple_Type, "PyTuple_Type", 1),
-	PM_SYM(Dict_Type, "PyDict_Type", 1),
-	PM_SYM(Set_Type, "PySet_Type", 1),
-	PM_SYM(Unicode_Type, "PyUnicode_Type", 1),
-	PM_SYM(MethodDescr_Type, "PyMethodDescr_Type", 1),
-};
-
-/* Fills pm_py; returns 0, or -1 if a required symbol is missing or the
- * version is not 3.8-3.13. */
-static int
-pm_resolve(void)
-{
-	const char *v;
-	int major = 0, minor = 0;
-
-	for (size_t i = 0; i < sizeof pm_syms / sizeof pm_syms[0]; i++) {
-		void *p = dlsym(RTLD_DEFAULT, pm_syms[i].name);
-
-		if (!p && pm_syms[i].required)
-			return -1;
-		memcpy((char *)&pm_py + pm_syms[i].off, &p, sizeof p);
-	}
-	v = pm_py.GetVersion();
-	if (sscanf(v, "%d.%d", &major, &minor) != 2 || major != 3 ||
-	    minor < 8 || minor > 13)
-		return -1;
-	pm_py.minor = minor;
-	return 0;
-}
-
 /* ---- small helpers ------------------------------------------------------- */
 
-pm_obj *
-pm_err(pm_obj **exc, const char *msg)
+py_object *
+pm_err(py_object **exc, const char *msg)
 {
-	pm_py.Err_SetString(*exc, msg);
+	py.PyErr_SetString(*exc, msg);
 	return NULL;
 }
 
@@ -186,37 +74,37 @@ pm_buf_free(struct pm_buf *b)
 	memset(b, 0, sizeof *b);
 }
 
-pm_obj *
-pm_fast(pm_obj *objects, pm_obj ***items, ssize_t *n)
+py_object *
+pm_fast(py_object *objects, py_object ***items, ssize_t *n)
 {
-	pm_obj *seq = pm_py.Sequence_Fast(objects, "objects must be iterable");
+	py_object *seq = py.PySequence_Fast(objects, "objects must be iterable");
 
 	if (!seq)
 		return NULL;
-	*n = PM_SIZE(seq);
+	*n = PY_SIZE(seq);
 	/* PySequence_Fast returns an exact list or tuple (or a list). */
-	*items = PM_TYPE(seq) == pm_py.Tuple_Type ? PM_TUPLE_ITEMS(seq) :
-						     PM_LIST_ITEMS(seq);
+	*items = PY_TYPE(seq) == py.PyTuple_Type ? PY_TUPLE_ITEMS(seq) :
+						     PY_LIST_ITEMS(seq);
 	return seq;
 }
 
 int
-pm_write(pm_obj *file, const char *text, size_t len)
+pm_write(py_object *file, const char *text, size_t len)
 {
-	pm_obj *s, *name, *r;
+	py_object *s, *name, *r;
 
-	if (!file || file == pm_py.None) {
-		file = pm_py.Sys_GetObject("stdout");   /* borrowed */
-		if (!file || file == pm_py.None) {
-			pm_err(pm_py.Exc_RuntimeError, "lost sys.stdout");
+	if (!file || file == py._Py_NoneStruct) {
+		file = py.PySys_GetObject("stdout");   /* borrowed */
+		if (!file || file == py._Py_NoneStruct) {
+			pm_err(py.PyExc_RuntimeError, "lost sys.stdout");
 			return -1;
 		}
 	}
-	s = pm_py.Unicode_FromStringAndSize(text, (ssize_t)len);
+	s = py.PyUnicode_FromStringAndSize(text, (ssize_t)len);
 	if (!s)
 		return -1;
-	name = pm_py.Unicode_FromString("write");
-	r = name ? pm_py.Object_CallMethodObjArgs(file, name, s, NULL) : NULL;
+	name = py.PyUnicode_FromString("write");
+	r = name ? py.PyObject_CallMethodObjArgs(file, name, s, NULL) : NULL;
 	pm_decref(name);
 	pm_decref(s);
 	if (!r)
@@ -274,7 +162,7 @@ pm_walk_hold(struct pm_held *h, int frames, const uintptr_t *exclude,
 	opts.nexclude = pm_exclusions(ex, exclude, nexclude);
 	rc = walk_heap(&opts, NULL, res, &stats);
 	if (rc == MUPPY_EINVAL) {
-		pm_err(pm_py.Exc_RuntimeError,
+		pm_err(py.PyExc_RuntimeError,
 		       "muppy: the heap walker does not support this Python");
 		return -1;
 	}
@@ -287,9 +175,9 @@ pm_walk_hold(struct pm_held *h, int frames, const uintptr_t *exclude,
 		goto oom;
 	/* Design note 2: hold every object before anything may allocate. */
 	for (uint64_t i = 0; i < res->dump.nobjects; i++) {
-		pm_obj *o = (pm_obj *)(uintptr_t)res->dump.obj_addr[i];
+		py_object *o = (py_object *)(uintptr_t)res->dump.obj_addr[i];
 
-		if (!frames && PM_TYPE(o) == pm_py.Frame_Type)
+		if (!frames && PY_TYPE(o) == py.PyFrame_Type)
 			continue;
 		pm_incref(o);
 		h->objs[h->n++] = o;
@@ -299,62 +187,62 @@ pm_walk_hold(struct pm_held *h, int frames, const uintptr_t *exclude,
 	return 0;
 oom:
 	walk_result_free(res);
-	pm_py.Err_NoMemory();
+	py.PyErr_NoMemory();
 	return -1;
 }
 
 /* ---- muppy.* ------------------------------------------------------------- */
 
-static pm_obj *
-mp_get_objects(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+mp_get_objects(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"include_frames", NULL};
 	int frames = 0;
 	struct pm_held h;
-	pm_obj *list;
+	py_object *list;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|p:get_objects",
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|p:get_objects",
 					     kwlist, &frames))
 		return NULL;
 	if (pm_walk_hold(&h, frames, NULL, 0, NULL) != 0)
 		return NULL;
-	list = pm_py.List_New((ssize_t)h.n);
+	list = py.PyList_New((ssize_t)h.n);
 	if (!list) {
 		pm_held_release(&h);
 		return NULL;
 	}
 	/* The list takes over the references (PyList_SET_ITEM). */
-	memcpy(PM_LIST_ITEMS(list), h.objs, h.n * sizeof *h.objs);
+	memcpy(PY_LIST_ITEMS(list), h.objs, h.n * sizeof *h.objs);
 	free(h.objs);
 	return list;
 }
 
-static pm_obj *
-mp_filter(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+mp_filter(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"objects", "Type", "min", "max", NULL};
-	pm_obj *objects, *type = NULL, *seq, **items, *res;
+	py_object *objects, *type = NULL, *seq, **items, *res;
 	ssize_t min = -1, max = -1, n;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|Onn:filter", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|Onn:filter", kwlist,
 					     &objects, &type, &min, &max))
 		return NULL;
 	if (min > max && max > -1)
-		return pm_err(pm_py.Exc_ValueError,
+		return pm_err(py.PyExc_ValueError,
 			      "minimum must be smaller than maximum");
 	seq = pm_fast(objects, &items, &n);
 	if (!seq)
 		return NULL;
-	res = pm_py.List_New(0);
-	for (ssize_t i = 0; res && i < PM_SIZE(seq); i++) {
-		pm_obj *o = items[i];
+	res = py.PyList_New(0);
+	for (ssize_t i = 0; res && i < PY_SIZE(seq); i++) {
+		py_object *o = items[i];
 		int keep = 1;
 
 		pm_incref(o);   /* isinstance may run code that shrinks seq */
-		if (type && type != pm_py.None) {
-			keep = pm_py.Object_IsInstance(o, type);
+		if (type && type != py._Py_NoneStruct) {
+			keep = py.PyObject_IsInstance(o, type);
 			if (keep < 0) {
 				pm_decref(o);
 				pm_decref(res);
@@ -366,13 +254,13 @@ mp_filter(pm_obj *self, pm_obj *args, pm_obj *kw)
 			keep = 0;
 		if (keep && max > -1 && !(pm_sizeof(o) < max))
 			keep = 0;
-		if (keep && pm_py.List_Append(res, o) != 0) {
+		if (keep && py.PyList_Append(res, o) != 0) {
 			pm_decref(res);
 			res = NULL;
 		}
 		pm_decref(o);
-		items = PM_TYPE(seq) == pm_py.Tuple_Type ? PM_TUPLE_ITEMS(seq) :
-							    PM_LIST_ITEMS(seq);
+		items = PY_TYPE(seq) == py.PyTuple_Type ? PY_TUPLE_ITEMS(seq) :
+							    PY_LIST_ITEMS(seq);
 	}
 	pm_decref(seq);
 	return res;
@@ -423,14 +311,14 @@ pm_addrset_has(const struct pm_addrset *s, uintptr_t a)
 }
 
 struct pm_ptrvec {
-	pm_obj **p;
+	py_object **p;
 	size_t n, cap;
 	struct pm_addrset seen;
 	int oom;
 };
 
 static int
-pm_visit_collect(pm_obj *o, void *arg)
+pm_visit_collect(py_object *o, void *arg)
 {
 	struct pm_ptrvec *v = arg;
 	int fresh;
@@ -444,7 +332,7 @@ pm_visit_collect(pm_obj *o, void *arg)
 		return 0;
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? 2 * v->cap : 64;
-		pm_obj **p = realloc(v->p, cap * sizeof *p);
+		py_object **p = realloc(v->p, cap * sizeof *p);
 
 		if (!p) {
 			v->oom = 1;
@@ -459,54 +347,54 @@ pm_visit_collect(pm_obj *o, void *arg)
 
 /* gc.get_referents(o)'s test: a GC type, and tp_is_gc agrees. */
 static int
-pm_is_gc(pm_obj *o)
+pm_is_gc(py_object *o)
 {
-	pm_obj *t = PM_TYPE(o);
-	int (*is_gc)(pm_obj *) = PM_TP_IS_GC(t);
+	py_object *t = PY_TYPE(o);
+	int (*is_gc)(py_object *) = PY_TP_IS_GC(t);
 
-	return (PM_TP_FLAGS(t) & PM_TPFLAGS_HAVE_GC) &&
-	       PM_TP_TRAVERSE(t) && (!is_gc || is_gc(o));
+	return (PY_TP_FLAGS(t) & PY_TPFLAGS_HAVE_GC) &&
+	       PY_TP_TRAVERSE(t) && (!is_gc || is_gc(o));
 }
 
-static pm_obj *
-mp_get_referents(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+mp_get_referents(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"object", "level", NULL};
 	struct pm_ptrvec v = {0};
-	pm_obj *o, *res = NULL;
+	py_object *o, *res = NULL;
 	ssize_t level = 1;
 	size_t from = 0;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|n:get_referents",
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|n:get_referents",
 					     kwlist, &o, &level))
 		return NULL;
 	/* Level by level (breadth first): level 1 is gc.get_referents(o);
 	 * each further level adds the referents of the previous one that
 	 * were not seen yet.  Only tp_traverse runs: no Python code. */
 	if (pm_is_gc(o))
-		PM_TP_TRAVERSE(PM_TYPE(o))(o, pm_visit_collect, &v);
+		PY_TP_TRAVERSE(PY_TYPE(o))(o, pm_visit_collect, &v);
 	for (ssize_t l = 2; l <= level && !v.oom; l++) {
 		size_t to = v.n;
 
 		for (size_t i = from; i < to; i++)
 			if (pm_is_gc(v.p[i]))
-				PM_TP_TRAVERSE(PM_TYPE(v.p[i]))(
+				PY_TP_TRAVERSE(PY_TYPE(v.p[i]))(
 					v.p[i], pm_visit_collect, &v);
 		if (to == v.n)
 			break;
 		from = to;
 	}
 	if (v.oom) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		goto out;
 	}
-	res = pm_py.List_New((ssize_t)v.n);
+	res = py.PyList_New((ssize_t)v.n);
 	if (!res)
 		goto out;
 	for (size_t i = 0; i < v.n; i++) {
 		pm_incref(v.p[i]);
-		PM_LIST_ITEMS(res)[i] = v.p[i];
+		PY_LIST_ITEMS(res)[i] = v.p[i];
 	}
 out:
 	free(v.p);
@@ -514,10 +402,10 @@ out:
 	return res;
 }
 
-static pm_obj *
-mp_get_size(pm_obj *self, pm_obj *objects)
+static py_object *
+mp_get_size(py_object *self, py_object *objects)
 {
-	pm_obj *seq, **items;
+	py_object *seq, **items;
 	ssize_t n;
 	int64_t total = 0;
 
@@ -528,32 +416,32 @@ mp_get_size(pm_obj *self, pm_obj *objects)
 	for (ssize_t i = 0; i < n; i++)
 		total += pm_sizeof(items[i]);
 	pm_decref(seq);
-	return pm_py.Long_FromLongLong(total);
+	return py.PyLong_FromLongLong(total);
 }
 
 /* muppy.get_diff(left, right): {'+': objects only in right, '-': only in
  * left}, by identity, each side in its own order (Pympler's result). */
-static pm_obj *
-mp_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+mp_get_diff(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"left", "right", NULL};
-	pm_obj *side[2], *seq[2] = {NULL, NULL}, **items[2], *res, *l;
+	py_object *side[2], *seq[2] = {NULL, NULL}, **items[2], *res, *l;
 	struct pm_addrset set[2] = {{0}, {0}};
 	ssize_t n[2];
 	int ok = 0;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "OO:get_diff", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "OO:get_diff", kwlist,
 					     &side[0], &side[1]))
 		return NULL;
-	res = pm_py.Dict_New();
+	res = py.PyDict_New();
 	for (int s = 0; res && s < 2; s++) {
 		seq[s] = pm_fast(side[s], &items[s], &n[s]);
 		if (!seq[s])
 			goto out;
 		for (ssize_t i = 0; i < n[s]; i++)
 			if (pm_addrset_add(&set[s], (uintptr_t)items[s][i]) < 0) {
-				pm_py.Err_NoMemory();
+				py.PyErr_NoMemory();
 				goto out;
 			}
 	}
@@ -561,14 +449,14 @@ mp_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
 		/* s = 0: '+' (right's objects not in left); 1: '-'. */
 		int from = 1 - s, other = s;
 
-		l = pm_py.List_New(0);
+		l = py.PyList_New(0);
 		for (ssize_t i = 0; l && i < n[from]; i++)
 			if (!pm_addrset_has(&set[other], (uintptr_t)items[from][i]) &&
-			    pm_py.List_Append(l, items[from][i]) != 0) {
+			    py.PyList_Append(l, items[from][i]) != 0) {
 				pm_decref(l);
 				l = NULL;
 			}
-		if (!l || pm_py.Dict_SetItemString(res, s ? "-" : "+", l) != 0) {
+		if (!l || py.PyDict_SetItemString(res, s ? "-" : "+", l) != 0) {
 			pm_decref(l);
 			goto out;
 		}
@@ -603,10 +491,10 @@ pm_sized_cmp(const void *pa, const void *pb)
 }
 
 /* muppy.sort(objects): a new list sorted by size, ascending, stable. */
-static pm_obj *
-mp_sort(pm_obj *self, pm_obj *objects)
+static py_object *
+mp_sort(py_object *self, py_object *objects)
 {
-	pm_obj *seq, **items, *res = NULL;
+	py_object *seq, **items, *res = NULL;
 	struct pm_sized *v;
 	ssize_t n;
 
@@ -617,34 +505,34 @@ mp_sort(pm_obj *self, pm_obj *objects)
 	v = malloc((n ? (size_t)n : 1) * sizeof *v);
 	if (!v) {
 		pm_decref(seq);
-		return pm_py.Err_NoMemory();
+		return py.PyErr_NoMemory();
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		v[i].size = pm_sizeof(items[i]);
 		v[i].index = (size_t)i;
 	}
 	qsort(v, (size_t)n, sizeof *v, pm_sized_cmp);
-	res = pm_py.List_New(n);
+	res = py.PyList_New(n);
 	for (ssize_t i = 0; res && i < n; i++) {
 		pm_incref(items[v[i].index]);
-		PM_LIST_ITEMS(res)[i] = items[v[i].index];
+		PY_LIST_ITEMS(res)[i] = items[v[i].index];
 	}
 	free(v);
 	pm_decref(seq);
 	return res;
 }
 
-static pm_obj *
-mp_print_summary(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+mp_print_summary(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"file", NULL};
-	pm_obj *file = NULL, *rows;
+	py_object *file = NULL, *rows;
 	struct pm_held h;
 	struct pm_summary s = {0};
 	int rc;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|O:print_summary",
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|O:print_summary",
 					     kwlist, &file))
 		return NULL;
 	if (pm_walk_hold(&h, 0, NULL, 0, NULL) != 0)
@@ -662,8 +550,8 @@ mp_print_summary(pm_obj *self, pm_obj *args, pm_obj *kw)
 	return rc ? NULL : pm_none();
 }
 
-static pm_obj *
-mp_dump(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+mp_dump(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"path", NULL};
 	const char *path = NULL;
@@ -671,50 +559,50 @@ mp_dump(pm_obj *self, pm_obj *args, pm_obj *kw)
 	int rc;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|z:dump", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|z:dump", kwlist,
 					     &path))
 		return NULL;
 	out[0] = '\0';
 	rc = pm_host ? pm_host->dump_now("api", path, out, sizeof out) :
 		       -ENOSYS;
 	if (rc == -ENOSYS)
-		return pm_err(pm_py.Exc_RuntimeError, "muppy.dump: the shim "
+		return pm_err(py.PyExc_RuntimeError, "muppy.dump: the shim "
 			      "cannot take snapshots in this process");
 	if (rc != 0) {
 		/* OSError(errno, strerror, path): FileExistsError etc. */
 		errno = -rc;
-		return path ? pm_py.Err_SetFromErrnoWithFilename(
-				      *pm_py.Exc_OSError, path) :
-			      pm_py.Err_SetFromErrnoWithFilename(
-				      *pm_py.Exc_OSError, NULL);
+		return path ? py.PyErr_SetFromErrnoWithFilename(
+				      *py.PyExc_OSError, path) :
+			      py.PyErr_SetFromErrnoWithFilename(
+				      *py.PyExc_OSError, NULL);
 	}
-	return pm_py.Unicode_FromString(out);
+	return py.PyUnicode_FromString(out);
 }
 
-static struct pm_methoddef pm_muppy_methods[] = {
-	{"get_objects", (void *)mp_get_objects,
-	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+static struct py_methoddef pm_muppy_methods[] = {
+	{"get_objects", PY_CFUNC(mp_get_objects),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "get_objects(include_frames=False)\n--\n\n"
 	 "Every object the heap walker sees (frames only if asked)."},
-	{"filter", (void *)mp_filter, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"filter", PY_CFUNC(mp_filter), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "filter(objects, Type=None, min=-1, max=-1)\n--\n\n"
 	 "Objects that are instances of Type, larger than min and smaller "
 	 "than max bytes."},
-	{"get_referents", (void *)mp_get_referents,
-	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"get_referents", PY_CFUNC(mp_get_referents),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "get_referents(object, level=1)\n--\n\n"
 	 "Referents of object up to level levels deep, without duplicates."},
-	{"get_size", (void *)mp_get_size, PM_METH_O,
+	{"get_size", PY_CFUNC(mp_get_size), PY_METH_O,
 	 "get_size(objects)\n--\n\nTotal sys.getsizeof of objects."},
-	{"get_diff", (void *)mp_get_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"get_diff", PY_CFUNC(mp_get_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "get_diff(left, right)\n--\n\n"
 	 "{'+': objects only in right, '-': objects only in left}."},
-	{"sort", (void *)mp_sort, PM_METH_O,
+	{"sort", PY_CFUNC(mp_sort), PY_METH_O,
 	 "sort(objects)\n--\n\nA new list of objects sorted by size."},
-	{"print_summary", (void *)mp_print_summary,
-	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"print_summary", PY_CFUNC(mp_print_summary),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "print_summary(file=None)\n--\n\nPrints a summary of all objects."},
-	{"dump", (void *)mp_dump, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"dump", PY_CFUNC(mp_dump), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "dump(path=None)\n--\n\n"
 	 "Writes a heap snapshot now and returns its path."},
 	{NULL, NULL, 0, NULL}   /* Sentinel */
@@ -722,22 +610,7 @@ static struct pm_methoddef pm_muppy_methods[] = {
 
 /* ---- the module ------------------------------------------------------------ */
 
-/* PyModuleDef (with PyModuleDef_Base first): same layout on 3.8-3.13. */
-struct pm_moduledef {
-	ssize_t ob_refcnt;
-	pm_obj *ob_type;
-	pm_obj *(*m_init)(void);
-	ssize_t m_index;
-	pm_obj *m_copy;
-	const char *m_name;
-	const char *m_doc;
-	ssize_t m_size;
-	struct pm_methoddef *m_methods;
-	void *m_slots, *m_traverse, *m_clear, *m_free;
-};
-#define PM_API_VERSION 1013   /* PYTHON_API_VERSION, 3.8-3.13 */
-
-static struct pm_moduledef pm_muppy_def = {
+static struct py_moduledef pm_muppy_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy",
 	.m_doc = "muppy: the seed's (Pympler's) memory profiling API, built "
@@ -748,34 +621,54 @@ static struct pm_moduledef pm_muppy_def = {
 	.m_methods = pm_muppy_methods,
 };
 
-pm_obj *
-pm_module_new(void *def)
+py_object *
+pm_module_new(struct py_moduledef *def)
 {
-	return pm_py.Module_Create2(def, PM_API_VERSION);
+	return py.PyModule_Create2(def, PY_API_VERSION);
+}
+
+int
+pm_add_type(py_object *m, const char *name, struct py_type_spec *spec,
+	    py_object **keep)
+{
+	py_object *t = py.PyType_FromSpec(spec);
+
+	if (!t)
+		return -1;
+	if (keep) {
+		pm_incref(t);
+		pm_decref(*keep);
+		*keep = t;
+	}
+	if (py.PyModule_AddObject(m, name, t) != 0) {
+		pm_decref(t);
+		return -1;
+	}
+	return 0;
 }
 
 /* Adds sub as muppy.<name> and sys.modules["muppy.<name>"]; steals sub. */
 static int
-pm_add_submodule(pm_obj *muppy, const char *name, pm_obj *sub)
+pm_add_submodule(py_object *muppy, const char *name, py_object *sub)
 {
 	char full[64];
-	pm_obj *modules = pm_py.Import_GetModuleDict();   /* borrowed */
+	py_object *modules = py.PyImport_GetModuleDict();   /* borrowed */
 
 	if (!sub)
 		return -1;
 	snprintf(full, sizeof full, "muppy.%s", name);
-	if (!modules || pm_py.Dict_SetItemString(modules, full, sub) != 0 ||
-	    pm_py.Module_AddObject(muppy, name, sub) != 0) {
+	if (!modules || py.PyDict_SetItemString(modules, full, sub) != 0 ||
+	    py.PyModule_AddObject(muppy, name, sub) != 0) {
 		pm_decref(sub);
 		return -1;
 	}
 	return 0;
 }
 
-static pm_obj *
+static py_object *
 pymod_init(void)
 {
-	pm_obj *m = pm_module_new(&pm_muppy_def);
+	py_object *m = pm_module_new(&pm_muppy_def);
 
 	if (!m)
 		return NULL;
@@ -795,11 +688,11 @@ pymod_register(const struct pymod_host *host)
 
 	pm_host = host;
 	*(void **)&initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
-	/* The layout (py.lay) comes from the one binding: pymod_summary.c
-	 * reads it without checking again. */
+	/* Everything after this relies on the one binding (py.*, py.lay)
+	 * without checking again. */
 	if (!initialized || initialized() || py_api_init() != 0 ||
-	    pm_resolve() != 0)
+	    py_api_module_missing())
 		return -1;
 	/* Fatal after initialization on 3.12+ (checked just above). */
-	return pm_py.Import_AppendInittab("muppy", pymod_init) == 0 ? 0 : -1;
+	return py.PyImport_AppendInittab("muppy", pymod_init) == 0 ? 0 : -1;
 }

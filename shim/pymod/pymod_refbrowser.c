@@ -21,40 +21,40 @@
 #include "shim/walk/walk.h"
 
 struct pm_node {
-	char head[PM_HEAD_SIZE];
-	pm_obj *o;
-	pm_obj *children;
-	pm_obj *str_func;
+	char head[PY_HEAD_SIZE];
+	py_object *o;
+	py_object *children;
+	py_object *str_func;
 };
 
 struct pm_browser {
-	char head[PM_HEAD_SIZE];
-	pm_obj *root;
-	pm_obj *str_func;
-	pm_obj *repeat;
-	pm_obj *stream;
+	char head[PY_HEAD_SIZE];
+	py_object *root;
+	py_object *str_func;
+	py_object *repeat;
+	py_object *stream;
 	ssize_t maxdepth;
 };
 
-static pm_obj *pm_node_type;      /* refbrowser._Node */
-static pm_obj *pm_cb_type;        /* refbrowser.ConsoleBrowser */
-static pm_obj *pm_fb_type;        /* refbrowser.FileBrowser */
-static pm_obj *pm_default_str;    /* summary._repr as a function object */
+static py_object *pm_node_type;      /* refbrowser._Node */
+static py_object *pm_cb_type;        /* refbrowser.ConsoleBrowser */
+static py_object *pm_fb_type;        /* refbrowser.FileBrowser */
+static py_object *pm_default_str;    /* summary._repr as a function object */
 
 /* ---- _Node ------------------------------------------------------------------ */
 
 static void
-pm_free_instance(pm_obj *self)
+pm_free_instance(py_object *self)
 {
-	pm_obj *type = PM_TYPE(self);
-	void (*tp_free)(void *) = pm_py.Type_GetSlot(type, PM_tp_free);
+	py_object *type = PY_TYPE(self);
+	void (*tp_free)(void *) = py.PyType_GetSlot(type, PY_tp_free);
 
 	tp_free(self);
 	pm_decref(type);
 }
 
 static void
-node_dealloc(pm_obj *self)
+node_dealloc(py_object *self)
 {
 	struct pm_node *n = (struct pm_node *)self;
 
@@ -65,15 +65,15 @@ node_dealloc(pm_obj *self)
 }
 
 /* A new _Node(o, str_func) with an empty children list. */
-static pm_obj *
-node_new_for(pm_obj *o, pm_obj *str_func)
+static py_object *
+node_new_for(py_object *o, py_object *str_func)
 {
 	struct pm_node *n;
-	pm_obj *children = pm_py.List_New(0);
+	py_object *children = py.PyList_New(0);
 
 	if (!children)
 		return NULL;
-	n = (struct pm_node *)pm_py.Type_GenericAlloc(pm_node_type, 0);
+	n = (struct pm_node *)py.PyType_GenericAlloc(pm_node_type, 0);
 	if (!n) {
 		pm_decref(children);
 		return NULL;
@@ -87,54 +87,54 @@ node_new_for(pm_obj *o, pm_obj *str_func)
 	} else {
 		n->str_func = pm_none();
 	}
-	return (pm_obj *)n;
+	return (py_object *)n;
 }
 
-static pm_obj *
-node_tp_new(pm_obj *type, pm_obj *args, pm_obj *kw)
+static py_object *
+node_tp_new(py_object *type, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"o", "str_func", NULL};
-	pm_obj *o, *str_func = NULL;
+	py_object *o, *str_func = NULL;
 
 	(void)type;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|O:_Node", kwlist, &o,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|O:_Node", kwlist, &o,
 					     &str_func))
 		return NULL;
 	return node_new_for(o, str_func);
 }
 
 /* str(node): str_func(o), or str(o) without one. */
-static pm_obj *
-node_str(pm_obj *self)
+static py_object *
+node_str(py_object *self)
 {
 	struct pm_node *n = (struct pm_node *)self;
 
-	if (n->str_func && n->str_func != pm_py.None)
-		return pm_py.Object_CallFunctionObjArgs(n->str_func, n->o, NULL);
-	return pm_py.Object_Str(n->o);
+	if (n->str_func && n->str_func != py._Py_NoneStruct)
+		return py.PyObject_CallFunctionObjArgs(n->str_func, n->o, NULL);
+	return py.PyObject_Str(n->o);
 }
 
-static struct pm_memberdef node_members[] = {
-	{"o", PM_T_OBJECT_EX, offsetof(struct pm_node, o), 0, "the object"},
-	{"children", PM_T_OBJECT_EX, offsetof(struct pm_node, children), 0,
+static struct py_memberdef node_members[] = {
+	{"o", PY_T_OBJECT_EX, offsetof(struct pm_node, o), 0, "the object"},
+	{"children", PY_T_OBJECT_EX, offsetof(struct pm_node, children), 0,
 	 "list of child nodes (referrers) and leaf strings"},
-	{"str_func", PM_T_OBJECT_EX, offsetof(struct pm_node, str_func), 0,
+	{"str_func", PY_T_OBJECT_EX, offsetof(struct pm_node, str_func), 0,
 	 "function used by str(node)"},
 	{NULL, 0, 0, 0, NULL}
 };
 
-static struct pm_type_slot node_slots[] = {
-	{PM_tp_new, (void *)node_tp_new},
-	{PM_tp_dealloc, (void *)node_dealloc},
-	{PM_tp_str, (void *)node_str},
-	{PM_tp_members, node_members},
-	{PM_tp_doc, "_Node(o, str_func=None): a node of a referrers tree."},
+static struct py_type_slot node_slots[] = {
+	{PY_tp_new, (void *)node_tp_new},
+	{PY_tp_dealloc, (void *)node_dealloc},
+	{PY_tp_str, (void *)node_str},
+	{PY_tp_members, node_members},
+	{PY_tp_doc, "_Node(o, str_func=None): a node of a referrers tree."},
 	{0, NULL}
 };
 
-static struct pm_type_spec node_spec = {
+static struct py_type_spec node_spec = {
 	"muppy.refbrowser._Node", (int)sizeof(struct pm_node), 0,
-	PM_TPFLAGS_DEFAULT, node_slots
+	PY_TPFLAGS_DEFAULT, node_slots
 };
 
 /* ---- the tree ---------------------------------------------------------------- */
@@ -200,18 +200,18 @@ fail:
 
 struct pm_treectx {
 	struct pm_browser *b;
-	pm_obj *const *objs;          /* held objects, by walk index */
+	py_object *const *objs;          /* held objects, by walk index */
 	const struct pm_rindex *ri;
 	uint8_t *included;            /* already_included, by index */
 	int repeat;
 };
 
 /* Pympler's "%s (already included, id %s)". */
-static pm_obj *
-pm_already_included(struct pm_treectx *c, pm_obj *o)
+static py_object *
+pm_already_included(struct pm_treectx *c, py_object *o)
 {
-	pm_obj *s = pm_py.Object_CallFunctionObjArgs(c->b->str_func, o, NULL);
-	pm_obj *text = NULL, *tmp = NULL;
+	py_object *s = py.PyObject_CallFunctionObjArgs(c->b->str_func, o, NULL);
+	py_object *text = NULL, *tmp = NULL;
 	const char *t;
 	ssize_t n;
 	struct pm_buf b = {0};
@@ -219,15 +219,15 @@ pm_already_included(struct pm_treectx *c, pm_obj *o)
 
 	if (!s)
 		return NULL;
-	tmp = pm_py.Object_Str(s);
-	t = tmp ? pm_py.Unicode_AsUTF8AndSize(tmp, &n) : NULL;
+	tmp = py.PyObject_Str(s);
+	t = tmp ? py.PyUnicode_AsUTF8AndSize(tmp, &n) : NULL;
 	if (t) {
 		snprintf(id, sizeof id, " (already included, id %llu)",
 			 (unsigned long long)(uintptr_t)o);
 		pm_buf_add(&b, t, (size_t)n);
 		pm_buf_str(&b, id);
-		text = b.oom ? pm_py.Err_NoMemory() :
-			       pm_py.Unicode_FromStringAndSize(b.p,
+		text = b.oom ? py.PyErr_NoMemory() :
+			       py.PyUnicode_FromStringAndSize(b.p,
 							       (ssize_t)b.len);
 	}
 	pm_buf_free(&b);
@@ -237,10 +237,10 @@ pm_already_included(struct pm_treectx *c, pm_obj *o)
 }
 
 /* Pympler's _get_tree(root, maxdepth) for walk index i. */
-static pm_obj *
+static py_object *
 pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
 {
-	pm_obj *node = node_new_for(c->objs[i], c->b->str_func), *children;
+	py_object *node = node_new_for(c->objs[i], c->b->str_func), *children;
 
 	if (!node)
 		return NULL;
@@ -250,18 +250,18 @@ pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
 	children = ((struct pm_node *)node)->children;
 	for (uint64_t e = c->ri->start[i]; e < c->ri->start[i + 1]; e++) {
 		uint32_t s = c->ri->src[e];
-		pm_obj *o = c->objs[s], *child;
+		py_object *o = c->objs[s], *child;
 
 		/* Nodes of other trees and browsers hold objects in members
 		 * the walker sees: their own structures, never referrers. */
-		if (PM_TYPE(o) == pm_node_type || PM_TYPE(o) == pm_cb_type ||
-		    PM_TYPE(o) == pm_fb_type)
+		if (PY_TYPE(o) == pm_node_type || PY_TYPE(o) == pm_cb_type ||
+		    PY_TYPE(o) == pm_fb_type)
 			continue;
 		if (!c->repeat && c->included[s])
 			child = pm_already_included(c, o);
 		else
 			child = pm_subtree(c, s, depth - 1);
-		if (!child || pm_py.List_Append(children, child) != 0) {
+		if (!child || py.PyList_Append(children, child) != 0) {
 			pm_decref(child);
 			pm_decref(node);
 			return NULL;
@@ -273,13 +273,13 @@ pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
 
 /* Walk index of address a, or -1. */
 static int64_t
-pm_find(const struct fmt_dump *d, pm_obj *a)
+pm_find(const struct fmt_dump *d, py_object *a)
 {
 	return fmt_find_object(d, (uint64_t)(uintptr_t)a);
 }
 
-static pm_obj *
-br_get_tree(pm_obj *self, pm_obj *unused)
+static py_object *
+br_get_tree(py_object *self, py_object *unused)
 {
 	struct pm_browser *b = (struct pm_browser *)self;
 	uintptr_t exclude[1] = {(uintptr_t)self};
@@ -287,13 +287,13 @@ br_get_tree(pm_obj *self, pm_obj *unused)
 	struct pm_held h;
 	struct pm_rindex ri = {0};
 	struct pm_treectx c = {0};
-	pm_obj *tree = NULL;
+	py_object *tree = NULL;
 	int64_t root;
 
 	(void)unused;
 	if (!b->root)
-		return pm_err(pm_py.Exc_RuntimeError, "browser has no root");
-	c.repeat = b->repeat ? pm_py.Object_IsTrue(b->repeat) : 1;
+		return pm_err(py.PyExc_RuntimeError, "browser has no root");
+	c.repeat = b->repeat ? py.PyObject_IsTrue(b->repeat) : 1;
 	if (c.repeat < 0)
 		return NULL;
 	if (pm_walk_hold(&h, 1, exclude, 1, &wr) != 0)
@@ -306,7 +306,7 @@ br_get_tree(pm_obj *self, pm_obj *unused)
 	}
 	c.included = calloc(wr.dump.nobjects, 1);
 	if (!c.included || pm_rindex_build(&wr.dump, &ri) != 0) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		goto out;
 	}
 	c.b = b;
@@ -354,14 +354,14 @@ pm_buf_set(struct pm_buf *dst, const char *s, size_t n)
 }
 
 static int
-pm_emit_line(pm_obj *stream, const char *s, size_t n)
+pm_emit_line(py_object *stream, const char *s, size_t n)
 {
 	struct pm_buf line = {0};
 	int rc;
 
 	pm_buf_add(&line, s, n);
 	pm_buf_add(&line, "\n", 1);
-	rc = line.oom ? (pm_py.Err_NoMemory(), -1) :
+	rc = line.oom ? (py.PyErr_NoMemory(), -1) :
 			pm_write(stream, line.p, line.len);
 	pm_buf_free(&line);
 	return rc;
@@ -373,25 +373,25 @@ pm_emit_line(pm_obj *stream, const char *s, size_t n)
  * bytes there; prefix is only appended to and counted.
  */
 static int
-pm_print(struct pm_browser *b, pm_obj *tree, const struct pm_buf *prefix0,
+pm_print(struct pm_browser *b, py_object *tree, const struct pm_buf *prefix0,
 	 const struct pm_buf *carry0)
 {
 	struct pm_buf prefix = {0}, carry = {0};
-	pm_obj *text = NULL, *children = NULL;
+	py_object *text = NULL, *children = NULL;
 	const char *t;
 	ssize_t tn, nch = 0;
 	size_t level = pm_count2(prefix0, '+', '|');
-	int is_node = PM_TYPE(tree) == pm_node_type, rc = -1;
+	int is_node = PY_TYPE(tree) == pm_node_type, rc = -1;
 
 	if (is_node) {
 		children = ((struct pm_node *)tree)->children;
 		pm_incref(children);
-		nch = pm_py.Object_Size(children);
+		nch = py.PyObject_Size(children);
 		if (nch < 0)
 			goto out;
 	}
-	text = pm_py.Object_Str(tree);
-	t = text ? pm_py.Unicode_AsUTF8AndSize(text, &tn) : NULL;
+	text = py.PyObject_Str(tree);
+	t = text ? py.PyUnicode_AsUTF8AndSize(text, &tn) : NULL;
 	if (!t)
 		goto out;
 	pm_buf_set(&prefix, prefix0->p, prefix0->len);
@@ -400,7 +400,7 @@ pm_print(struct pm_browser *b, pm_obj *tree, const struct pm_buf *prefix0,
 	for (size_t i = pm_chars(t, (size_t)tn); i > 0; i--)
 		pm_buf_add(&carry, " ", 1);
 	if (prefix.oom || carry.oom) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		goto out;
 	}
 	if ((ssize_t)level == b->maxdepth || !is_node || nch == 0) {
@@ -416,7 +416,7 @@ pm_print(struct pm_browser *b, pm_obj *tree, const struct pm_buf *prefix0,
 	pm_buf_str(&prefix, "-");
 	pm_buf_str(&carry, " ");
 	for (ssize_t i = 0; i < nch; i++) {
-		pm_obj *child = pm_py.Sequence_GetItem(children, i);
+		py_object *child = py.PySequence_GetItem(children, i);
 		int r;
 
 		if (!child)
@@ -453,8 +453,8 @@ pm_print(struct pm_browser *b, pm_obj *tree, const struct pm_buf *prefix0,
 	}
 	rc = 0;
 out:
-	if ((prefix.oom || carry.oom) && !pm_py.Err_Occurred())
-		pm_py.Err_NoMemory();
+	if ((prefix.oom || carry.oom) && !py.PyErr_Occurred())
+		py.PyErr_NoMemory();
 	pm_buf_free(&prefix);
 	pm_buf_free(&carry);
 	pm_decref(text);
@@ -464,14 +464,14 @@ out:
 
 /* print_tree's body: tree (or a new get_tree()) to b->stream. */
 static int
-pm_print_tree(struct pm_browser *b, pm_obj *tree)
+pm_print_tree(struct pm_browser *b, py_object *tree)
 {
 	struct pm_buf empty = {0};
-	pm_obj *own = NULL;
+	py_object *own = NULL;
 	int rc;
 
-	if (!tree || tree == pm_py.None) {
-		own = tree = br_get_tree((pm_obj *)b, NULL);
+	if (!tree || tree == py._Py_NoneStruct) {
+		own = tree = br_get_tree((py_object *)b, NULL);
 		if (!tree)
 			return -1;
 	}
@@ -482,13 +482,13 @@ pm_print_tree(struct pm_browser *b, pm_obj *tree)
 	return rc;
 }
 
-static pm_obj *
-br_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+br_print_tree(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"tree", NULL};
-	pm_obj *tree = NULL;
+	py_object *tree = NULL;
 
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|O:print_tree", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|O:print_tree", kwlist,
 					     &tree))
 		return NULL;
 	return pm_print_tree((struct pm_browser *)self, tree) ? NULL :
@@ -497,22 +497,22 @@ br_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
 
 /* FileBrowser.print_tree(filename, tree=None): the tree into a new text
  * file (Python's open(filename, 'w')). */
-static pm_obj *
-fb_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+fb_print_tree(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"filename", "tree", NULL};
 	struct pm_browser *b = (struct pm_browser *)self;
-	pm_obj *filename, *tree = NULL, *io, *open, *mode, *f, *old, *r, *close;
+	py_object *filename, *tree = NULL, *io, *open, *mode, *f, *old, *r, *close;
 	int rc;
 
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|O:print_tree", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|O:print_tree", kwlist,
 					     &filename, &tree))
 		return NULL;
-	io = pm_py.Import_ImportModule("io");
-	open = io ? pm_py.Object_GetAttrString(io, "open") : NULL;
+	io = py.PyImport_ImportModule("io");
+	open = io ? py.PyObject_GetAttrString(io, "open") : NULL;
 	pm_decref(io);
-	mode = pm_py.Unicode_FromString("w");
-	f = open && mode ? pm_py.Object_CallFunctionObjArgs(open, filename,
+	mode = py.PyUnicode_FromString("w");
+	f = open && mode ? py.PyObject_CallFunctionObjArgs(open, filename,
 							     mode, NULL) : NULL;
 	pm_decref(open);
 	pm_decref(mode);
@@ -522,8 +522,8 @@ fb_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
 	b->stream = f;
 	rc = pm_print_tree(b, tree);
 	b->stream = old;
-	close = pm_py.Unicode_InternFromString("close");
-	r = close ? pm_py.Object_CallMethodObjArgs(f, close, NULL) : NULL;
+	close = py.PyUnicode_InternFromString("close");
+	r = close ? py.PyObject_CallMethodObjArgs(f, close, NULL) : NULL;
 	pm_decref(close);
 	pm_decref(f);
 	if (!r)
@@ -535,29 +535,29 @@ fb_print_tree(pm_obj *self, pm_obj *args, pm_obj *kw)
 /* ---- the browser types -------------------------------------------------------- */
 
 static int
-br_setup(pm_obj *self, pm_obj *args, pm_obj *kw, int console)
+br_setup(py_object *self, py_object *args, py_object *kw, int console)
 {
 	static char *kwlist[] = {"rootobject", "maxdepth", "str_func", "repeat",
 				 "stream", NULL};
 	struct pm_browser *b = (struct pm_browser *)self;
-	pm_obj *root, *str_func = NULL, *repeat = NULL, *stream = NULL;
+	py_object *root, *str_func = NULL, *repeat = NULL, *stream = NULL;
 	ssize_t maxdepth = 3;
 
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|nOOO:RefBrowser",
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|nOOO:RefBrowser",
 					     kwlist, &root, &maxdepth,
 					     &str_func, &repeat, &stream))
 		return -1;
 	if (!str_func)
 		str_func = pm_default_str;
 	if (!repeat)
-		repeat = pm_py.True;
-	if ((!stream || stream == pm_py.None) && console) {
-		stream = pm_py.Sys_GetObject("stdout");   /* borrowed */
+		repeat = py._Py_TrueStruct;
+	if ((!stream || stream == py._Py_NoneStruct) && console) {
+		stream = py.PySys_GetObject("stdout");   /* borrowed */
 		if (!stream)
-			stream = pm_py.None;
+			stream = py._Py_NoneStruct;
 	}
 	if (!stream)
-		stream = pm_py.None;
+		stream = py._Py_NoneStruct;
 	pm_incref(root);
 	pm_incref(str_func);
 	pm_incref(repeat);
@@ -575,27 +575,27 @@ br_setup(pm_obj *self, pm_obj *args, pm_obj *kw, int console)
 }
 
 static int
-cb_init(pm_obj *self, pm_obj *args, pm_obj *kw)
+cb_init(py_object *self, py_object *args, py_object *kw)
 {
 	return br_setup(self, args, kw, 1);
 }
 
 static int
-fb_init(pm_obj *self, pm_obj *args, pm_obj *kw)
+fb_init(py_object *self, py_object *args, py_object *kw)
 {
 	return br_setup(self, args, kw, 0);
 }
 
-static pm_obj *
-br_new(pm_obj *type, pm_obj *args, pm_obj *kw)
+static py_object *
+br_new(py_object *type, py_object *args, py_object *kw)
 {
 	(void)args;
 	(void)kw;
-	return pm_py.Type_GenericAlloc(type, 0);
+	return py.PyType_GenericAlloc(type, 0);
 }
 
 static void
-br_dealloc(pm_obj *self)
+br_dealloc(py_object *self)
 {
 	struct pm_browser *b = (struct pm_browser *)self;
 
@@ -606,31 +606,31 @@ br_dealloc(pm_obj *self)
 	pm_free_instance(self);
 }
 
-static struct pm_memberdef br_members[] = {
-	{"root", PM_T_OBJECT_EX, offsetof(struct pm_browser, root), 0, NULL},
-	{"str_func", PM_T_OBJECT_EX, offsetof(struct pm_browser, str_func), 0,
+static struct py_memberdef br_members[] = {
+	{"root", PY_T_OBJECT_EX, offsetof(struct pm_browser, root), 0, NULL},
+	{"str_func", PY_T_OBJECT_EX, offsetof(struct pm_browser, str_func), 0,
 	 NULL},
-	{"repeat", PM_T_OBJECT_EX, offsetof(struct pm_browser, repeat), 0, NULL},
-	{"stream", PM_T_OBJECT_EX, offsetof(struct pm_browser, stream), 0, NULL},
-	{"maxdepth", PM_T_PYSSIZET, offsetof(struct pm_browser, maxdepth), 0,
+	{"repeat", PY_T_OBJECT_EX, offsetof(struct pm_browser, repeat), 0, NULL},
+	{"stream", PY_T_OBJECT_EX, offsetof(struct pm_browser, stream), 0, NULL},
+	{"maxdepth", PY_T_PYSSIZET, offsetof(struct pm_browser, maxdepth), 0,
 	 NULL},
 	{NULL, 0, 0, 0, NULL}
 };
 
-static struct pm_methoddef cb_methods[] = {
-	{"get_tree", (void *)br_get_tree, PM_METH_NOARGS,
+static struct py_methoddef cb_methods[] = {
+	{"get_tree", PY_CFUNC(br_get_tree), PY_METH_NOARGS,
 	 "get_tree()\n--\n\nA tree of _Node: the root and its referrers, "
 	 "maxdepth levels deep."},
-	{"print_tree", (void *)br_print_tree, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"print_tree", PY_CFUNC(br_print_tree), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "print_tree(tree=None)\n--\n\nPrints the referrers tree."},
 	{NULL, NULL, 0, NULL}   /* Sentinel */
 };
 
-static struct pm_methoddef fb_methods[] = {
-	{"get_tree", (void *)br_get_tree, PM_METH_NOARGS,
+static struct py_methoddef fb_methods[] = {
+	{"get_tree", PY_CFUNC(br_get_tree), PY_METH_NOARGS,
 	 "get_tree()\n--\n\nA tree of _Node: the root and its referrers, "
 	 "maxdepth levels deep."},
-	{"print_tree", (void *)fb_print_tree, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"print_tree", PY_CFUNC(fb_print_tree), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "print_tree(filename, tree=None)\n--\n\n"
 	 "Writes the referrers tree to a new text file."},
 	{NULL, NULL, 0, NULL}   /* Sentinel */
@@ -640,95 +640,62 @@ static struct pm_methoddef fb_methods[] = {
 	cls "(rootobject, maxdepth=3, str_func=summary._repr, repeat=True, " \
 	"stream=None)\n\nReferrers of rootobject as a tree, from one heap walk."
 
-static struct pm_type_slot cb_slots[] = {
-	{PM_tp_new, (void *)br_new},
-	{PM_tp_init, (void *)cb_init},
-	{PM_tp_dealloc, (void *)br_dealloc},
-	{PM_tp_methods, cb_methods},
-	{PM_tp_members, br_members},
-	{PM_tp_doc, PM_BROWSER_DOC("ConsoleBrowser")},
+static struct py_type_slot cb_slots[] = {
+	{PY_tp_new, (void *)br_new},
+	{PY_tp_init, (void *)cb_init},
+	{PY_tp_dealloc, (void *)br_dealloc},
+	{PY_tp_methods, cb_methods},
+	{PY_tp_members, br_members},
+	{PY_tp_doc, PM_BROWSER_DOC("ConsoleBrowser")},
 	{0, NULL}
 };
 
-static struct pm_type_slot fb_slots[] = {
-	{PM_tp_new, (void *)br_new},
-	{PM_tp_init, (void *)fb_init},
-	{PM_tp_dealloc, (void *)br_dealloc},
-	{PM_tp_methods, fb_methods},
-	{PM_tp_members, br_members},
-	{PM_tp_doc, PM_BROWSER_DOC("FileBrowser")},
+static struct py_type_slot fb_slots[] = {
+	{PY_tp_new, (void *)br_new},
+	{PY_tp_init, (void *)fb_init},
+	{PY_tp_dealloc, (void *)br_dealloc},
+	{PY_tp_methods, fb_methods},
+	{PY_tp_members, br_members},
+	{PY_tp_doc, PM_BROWSER_DOC("FileBrowser")},
 	{0, NULL}
 };
 
-static struct pm_type_spec cb_spec = {
+static struct py_type_spec cb_spec = {
 	"muppy.refbrowser.ConsoleBrowser", (int)sizeof(struct pm_browser), 0,
-	PM_TPFLAGS_DEFAULT, cb_slots
+	PY_TPFLAGS_DEFAULT, cb_slots
 };
-static struct pm_type_spec fb_spec = {
+static struct py_type_spec fb_spec = {
 	"muppy.refbrowser.FileBrowser", (int)sizeof(struct pm_browser), 0,
-	PM_TPFLAGS_DEFAULT, fb_slots
+	PY_TPFLAGS_DEFAULT, fb_slots
 };
 
-static pm_obj *
-pm_default_repr(pm_obj *self, pm_obj *o)
+static py_object *
+pm_default_repr(py_object *self, py_object *o)
 {
 	(void)self;
 	return pm_repr_name(o);
 }
 
-static struct pm_methoddef pm_default_str_def = {
-	"_repr", (void *)pm_default_repr, PM_METH_O,
+static struct py_methoddef pm_default_str_def = {"_repr", PY_CFUNC(pm_default_repr), PY_METH_O,
 	"The default str_func: summary._repr(o)."
 };
 
-static struct {
-	ssize_t ob_refcnt;
-	pm_obj *ob_type;
-	pm_obj *(*m_init)(void);
-	ssize_t m_index;
-	pm_obj *m_copy;
-	const char *m_name, *m_doc;
-	ssize_t m_size;
-	struct pm_methoddef *m_methods;
-	void *m_slots, *m_traverse, *m_clear, *m_free;
-} pm_refbrowser_def = {
+static struct py_moduledef pm_refbrowser_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy.refbrowser",
 	.m_doc = "Trees of referrers: ConsoleBrowser, FileBrowser.",
 	.m_size = -1,
 };
 
-/* Adds a new type from spec as m.name; the type stays referenced from
- * *keep too when keep is not NULL.  0 or -1. */
-static int
-pm_add_type(pm_obj *m, const char *name, struct pm_type_spec *spec,
-	    pm_obj **keep)
-{
-	pm_obj *t = pm_py.Type_FromSpec(spec);
-
-	if (!t)
-		return -1;
-	if (keep) {
-		pm_incref(t);
-		pm_decref(*keep);
-		*keep = t;
-	}
-	if (pm_py.Module_AddObject(m, name, t) != 0) {
-		pm_decref(t);
-		return -1;
-	}
-	return 0;
-}
-
-pm_obj *
+py_object *
 pm_refbrowser_module(void)
 {
-	pm_obj *m = pm_module_new(&pm_refbrowser_def);
+	py_object *m = pm_module_new(&pm_refbrowser_def);
 
 	if (!m)
 		return NULL;
 	if (!pm_default_str)
-		pm_default_str = pm_py.CFunction_NewEx(&pm_default_str_def, NULL,
+		pm_default_str = py.PyCFunction_NewEx(&pm_default_str_def, NULL,
 						       NULL);
 	if (!pm_default_str ||
 	    pm_add_type(m, "_Node", &node_spec, &pm_node_type) != 0 ||

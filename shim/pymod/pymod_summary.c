@@ -27,90 +27,85 @@
 #include "shim/cpython/pyapi.h"     /* py.lay.ht_qualname: the walker's offsets */
 #include "shim/pymod/pymod.h"
 
-static pm_obj *pm_str_sizeof;   /* interned "__sizeof__" */
+static py_object *pm_str_sizeof;   /* interned "__sizeof__" */
 
 /* ---- sizes ----------------------------------------------------------------- */
 
 /* The C function behind type t's __sizeof__, or NULL when the size is
  * object.__sizeof__'s formula (also used for a Python-level override, as
  * the walker does: it cannot run Python code). */
-static pm_cfunc
-pm_sizeof_fn(pm_obj *t)
+static py_cfunction
+pm_sizeof_fn(py_object *t)
 {
-	pm_obj *d, *base;
-	const struct pm_methoddef *def;
+	py_object *d, *base;
+	const struct py_methoddef *def;
 
 	if (!pm_str_sizeof)
-		pm_str_sizeof = pm_py.Unicode_InternFromString("__sizeof__");
+		pm_str_sizeof = py.PyUnicode_InternFromString("__sizeof__");
 	if (!pm_str_sizeof) {
-		pm_py.Err_Clear();
+		py.PyErr_Clear();
 		return NULL;
 	}
-	d = pm_py.Type_Lookup(t, pm_str_sizeof);
-	base = pm_py.Type_Lookup(pm_py.BaseObject_Type, pm_str_sizeof);
-	if (!d || d == base || PM_TYPE(d) != pm_py.MethodDescr_Type)
+	d = py._PyType_Lookup(t, pm_str_sizeof);
+	base = py._PyType_Lookup(py.PyBaseObject_Type, pm_str_sizeof);
+	if (!d || d == base || PY_TYPE(d) != py.PyMethodDescr_Type)
 		return NULL;
 	/* PyMethodDescrObject: PyDescrObject (head, d_type, d_name,
 	 * d_qualname) then d_method, at 40 on 3.8-3.13. */
-	def = *(const struct pm_methoddef **)((char *)d + 40);
-	if ((def->flags & ~0x70) != PM_METH_NOARGS)
+	def = PY_FIELD(const struct py_methoddef *, d, PY_OFF_DESCR_METHOD);
+	if ((def->ml_flags & ~0x70) != PY_METH_NOARGS)
 		return NULL;
-	return (pm_cfunc)def->meth;
+	return def->ml_meth;
 }
 
 /* sys.getsizeof's pre-header (docs/cpython.md, "sys.getsizeof"). */
 static int64_t
-pm_preheader(pm_obj *o, pm_obj *t)
+pm_preheader(py_object *o, py_object *t)
 {
-	unsigned long f = PM_TP_FLAGS(t);
-	int64_t n = 0;
+	unsigned long f = PY_TP_FLAGS(t);
 
-	if (pm_py.minor <= 10) {
-		int (*is_gc)(pm_obj *) = PM_TP_IS_GC(t);
+	if (py.minor <= 10) {
+		py_inquiry is_gc = PY_TP_IS_GC(t);
 
-		return (f & PM_TPFLAGS_HAVE_GC) && (!is_gc || is_gc(o)) ? 16 : 0;
+		return (f & PY_TPFLAGS_HAVE_GC) && (!is_gc || is_gc(o)) ?
+		       PY_GC_HEAD_SIZE : 0;
 	}
-	if (pm_py.minor >= 13 && t == pm_py.Type_Type &&
-	    !(PM_TP_FLAGS(o) & PM_TPFLAGS_HEAPTYPE))
+	if (py.minor >= 13 && t == py.PyType_Type &&
+	    !(PY_TP_FLAGS(o) & PY_TPFLAGS_HEAPTYPE))
 		return 0;   /* 3.13: static type objects get none */
-	if (f & PM_TPFLAGS_HAVE_GC)
-		n += 16;
-	if (f & (pm_py.minor == 11 ? PM_TPFLAGS_MANAGED_DICT :
-	    (PM_TPFLAGS_MANAGED_DICT | PM_TPFLAGS_MANAGED_WEAKREF)))
-		n += 16;
-	return n;
+	return py_preheader_size(f, py.minor);
 }
 
 static int64_t
-pm_size_with(pm_obj *o, pm_obj *t, pm_cfunc fn)
+pm_size_with(py_object *o, py_object *t, py_cfunction fn)
 {
 	int64_t size = -1;
 
 	if (fn) {
-		pm_obj *r = fn(o, NULL);
+		py_object *r = fn(o, NULL);
 
 		if (r) {
-			size = pm_py.Long_AsLongLong(r);
+			size = py.PyLong_AsLongLong(r);
 			pm_decref(r);
 		}
 		if (size < 0) {
-			pm_py.Err_Clear();
+			py.PyErr_Clear();
 			size = -1;
 		}
 	}
 	if (size < 0) {
 		/* object.__sizeof__: basicsize + ob_size * itemsize. */
-		size = PM_TP_BASICSIZE(t);
-		if (PM_TP_ITEMSIZE(t) > 0)
-			size += PM_SIZE(o) * PM_TP_ITEMSIZE(t);
+		size = PY_TP_BASICSIZE(t);
+		if (PY_TP_ITEMSIZE(t) > 0)
+			size += PY_SIZE(o) * PY_TP_ITEMSIZE(t);
 	}
 	return size + pm_preheader(o, t);
 }
 
 int64_t
-pm_sizeof(pm_obj *o)
+pm_sizeof(py_object *o)
 {
-	pm_obj *t = PM_TYPE(o);
+	py_object *t = PY_TYPE(o);
 
 	return pm_size_with(o, t, pm_sizeof_fn(t));
 }
@@ -145,18 +140,18 @@ pm_strip_addresses(struct pm_buf *b)
 
 /* UTF-8 of a str (borrowed from o), or of str(o) kept in *tmp. */
 static const char *
-pm_text(pm_obj *o, pm_obj **tmp, ssize_t *len)
+pm_text(py_object *o, py_object **tmp, ssize_t *len)
 {
 	const char *s;
 
 	*tmp = NULL;
-	if (PM_TYPE(o) != pm_py.Unicode_Type) {
-		*tmp = pm_py.Object_Str(o);
+	if (PY_TYPE(o) != py.PyUnicode_Type) {
+		*tmp = py.PyObject_Str(o);
 		if (!*tmp)
 			return NULL;
 		o = *tmp;
 	}
-	s = pm_py.Unicode_AsUTF8AndSize(o, len);
+	s = py.PyUnicode_AsUTF8AndSize(o, len);
 	if (!s)
 		pm_decref(*tmp);
 	return s;
@@ -165,27 +160,27 @@ pm_text(pm_obj *o, pm_obj **tmp, ssize_t *len)
 /* str(t) the way type.__repr__ spells it, then Pympler's type_repr
  * substitution: "<class 'X'>" -> "X" if X has no white space. */
 static int
-pm_type_name(pm_obj *t, struct pm_buf *b)
+pm_type_name(py_object *t, struct pm_buf *b)
 {
-	const char *tp_name = PM_TP_NAME(t), *mod = NULL, *qual = NULL;
-	pm_obj *modo = NULL, *qualo = NULL;
+	const char *tp_name = PY_TP_NAME(t), *mod = NULL, *qual = NULL;
+	py_object *modo = NULL, *qualo = NULL;
 	ssize_t n;
 	size_t start = b->len, i;
 
-	if (PM_TP_FLAGS(t) & PM_TPFLAGS_HEAPTYPE) {
-		if (PM_TP_DICT(t))
-			modo = pm_py.Dict_GetItemString(PM_TP_DICT(t),
+	if (PY_TP_FLAGS(t) & PY_TPFLAGS_HEAPTYPE) {
+		if (PY_TP_DICT(t))
+			modo = py.PyDict_GetItemString(PY_TP_DICT(t),
 							"__module__");
-		if (modo && PM_TYPE(modo) == pm_py.Unicode_Type &&
+		if (modo && PY_TYPE(modo) == py.PyUnicode_Type &&
 		    py.lay.ht_qualname) {
 			/* ht_qualname, read as the walker does: asking for
 			 * __qualname__ could run a metaclass's Python code. */
-			mod = pm_py.Unicode_AsUTF8AndSize(modo, &n);
-			qualo = PM_FIELD(pm_obj *, t, py.lay.ht_qualname);
-			if (qualo && PM_TYPE(qualo) == pm_py.Unicode_Type)
-				qual = pm_py.Unicode_AsUTF8AndSize(qualo, &n);
+			mod = py.PyUnicode_AsUTF8AndSize(modo, &n);
+			qualo = PY_FIELD(py_object *, t, py.lay.ht_qualname);
+			if (qualo && PY_TYPE(qualo) == py.PyUnicode_Type)
+				qual = py.PyUnicode_AsUTF8AndSize(qualo, &n);
 			if (!mod || !qual) {
-				pm_py.Err_Clear();
+				py.PyErr_Clear();
 				mod = qual = NULL;
 			}
 		}
@@ -214,20 +209,20 @@ pm_type_name(pm_obj *t, struct pm_buf *b)
 }
 
 /* A frame's code name (new reference) or NULL. */
-static pm_obj *
-pm_frame_codename(pm_obj *f)
+static py_object *
+pm_frame_codename(py_object *f)
 {
-	pm_obj *code, *name;
+	py_object *code, *name;
 
-	if (pm_py.Frame_GetCode) {
-		code = pm_py.Frame_GetCode(f);   /* new reference, 3.9+ */
+	if (py.PyFrame_GetCode) {
+		code = py.PyFrame_GetCode(f);   /* new reference, 3.9+ */
 	} else {
-		code = PM_FIELD(pm_obj *, f, py.lay.fr_code);   /* 3.8 */
+		code = PY_FIELD(py_object *, f, py.lay.fr_code);   /* 3.8 */
 		pm_incref(code);
 	}
 	if (!code)
 		return NULL;
-	name = pm_py.Object_GetAttrString(code, "co_name");
+	name = py.PyObject_GetAttrString(code, "co_name");
 	pm_decref(code);
 	return name;
 }
@@ -237,26 +232,26 @@ pm_frame_codename(pm_obj *f)
  * runs; a value that is not a str counts as missing (Pympler would call
  * its __str__: Python code). */
 static int
-pm_module_name(pm_obj *m, struct pm_buf *b)
+pm_module_name(py_object *m, struct pm_buf *b)
 {
-	pm_obj *d = pm_py.Module_GetDict(m), *v = NULL;
+	py_object *d = py.PyModule_GetDict(m), *v = NULL;
 	const char *s;
 	ssize_t n;
 
 	if (d)
-		v = pm_py.Dict_GetItemString(d, "__name__");
-	if ((!v || PM_TYPE(v) != pm_py.Unicode_Type) && d)
-		v = pm_py.Dict_GetItemString(d, "__file__");
-	if (!v || PM_TYPE(v) != pm_py.Unicode_Type) {
+		v = py.PyDict_GetItemString(d, "__name__");
+	if ((!v || PY_TYPE(v) != py.PyUnicode_Type) && d)
+		v = py.PyDict_GetItemString(d, "__file__");
+	if (!v || PY_TYPE(v) != py.PyUnicode_Type) {
 		char id[48];
 
-		pm_py.Err_Clear();
+		py.PyErr_Clear();
 		snprintf(id, sizeof id, "nameless, id: %llu",
 			 (unsigned long long)(uintptr_t)m);
 		pm_buf_str(b, id);
 		return 0;
 	}
-	s = pm_py.Unicode_AsUTF8AndSize(v, &n);
+	s = py.PyUnicode_AsUTF8AndSize(v, &n);
 	if (!s)
 		return -1;
 	pm_buf_add(b, s, (size_t)n);
@@ -266,29 +261,29 @@ pm_module_name(pm_obj *m, struct pm_buf *b)
 enum pm_kind { PM_KIND_TYPE, PM_KIND_FUNCTION, PM_KIND_FRAME, PM_KIND_MODULE };
 
 static enum pm_kind
-pm_kind_of(pm_obj *t)
+pm_kind_of(py_object *t)
 {
-	if (t == pm_py.Function_Type)
+	if (t == py.PyFunction_Type)
 		return PM_KIND_FUNCTION;
-	if (t == pm_py.Frame_Type)
+	if (t == py.PyFrame_Type)
 		return PM_KIND_FRAME;
-	if (t == pm_py.Module_Type)
+	if (t == py.PyModule_Type)
 		return PM_KIND_MODULE;
 	return PM_KIND_TYPE;
 }
 
 /* func.__name__ (borrowed): PyFunctionObject.func_name. */
-static pm_obj *
-pm_func_name(pm_obj *f)
+static py_object *
+pm_func_name(py_object *f)
 {
-	return *(pm_obj **)((char *)f + (pm_py.minor <= 9 ? 64 : 32));
+	return PY_FIELD(py_object *, f, py.lay.fn_name);
 }
 
 /* Appends o's row name (type t, kind k) to b.  0 or -1. */
 static int
-pm_row_name(pm_obj *o, pm_obj *t, enum pm_kind k, struct pm_buf *b)
+pm_row_name(py_object *o, py_object *t, enum pm_kind k, struct pm_buf *b)
 {
-	pm_obj *name = NULL, *tmp = NULL;
+	py_object *name = NULL, *tmp = NULL;
 	const char *s;
 	ssize_t n;
 	size_t start = b->len;
@@ -327,7 +322,7 @@ pm_row_name(pm_obj *o, pm_obj *t, enum pm_kind k, struct pm_buf *b)
 	pm_decref(tmp);
 	pm_decref(name);
 	if (b->oom) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		return -1;
 	}
 	if (start == 0)
@@ -335,14 +330,14 @@ pm_row_name(pm_obj *o, pm_obj *t, enum pm_kind k, struct pm_buf *b)
 	return 0;
 }
 
-pm_obj *
-pm_repr_name(pm_obj *o)
+py_object *
+pm_repr_name(py_object *o)
 {
 	struct pm_buf b = {0};
-	pm_obj *t = PM_TYPE(o), *r = NULL;
+	py_object *t = PY_TYPE(o), *r = NULL;
 
 	if (pm_row_name(o, t, pm_kind_of(t), &b) == 0)
-		r = pm_py.Unicode_FromStringAndSize(b.p ? b.p : "",
+		r = py.PyUnicode_FromStringAndSize(b.p ? b.p : "",
 						    (ssize_t)b.len);
 	pm_buf_free(&b);
 	return r;
@@ -354,7 +349,7 @@ pm_repr_name(pm_obj *o)
 struct pm_tent {
 	uintptr_t key;         /* type or function-name object; 0: free */
 	int64_t row;           /* row index, -1 if not a fixed row */
-	pm_cfunc fn;           /* __sizeof__ (types) */
+	py_cfunction fn;           /* __sizeof__ (types) */
 	enum pm_kind kind;
 };
 struct pm_ptab {
@@ -510,7 +505,7 @@ pm_summary_free(struct pm_summary *s)
 
 /* The row of object o: per type, or per name object for functions. */
 static int64_t
-pm_row_of(pm_obj *o, struct pm_tent *te, struct pm_ptab *fnames,
+pm_row_of(py_object *o, struct pm_tent *te, struct pm_ptab *fnames,
 	  struct pm_summary *s, struct pm_names *m, struct pm_buf *b)
 {
 	struct pm_tent *ne = NULL;
@@ -527,7 +522,7 @@ pm_row_of(pm_obj *o, struct pm_tent *te, struct pm_ptab *fnames,
 			return ne->row;
 	}
 	b->len = 0;
-	if (pm_row_name(o, PM_TYPE(o), te->kind, b) != 0)
+	if (pm_row_name(o, PY_TYPE(o), te->kind, b) != 0)
 		return -2;
 	row = pm_row_for(s, m, b->p ? b->p : "", b->len);
 	if (ne)
@@ -538,7 +533,7 @@ pm_row_of(pm_obj *o, struct pm_tent *te, struct pm_ptab *fnames,
 }
 
 int
-pm_summarize_c(pm_obj *const *objs, size_t n, struct pm_summary *out)
+pm_summarize_c(py_object *const *objs, size_t n, struct pm_summary *out)
 {
 	struct pm_ptab types = {0}, fnames = {0};
 	struct pm_names names = {0};
@@ -548,7 +543,7 @@ pm_summarize_c(pm_obj *const *objs, size_t n, struct pm_summary *out)
 
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < n; i++) {
-		pm_obj *o = objs[i], *t = PM_TYPE(o);
+		py_object *o = objs[i], *t = PY_TYPE(o);
 		struct pm_tent *te;
 		int fresh = 0;
 		int64_t row;
@@ -577,7 +572,7 @@ pm_summarize_c(pm_obj *const *objs, size_t n, struct pm_summary *out)
 	rc = 0;
 	goto done;
 oom:
-	pm_py.Err_NoMemory();
+	py.PyErr_NoMemory();
 fail:
 	pm_summary_free(out);
 done:
@@ -609,7 +604,7 @@ pm_summary_from_dump(const struct fmt_dump *d, int frames,
 		if (r < 0) {
 			pm_names_free(&names);
 			pm_summary_free(out);
-			pm_py.Err_NoMemory();
+			py.PyErr_NoMemory();
 			return -1;
 		}
 		out->rows[r].count += (int64_t)w->count;
@@ -621,17 +616,17 @@ pm_summary_from_dump(const struct fmt_dump *d, int frames,
 
 /* ---- C summaries <-> Python rows ------------------------------------------- */
 
-pm_obj *
+py_object *
 pm_summary_to_list(const struct pm_summary *s)
 {
-	pm_obj *list = pm_py.List_New((ssize_t)s->n);
+	py_object *list = py.PyList_New((ssize_t)s->n);
 
 	for (size_t i = 0; list && i < s->n; i++) {
-		pm_obj *row = pm_py.List_New(3), *a, *c, *z;
+		py_object *row = py.PyList_New(3), *a, *c, *z;
 
-		a = pm_py.Unicode_FromString(s->rows[i].name);
-		c = pm_py.Long_FromLongLong(s->rows[i].count);
-		z = pm_py.Long_FromLongLong(s->rows[i].size);
+		a = py.PyUnicode_FromString(s->rows[i].name);
+		c = py.PyLong_FromLongLong(s->rows[i].count);
+		z = py.PyLong_FromLongLong(s->rows[i].size);
 		if (!row || !a || !c || !z) {
 			pm_decref(row);
 			pm_decref(a);
@@ -640,32 +635,32 @@ pm_summary_to_list(const struct pm_summary *s)
 			pm_decref(list);
 			return NULL;
 		}
-		PM_LIST_ITEMS(row)[0] = a;
-		PM_LIST_ITEMS(row)[1] = c;
-		PM_LIST_ITEMS(row)[2] = z;
-		PM_LIST_ITEMS(list)[i] = row;
+		PY_LIST_ITEMS(row)[0] = a;
+		PY_LIST_ITEMS(row)[1] = c;
+		PY_LIST_ITEMS(row)[2] = z;
+		PY_LIST_ITEMS(list)[i] = row;
 	}
 	return list;
 }
 
 /* Item i of a row as long long (0 or -1 with an exception set). */
 static int
-pm_row_int(pm_obj *row, ssize_t i, int64_t *v)
+pm_row_int(py_object *row, ssize_t i, int64_t *v)
 {
-	pm_obj *x = pm_py.Sequence_GetItem(row, i);
+	py_object *x = py.PySequence_GetItem(row, i);
 
 	if (!x)
 		return -1;
-	*v = pm_py.Long_AsLongLong(x);
+	*v = py.PyLong_AsLongLong(x);
 	pm_decref(x);
-	return *v == -1 && pm_py.Err_Occurred() ? -1 : 0;
+	return *v == -1 && py.PyErr_Occurred() ? -1 : 0;
 }
 
 int
-pm_summary_from_list(pm_obj *rows, struct pm_summary *out)
+pm_summary_from_list(py_object *rows, struct pm_summary *out)
 {
 	struct pm_names names = {0};
-	pm_obj *seq, **items;
+	py_object *seq, **items;
 	ssize_t n;
 	int rc = -1;
 
@@ -674,12 +669,12 @@ pm_summary_from_list(pm_obj *rows, struct pm_summary *out)
 	if (!seq)
 		return -1;
 	for (ssize_t i = 0; i < n; i++) {
-		pm_obj *row = items[i], *name, *tmp;
+		py_object *row = items[i], *name, *tmp;
 		const char *s;
 		ssize_t len;
 		int64_t r, count, size;
 
-		name = pm_py.Sequence_GetItem(row, 0);
+		name = py.PySequence_GetItem(row, 0);
 		if (!name)
 			goto out;
 		s = pm_text(name, &tmp, &len);
@@ -693,7 +688,7 @@ pm_summary_from_list(pm_obj *rows, struct pm_summary *out)
 		pm_decref(tmp);
 		pm_decref(name);
 		if (r < 0) {
-			pm_py.Err_NoMemory();
+			py.PyErr_NoMemory();
 			goto out;
 		}
 		/* dict((r[0], r) for r in rows): a later row replaces. */
@@ -756,7 +751,7 @@ pm_summary_diff(const struct pm_summary *left, const struct pm_summary *right,
 oom:
 	pm_names_free(&names);
 	pm_summary_free(out);
-	pm_py.Err_NoMemory();
+	py.PyErr_NoMemory();
 	return -1;
 }
 
@@ -764,17 +759,17 @@ oom:
 
 /* stringutils.pp(value) into buf (at least 48 bytes). */
 static int
-pm_pp(pm_obj *v, char *buf, size_t len)
+pm_pp(py_object *v, char *buf, size_t len)
 {
 	static const char *const scales[] = {"B", "KB", "MB", "GB", "TB", "EB"};
-	long long i = pm_py.Long_AsLongLong(v);
+	long long i = py.PyLong_AsLongLong(v);
 	double x;
 	int degree = 0;
 
-	if (i == -1 && pm_py.Err_Occurred()) {
-		pm_py.Err_Clear();
-		x = pm_py.Float_AsDouble(v);
-		if (x == -1.0 && pm_py.Err_Occurred())
+	if (i == -1 && py.PyErr_Occurred()) {
+		py.PyErr_Clear();
+		x = py.PyFloat_AsDouble(v);
+		if (x == -1.0 && py.PyErr_Occurred())
 			return -1;
 	} else if (i <= 1024) {
 		snprintf(buf, len, "%4lld     B", i);
@@ -816,7 +811,7 @@ pm_cell_set(struct pm_cell *c, const char *s, size_t n)
 {
 	c->s = malloc(n + 1);
 	if (!c->s) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		return -1;
 	}
 	memcpy(c->s, s, n);
@@ -827,9 +822,9 @@ pm_cell_set(struct pm_cell *c, const char *s, size_t n)
 }
 
 static int
-pm_cell_str(struct pm_cell *c, pm_obj *o)
+pm_cell_str(struct pm_cell *c, py_object *o)
 {
-	pm_obj *tmp;
+	py_object *tmp;
 	ssize_t n;
 	const char *s = pm_text(o, &tmp, &n);
 	int rc;
@@ -843,14 +838,14 @@ pm_cell_str(struct pm_cell *c, pm_obj *o)
 
 /* Key functions for list.sort: self is the column index (a PyLong) or
  * None for Pympler's _repr(x[0]). */
-static pm_obj *
-pm_sort_key(pm_obj *self, pm_obj *row)
+static py_object *
+pm_sort_key(py_object *self, py_object *row)
 {
-	pm_obj *item;
+	py_object *item;
 	ssize_t col;
 
-	if (self == pm_py.None) {
-		pm_obj *first = pm_py.Sequence_GetItem(row, 0), *r;
+	if (self == py._Py_NoneStruct) {
+		py_object *first = py.PySequence_GetItem(row, 0), *r;
 
 		if (!first)
 			return NULL;
@@ -858,33 +853,32 @@ pm_sort_key(pm_obj *self, pm_obj *row)
 		pm_decref(first);
 		return r;
 	}
-	col = pm_py.Long_AsSsize_t(self);
-	item = pm_py.Sequence_GetItem(row, col);
+	col = py.PyLong_AsSsize_t(self);
+	item = py.PySequence_GetItem(row, col);
 	return item;
 }
 
-static struct pm_methoddef pm_sort_key_def = {
-	"_muppy_sort_key", (void *)pm_sort_key, PM_METH_O, NULL
+static struct py_methoddef pm_sort_key_def = {"_muppy_sort_key", PY_CFUNC(pm_sort_key), PY_METH_O, NULL
 };
 
 /* localrows.sort(key=..., reverse=descending).  0 or -1. */
 static int
-pm_sort_rows(pm_obj *rows, int col, int descending)
+pm_sort_rows(py_object *rows, int col, int descending)
 {
-	pm_obj *self, *key = NULL, *kw = NULL, *args = NULL, *sort = NULL,
+	py_object *self, *key = NULL, *kw = NULL, *args = NULL, *sort = NULL,
 	       *r = NULL;
 
-	self = col < 0 ? pm_none() : pm_py.Long_FromSsize_t(col);
+	self = col < 0 ? pm_none() : py.PyLong_FromSsize_t(col);
 	if (self)
-		key = pm_py.CFunction_NewEx(&pm_sort_key_def, self, NULL);
-	kw = pm_py.Dict_New();
-	args = pm_py.Tuple_New(0);
-	sort = pm_py.Object_GetAttrString(rows, "sort");
+		key = py.PyCFunction_NewEx(&pm_sort_key_def, self, NULL);
+	kw = py.PyDict_New();
+	args = py.PyTuple_New(0);
+	sort = py.PyObject_GetAttrString(rows, "sort");
 	if (key && kw && args && sort &&
-	    pm_py.Dict_SetItemString(kw, "key", key) == 0 &&
-	    pm_py.Dict_SetItemString(kw, "reverse",
-				     descending ? pm_py.True : pm_py.False) == 0)
-		r = pm_py.Object_Call(sort, args, kw);
+	    py.PyDict_SetItemString(kw, "key", key) == 0 &&
+	    py.PyDict_SetItemString(kw, "reverse",
+				     descending ? py._Py_TrueStruct : py._Py_FalseStruct) == 0)
+		r = py.PyObject_Call(sort, args, kw);
 	pm_decref(self);
 	pm_decref(key);
 	pm_decref(kw);
@@ -896,11 +890,11 @@ pm_sort_rows(pm_obj *rows, int col, int descending)
 
 /* Pympler's format_ up to the cells: copies, checks, sorts and limits the
  * rows.  Returns the new list of row copies or NULL. */
-static pm_obj *
-pm_prepare_rows(pm_obj *rows, pm_obj *limit, const char *sort,
+static py_object *
+pm_prepare_rows(py_object *rows, py_object *limit, const char *sort,
 		const char *order)
 {
-	pm_obj *seq, **items, *local, *cut;
+	py_object *seq, **items, *local, *cut;
 	ssize_t n, lim;
 	int col;
 
@@ -911,39 +905,39 @@ pm_prepare_rows(pm_obj *rows, pm_obj *limit, const char *sort,
 	else if (!strcmp(sort, "size"))
 		col = 2;
 	else
-		return pm_err(pm_py.Exc_ValueError, "invalid sort, should be "
+		return pm_err(py.PyExc_ValueError, "invalid sort, should be "
 			      "one of['type', '#', 'size']");
 	if (strcmp(order, "ascending") && strcmp(order, "descending"))
-		return pm_err(pm_py.Exc_ValueError, "invalid order, should be "
+		return pm_err(py.PyExc_ValueError, "invalid order, should be "
 			      "one of['ascending', 'descending']");
 	seq = pm_fast(rows, &items, &n);
 	if (!seq)
 		return NULL;
-	local = pm_py.List_New(n);
+	local = py.PyList_New(n);
 	for (ssize_t i = 0; local && i < n; i++) {
-		pm_obj *copy = pm_py.Sequence_List(items[i]);
+		py_object *copy = py.PySequence_List(items[i]);
 
 		if (!copy) {
 			pm_decref(local);
 			local = NULL;
 			break;
 		}
-		PM_LIST_ITEMS(local)[i] = copy;
+		PY_LIST_ITEMS(local)[i] = copy;
 	}
 	pm_decref(seq);
 	if (!local || pm_sort_rows(local, col, !strcmp(order, "descending"))) {
 		pm_decref(local);
 		return NULL;
 	}
-	if (!limit || limit == pm_py.None)
+	if (!limit || limit == py._Py_NoneStruct)
 		return local;
-	lim = pm_py.Long_AsSsize_t(limit);
-	if (lim == -1 && pm_py.Err_Occurred()) {
+	lim = py.PyLong_AsSsize_t(limit);
+	if (lim == -1 && py.PyErr_Occurred()) {
 		pm_decref(local);
 		return NULL;
 	}
 	/* localrows[0:limit], Python's slice semantics (negatives too). */
-	cut = pm_py.Sequence_GetSlice(local, 0, lim);
+	cut = py.PySequence_GetSlice(local, 0, lim);
 	pm_decref(local);
 	return cut;
 }
@@ -960,10 +954,10 @@ pm_cells_free(struct pm_cell *cells, size_t n)
 
 /* Appends one table line to lines.  0 or -1. */
 static int
-pm_emit(pm_obj *lines, const struct pm_cell *row, const size_t *w, int border)
+pm_emit(py_object *lines, const struct pm_cell *row, const size_t *w, int border)
 {
 	struct pm_buf b = {0};
-	pm_obj *s;
+	py_object *s;
 	int rc = -1;
 
 	for (int c = 0; c < 3; c++) {
@@ -979,11 +973,11 @@ pm_emit(pm_obj *lines, const struct pm_cell *row, const size_t *w, int border)
 		pm_buf_add(&b, row[c].s, row[c].len);
 	}
 	if (b.oom) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		goto out;
 	}
-	s = pm_py.Unicode_FromStringAndSize(b.p ? b.p : "", (ssize_t)b.len);
-	if (s && pm_py.List_Append(lines, s) == 0)
+	s = py.PyUnicode_FromStringAndSize(b.p ? b.p : "", (ssize_t)b.len);
+	if (s && py.PyList_Append(lines, s) == 0)
 		rc = 0;
 	pm_decref(s);
 out:
@@ -991,23 +985,23 @@ out:
 	return rc;
 }
 
-pm_obj *
-pm_format_rows(pm_obj *rows, pm_obj *limit, const char *sort,
+py_object *
+pm_format_rows(py_object *rows, py_object *limit, const char *sort,
 	       const char *order)
 {
 	static const char *const header[3] = {"types", "# objects",
 					      "total size"};
-	pm_obj *local, *lines = NULL;
+	py_object *local, *lines = NULL;
 	struct pm_cell *cells = NULL;
 	size_t n, w[3] = {0, 0, 0}, ncells = 0;
 
 	local = pm_prepare_rows(rows, limit, sort, order);
 	if (!local)
 		return NULL;
-	n = (size_t)PM_SIZE(local) + 1;
+	n = (size_t)PY_SIZE(local) + 1;
 	cells = calloc(3 * n, sizeof *cells);
 	if (!cells) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		goto out;
 	}
 	for (int c = 0; c < 3; c++)
@@ -1015,23 +1009,23 @@ pm_format_rows(pm_obj *rows, pm_obj *limit, const char *sort,
 			goto out;
 	ncells = 3 * n;
 	for (size_t r = 1; r < n; r++) {
-		pm_obj *row = PM_LIST_ITEMS(local)[r - 1], *x;
+		py_object *row = PY_LIST_ITEMS(local)[r - 1], *x;
 		char size[64];
 		int rc = -1;
 
-		if (pm_py.Object_Size(row) < 3) {
-			pm_err(pm_py.Exc_ValueError,
+		if (py.PyObject_Size(row) < 3) {
+			pm_err(py.PyExc_ValueError,
 			       "summary rows need 3 items: [type, count, size]");
 			goto out;
 		}
 		for (int c = 0; c < 2; c++) {
-			x = pm_py.Sequence_GetItem(row, c);
+			x = py.PySequence_GetItem(row, c);
 			rc = x ? pm_cell_str(&cells[3 * r + c], x) : -1;
 			pm_decref(x);
 			if (rc)
 				goto out;
 		}
-		x = pm_py.Sequence_GetItem(row, 2);
+		x = py.PySequence_GetItem(row, 2);
 		rc = x ? pm_pp(x, size, sizeof size) : -1;
 		pm_decref(x);
 		if (rc || pm_cell_set(&cells[3 * r + 2], size, strlen(size)))
@@ -1041,7 +1035,7 @@ pm_format_rows(pm_obj *rows, pm_obj *limit, const char *sort,
 	for (size_t i = 0; i < 3 * n; i++)
 		if (cells[i].width + 2 > w[i % 3])
 			w[i % 3] = cells[i].width + 2;
-	lines = pm_py.List_New(0);
+	lines = py.PyList_New(0);
 	if (!lines || pm_emit(lines, cells, w, 0) || pm_emit(lines, NULL, w, 1))
 		goto fail;
 	for (size_t r = 1; r < n; r++)
@@ -1058,18 +1052,18 @@ out:
 }
 
 int
-pm_print_rows(pm_obj *rows, pm_obj *limit, const char *sort,
-	      const char *order, pm_obj *file)
+pm_print_rows(py_object *rows, py_object *limit, const char *sort,
+	      const char *order, py_object *file)
 {
-	pm_obj *lines = pm_format_rows(rows, limit, sort, order);
+	py_object *lines = pm_format_rows(rows, limit, sort, order);
 	int rc = 0;
 
 	if (!lines)
 		return -1;
-	for (ssize_t i = 0; rc == 0 && i < PM_SIZE(lines); i++) {
+	for (ssize_t i = 0; rc == 0 && i < PY_SIZE(lines); i++) {
 		ssize_t n;
-		const char *s = pm_py.Unicode_AsUTF8AndSize(
-			PM_LIST_ITEMS(lines)[i], &n);
+		const char *s = py.PyUnicode_AsUTF8AndSize(
+			PY_LIST_ITEMS(lines)[i], &n);
 		struct pm_buf b = {0};
 
 		if (!s) {
@@ -1078,7 +1072,7 @@ pm_print_rows(pm_obj *rows, pm_obj *limit, const char *sort,
 		}
 		pm_buf_add(&b, s, (size_t)n);
 		pm_buf_add(&b, "\n", 1);
-		rc = b.oom ? (pm_py.Err_NoMemory(), -1) :
+		rc = b.oom ? (py.PyErr_NoMemory(), -1) :
 			     pm_write(file, b.p, b.len);
 		pm_buf_free(&b);
 	}
@@ -1088,16 +1082,16 @@ pm_print_rows(pm_obj *rows, pm_obj *limit, const char *sort,
 
 /* ---- summary.* --------------------------------------------------------------- */
 
-pm_obj *
-pm_summary_summarize(pm_obj *self, pm_obj *args, pm_obj *kw)
+py_object *
+pm_summary_summarize(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"objects", NULL};
-	pm_obj *objects, *seq, **items, *res = NULL;
+	py_object *objects, *seq, **items, *res = NULL;
 	struct pm_summary s;
 	ssize_t n;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O:summarize", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O:summarize", kwlist,
 					     &objects))
 		return NULL;
 	seq = pm_fast(objects, &items, &n);
@@ -1116,32 +1110,32 @@ pm_summary_summarize(pm_obj *self, pm_obj *args, pm_obj *kw)
 /* get_diff(left, right): right minus left per row name; rows only in
  * right are passed through, rows only in left are negated (Python number
  * arithmetic, like Pympler). */
-static pm_obj *
-sm_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+sm_get_diff(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"left", "right", NULL};
-	pm_obj *left, *right, *lk = NULL, *rk = NULL, *res = NULL, *seq;
-	pm_obj **items;
+	py_object *left, *right, *lk = NULL, *rk = NULL, *res = NULL, *seq;
+	py_object **items;
 	ssize_t n;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "OO:get_diff", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "OO:get_diff", kwlist,
 					     &left, &right))
 		return NULL;
-	lk = pm_py.Dict_New();
-	rk = pm_py.Dict_New();
-	res = pm_py.List_New(0);
+	lk = py.PyDict_New();
+	rk = py.PyDict_New();
+	res = py.PyList_New(0);
 	if (!lk || !rk || !res)
 		goto fail;
 	for (int side = 0; side < 2; side++) {
-		pm_obj *d = side ? rk : lk;
+		py_object *d = side ? rk : lk;
 
 		seq = pm_fast(side ? right : left, &items, &n);
 		if (!seq)
 			goto fail;
 		for (ssize_t i = 0; i < n; i++) {
-			pm_obj *key = pm_py.Sequence_GetItem(items[i], 0);
-			int rc = key ? pm_py.Dict_SetItem(d, key, items[i]) : -1;
+			py_object *key = py.PySequence_GetItem(items[i], 0);
+			int rc = key ? py.PyDict_SetItem(d, key, items[i]) : -1;
 
 			pm_decref(key);
 			if (rc) {
@@ -1157,26 +1151,26 @@ sm_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
 		if (!seq)
 			goto fail;
 		for (ssize_t i = 0; i < n; i++) {
-			pm_obj *key = pm_py.Sequence_GetItem(items[i], 0);
-			pm_obj *r, *l, *row = NULL;
+			py_object *key = py.PySequence_GetItem(items[i], 0);
+			py_object *r, *l, *row = NULL;
 			int done = 0;
 
 			if (!key)
 				goto fail_seq;
-			r = pm_py.Dict_GetItem(rk, key);    /* borrowed */
-			l = pm_py.Dict_GetItem(lk, key);
+			r = py.PyDict_GetItem(rk, key);    /* borrowed */
+			l = py.PyDict_GetItem(lk, key);
 			if ((side && r != items[i]) || (!side && r))
 				done = 1;   /* a duplicate key, or handled */
 			if (!done && side && l) {
 				int64_t z = 0;
 
 				(void)z;
-				row = pm_py.List_New(3);
+				row = py.PyList_New(3);
 				for (int c = 1; row && c < 3; c++) {
-					pm_obj *a = pm_py.Sequence_GetItem(r, c);
-					pm_obj *b = pm_py.Sequence_GetItem(l, c);
-					pm_obj *d = a && b ?
-						pm_py.Number_Subtract(a, b) : NULL;
+					py_object *a = py.PySequence_GetItem(r, c);
+					py_object *b = py.PySequence_GetItem(l, c);
+					py_object *d = a && b ?
+						py.PyNumber_Subtract(a, b) : NULL;
 
 					pm_decref(a);
 					pm_decref(b);
@@ -1185,16 +1179,16 @@ sm_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
 						row = NULL;
 						break;
 					}
-					PM_LIST_ITEMS(row)[c] = d;
+					PY_LIST_ITEMS(row)[c] = d;
 				}
 			} else if (!done && side) {
 				row = r;
 				pm_incref(row);
 			} else if (!done && l == items[i]) {
-				row = pm_py.List_New(3);
+				row = py.PyList_New(3);
 				for (int c = 1; row && c < 3; c++) {
-					pm_obj *a = pm_py.Sequence_GetItem(l, c);
-					pm_obj *d = a ? pm_py.Number_Negative(a) :
+					py_object *a = py.PySequence_GetItem(l, c);
+					py_object *d = a ? py.PyNumber_Negative(a) :
 							NULL;
 
 					pm_decref(a);
@@ -1203,7 +1197,7 @@ sm_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
 						row = NULL;
 						break;
 					}
-					PM_LIST_ITEMS(row)[c] = d;
+					PY_LIST_ITEMS(row)[c] = d;
 				}
 			} else {
 				done = 1;
@@ -1217,11 +1211,11 @@ sm_get_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
 				goto fail_seq;
 			}
 			if (row != r) {
-				PM_LIST_ITEMS(row)[0] = key;
+				PY_LIST_ITEMS(row)[0] = key;
 				key = NULL;
 			}
 			pm_decref(key);
-			if (pm_py.List_Append(res, row) != 0) {
+			if (py.PyList_Append(res, row) != 0) {
 				pm_decref(row);
 				goto fail_seq;
 			}
@@ -1241,19 +1235,19 @@ fail:
 	return NULL;
 }
 
-static pm_obj *
-sm_format(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+sm_format(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"rows", "limit", "sort", "order", NULL};
-	pm_obj *rows, *limit = NULL;
+	py_object *rows, *limit = NULL;
 	const char *sort = "size", *order = "descending";
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|Oss:format_", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|Oss:format_", kwlist,
 					     &rows, &limit, &sort, &order))
 		return NULL;
 	if (!limit) {
-		pm_obj *r, *l15 = pm_py.Long_FromSsize_t(15);
+		py_object *r, *l15 = py.PyLong_FromSsize_t(15);
 
 		if (!l15)
 			return NULL;
@@ -1264,22 +1258,22 @@ sm_format(pm_obj *self, pm_obj *args, pm_obj *kw)
 	return pm_format_rows(rows, limit, sort, order);
 }
 
-static pm_obj *
-sm_print(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+sm_print(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"rows", "limit", "sort", "order", "file",
 				 NULL};
-	pm_obj *rows, *limit = NULL, *file = NULL, *l15 = NULL;
+	py_object *rows, *limit = NULL, *file = NULL, *l15 = NULL;
 	const char *sort = "size", *order = "descending";
 	int rc;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|OssO:print_", kwlist,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|OssO:print_", kwlist,
 					     &rows, &limit, &sort, &order,
 					     &file))
 		return NULL;
 	if (!limit) {
-		l15 = limit = pm_py.Long_FromSsize_t(15);
+		l15 = limit = py.PyLong_FromSsize_t(15);
 		if (!l15)
 			return NULL;
 	}
@@ -1288,27 +1282,27 @@ sm_print(pm_obj *self, pm_obj *args, pm_obj *kw)
 	return rc ? NULL : pm_none();
 }
 
-static pm_obj *
-sm_repr(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+sm_repr(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"o", "verbosity", NULL};
-	pm_obj *o;
+	py_object *o;
 	ssize_t verbosity = 1;
 
 	(void)self;
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "O|n:_repr", kwlist, &o,
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "O|n:_repr", kwlist, &o,
 					     &verbosity))
 		return NULL;
 	if (verbosity == 0) {
 		/* str(type(o)) stripped: the type's own name. */
 		struct pm_buf b = {0};
-		pm_obj *r = NULL;
+		py_object *r = NULL;
 
-		if (pm_type_name(PM_TYPE(o), &b) == 0 && !b.oom) {
+		if (pm_type_name(PY_TYPE(o), &b) == 0 && !b.oom) {
 			pm_strip_addresses(&b);
-			r = pm_py.Unicode_FromStringAndSize(b.p, (ssize_t)b.len);
-		} else if (!pm_py.Err_Occurred()) {
-			pm_py.Err_NoMemory();
+			r = py.PyUnicode_FromStringAndSize(b.p, (ssize_t)b.len);
+		} else if (!py.PyErr_Occurred()) {
+			py.PyErr_NoMemory();
 		}
 		pm_buf_free(&b);
 		return r;
@@ -1316,36 +1310,25 @@ sm_repr(pm_obj *self, pm_obj *args, pm_obj *kw)
 	return pm_repr_name(o);
 }
 
-static struct pm_methoddef pm_summary_methods[] = {
-	{"summarize", (void *)pm_summary_summarize,
-	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+static struct py_methoddef pm_summary_methods[] = {
+	{"summarize", PY_CFUNC(pm_summary_summarize),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "summarize(objects)\n--\n\n"
 	 "Rows [type, number of objects, total size] of objects."},
-	{"get_diff", (void *)sm_get_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"get_diff", PY_CFUNC(sm_get_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "get_diff(left, right)\n--\n\nright minus left, per row."},
-	{"format_", (void *)sm_format, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"format_", PY_CFUNC(sm_format), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "format_(rows, limit=15, sort='size', order='descending')\n--\n\n"
 	 "The summary table as a list of lines."},
-	{"print_", (void *)sm_print, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"print_", PY_CFUNC(sm_print), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "print_(rows, limit=15, sort='size', order='descending', "
 	 "file=None)\n--\n\nPrints the summary table."},
-	{"_repr", (void *)sm_repr, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"_repr", PY_CFUNC(sm_repr), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "_repr(o, verbosity=1)\n--\n\nThe row name of o."},
 	{NULL, NULL, 0, NULL}   /* Sentinel */
 };
 
-/* struct pm_moduledef's layout, as in pymod.c. */
-static struct {
-	ssize_t ob_refcnt;
-	pm_obj *ob_type;
-	pm_obj *(*m_init)(void);
-	ssize_t m_index;
-	pm_obj *m_copy;
-	const char *m_name, *m_doc;
-	ssize_t m_size;
-	struct pm_methoddef *m_methods;
-	void *m_slots, *m_traverse, *m_clear, *m_free;
-} pm_summary_def = {
+static struct py_moduledef pm_summary_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy.summary",
 	.m_doc = "Summaries of objects: rows [type, count, total size], "
@@ -1354,7 +1337,7 @@ static struct {
 	.m_methods = pm_summary_methods,
 };
 
-pm_obj *
+py_object *
 pm_summary_module(void)
 {
 	return pm_module_new(&pm_summary_def);

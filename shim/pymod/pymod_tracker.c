@@ -19,12 +19,12 @@
 #include "shim/walk/walk.h"    /* walk_heap, summary mode */
 
 struct pm_stored {
-	pm_obj *key;                 /* owned reference */
+	py_object *key;                 /* owned reference */
 	struct pm_summary s;
 };
 
 struct pm_tracker {
-	char head[PM_HEAD_SIZE];     /* PyObject_HEAD */
+	char head[PY_HEAD_SIZE];     /* PyObject_HEAD */
 	struct pm_summary s0;        /* the last summary */
 	struct pm_stored *stored;    /* store_summary(key) */
 	size_t nstored;
@@ -52,12 +52,12 @@ tr_take(struct pm_tracker *tr, struct pm_summary *out)
 	rc = walk_heap(&opts, NULL, &res, &stats);
 
 	if (rc == MUPPY_EINVAL) {
-		pm_err(pm_py.Exc_RuntimeError,
+		pm_err(py.PyExc_RuntimeError,
 		       "muppy: the heap walker does not support this Python");
 		return -1;
 	}
 	if (rc != 0) {
-		pm_py.Err_NoMemory();
+		py.PyErr_NoMemory();
 		return -1;
 	}
 	rc = pm_summary_from_dump(&res.dump, 0, out);
@@ -65,24 +65,24 @@ tr_take(struct pm_tracker *tr, struct pm_summary *out)
 	return rc;
 }
 
-static pm_obj *
-tr_new(pm_obj *type, pm_obj *args, pm_obj *kw)
+static py_object *
+tr_new(py_object *type, py_object *args, py_object *kw)
 {
 	(void)args;
 	(void)kw;
 	/* Zeroed, and holds a reference to its heap type. */
-	return pm_py.Type_GenericAlloc(type, 0);
+	return py.PyType_GenericAlloc(type, 0);
 }
 
 static int
-tr_init(pm_obj *self, pm_obj *args, pm_obj *kw)
+tr_init(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"ignore_self", NULL};
 	struct pm_tracker *tr = (struct pm_tracker *)self;
 	struct pm_summary s;
 	int ignore = 1;
 
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, "|p:SummaryTracker",
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|p:SummaryTracker",
 					     kwlist, &ignore))
 		return -1;
 	tr->ignore_self = ignore;
@@ -95,11 +95,11 @@ tr_init(pm_obj *self, pm_obj *args, pm_obj *kw)
 }
 
 static void
-tr_dealloc(pm_obj *self)
+tr_dealloc(py_object *self)
 {
 	struct pm_tracker *tr = (struct pm_tracker *)self;
-	pm_obj *type = PM_TYPE(self);
-	void (*tp_free)(void *) = pm_py.Type_GetSlot(type, PM_tp_free);
+	py_object *type = PY_TYPE(self);
+	void (*tp_free)(void *) = py.PyType_GetSlot(type, PY_tp_free);
 
 	pm_summary_free(&tr->s0);
 	for (size_t i = 0; i < tr->nstored; i++) {
@@ -113,23 +113,23 @@ tr_dealloc(pm_obj *self)
 
 /* Pympler's diff(summary1, summary2) into *out (C rows, swept). */
 static int
-tr_diff_c(struct pm_tracker *tr, pm_obj *s1, pm_obj *s2,
+tr_diff_c(struct pm_tracker *tr, py_object *s1, py_object *s2,
 	  struct pm_summary *out)
 {
 	struct pm_summary a = {0}, b = {0};
 	int rc = -1;
 
 	if (!tr->ready) {
-		pm_err(pm_py.Exc_RuntimeError,
+		pm_err(py.PyExc_RuntimeError,
 		       "SummaryTracker.__init__ was not called");
 		return -1;
 	}
-	if (s1 == pm_py.None)
+	if (s1 == py._Py_NoneStruct)
 		s1 = NULL;
-	if (s2 == pm_py.None)
+	if (s2 == py._Py_NoneStruct)
 		s2 = NULL;
 	if (s2 && !s1) {
-		pm_err(pm_py.Exc_ValueError,
+		pm_err(py.PyExc_ValueError,
 		       "You cannot provide summary2 without summary1.");
 		return -1;
 	}
@@ -156,14 +156,14 @@ out:
 }
 
 /* Parses (summary1=None, summary2=None) and diffs into a Python list. */
-static pm_obj *
-tr_diff_list(pm_obj *self, pm_obj *args, pm_obj *kw, const char *fmt)
+static py_object *
+tr_diff_list(py_object *self, py_object *args, py_object *kw, const char *fmt)
 {
 	static char *kwlist[] = {"summary1", "summary2", NULL};
-	pm_obj *s1 = NULL, *s2 = NULL, *rows;
+	py_object *s1 = NULL, *s2 = NULL, *rows;
 	struct pm_summary d;
 
-	if (!pm_py.Arg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &s1, &s2))
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &s1, &s2))
 		return NULL;
 	if (tr_diff_c((struct pm_tracker *)self, s1, s2, &d) != 0)
 		return NULL;
@@ -172,47 +172,47 @@ tr_diff_list(pm_obj *self, pm_obj *args, pm_obj *kw, const char *fmt)
 	return rows;
 }
 
-static pm_obj *
-tr_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+tr_diff(py_object *self, py_object *args, py_object *kw)
 {
 	return tr_diff_list(self, args, kw, "|OO:diff");
 }
 
-static pm_obj *
-tr_print_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+tr_print_diff(py_object *self, py_object *args, py_object *kw)
 {
-	pm_obj *rows = tr_diff_list(self, args, kw, "|OO:print_diff"), *lim;
+	py_object *rows = tr_diff_list(self, args, kw, "|OO:print_diff"), *lim;
 	int rc;
 
 	if (!rows)
 		return NULL;
-	lim = pm_py.Long_FromSsize_t(15);
+	lim = py.PyLong_FromSsize_t(15);
 	rc = lim ? pm_print_rows(rows, lim, "size", "descending", NULL) : -1;
 	pm_decref(lim);
 	pm_decref(rows);
 	return rc ? NULL : pm_none();
 }
 
-static pm_obj *
-tr_format_diff(pm_obj *self, pm_obj *args, pm_obj *kw)
+static py_object *
+tr_format_diff(py_object *self, py_object *args, py_object *kw)
 {
-	pm_obj *rows = tr_diff_list(self, args, kw, "|OO:format_diff"), *lim;
-	pm_obj *lines;
+	py_object *rows = tr_diff_list(self, args, kw, "|OO:format_diff"), *lim;
+	py_object *lines;
 
 	if (!rows)
 		return NULL;
-	lim = pm_py.Long_FromSsize_t(15);
+	lim = py.PyLong_FromSsize_t(15);
 	lines = lim ? pm_format_rows(rows, lim, "size", "descending") : NULL;
 	pm_decref(lim);
 	pm_decref(rows);
 	return lines;
 }
 
-static pm_obj *
-tr_create_summary(pm_obj *self, pm_obj *unused)
+static py_object *
+tr_create_summary(py_object *self, py_object *unused)
 {
 	struct pm_summary s;
-	pm_obj *rows;
+	py_object *rows;
 
 	(void)unused;
 	if (tr_take((struct pm_tracker *)self, &s) != 0)
@@ -222,8 +222,8 @@ tr_create_summary(pm_obj *self, pm_obj *unused)
 	return rows;
 }
 
-static pm_obj *
-tr_store_summary(pm_obj *self, pm_obj *key)
+static py_object *
+tr_store_summary(py_object *self, py_object *key)
 {
 	struct pm_tracker *tr = (struct pm_tracker *)self;
 	struct pm_summary s;
@@ -233,7 +233,7 @@ tr_store_summary(pm_obj *self, pm_obj *key)
 	if (tr_take(tr, &s) != 0)
 		return NULL;
 	for (i = 0; i < tr->nstored; i++) {
-		int eq = pm_py.Object_RichCompareBool(tr->stored[i].key, key,
+		int eq = py.PyObject_RichCompareBool(tr->stored[i].key, key,
 						      2 /* Py_EQ */);
 
 		if (eq < 0) {
@@ -249,7 +249,7 @@ tr_store_summary(pm_obj *self, pm_obj *key)
 	p = realloc(tr->stored, (tr->nstored + 1) * sizeof *p);
 	if (!p) {
 		pm_summary_free(&s);
-		return pm_py.Err_NoMemory();
+		return py.PyErr_NoMemory();
 	}
 	tr->stored = p;
 	pm_incref(key);
@@ -260,17 +260,17 @@ tr_store_summary(pm_obj *self, pm_obj *key)
 }
 
 /* tracker.summaries: {key: rows}, built fresh on each access. */
-static pm_obj *
-tr_get_summaries(pm_obj *self, void *closure)
+static py_object *
+tr_get_summaries(py_object *self, void *closure)
 {
 	struct pm_tracker *tr = (struct pm_tracker *)self;
-	pm_obj *d = pm_py.Dict_New();
+	py_object *d = py.PyDict_New();
 
 	(void)closure;
 	for (size_t i = 0; d && i < tr->nstored; i++) {
-		pm_obj *rows = pm_summary_to_list(&tr->stored[i].s);
+		py_object *rows = pm_summary_to_list(&tr->stored[i].s);
 
-		if (!rows || pm_py.Dict_SetItem(d, tr->stored[i].key, rows)) {
+		if (!rows || py.PyDict_SetItem(d, tr->stored[i].key, rows)) {
 			pm_decref(rows);
 			pm_decref(d);
 			return NULL;
@@ -280,82 +280,68 @@ tr_get_summaries(pm_obj *self, void *closure)
 	return d;
 }
 
-static pm_obj *
-tr_get_s0(pm_obj *self, void *closure)
+static py_object *
+tr_get_s0(py_object *self, void *closure)
 {
 	(void)closure;
 	return pm_summary_to_list(&((struct pm_tracker *)self)->s0);
 }
 
-static struct pm_methoddef tr_methods[] = {
-	{"diff", (void *)tr_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+static struct py_methoddef tr_methods[] = {
+	{"diff", PY_CFUNC(tr_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "diff(summary1=None, summary2=None)\n--\n\n"
 	 "Rows that changed since the last summary (or between the given "
 	 "summaries)."},
-	{"print_diff", (void *)tr_print_diff, PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"print_diff", PY_CFUNC(tr_print_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "print_diff(summary1=None, summary2=None)\n--\n\nPrints diff()."},
-	{"format_diff", (void *)tr_format_diff,
-	 PM_METH_VARARGS | PM_METH_KEYWORDS,
+	{"format_diff", PY_CFUNC(tr_format_diff),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "format_diff(summary1=None, summary2=None)\n--\n\n"
 	 "diff() as the lines of the table."},
-	{"create_summary", (void *)tr_create_summary, PM_METH_NOARGS,
+	{"create_summary", PY_CFUNC(tr_create_summary), PY_METH_NOARGS,
 	 "create_summary()\n--\n\nA summary of the heap now."},
-	{"store_summary", (void *)tr_store_summary, PM_METH_O,
+	{"store_summary", PY_CFUNC(tr_store_summary), PY_METH_O,
 	 "store_summary(key)\n--\n\nStores a summary in self.summaries."},
 	{NULL, NULL, 0, NULL}   /* Sentinel */
 };
 
-static struct pm_getsetdef tr_getset[] = {
+static struct py_getsetdef tr_getset[] = {
 	{"summaries", tr_get_summaries, NULL,
 	 "Stored summaries {key: rows} (a new dict on each access).", NULL},
 	{"s0", tr_get_s0, NULL, "The last summary taken (a new list).", NULL},
 	{NULL, NULL, NULL, NULL, NULL}
 };
 
-static struct pm_type_slot tr_slots[] = {
-	{PM_tp_new, (void *)tr_new},
-	{PM_tp_init, (void *)tr_init},
-	{PM_tp_dealloc, (void *)tr_dealloc},
-	{PM_tp_methods, tr_methods},
-	{PM_tp_getset, tr_getset},
-	{PM_tp_doc, "SummaryTracker(ignore_self=True)\n\n"
+static struct py_type_slot tr_slots[] = {
+	{PY_tp_new, (void *)tr_new},
+	{PY_tp_init, (void *)tr_init},
+	{PY_tp_dealloc, (void *)tr_dealloc},
+	{PY_tp_methods, tr_methods},
+	{PY_tp_getset, tr_getset},
+	{PY_tp_doc, "SummaryTracker(ignore_self=True)\n\n"
 		    "Tracks changes between summaries of the heap; the "
 		    "summaries are kept outside the heap."},
 	{0, NULL}
 };
 
-static struct pm_type_spec tr_spec = {
+static struct py_type_spec tr_spec = {
 	"muppy.tracker.SummaryTracker", (int)sizeof(struct pm_tracker), 0,
-	PM_TPFLAGS_DEFAULT, tr_slots
+	PY_TPFLAGS_DEFAULT, tr_slots
 };
 
-static struct {
-	ssize_t ob_refcnt;
-	pm_obj *ob_type;
-	pm_obj *(*m_init)(void);
-	ssize_t m_index;
-	pm_obj *m_copy;
-	const char *m_name, *m_doc;
-	ssize_t m_size;
-	struct pm_methoddef *m_methods;
-	void *m_slots, *m_traverse, *m_clear, *m_free;
-} pm_tracker_def = {
+static struct py_moduledef pm_tracker_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy.tracker",
 	.m_doc = "SummaryTracker: changes in the heap between summaries.",
 	.m_size = -1,
 };
 
-pm_obj *
+py_object *
 pm_tracker_module(void)
 {
-	pm_obj *m = pm_module_new(&pm_tracker_def), *t;
+	py_object *m = pm_module_new(&pm_tracker_def);
 
-	if (!m)
-		return NULL;
-	t = pm_py.Type_FromSpec(&tr_spec);
-	if (!t || pm_py.Module_AddObject(m, "SummaryTracker", t) != 0) {
-		pm_decref(t);
+	if (m && pm_add_type(m, "SummaryTracker", &tr_spec, NULL) != 0) {
 		pm_decref(m);
 		return NULL;
 	}

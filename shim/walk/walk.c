@@ -1866,7 +1866,6 @@ static int
 walk_type_init(struct walker *w, struct walk_type *ti, py_object *t)
 {
 	unsigned long fl;
-	int preheader_flags = 0;
 
 	memset(ti, 0, sizeof *ti);
 	ti->type = t;
@@ -1895,13 +1894,7 @@ walk_type_init(struct walker *w, struct walk_type *ti, py_object *t)
 	/* Note 7: read where CPython's subtype_traverse reads it. */
 	ti->managed_dict = py.minor >= 11 && (fl & PY_TPFLAGS_MANAGED_DICT) &&
 			   ti->traverse && ti->traverse == w->subtype_traverse;
-	if (py.minor == 11)
-		preheader_flags = (fl & PY_TPFLAGS_MANAGED_DICT) != 0;
-	else if (py.minor >= 12)
-		preheader_flags = (fl & (PY_TPFLAGS_MANAGED_DICT |
-					 PY_TPFLAGS_MANAGED_WEAKREF)) != 0;
-	ti->pre = (uint8_t)((ti->have_gc ? PY_GC_HEAD_SIZE : 0) +
-			    16 * preheader_flags);
+	ti->pre = (uint8_t)py_preheader_size(fl, py.minor);
 	walk_type_sizing(w, ti);
 	ti->name = walk_type_name(w, t);
 	if (ti->name == WALK_NOSLOT)
