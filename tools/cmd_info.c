@@ -17,6 +17,7 @@
 #include <time.h>     /* gmtime_r, strftime */
 
 #include "format/dump.h"   /* struct fmt_dump, fmt_meta_get, fmt_str */
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/muppy.h"   /* cmd_info, MUPPY_USAGE_INFO */
 #include "tools/table.h"   /* tbl_format_size, tbl_json_string */
 #include "tools/util.h"    /* option parsing, util_read_dump */
@@ -89,10 +90,10 @@ meta_uint(const char *v)
 static void
 human_size(int64_t v, char *buf)
 {
-	char pp[TBL_SIZE_LEN], *o = buf;
+	char pp[PYM_SIZE_LEN], *o = buf;
 	const char *s = pp;
 
-	tbl_format_size(v, pp);
+	pym_size(v, pp);
 	while (*s == ' ')
 		s++;
 	for (; *s; s++)

@@ -44,6 +44,7 @@
 #include <stdlib.h>   /* malloc, calloc, realloc, free, qsort */
 #include <string.h>   /* strcmp, strlen, memset */
 
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/graph.h"   /* graph_*, struct graph_paths */
 #include "tools/muppy.h"   /* cmd_leaks, MUPPY_USAGE_LEAKS */
 #include "tools/table.h"   /* tbl_* */
@@ -280,7 +281,7 @@ group_all(const struct graph *g, const struct graph_paths *p,
 				continue;
 			}
 		} else {
-			struct graph_buf b = {0};
+			struct text_buf b = {0};
 			int64_t n = graph_chain(g, p, o, &h, &cap);
 			if (n <= 0)
 				goto out;
@@ -290,7 +291,7 @@ group_all(const struct graph *g, const struct graph_paths *p,
 			}
 			graph_chain_text(g, h, (size_t)n, 1, leaked, &b);
 			if (b.oom) {
-				graph_buf_free(&b);
+				text_free(&b);
 				goto out;
 			}
 			id = groups_get(gs, b.s, o, d->obj_type[o]);
@@ -350,7 +351,7 @@ group_type(const struct fmt_dump *d, const struct group *gr)
 
 static void
 example_text(const struct graph *g, const struct graph_paths *p,
-	     uint32_t obj, struct graph_buf *b)
+	     uint32_t obj, struct text_buf *b)
 {
 	struct graph_hop *h = NULL;
 	size_t cap = 0;
@@ -369,13 +370,13 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 					      "total size", "example"};
 	const struct fmt_dump *d = g->d;
 	size_t widths[5];
-	char count[24], size[TBL_SIZE_LEN];
+	char count[24], size[PYM_SIZE_LEN];
 
 	if (f == UTIL_FORMAT_JSON)
 		fputs(n ? "[\n" : "[]\n", stdout);
 	else if (f == UTIL_FORMAT_CSV)
 		fputs("pattern,count,type,size,objects,example\n", stdout);
-	tbl_widths_init(widths, 5, header);
+	pym_table_start(widths, 5, header);
 	for (int pass = f == UTIL_FORMAT_TEXT ? 0 : 1; pass < 2; pass++) {
 		if (pass == 1 && f == UTIL_FORMAT_TEXT) {
 			tbl_print_row(stdout, 5, header, widths, "lrrrl");
@@ -383,20 +384,20 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 		}
 		for (uint64_t k = 0; k < n; k++) {
 			const struct group *gr = &gs->g[k];
-			struct graph_buf ex = {0};
+			struct text_buf ex = {0};
 			example_text(g, p, gr->example, &ex);
 			if (ex.oom) {
-				graph_buf_free(&ex);
+				text_free(&ex);
 				return -1;
 			}
 			const char *exs = ex.s ? ex.s : "";
 			const char *type = group_type(d, gr);
 			snprintf(count, sizeof count, "%" PRIu64, gr->heads);
-			tbl_format_size((int64_t)gr->size, size);
+			pym_size((int64_t)gr->size, size);
 			const char *cells[5] = {gr->pattern, count, type, size,
 						exs};
 			if (f == UTIL_FORMAT_TEXT && pass == 0) {
-				tbl_widths_add(widths, 5, cells);
+				pym_table_measure(widths, 5, cells);
 			} else if (f == UTIL_FORMAT_TEXT) {
 				tbl_print_row(stdout, 5, cells, widths, "lrrrl");
 			} else if (f == UTIL_FORMAT_CSV) {
@@ -422,7 +423,7 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 				       "\"}%s\n", d->obj_addr[gr->example],
 				       k + 1 < n ? "," : "");
 			}
-			graph_buf_free(&ex);
+			text_free(&ex);
 		}
 	}
 	if (f == UTIL_FORMAT_JSON && n)

@@ -19,6 +19,7 @@
 #include <string.h>   /* strcmp, strlen */
 
 #include "format/dump.h"   /* struct fmt_dump, fmt_str */
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/muppy.h"   /* cmd_objects, MUPPY_USAGE_OBJECTS */
 #include "tools/table.h"   /* tbl_print_row, tbl_json_string, tbl_csv_field */
 #include "tools/util.h"    /* option parsing, util_read_dump */
@@ -226,13 +227,13 @@ print_text(const struct fmt_dump *d, const uint64_t *sel, uint64_t n,
 	size_t widths[5];
 	struct row_text r;
 
-	tbl_widths_init(widths, 5, header);
+	pym_table_start(widths, 5, header);
 	for (uint64_t k = 0; k < n; k++) {
 		if (row_fill(d, sel[k], contents, &r) != 0)
 			return -1;
 		const char *cells[5] = {r.addr, r.type, r.size, r.refcnt,
 					r.label};
-		tbl_widths_add(widths, 5, cells);
+		pym_table_measure(widths, 5, cells);
 		free(r.label);
 	}
 	tbl_print_row(stdout, 5, header, widths, align);

@@ -16,6 +16,7 @@
 #include <stdlib.h>   /* malloc, free, qsort */
 #include <string.h>   /* strcmp, strlen, memset */
 
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/graph.h"   /* struct graph, graph_* */
 #include "tools/muppy.h"   /* cmd_orphans, MUPPY_USAGE_ORPHANS */
 #include "tools/table.h"   /* tbl_* */
@@ -118,7 +119,7 @@ orphan_cmp(const void *pa, const void *pb)
 }
 
 struct orow {
-	char addr[24], size[TBL_SIZE_LEN], refcnt[24], in[24], extra[24];
+	char addr[24], size[PYM_SIZE_LEN], refcnt[24], in[24], extra[24];
 	const char *type, *label;
 };
 
@@ -128,7 +129,7 @@ orow_fill(const struct graph *g, uint32_t i, struct orow *r)
 	const struct fmt_dump *d = g->d;
 
 	snprintf(r->addr, sizeof r->addr, "0x%" PRIx64, d->obj_addr[i]);
-	tbl_format_size((int64_t)d->obj_size[i], r->size);
+	pym_size((int64_t)d->obj_size[i], r->size);
 	snprintf(r->refcnt, sizeof r->refcnt, "%" PRIu32, d->obj_refcnt[i]);
 	snprintf(r->in, sizeof r->in, "%" PRIu64, graph_indegree(g, i));
 	snprintf(r->extra, sizeof r->extra, "%" PRIu64, extra_of(g, i));
@@ -146,7 +147,7 @@ print_text(const struct graph *g, const uint32_t *sel, uint64_t n,
 	size_t widths[7];
 	struct orow r;
 
-	tbl_widths_init(widths, 7, header);
+	pym_table_start(widths, 7, header);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
 			tbl_print_row(stdout, 7, header, widths, align);
@@ -157,7 +158,7 @@ print_text(const struct graph *g, const uint32_t *sel, uint64_t n,
 			const char *cells[7] = {r.addr, r.type, r.size,
 				r.refcnt, r.in, r.extra, r.label};
 			if (pass == 0)
-				tbl_widths_add(widths, 7, cells);
+				pym_table_measure(widths, 7, cells);
 			else
 				tbl_print_row(stdout, 7, cells, widths, align);
 		}

@@ -13,6 +13,7 @@
 #include <stdlib.h>   /* malloc, free, qsort */
 #include <string.h>   /* strlen, memset */
 
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/graph.h"   /* graph_*, struct graph_paths */
 #include "tools/muppy.h"   /* cmd_path, MUPPY_USAGE_PATH */
 #include "tools/table.h"   /* tbl_* */
@@ -141,8 +142,8 @@ edge_between(const struct fmt_dump *d, uint32_t src, uint32_t dst)
 /* ---- output ---------------------------------------------------------- */
 
 struct hop_text {
-	char addr[24], size[TBL_SIZE_LEN];
-	struct graph_buf edge;
+	char addr[24], size[PYM_SIZE_LEN];
+	struct text_buf edge;
 	const char *type;
 };
 
@@ -158,7 +159,7 @@ hop_fill(const struct graph *g, const struct graph_hop *h, size_t k,
 	else
 		graph_edge_text(d, h[k].name, &t->edge);
 	snprintf(t->addr, sizeof t->addr, "0x%" PRIx64, d->obj_addr[h[k].obj]);
-	tbl_format_size((int64_t)d->obj_size[h[k].obj], t->size);
+	pym_size((int64_t)d->obj_size[h[k].obj], t->size);
 	t->type = graph_type_name(d, h[k].obj);
 }
 
@@ -167,12 +168,12 @@ static void
 print_chain_text(const struct graph *g, const struct graph_hop *h, size_t n)
 {
 	size_t w[4] = {0, 0, 0, 0};
-	struct graph_buf expr = {0};
+	struct text_buf expr = {0};
 	struct hop_text t;
 
 	graph_chain_text(g, h, n, 0, NULL, &expr);
 	printf("%s\n", expr.s ? expr.s : "");
-	graph_buf_free(&expr);
+	text_free(&expr);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t k = 0; k < n; k++) {
 			hop_fill(g, h, k, &t);
@@ -180,19 +181,19 @@ print_chain_text(const struct graph *g, const struct graph_hop *h, size_t n)
 					    t.addr, t.size};
 			if (pass == 0) {
 				for (int i = 0; i < 4; i++)
-					if (tbl_text_width(c[i]) > w[i])
-						w[i] = tbl_text_width(c[i]);
+					if (text_width(c[i], strlen(c[i])) > w[i])
+						w[i] = text_width(c[i], strlen(c[i]));
 			} else {
 				printf("  %s", c[0]);
 				for (int i = 0; i < 3; i++) {
-					size_t pad = w[i] - tbl_text_width(c[i]) + 2;
+					size_t pad = w[i] - text_width(c[i], strlen(c[i])) + 2;
 					if (i == 2)
-						pad += w[3] - tbl_text_width(c[3]);
+						pad += w[3] - text_width(c[3], strlen(c[3]));
 					printf("%*s%s", (int)pad, "", c[i + 1]);
 				}
 				putchar('\n');
 			}
-			graph_buf_free(&t.edge);
+			text_free(&t.edge);
 		}
 }
 
@@ -200,7 +201,7 @@ static void
 print_chain_json(const struct graph *g, const struct graph_hop *h, size_t n,
 		 int first)
 {
-	struct graph_buf expr = {0};
+	struct text_buf expr = {0};
 	struct hop_text t;
 
 	graph_chain_text(g, h, n, 0, NULL, &expr);
@@ -214,10 +215,10 @@ print_chain_json(const struct graph *g, const struct graph_hop *h, size_t n,
 		printf(", \"address\": \"%s\", \"type\": ", t.addr);
 		tbl_json_string(stdout, t.type, strlen(t.type));
 		printf(", \"size\": %" PRIu64 "}", g->d->obj_size[h[k].obj]);
-		graph_buf_free(&t.edge);
+		text_free(&t.edge);
 	}
 	fputs("]}", stdout);
-	graph_buf_free(&expr);
+	text_free(&expr);
 }
 
 static void
@@ -233,7 +234,7 @@ print_chain_csv(const struct graph *g, const struct graph_hop *h, size_t n,
 		printf(",%s,", t.addr);
 		tbl_csv_field(stdout, t.type);
 		printf(",%" PRIu64 "\n", g->d->obj_size[h[k].obj]);
-		graph_buf_free(&t.edge);
+		text_free(&t.edge);
 	}
 }
 
@@ -252,8 +253,8 @@ print_chain_dot(const struct graph *g, const struct graph_hop *h, size_t n)
 
 	for (size_t k = 0; k < n; k++) {
 		hop_fill(g, h, k, &t);
-		struct graph_buf lab = {0};
-		graph_buf_addf(&lab, "%s\n%s %s", t.type, t.addr, t.size);
+		struct text_buf lab = {0};
+		text_addf(&lab, "%s\n%s %s", t.type, t.addr, t.size);
 		printf("  n%" PRIx64 " [label=", d->obj_addr[h[k].obj]);
 		dot_string(lab.s ? lab.s : "");
 		printf("];\n");
@@ -268,8 +269,8 @@ print_chain_dot(const struct graph *g, const struct graph_hop *h, size_t n)
 			printf("];\n  root%zu -> n%" PRIx64 ";\n", k,
 			       d->obj_addr[h[0].obj]);
 		}
-		graph_buf_free(&lab);
-		graph_buf_free(&t.edge);
+		text_free(&lab);
+		text_free(&t.edge);
 	}
 }
 

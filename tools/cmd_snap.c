@@ -27,6 +27,7 @@
 #include <time.h>     /* clock_gettime, nanosleep */
 #include <unistd.h>   /* readlink */
 
+#include "common/clock.h" /* muppy_now_ns */
 #include "common/settings.h" /* settings_parse_signal */
 #include "tools/muppy.h"   /* cmd_snap, MUPPY_USAGE_SNAP */
 #include "tools/util.h"    /* option parsing, util_error */
@@ -340,10 +341,7 @@ alive(int pid)
 static double
 now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)muppy_now_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
 static void

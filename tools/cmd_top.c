@@ -17,6 +17,7 @@
 #include <stdlib.h>   /* malloc, calloc, free, qsort */
 #include <string.h>   /* strcmp, strlen, memset */
 
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/dominators.h"  /* dom_compute, struct dom_tree */
 #include "tools/graph.h"       /* struct graph, graph_* */
 #include "tools/muppy.h"       /* cmd_top, MUPPY_USAGE_TOP */
@@ -272,7 +273,7 @@ object_rows(const struct graph *g, const struct dom_tree *t, uint64_t limit,
 
 static void
 path_of(const struct graph *g, const struct graph_paths *p, uint32_t obj,
-	struct graph_hop **h, size_t *cap, struct graph_buf *b)
+	struct graph_hop **h, size_t *cap, struct text_buf *b)
 {
 	int64_t n = obj == GRAPH_NONE ? 0 : graph_chain(g, p, obj, h, cap);
 
@@ -282,7 +283,7 @@ path_of(const struct graph *g, const struct graph_paths *p, uint32_t obj,
 	if (n > 0)
 		graph_chain_text(g, *h, (size_t)n, 0, NULL, b);
 	else
-		graph_buf_add(b, "<unreachable>", 13);
+		text_add(b, "<unreachable>", 13);
 }
 
 static int
@@ -297,16 +298,16 @@ print_rows(const struct graph *g, const struct graph_paths *p,
 	const char *align = a->by_type ? "rrrrl" : "rrrll";
 	const struct fmt_dump *d = g->d;
 	struct graph_hop *h = NULL;
-	struct graph_buf path = {0};
+	struct text_buf path = {0};
 	size_t cap = 0, widths[5];
-	char ret[TBL_SIZE_LEN], size[TBL_SIZE_LEN], addr[24];
+	char ret[PYM_SIZE_LEN], size[PYM_SIZE_LEN], addr[24];
 
 	if (a->format == UTIL_FORMAT_JSON)
 		fputs(n ? "[\n" : "[]\n", stdout);
 	else if (a->format == UTIL_FORMAT_CSV)
 		printf("%s,retained,size,type,address,path\n",
 		       a->by_type ? "count" : "rank");
-	tbl_widths_init(widths, 5, header);
+	pym_table_start(widths, 5, header);
 	for (int pass = a->format == UTIL_FORMAT_TEXT ? 0 : 1; pass < 2;
 	     pass++) {
 		if (pass == 1 && a->format == UTIL_FORMAT_TEXT) {
@@ -323,13 +324,13 @@ print_rows(const struct graph *g, const struct graph_paths *p,
 			else
 				snprintf(addr, sizeof addr, "0x%" PRIx64,
 					 d->obj_addr[r->obj]);
-			tbl_format_size((int64_t)r->retained, ret);
-			tbl_format_size((int64_t)r->size, size);
+			pym_size((int64_t)r->retained, ret);
+			pym_size((int64_t)r->size, size);
 			const char *cells[5] = {ret, size, r->name, addr,
 						path.s};
 			if (a->format == UTIL_FORMAT_TEXT) {
 				if (pass == 0)
-					tbl_widths_add(widths, 5, cells);
+					pym_table_measure(widths, 5, cells);
 				else
 					tbl_print_row(stdout, 5, cells, widths,
 						      align);
@@ -360,11 +361,11 @@ print_rows(const struct graph *g, const struct graph_paths *p,
 	if (a->format == UTIL_FORMAT_JSON && n)
 		fputs("]\n", stdout);
 	free(h);
-	graph_buf_free(&path);
+	text_free(&path);
 	return 0;
 oom:
 	free(h);
-	graph_buf_free(&path);
+	text_free(&path);
 	return -1;
 }
 

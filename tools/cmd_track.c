@@ -19,6 +19,7 @@
 #include <string.h>   /* strcmp, strlen, memset */
 
 #include "format/dump.h"   /* struct fmt_dump */
+#include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/muppy.h"   /* cmd_track, MUPPY_USAGE_TRACK */
 #include "tools/table.h"   /* tbl_* */
 #include "tools/util.h"    /* options, messages, exit statuses */
@@ -198,11 +199,11 @@ print_suspects_text(const struct matrix *m, const struct suspect *s,
 	static const char *const header[5] = {"types", "grew in",
 		"# objects", "total size", "# objects per interval"};
 	size_t widths[5];
-	char grew[32], count[32], size[TBL_SIZE_LEN], per[512];
+	char grew[32], count[32], size[PYM_SIZE_LEN], per[512];
 
 	printf("leak suspects (grew in at least half of the %d intervals, "
 	       "and overall):\n", m->ndumps - 1);
-	tbl_widths_init(widths, 5, header);
+	pym_table_start(widths, 5, header);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
 			tbl_print_row(stdout, 5, header, widths, "rrrrl");
@@ -212,12 +213,12 @@ print_suspects_text(const struct matrix *m, const struct suspect *s,
 			snprintf(grew, sizeof grew, "%d/%d", s[k].grew,
 				 m->ndumps - 1);
 			snprintf(count, sizeof count, "%+" PRId64, s[k].dcount);
-			tbl_format_size(s[k].dsize, size);
+			pym_size(s[k].dsize, size);
 			per_interval(m, s[k].name, per, sizeof per);
 			const char *cells[5] = {m->names[s[k].name], grew,
 						count, size, per};
 			if (pass == 0)
-				tbl_widths_add(widths, 5, cells);
+				pym_table_measure(widths, 5, cells);
 			else
 				tbl_print_row(stdout, 5, cells, widths, "rrrrl");
 		}

@@ -27,9 +27,10 @@
 #include <stdlib.h>   /* malloc, calloc, realloc, free, qsort */
 #include <string.h>   /* strcmp, memset, strlen */
 
+#include "common/pympler.h" /* pym_tree_print */
 #include "tools/graph.h"   /* struct graph, graph_* */
 #include "tools/muppy.h"   /* cmd_tree, MUPPY_USAGE_TREE */
-#include "tools/table.h"   /* tbl_text_width, tbl_json_string, tbl_csv_field */
+#include "tools/table.h"   /* tbl_json_string, tbl_csv_field */
 #include "tools/util.h"    /* options, messages, exit statuses */
 
 #define TREE_MAX_NODES 2000000u
@@ -221,7 +222,7 @@ build(struct tree *t, uint32_t node, int64_t depth)
 /* ---- node text ------------------------------------------------------- */
 
 static void
-node_text(const struct tree *t, const struct tnode *nd, struct graph_buf *b)
+node_text(const struct tree *t, const struct tnode *nd, struct text_buf *b)
 {
 	const struct fmt_dump *d = t->g->d;
 	const char *label = fmt_str(d, d->obj_label[nd->obj]);
@@ -229,12 +230,12 @@ node_text(const struct tree *t, const struct tnode *nd, struct graph_buf *b)
 	switch (t->a->label) {
 	case LABEL_NAME:
 		if (*label)
-			graph_buf_add(b, label, strlen(label));
+			text_add(b, label, strlen(label));
 		else
 			graph_row_name(d, nd->obj, b);
 		break;
 	case LABEL_FULL:
-		graph_buf_addf(b, "%s 0x%" PRIx64 "%s%s %" PRIu64 " B",
+		text_addf(b, "%s 0x%" PRIx64 "%s%s %" PRIu64 " B",
 			       graph_type_name(d, nd->obj), d->obj_addr[nd->obj],
 			       *label ? " " : "", label, d->obj_size[nd->obj]);
 		break;
@@ -244,100 +245,59 @@ node_text(const struct tree *t, const struct tnode *nd, struct graph_buf *b)
 		break;
 	}
 	if (nd->repeat)
-		graph_buf_addf(b, " (already included, id %" PRIu64 ")",
+		text_addf(b, " (already included, id %" PRIu64 ")",
 			       d->obj_addr[nd->obj]);
 }
 
-/* ---- text (StreamBrowser._print) -------------------------------------- */
+/* ---- text (StreamBrowser._print, common/pympler) ---------------------- */
 
-static size_t
-count_level(const char *s)
+static int
+text_nchildren(void *ctx, const void *node, size_t *n)
 {
-	size_t n = 0;
+	const struct tnode *nd = node;
 
-	for (; *s; s++)
-		n += *s == '+' || *s == '|';
-	return n;
-}
-
-static void
-add_spaces(struct graph_buf *b, size_t n)
-{
-	while (n--)
-		graph_buf_add(b, " ", 1);
-}
-
-/* carryon[:-2] as a new buffer. */
-static void
-cut2(struct graph_buf *dst, const struct graph_buf *src)
-{
-	graph_buf_add(dst, src->s ? src->s : "", src->len >= 2 ?
-		      src->len - 2 : 0);
-	if (!dst->s)
-		graph_buf_add(dst, "", 0);
+	(void)ctx;
+	*n = nd->repeat ? 0 : nd->nchild;
+	return 0;
 }
 
 static int
-blank(const struct graph_buf *b)
+text_label(void *ctx, const void *node, struct text_buf *b)
 {
-	for (size_t i = 0; i < b->len; i++)
-		if (b->s[i] != ' ')
-			return 0;
-	return 1;
+	node_text(ctx, node, b);
+	return 0;
 }
 
-static void
-print_text(struct tree *t, uint32_t node, const char *prefix_in,
-	   const char *carry_in)
+static int
+text_child(void *ctx, const void *node, size_t i, const void **child)
 {
-	const struct tnode *nd = &t->nodes[node];
-	struct graph_buf text = {0}, prefix = {0}, carry = {0};
-	size_t level = count_level(prefix_in);
+	const struct tree *t = ctx;
+	const struct tnode *nd = node;
 
-	node_text(t, nd, &text);
-	graph_buf_add(&prefix, prefix_in, strlen(prefix_in));
-	graph_buf_add(&prefix, text.s ? text.s : "", text.len);
-	graph_buf_add(&carry, carry_in, strlen(carry_in));
-	add_spaces(&carry, tbl_text_width(text.s ? text.s : ""));
-	if (level == (size_t)t->a->maxdepth || nd->repeat || nd->nchild == 0) {
-		printf("%s\n", prefix.s ? prefix.s : "");
-		goto out;
-	}
-	graph_buf_add(&prefix, "-", 1);
-	graph_buf_add(&carry, " ", 1);
-	if (nd->nchild > 1) {
-		graph_buf_add(&prefix, "+", 1);
-		graph_buf_add(&carry, "|", 1);
-	}
-	graph_buf_add(&prefix, "-", 1);
-	graph_buf_add(&carry, " ", 1);
-	print_text(t, nd->first, prefix.s ? prefix.s : "",
-		   carry.s ? carry.s : "");
-	for (uint32_t b = 1; b < nd->nchild; b++) {
-		struct graph_buf np = {0};
-		cut2(&np, &carry);
-		graph_buf_add(&np, "+-", 2);
-		if (b == nd->nchild - 1) {
-			struct graph_buf nc = {0};
-			cut2(&nc, &carry);
-			graph_buf_add(&nc, "  ", 2);
-			graph_buf_free(&carry);
-			carry = nc;
-		}
-		print_text(t, nd->first + b, np.s ? np.s : "",
-			   carry.s ? carry.s : "");
-		graph_buf_free(&np);
-		if (b == nd->nchild - 1 && !blank(&carry)) {
-			size_t len = carry.len >= 2 ? carry.len - 2 : 0;
-			while (len && carry.s[len - 1] == ' ')
-				len--;
-			printf("%.*s\n", (int)len, carry.s);
-		}
-	}
-out:
-	graph_buf_free(&text);
-	graph_buf_free(&prefix);
-	graph_buf_free(&carry);
+	*child = &t->nodes[nd->first + i];
+	return 0;
+}
+
+static int
+text_line(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	fwrite(s, 1, n, stdout);
+	putchar('\n');
+	return 0;
+}
+
+/* 0, or -1 when memory ran out. */
+static int
+print_text(struct tree *t)
+{
+	const struct pym_tree ops = {
+		.ctx = t, .maxdepth = t->a->maxdepth,
+		.nchildren = text_nchildren, .label = text_label,
+		.child = text_child, .line = text_line,
+	};
+
+	return pym_tree_print(&ops, &t->nodes[0]);
 }
 
 /* ---- json, csv, dot -------------------------------------------------- */
@@ -346,7 +306,7 @@ out:
  * direction it points (referrer -> referent). */
 static void
 link_text(const struct tree *t, uint32_t parent_obj, uint32_t obj,
-	  struct graph_buf *b)
+	  struct text_buf *b)
 {
 	const struct fmt_dump *d = t->g->d;
 	uint32_t src = t->a->referents ? parent_obj : obj;
@@ -367,7 +327,7 @@ print_json(const struct tree *t, uint32_t node, uint32_t parent_obj,
 	const struct tnode *nd = &t->nodes[node];
 	const char *type = graph_type_name(d, nd->obj);
 	const char *label = fmt_str(d, d->obj_label[nd->obj]);
-	struct graph_buf e = {0};
+	struct text_buf e = {0};
 
 	printf("{\"address\": \"0x%" PRIx64 "\", \"type\": ", d->obj_addr[nd->obj]);
 	tbl_json_string(stdout, type, strlen(type));
@@ -378,7 +338,7 @@ print_json(const struct tree *t, uint32_t node, uint32_t parent_obj,
 		link_text(t, parent_obj, nd->obj, &e);
 		fputs(", \"edge\": ", stdout);
 		tbl_json_string(stdout, e.s ? e.s : "", e.len);
-		graph_buf_free(&e);
+		text_free(&e);
 	}
 	if (nd->repeat)
 		fputs(", \"repeat\": true", stdout);
@@ -397,7 +357,7 @@ print_csv(const struct tree *t, uint32_t node, uint32_t parent_obj,
 {
 	const struct fmt_dump *d = t->g->d;
 	const struct tnode *nd = &t->nodes[node];
-	struct graph_buf e = {0};
+	struct text_buf e = {0};
 
 	if (depth > 0)
 		link_text(t, parent_obj, nd->obj, &e);
@@ -409,7 +369,7 @@ print_csv(const struct tree *t, uint32_t node, uint32_t parent_obj,
 	printf(",%d,", nd->repeat ? 1 : 0);
 	tbl_csv_field(stdout, e.s ? e.s : "");
 	putchar('\n');
-	graph_buf_free(&e);
+	text_free(&e);
 	for (uint32_t k = 0; k < nd->nchild; k++)
 		print_csv(t, nd->first + k, nd->obj, depth + 1, tree_no);
 }
@@ -419,12 +379,12 @@ print_dot(const struct tree *t, uint64_t tree_no)
 {
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct tnode *nd = &t->nodes[i];
-		struct graph_buf s = {0};
+		struct text_buf s = {0};
 		node_text(t, nd, &s);
 		printf("  t%" PRIu64 "n%u [label=", tree_no, i);
 		tbl_json_string(stdout, s.s ? s.s : "", s.len);
 		fputs("];\n", stdout);
-		graph_buf_free(&s);
+		text_free(&s);
 		for (uint32_t k = 0; k < nd->nchild; k++) {
 			uint32_t c = nd->first + k;
 			link_text(t, nd->obj, t->nodes[c].obj, &s);
@@ -438,7 +398,7 @@ print_dot(const struct tree *t, uint64_t tree_no)
 			fputs(" [label=", stdout);
 			tbl_json_string(stdout, s.s ? s.s : "", s.len);
 			fputs("];\n", stdout);
-			graph_buf_free(&s);
+			text_free(&s);
 		}
 	}
 }
@@ -472,7 +432,10 @@ one_tree(struct tree *t, uint32_t obj, uint64_t tree_no)
 	default:
 		if (tree_no)
 			putchar('\n');
-		print_text(t, 0, "", "");
+		if (print_text(t) != 0) {
+			t->oom = 1;
+			goto fail;
+		}
 		break;
 	}
 	return 0;

@@ -274,101 +274,33 @@ graph_chain(const struct graph *g, const struct graph_paths *p,
 
 /* ---- text ------------------------------------------------------------ */
 
-static int
-buf_reserve(struct graph_buf *b, size_t more)
-{
-	size_t need;
-	char *s;
-
-	if (b->oom)
-		return -1;
-	need = b->len + more + 1;
-	if (need <= b->cap)
-		return 0;
-	if (need < 64)
-		need = 64;
-	if (need < b->cap * 2)
-		need = b->cap * 2;
-	s = realloc(b->s, need);
-	if (!s) {
-		b->oom = 1;
-		return -1;
-	}
-	b->s = s;
-	b->cap = need;
-	return 0;
-}
-
 void
-graph_buf_add(struct graph_buf *b, const char *s, size_t len)
-{
-	if (buf_reserve(b, len) != 0)
-		return;
-	memcpy(b->s + b->len, s, len);
-	b->len += len;
-	b->s[b->len] = '\0';
-}
-
-void
-graph_buf_addf(struct graph_buf *b, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof small) {
-		graph_buf_add(b, small, (size_t)n);
-		return;
-	}
-	if (buf_reserve(b, (size_t)n) != 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-void
-graph_buf_free(struct graph_buf *b)
-{
-	if (!b)
-		return;
-	free(b->s);
-	memset(b, 0, sizeof *b);
-}
-
-void
-graph_buf_repr(struct graph_buf *b, const char *s)
+graph_repr(struct text_buf *b, const char *s)
 {
 	/* Python: single quotes unless the text holds ' and no ". */
 	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
 
-	graph_buf_add(b, &q, 1);
+	text_add(b, &q, 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '\\' || *p == (unsigned char)q)
-			graph_buf_addf(b, "\\%c", *p);
+			text_addf(b, "\\%c", *p);
 		else if (*p == '\n')
-			graph_buf_add(b, "\\n", 2);
+			text_add(b, "\\n", 2);
 		else if (*p == '\r')
-			graph_buf_add(b, "\\r", 2);
+			text_add(b, "\\r", 2);
 		else if (*p == '\t')
-			graph_buf_add(b, "\\t", 2);
+			text_add(b, "\\t", 2);
 		else if (*p < 0x20 || *p == 0x7f)
-			graph_buf_addf(b, "\\x%02x", *p);
+			text_addf(b, "\\x%02x", *p);
 		else
-			graph_buf_add(b, (const char *)p, 1);
+			text_add(b, (const char *)p, 1);
 	}
-	graph_buf_add(b, &q, 1);
+	text_add(b, &q, 1);
 }
 
 void
 graph_root_text(const struct graph *g, uint32_t obj, int pattern,
-		struct graph_buf *b)
+		struct text_buf *b)
 {
 	const struct fmt_dump *d = g->d;
 	int64_t r = graph_root_entry(g, obj);
@@ -376,63 +308,63 @@ graph_root_text(const struct graph *g, uint32_t obj, int pattern,
 
 	if (r < 0) {
 		if (pattern)
-			graph_buf_addf(b, "<held from C: %s>",
+			text_addf(b, "<held from C: %s>",
 				       graph_type_name(d, obj));
 		else
-			graph_buf_addf(b, "<held from C: 0x%" PRIx64 ">",
+			text_addf(b, "<held from C: 0x%" PRIx64 ">",
 				       d->obj_addr[obj]);
 		return;
 	}
 	const char *name = fmt_str(d, d->roots[r].name);
 	switch (d->roots[r].kind) {
 	case FMT_ROOT_MODULE:
-		graph_buf_add(b, "sys.modules[", 12);
-		graph_buf_repr(b, *name ? name : label);
-		graph_buf_add(b, "]", 1);
+		text_add(b, "sys.modules[", 12);
+		graph_repr(b, *name ? name : label);
+		text_add(b, "]", 1);
 		break;
 	case FMT_ROOT_FRAME:
-		graph_buf_addf(b, "<frame %s%s(%s)>", label, *label ? " " : "",
+		text_addf(b, "<frame %s%s(%s)>", label, *label ? " " : "",
 			       name);
 		break;
 	default:
 		if (*name)
-			graph_buf_addf(b, "<root %s>", name);
+			text_addf(b, "<root %s>", name);
 		else
-			graph_buf_addf(b, "<root %s>", graph_type_name(d, obj));
+			text_addf(b, "<root %s>", graph_type_name(d, obj));
 		break;
 	}
 }
 
 void
-graph_edge_text(const struct fmt_dump *d, uint32_t name, struct graph_buf *b)
+graph_edge_text(const struct fmt_dump *d, uint32_t name, struct text_buf *b)
 {
 	uint32_t v = FMT_EDGE_VALUE(name);
 
 	switch (FMT_EDGE_KIND(name)) {
 	case FMT_EDGE_KEY:
-		graph_buf_add(b, "[", 1);
-		graph_buf_repr(b, fmt_str(d, v));
-		graph_buf_add(b, "]", 1);
+		text_add(b, "[", 1);
+		graph_repr(b, fmt_str(d, v));
+		text_add(b, "]", 1);
 		break;
 	case FMT_EDGE_INDEX:
-		graph_buf_addf(b, "[%u]", v);
+		text_addf(b, "[%u]", v);
 		break;
 	case FMT_EDGE_ATTR:
 	case FMT_EDGE_LOCAL:
 	case FMT_EDGE_OTHER:
-		graph_buf_addf(b, ".%s", fmt_str(d, v));
+		text_addf(b, ".%s", fmt_str(d, v));
 		break;
 	case FMT_EDGE_CELL:
-		graph_buf_add(b, ".<cell ", 7);
-		graph_buf_repr(b, fmt_str(d, v));
-		graph_buf_add(b, ">", 1);
+		text_add(b, ".<cell ", 7);
+		graph_repr(b, fmt_str(d, v));
+		text_add(b, ">", 1);
 		break;
 	case FMT_EDGE_DICTKEY:
-		graph_buf_add(b, ".<key>", 6);
+		text_add(b, ".<key>", 6);
 		break;
 	case FMT_EDGE_NONE:
 	default:
-		graph_buf_add(b, ".<?>", 4);
+		text_add(b, ".<?>", 4);
 		break;
 	}
 }
@@ -461,7 +393,7 @@ is_dict_slot(const struct fmt_dump *d, uint32_t name)
 void
 graph_chain_text(const struct graph *g, const struct graph_hop *hops,
 		 size_t n, int pattern, const uint8_t *is_new,
-		 struct graph_buf *b)
+		 struct text_buf *b)
 {
 	const struct fmt_dump *d = g->d;
 
@@ -479,16 +411,16 @@ graph_chain_text(const struct graph *g, const struct graph_hop *hops,
 		    is_identifier(fmt_str(d, FMT_EDGE_VALUE(hops[k + 1].name))))
 			continue;  /* `.__dict__['x']` reads `.x` */
 		if (attr && k > 1 && is_dict_slot(d, hops[k - 1].name)) {
-			graph_buf_addf(b, ".%s", key);
+			text_addf(b, ".%s", key);
 			continue;
 		}
 		if (pattern && kind == FMT_EDGE_INDEX) {
-			graph_buf_add(b, "[*]", 3);
+			text_add(b, "[*]", 3);
 			continue;
 		}
 		if (pattern && kind == FMT_EDGE_KEY && is_new &&
 		    is_new[hops[k].obj]) {
-			graph_buf_add(b, "['*']", 5);
+			text_add(b, "['*']", 5);
 			continue;
 		}
 		graph_edge_text(d, name, b);
@@ -496,19 +428,19 @@ graph_chain_text(const struct graph *g, const struct graph_hop *hops,
 }
 
 void
-graph_row_name(const struct fmt_dump *d, uint32_t i, struct graph_buf *b)
+graph_row_name(const struct fmt_dump *d, uint32_t i, struct text_buf *b)
 {
 	const char *type = graph_type_name(d, i);
 	const char *label = fmt_str(d, d->obj_label[i]);
 
 	if (*label && strcmp(type, "function") == 0)
-		graph_buf_addf(b, "function (%s)", label);
+		text_addf(b, "function (%s)", label);
 	else if (*label && strcmp(type, "frame") == 0)
-		graph_buf_addf(b, "frame (codename: %s)", label);
+		text_addf(b, "frame (codename: %s)", label);
 	else if (*label && strcmp(type, "module") == 0)
-		graph_buf_addf(b, "module(%s)", label);
+		text_addf(b, "module(%s)", label);
 	else
-		graph_buf_add(b, type, strlen(type));
+		text_add(b, type, strlen(type));
 }
 
 /* ---- across dumps ----------------------------------------------------- */

@@ -38,6 +38,7 @@
 #include <stddef.h>   /* size_t */
 #include <stdint.h>   /* uint32_t, uint64_t */
 
+#include "common/text.h"   /* struct text_buf */
 #include "format/dump.h"   /* struct fmt_dump */
 
 #ifdef __cplusplus
@@ -124,31 +125,19 @@ int64_t graph_chain(const struct graph *g, const struct graph_paths *p,
 
 /* ---- text ------------------------------------------------------------ */
 
-/* A growable NUL-terminated string; oom set when an append failed (the
- * text is then cut, never invalid). */
-struct graph_buf {
-	char *s;
-	size_t len, cap;
-	int oom;
-};
-void graph_buf_add(struct graph_buf *b, const char *s, size_t len);
-void graph_buf_addf(struct graph_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void graph_buf_free(struct graph_buf *b);
-
 /* Python's repr() of the str s (quotes chosen as Python does). */
-void graph_buf_repr(struct graph_buf *b, const char *s);
+void graph_repr(struct text_buf *b, const char *s);
 
 /* How the first step of a chain reads: `sys.modules['app']`,
  * `<frame f (thread 1)>`, `<held from C: 0x1000>` (pattern: the holder's
  * type instead of its address), `<root NAME>`. */
 void graph_root_text(const struct graph *g, uint32_t obj, int pattern,
-		     struct graph_buf *b);
+		     struct text_buf *b);
 
 /* How one edge reads on its own: `['k']`, `[3]`, `.name`, `.<cell 'x'>`,
  * `.<key>`, `.__dict__`, `.<?>`. */
 void graph_edge_text(const struct fmt_dump *d, uint32_t name,
-		     struct graph_buf *b);
+		     struct text_buf *b);
 
 /*
  * The whole chain as one expression.  A `.__dict__` step followed by a
@@ -159,12 +148,12 @@ void graph_edge_text(const struct fmt_dump *d, uint32_t name,
  */
 void graph_chain_text(const struct graph *g, const struct graph_hop *hops,
 		      size_t n, int pattern, const uint8_t *is_new,
-		      struct graph_buf *b);
+		      struct text_buf *b);
 
 /* Pympler's summary._repr of object i: its summary row name
  * (`function (f)`, `frame (codename: g)`, `module(m)`, else the type). */
 void graph_row_name(const struct fmt_dump *d, uint32_t i,
-		    struct graph_buf *b);
+		    struct text_buf *b);
 
 /* ---- across dumps ----------------------------------------------------- */
 

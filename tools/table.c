@@ -12,28 +12,7 @@
 
 #include "tools/table.h"
 
-char *
-tbl_format_size(int64_t value, char *buf)
-{
-	/* Pympler's list of units: note the missing PB (table.h note 1). */
-	static const char *const scales[] = {"B", "KB", "MB", "GB", "TB", "EB"};
-	double x;
-	int degree = 0;
-
-	if (value <= 1024) {
-		snprintf(buf, TBL_SIZE_LEN, "%4" PRId64 "     %s", value, "B");
-		return buf;
-	}
-	/* Python: `i / float(base)` converts the int to the nearest double
-	 * first, then divides in doubles, exactly as here. */
-	x = (double)value;
-	while (x > 1024.0 && degree < 5) {
-		x = x / 1024.0;
-		degree++;
-	}
-	snprintf(buf, TBL_SIZE_LEN, "%7.2f %s", x, scales[degree]);
-	return buf;
-}
+#include "common/pympler.h"   /* pym_size, pym_table_* */
 
 /* Length of the valid UTF-8 sequence at p (at most left bytes), or 0 if
  * the bytes there are not one (overlong, surrogate, > U+10FFFF, cut). */
@@ -67,76 +46,29 @@ utf8_seq_len(const unsigned char *p, size_t left)
 	return n;
 }
 
-size_t
-tbl_text_width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
-/* ---- generic tables ------------------------------------------------- */
-
-void
-tbl_widths_init(size_t *widths, size_t ncols, const char *const *cells)
-{
-	for (size_t c = 0; c < ncols; c++)
-		widths[c] = 0;
-	tbl_widths_add(widths, ncols, cells);
-}
-
-void
-tbl_widths_add(size_t *widths, size_t ncols, const char *const *cells)
-{
-	/* Pympler: len(str(item)) + 2 * padding, padding = 1. */
-	for (size_t c = 0; c < ncols; c++) {
-		size_t w = tbl_text_width(cells[c]) + 2;
-		if (w > widths[c])
-			widths[c] = w;
-	}
-}
-
-static void
-pad(FILE *out, size_t n)
-{
-	while (n--)
-		fputc(' ', out);
-}
+/* ---- tables on a FILE (the layout is common/pympler's) ---------------- */
 
 void
 tbl_print_row(FILE *out, size_t ncols, const char *const *cells,
 	      const size_t *widths, const char *align)
 {
-	for (size_t c = 0; c < ncols; c++) {
-		size_t w = tbl_text_width(cells[c]);
-		size_t fill = widths[c] > w ? widths[c] - w : 0;
-		int left = align && align[c] == 'l';
+	struct text_buf line = {0};
 
-		if (c)  /* an empty last cell would leave " | " blank */
-			fputs(left && c + 1 == ncols && !*cells[c] ? " |" :
-			      " | ", out);
-		if (!left)
-			pad(out, fill);
-		fputs(cells[c], out);
-		if (left && c + 1 < ncols)
-			pad(out, fill);
-	}
+	pym_table_row(&line, ncols, cells, widths, align);
+	fputs(text_cstr(&line), out);
 	fputc('\n', out);
+	text_free(&line);
 }
 
 void
 tbl_print_border(FILE *out, size_t ncols, const size_t *widths)
 {
-	for (size_t c = 0; c < ncols; c++) {
-		if (c)
-			fputs(" | ", out);
-		for (size_t i = 0; i < widths[c]; i++)
-			fputc('=', out);
-	}
+	struct text_buf line = {0};
+
+	pym_table_border(&line, ncols, widths);
+	fputs(text_cstr(&line), out);
 	fputc('\n', out);
+	text_free(&line);
 }
 
 /* ---- sorting -------------------------------------------------------- */
@@ -215,20 +147,20 @@ print_summary_text(FILE *out, const struct tbl_row *rows, size_t n)
 	static const char *const header[3] = {"types", "# objects",
 					      "total size"};
 	size_t widths[3];
-	char count[32], size[TBL_SIZE_LEN];
+	char count[32], size[PYM_SIZE_LEN];
 
-	tbl_widths_init(widths, 3, header);
+	pym_table_start(widths, 3, header);
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[3] = {rows[i].name, count,
-					tbl_format_size(rows[i].size, size)};
+					pym_size(rows[i].size, size)};
 		snprintf(count, sizeof count, "%" PRId64, rows[i].count);
-		tbl_widths_add(widths, 3, cells);
+		pym_table_measure(widths, 3, cells);
 	}
 	tbl_print_row(out, 3, header, widths, "rrr");
 	tbl_print_border(out, 3, widths);
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[3] = {rows[i].name, count,
-					tbl_format_size(rows[i].size, size)};
+					pym_size(rows[i].size, size)};
 		snprintf(count, sizeof count, "%" PRId64, rows[i].count);
 		tbl_print_row(out, 3, cells, widths, "rrr");
 	}

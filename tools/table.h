@@ -7,19 +7,11 @@
  * options, no exit statuses here (those are the commands', tools/cmd_*.c),
  * so the exact text can be unit-tested (tests/unit/table_test.cc).
  *
- * What "exactly Pympler 1.1" means here (pympler/summary.py format_ and
- * _format_table, pympler/util/stringutils.py pp):
- *   1. Sizes: "%4d     B" while the value is <= 1024 (so every negative
- *      value, too: pp's loop only runs for value > 1024), else repeated
- *      division by 1024.0 and "%7.2f UNIT" with units KB MB GB TB EB
- *      (Pympler's list skips PB: 1024**5 bytes and up print as EB).
- *      Past 1024**6 Pympler raises IndexError; we stay at EB.
- *   2. Columns: each as wide as its longest cell (header included), in
- *      characters (Python's len: code points, not bytes), plus 2; cells
- *      right-justified; columns joined by " | "; after the header, a line
- *      of "=" per column joined the same way.
- *   3. Sorting is stable; "descending" is Python's reverse=True, which
- *      keeps rows with equal keys in their original order.
+ * The Pympler text itself (sizes, column layout) is common/pympler's,
+ * shared with the Python module in the shim; this file adds what only the
+ * tool prints: sorting, the summary table on a FILE, csv and json.
+ * Sorting is Pympler's: stable, and "descending" is Python's reverse=True,
+ * which keeps rows with equal keys in their original order.
  */
 #ifndef MUPPY_TOOLS_TABLE_H
 #define MUPPY_TOOLS_TABLE_H
@@ -32,29 +24,12 @@
 extern "C" {
 #endif
 
-/* Room for any tbl_format_size result, NUL included. */
-#define TBL_SIZE_LEN 48
-
-/* stringutils.pp(value): writes the text into buf (TBL_SIZE_LEN bytes)
- * and returns buf.  Never fails. */
-char *tbl_format_size(int64_t value, char *buf);
-
-/* Characters in a UTF-8 string as Python's len() counts them (bytes that
- * are not continuation bytes; an invalid byte counts as one). */
-size_t tbl_text_width(const char *s);
-
 /* ---- generic tables ------------------------------------------------- */
 
 /*
- * A text table in Pympler's layout (design note 2) built in two passes so
- * that rows need not be kept: tbl_widths_init with the header, then
- * tbl_widths_add for every row, then tbl_print_row for the header,
- * tbl_print_border, and tbl_print_row for every row.
- * align: one char per column, 'r' (Pympler's rjust) or 'l' (ljust; a
- * left-justified LAST column is not padded, to leave no trailing blanks).
+ * One line of a table in Pympler's layout on out (common/pympler.h: widths
+ * from pym_table_start and pym_table_measure; align as pym_table_row's).
  */
-void tbl_widths_init(size_t *widths, size_t ncols, const char *const *cells);
-void tbl_widths_add(size_t *widths, size_t ncols, const char *const *cells);
 void tbl_print_row(FILE *out, size_t ncols, const char *const *cells,
 		   const size_t *widths, const char *align);
 void tbl_print_border(FILE *out, size_t ncols, const size_t *widths);

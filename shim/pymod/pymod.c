@@ -36,44 +36,6 @@ pm_err(py_object **exc, const char *msg)
 	return NULL;
 }
 
-void
-pm_buf_add(struct pm_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void
-pm_buf_str(struct pm_buf *b, const char *s)
-{
-	pm_buf_add(b, s, strlen(s));
-}
-
-void
-pm_buf_free(struct pm_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof *b);
-}
-
 py_object *
 pm_fast(py_object *objects, py_object ***items, ssize_t *n)
 {

@@ -35,6 +35,7 @@
 #include <stdint.h>    /* int64_t, uintptr_t */
 #include <sys/types.h> /* ssize_t */
 
+#include "common/text.h"         /* struct text_buf */
 #include "shim/cpython/pyapi.h" /* PY_OFF_*, PY_TPFLAGS_*: the one layout */
 
 /* What the module asks of its host, the shim's runtime. */
@@ -121,16 +122,6 @@ int pm_write(py_object *file, const char *text, size_t len);
 
 /* PyErr_SetString(PyExc_<which>, msg); returns NULL for `return pm_err`. */
 py_object *pm_err(py_object **exc, const char *msg);
-
-/* Growable byte buffer (malloc), for building text.  */
-struct pm_buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-void pm_buf_add(struct pm_buf *b, const char *s, size_t n);
-void pm_buf_str(struct pm_buf *b, const char *s);
-void pm_buf_free(struct pm_buf *b);
 
 /* ---- pymod_summary.c ---------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>   /* calloc, malloc, free */
 #include <string.h>   /* memset, strlen */
 
+#include "common/pympler.h" /* pym_tree_print */
 #include "shim/pymod/pymod.h"
 #include "shim/walk/walk.h"
 
@@ -214,7 +215,7 @@ pm_already_included(struct pm_treectx *c, py_object *o)
 	py_object *text = NULL, *tmp = NULL;
 	const char *t;
 	ssize_t n;
-	struct pm_buf b = {0};
+	struct text_buf b = {0};
 	char id[64];
 
 	if (!s)
@@ -224,13 +225,13 @@ pm_already_included(struct pm_treectx *c, py_object *o)
 	if (t) {
 		snprintf(id, sizeof id, " (already included, id %llu)",
 			 (unsigned long long)(uintptr_t)o);
-		pm_buf_add(&b, t, (size_t)n);
-		pm_buf_str(&b, id);
+		text_add(&b, t, (size_t)n);
+		text_str(&b, id);
 		text = b.oom ? py.PyErr_NoMemory() :
-			       py.PyUnicode_FromStringAndSize(b.p,
+			       py.PyUnicode_FromStringAndSize(b.s,
 							       (ssize_t)b.len);
 	}
-	pm_buf_free(&b);
+	text_free(&b);
 	pm_decref(tmp);
 	pm_decref(s);
 	return text;
@@ -321,144 +322,64 @@ out:
 	return tree;
 }
 
-/* ---- printing (StreamBrowser._print) ------------------------------------------ */
+/* ---- printing (StreamBrowser._print, common/pympler) ------------------------ */
 
-static size_t
-pm_count2(const struct pm_buf *s, char a, char b)
+static int
+pr_nchildren(void *ctx, const void *node, size_t *n)
 {
-	size_t n = 0;
+	py_object *o = (py_object *)node;
+	ssize_t k = 0;
 
-	for (size_t i = 0; i < s->len; i++)
-		n += s->p[i] == a || s->p[i] == b;
-	return n;
-}
-
-static size_t
-pm_chars(const char *s, size_t n)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < n; i++)
-		w += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return w;
-}
-
-/* Copies src into dst (dst reset). */
-static void
-pm_buf_set(struct pm_buf *dst, const char *s, size_t n)
-{
-	dst->len = 0;
-	pm_buf_add(dst, s, n);
-	if (!dst->p)
-		pm_buf_add(dst, "", 0);
+	(void)ctx;
+	if (PY_TYPE(o) == pm_node_type)
+		k = py.PyObject_Size(((struct pm_node *)o)->children);
+	*n = k > 0 ? (size_t)k : 0;
+	return k < 0 ? -1 : 0;
 }
 
 static int
-pm_emit_line(py_object *stream, const char *s, size_t n)
+pr_label(void *ctx, const void *node, struct text_buf *b)
 {
-	struct pm_buf line = {0};
+	py_object *text = py.PyObject_Str((py_object *)node);
+	const char *s;
+	ssize_t n;
+
+	(void)ctx;
+	s = text ? py.PyUnicode_AsUTF8AndSize(text, &n) : NULL;
+	if (s)
+		text_add(b, s, (size_t)n);
+	pm_decref(text);
+	return s ? 0 : -1;
+}
+
+static int
+pr_child(void *ctx, const void *node, size_t i, const void **child)
+{
+	(void)ctx;
+	*child = py.PySequence_GetItem(((struct pm_node *)node)->children,
+				       (ssize_t)i);
+	return *child ? 0 : -1;
+}
+
+static void
+pr_release(void *ctx, const void *node)
+{
+	(void)ctx;
+	pm_decref((py_object *)node);
+}
+
+static int
+pr_line(void *ctx, const char *s, size_t n)
+{
+	struct pm_browser *b = ctx;
+	struct text_buf line = {0};
 	int rc;
 
-	pm_buf_add(&line, s, n);
-	pm_buf_add(&line, "\n", 1);
+	text_add(&line, s, n);
+	text_add(&line, "\n", 1);
 	rc = line.oom ? (py.PyErr_NoMemory(), -1) :
-			pm_write(stream, line.p, line.len);
-	pm_buf_free(&line);
-	return rc;
-}
-
-/*
- * StreamBrowser._print(tree, prefix, carryon).  carryon holds only
- * spaces, '|' (ASCII), so Python's slicing by characters is slicing by
- * bytes there; prefix is only appended to and counted.
- */
-static int
-pm_print(struct pm_browser *b, py_object *tree, const struct pm_buf *prefix0,
-	 const struct pm_buf *carry0)
-{
-	struct pm_buf prefix = {0}, carry = {0};
-	py_object *text = NULL, *children = NULL;
-	const char *t;
-	ssize_t tn, nch = 0;
-	size_t level = pm_count2(prefix0, '+', '|');
-	int is_node = PY_TYPE(tree) == pm_node_type, rc = -1;
-
-	if (is_node) {
-		children = ((struct pm_node *)tree)->children;
-		pm_incref(children);
-		nch = py.PyObject_Size(children);
-		if (nch < 0)
-			goto out;
-	}
-	text = py.PyObject_Str(tree);
-	t = text ? py.PyUnicode_AsUTF8AndSize(text, &tn) : NULL;
-	if (!t)
-		goto out;
-	pm_buf_set(&prefix, prefix0->p, prefix0->len);
-	pm_buf_add(&prefix, t, (size_t)tn);
-	pm_buf_set(&carry, carry0->p, carry0->len);
-	for (size_t i = pm_chars(t, (size_t)tn); i > 0; i--)
-		pm_buf_add(&carry, " ", 1);
-	if (prefix.oom || carry.oom) {
-		py.PyErr_NoMemory();
-		goto out;
-	}
-	if ((ssize_t)level == b->maxdepth || !is_node || nch == 0) {
-		rc = pm_emit_line(b->stream, prefix.p, prefix.len);
-		goto out;
-	}
-	pm_buf_str(&prefix, "-");
-	pm_buf_str(&carry, " ");
-	if (nch > 1) {
-		pm_buf_str(&prefix, "+");
-		pm_buf_str(&carry, "|");
-	}
-	pm_buf_str(&prefix, "-");
-	pm_buf_str(&carry, " ");
-	for (ssize_t i = 0; i < nch; i++) {
-		py_object *child = py.PySequence_GetItem(children, i);
-		int r;
-
-		if (!child)
-			goto out;
-		if (i > 0) {
-			/* prefix = carryon[:-2] + cross + hline */
-			pm_buf_set(&prefix, carry.p, carry.len - 2);
-			pm_buf_str(&prefix, "+-");
-			if (i == nch - 1) {
-				carry.len -= 2;
-				pm_buf_str(&carry, "  ");
-			}
-		}
-		r = prefix.oom || carry.oom ? -1 :
-					      pm_print(b, child, &prefix, &carry);
-		pm_decref(child);
-		if (r)
-			goto out;
-		if (i > 0 && i == nch - 1) {
-			size_t end = carry.len - 2, k;
-
-			for (k = 0; k < carry.len && carry.p[k] == ' '; k++)
-				;
-			if (k == carry.len) {
-				rc = 0;
-				goto out;
-			}
-			while (end > 0 && strchr(" \t\n\r\f\v",
-						 carry.p[end - 1]))
-				end--;
-			if (pm_emit_line(b->stream, carry.p, end))
-				goto out;
-		}
-	}
-	rc = 0;
-out:
-	if ((prefix.oom || carry.oom) && !py.PyErr_Occurred())
-		py.PyErr_NoMemory();
-	pm_buf_free(&prefix);
-	pm_buf_free(&carry);
-	pm_decref(text);
-	pm_decref(children);
+			pm_write(b->stream, line.s, line.len);
+	text_free(&line);
 	return rc;
 }
 
@@ -466,7 +387,11 @@ out:
 static int
 pm_print_tree(struct pm_browser *b, py_object *tree)
 {
-	struct pm_buf empty = {0};
+	const struct pym_tree ops = {
+		.ctx = b, .maxdepth = b->maxdepth,
+		.nchildren = pr_nchildren, .label = pr_label,
+		.child = pr_child, .release = pr_release, .line = pr_line,
+	};
 	py_object *own = NULL;
 	int rc;
 
@@ -475,9 +400,9 @@ pm_print_tree(struct pm_browser *b, py_object *tree)
 		if (!tree)
 			return -1;
 	}
-	pm_buf_add(&empty, "", 0);
-	rc = pm_print(b, tree, &empty, &empty);
-	pm_buf_free(&empty);
+	rc = pym_tree_print(&ops, tree);
+	if (rc != 0 && !py.PyErr_Occurred())
+		py.PyErr_NoMemory();   /* the drawing's own text */
 	pm_decref(own);
 	return rc;
 }

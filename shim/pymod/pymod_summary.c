@@ -23,6 +23,7 @@
 #include <stdlib.h>    /* malloc, calloc, realloc, free */
 #include <string.h>    /* memcmp, strcmp, strlen, strchr, strrchr */
 
+#include "common/pympler.h" /* pym_size, pym_table_row_n */
 #include "format/dump.h"  /* struct fmt_dump, fmt_str */
 #include "shim/cpython/pyapi.h"     /* py.lay.ht_qualname: the walker's offsets */
 #include "shim/pymod/pymod.h"
@@ -114,28 +115,28 @@ pm_sizeof(py_object *o)
 
 /* Pympler: address.sub('', name): drops every " at 0x<hex digits>". */
 static void
-pm_strip_addresses(struct pm_buf *b)
+pm_strip_addresses(struct text_buf *b)
 {
 	size_t r = 0, w = 0;
 
-	if (!b->p)
+	if (!b->s)
 		return;
 	while (r < b->len) {
-		if (!strncmp(b->p + r, " at 0x", 6)) {
+		if (!strncmp(b->s + r, " at 0x", 6)) {
 			size_t e = r + 6;
 
-			while (e < b->len && ((b->p[e] >= '0' && b->p[e] <= '9') ||
-					      (b->p[e] >= 'a' && b->p[e] <= 'f')))
+			while (e < b->len && ((b->s[e] >= '0' && b->s[e] <= '9') ||
+					      (b->s[e] >= 'a' && b->s[e] <= 'f')))
 				e++;
 			if (e > r + 6) {
 				r = e;
 				continue;
 			}
 		}
-		b->p[w++] = b->p[r++];
+		b->s[w++] = b->s[r++];
 	}
 	b->len = w;
-	b->p[w] = '\0';
+	b->s[w] = '\0';
 }
 
 /* UTF-8 of a str (borrowed from o), or of str(o) kept in *tmp. */
@@ -160,7 +161,7 @@ pm_text(py_object *o, py_object **tmp, ssize_t *len)
 /* str(t) the way type.__repr__ spells it, then Pympler's type_repr
  * substitution: "<class 'X'>" -> "X" if X has no white space. */
 static int
-pm_type_name(py_object *t, struct pm_buf *b)
+pm_type_name(py_object *t, struct text_buf *b)
 {
 	const char *tp_name = PY_TP_NAME(t), *mod = NULL, *qual = NULL;
 	py_object *modo = NULL, *qualo = NULL;
@@ -185,26 +186,26 @@ pm_type_name(py_object *t, struct pm_buf *b)
 			}
 		}
 	}
-	pm_buf_str(b, "<class '");
+	text_str(b, "<class '");
 	if (mod && strcmp(mod, "builtins")) {
-		pm_buf_str(b, mod);
-		pm_buf_str(b, ".");
-		pm_buf_str(b, qual);
+		text_str(b, mod);
+		text_str(b, ".");
+		text_str(b, qual);
 	} else {
-		pm_buf_str(b, tp_name);
+		text_str(b, tp_name);
 	}
-	pm_buf_str(b, "'>");
+	text_str(b, "'>");
 	if (b->oom)
 		return -1;
 	/* type_repr regex: ^<(type|class) '(\S+)'>$ */
 	for (i = start + 8; i < b->len - 2; i++)
-		if (strchr(" \t\n\r\f\v", b->p[i]))
+		if (strchr(" \t\n\r\f\v", b->s[i]))
 			return 0;
 	if (b->len - start <= 10)
 		return 0;
-	memmove(b->p + start, b->p + start + 8, b->len - start - 10);
+	memmove(b->s + start, b->s + start + 8, b->len - start - 10);
 	b->len -= 10;
-	b->p[b->len] = '\0';
+	b->s[b->len] = '\0';
 	return 0;
 }
 
@@ -232,7 +233,7 @@ pm_frame_codename(py_object *f)
  * runs; a value that is not a str counts as missing (Pympler would call
  * its __str__: Python code). */
 static int
-pm_module_name(py_object *m, struct pm_buf *b)
+pm_module_name(py_object *m, struct text_buf *b)
 {
 	py_object *d = py.PyModule_GetDict(m), *v = NULL;
 	const char *s;
@@ -248,13 +249,13 @@ pm_module_name(py_object *m, struct pm_buf *b)
 		py.PyErr_Clear();
 		snprintf(id, sizeof id, "nameless, id: %llu",
 			 (unsigned long long)(uintptr_t)m);
-		pm_buf_str(b, id);
+		text_str(b, id);
 		return 0;
 	}
 	s = py.PyUnicode_AsUTF8AndSize(v, &n);
 	if (!s)
 		return -1;
-	pm_buf_add(b, s, (size_t)n);
+	text_add(b, s, (size_t)n);
 	return 0;
 }
 
@@ -281,7 +282,7 @@ pm_func_name(py_object *f)
 
 /* Appends o's row name (type t, kind k) to b.  0 or -1. */
 static int
-pm_row_name(py_object *o, py_object *t, enum pm_kind k, struct pm_buf *b)
+pm_row_name(py_object *o, py_object *t, enum pm_kind k, struct text_buf *b)
 {
 	py_object *name = NULL, *tmp = NULL;
 	const char *s;
@@ -290,12 +291,12 @@ pm_row_name(py_object *o, py_object *t, enum pm_kind k, struct pm_buf *b)
 
 	switch (k) {
 	case PM_KIND_FUNCTION:
-		pm_buf_str(b, "function (");
+		text_str(b, "function (");
 		s = pm_text(pm_func_name(o), &tmp, &n);
 		if (!s)
 			return -1;
-		pm_buf_add(b, s, (size_t)n);
-		pm_buf_str(b, ")");
+		text_add(b, s, (size_t)n);
+		text_str(b, ")");
 		break;
 	case PM_KIND_FRAME:
 		name = pm_frame_codename(o);
@@ -304,15 +305,15 @@ pm_row_name(py_object *o, py_object *t, enum pm_kind k, struct pm_buf *b)
 			pm_decref(name);
 			return -1;
 		}
-		pm_buf_str(b, "frame (codename: ");
-		pm_buf_add(b, s, (size_t)n);
-		pm_buf_str(b, ")");
+		text_str(b, "frame (codename: ");
+		text_add(b, s, (size_t)n);
+		text_str(b, ")");
 		break;
 	case PM_KIND_MODULE:
-		pm_buf_str(b, "module(");
+		text_str(b, "module(");
 		if (pm_module_name(o, b) != 0)
 			return -1;
-		pm_buf_str(b, ")");
+		text_str(b, ")");
 		break;
 	default:
 		if (pm_type_name(t, b) != 0)
@@ -333,13 +334,13 @@ pm_row_name(py_object *o, py_object *t, enum pm_kind k, struct pm_buf *b)
 py_object *
 pm_repr_name(py_object *o)
 {
-	struct pm_buf b = {0};
+	struct text_buf b = {0};
 	py_object *t = PY_TYPE(o), *r = NULL;
 
 	if (pm_row_name(o, t, pm_kind_of(t), &b) == 0)
-		r = py.PyUnicode_FromStringAndSize(b.p ? b.p : "",
+		r = py.PyUnicode_FromStringAndSize(b.s ? b.s : "",
 						    (ssize_t)b.len);
-	pm_buf_free(&b);
+	text_free(&b);
 	return r;
 }
 
@@ -506,7 +507,7 @@ pm_summary_free(struct pm_summary *s)
 /* The row of object o: per type, or per name object for functions. */
 static int64_t
 pm_row_of(py_object *o, struct pm_tent *te, struct pm_ptab *fnames,
-	  struct pm_summary *s, struct pm_names *m, struct pm_buf *b)
+	  struct pm_summary *s, struct pm_names *m, struct text_buf *b)
 {
 	struct pm_tent *ne = NULL;
 	int fresh;
@@ -524,7 +525,7 @@ pm_row_of(py_object *o, struct pm_tent *te, struct pm_ptab *fnames,
 	b->len = 0;
 	if (pm_row_name(o, PY_TYPE(o), te->kind, b) != 0)
 		return -2;
-	row = pm_row_for(s, m, b->p ? b->p : "", b->len);
+	row = pm_row_for(s, m, b->s ? b->s : "", b->len);
 	if (ne)
 		ne->row = row;
 	if (te->kind == PM_KIND_TYPE)
@@ -537,7 +538,7 @@ pm_summarize_c(py_object *const *objs, size_t n, struct pm_summary *out)
 {
 	struct pm_ptab types = {0}, fnames = {0};
 	struct pm_names names = {0};
-	struct pm_buf b = {0};
+	struct text_buf b = {0};
 	struct pm_tent *last = NULL;
 	int rc = -1;
 
@@ -579,7 +580,7 @@ done:
 	free(types.e);
 	free(fnames.e);
 	pm_names_free(&names);
-	pm_buf_free(&b);
+	text_free(&b);
 	return rc;
 }
 
@@ -757,47 +758,23 @@ oom:
 
 /* ---- the table text ------------------------------------------------------------ */
 
-/* stringutils.pp(value) into buf (at least 48 bytes). */
+/* stringutils.pp(value) of an int or a float into buf (PYM_SIZE_LEN). */
 static int
-pm_pp(py_object *v, char *buf, size_t len)
+pm_pp(py_object *v, char *buf)
 {
-	static const char *const scales[] = {"B", "KB", "MB", "GB", "TB", "EB"};
 	long long i = py.PyLong_AsLongLong(v);
 	double x;
-	int degree = 0;
 
 	if (i == -1 && py.PyErr_Occurred()) {
 		py.PyErr_Clear();
 		x = py.PyFloat_AsDouble(v);
 		if (x == -1.0 && py.PyErr_Occurred())
 			return -1;
-	} else if (i <= 1024) {
-		snprintf(buf, len, "%4lld     B", i);
-		return 0;
+		pym_size_float(x, buf);
 	} else {
-		x = (double)i;
+		pym_size(i, buf);
 	}
-	if (!(x > 1024.0)) {
-		snprintf(buf, len, "%4lld     B", (long long)x);
-		return 0;
-	}
-	while (x > 1024.0 && degree < 5) {
-		x = x / 1024.0;
-		degree++;
-	}
-	snprintf(buf, len, "%7.2f %s", x, scales[degree]);
 	return 0;
-}
-
-/* Characters as Python's len() counts them, for valid UTF-8. */
-static size_t
-pm_width(const char *s, size_t n)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < n; i++)
-		w += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return w;
 }
 
 /* One table cell: UTF-8 text (owned). */
@@ -817,7 +794,7 @@ pm_cell_set(struct pm_cell *c, const char *s, size_t n)
 	memcpy(c->s, s, n);
 	c->s[n] = '\0';
 	c->len = n;
-	c->width = pm_width(s, n);
+	c->width = text_width(s, n);
 	return 0;
 }
 
@@ -952,36 +929,33 @@ pm_cells_free(struct pm_cell *cells, size_t n)
 	free(cells);
 }
 
-/* Appends one table line to lines.  0 or -1. */
+/* Appends one table line (the cells of row, or the border) to lines.
+ * 0 or -1. */
 static int
-pm_emit(py_object *lines, const struct pm_cell *row, const size_t *w, int border)
+pm_emit(py_object *lines, const struct pm_cell *row, const size_t *w)
 {
-	struct pm_buf b = {0};
+	struct text_buf b = {0};
 	py_object *s;
 	int rc = -1;
 
-	for (int c = 0; c < 3; c++) {
-		if (c)
-			pm_buf_str(&b, " | ");
-		if (border) {
-			for (size_t i = 0; i < w[c]; i++)
-				pm_buf_add(&b, "=", 1);
-			continue;
-		}
-		for (size_t i = row[c].width; i < w[c]; i++)
-			pm_buf_add(&b, " ", 1);
-		pm_buf_add(&b, row[c].s, row[c].len);
+	if (row) {
+		const char *cells[3] = {row[0].s, row[1].s, row[2].s};
+		const size_t lens[3] = {row[0].len, row[1].len, row[2].len};
+
+		pym_table_row_n(&b, 3, cells, lens, w, NULL);
+	} else {
+		pym_table_border(&b, 3, w);
 	}
 	if (b.oom) {
 		py.PyErr_NoMemory();
 		goto out;
 	}
-	s = py.PyUnicode_FromStringAndSize(b.p ? b.p : "", (ssize_t)b.len);
+	s = py.PyUnicode_FromStringAndSize(b.s, (ssize_t)b.len);
 	if (s && py.PyList_Append(lines, s) == 0)
 		rc = 0;
 	pm_decref(s);
 out:
-	pm_buf_free(&b);
+	text_free(&b);
 	return rc;
 }
 
@@ -1010,7 +984,7 @@ pm_format_rows(py_object *rows, py_object *limit, const char *sort,
 	ncells = 3 * n;
 	for (size_t r = 1; r < n; r++) {
 		py_object *row = PY_LIST_ITEMS(local)[r - 1], *x;
-		char size[64];
+		char size[PYM_SIZE_LEN];
 		int rc = -1;
 
 		if (py.PyObject_Size(row) < 3) {
@@ -1026,7 +1000,7 @@ pm_format_rows(py_object *rows, py_object *limit, const char *sort,
 				goto out;
 		}
 		x = py.PySequence_GetItem(row, 2);
-		rc = x ? pm_pp(x, size, sizeof size) : -1;
+		rc = x ? pm_pp(x, size) : -1;
 		pm_decref(x);
 		if (rc || pm_cell_set(&cells[3 * r + 2], size, strlen(size)))
 			goto out;
@@ -1036,10 +1010,10 @@ pm_format_rows(py_object *rows, py_object *limit, const char *sort,
 		if (cells[i].width + 2 > w[i % 3])
 			w[i % 3] = cells[i].width + 2;
 	lines = py.PyList_New(0);
-	if (!lines || pm_emit(lines, cells, w, 0) || pm_emit(lines, NULL, w, 1))
+	if (!lines || pm_emit(lines, cells, w) || pm_emit(lines, NULL, w))
 		goto fail;
 	for (size_t r = 1; r < n; r++)
-		if (pm_emit(lines, &cells[3 * r], w, 0))
+		if (pm_emit(lines, &cells[3 * r], w))
 			goto fail;
 	goto out;
 fail:
@@ -1064,17 +1038,17 @@ pm_print_rows(py_object *rows, py_object *limit, const char *sort,
 		ssize_t n;
 		const char *s = py.PyUnicode_AsUTF8AndSize(
 			PY_LIST_ITEMS(lines)[i], &n);
-		struct pm_buf b = {0};
+		struct text_buf b = {0};
 
 		if (!s) {
 			rc = -1;
 			break;
 		}
-		pm_buf_add(&b, s, (size_t)n);
-		pm_buf_add(&b, "\n", 1);
+		text_add(&b, s, (size_t)n);
+		text_add(&b, "\n", 1);
 		rc = b.oom ? (py.PyErr_NoMemory(), -1) :
-			     pm_write(file, b.p, b.len);
-		pm_buf_free(&b);
+			     pm_write(file, b.s, b.len);
+		text_free(&b);
 	}
 	pm_decref(lines);
 	return rc;
@@ -1295,16 +1269,16 @@ sm_repr(py_object *self, py_object *args, py_object *kw)
 		return NULL;
 	if (verbosity == 0) {
 		/* str(type(o)) stripped: the type's own name. */
-		struct pm_buf b = {0};
+		struct text_buf b = {0};
 		py_object *r = NULL;
 
 		if (pm_type_name(PY_TYPE(o), &b) == 0 && !b.oom) {
 			pm_strip_addresses(&b);
-			r = py.PyUnicode_FromStringAndSize(b.p, (ssize_t)b.len);
+			r = py.PyUnicode_FromStringAndSize(b.s, (ssize_t)b.len);
 		} else if (!py.PyErr_Occurred()) {
 			py.PyErr_NoMemory();
 		}
-		pm_buf_free(&b);
+		text_free(&b);
 		return r;
 	}
 	return pm_repr_name(o);

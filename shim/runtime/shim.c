@@ -115,6 +115,7 @@
 #include <sys/syscall.h> /* SYS_gettid */
 #include <unistd.h>      /* write, read, getpid, getppid, syscall */
 
+#include "common/clock.h" /* muppy_now_ns */
 #include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
 #include "shim/runtime/attach.h" /* attach_install */
 #include "shim/runtime/config.h" /* struct shim_config, shim_config_load */
@@ -273,17 +274,6 @@ SHIM_EXPORT int
 muppy_shim_test_fail(const char *spec)
 {
 	return shim_sys_inject(spec);
-}
-
-/* ---- time --------------------------------------------------------------- */
-
-static uint64_t
-shim_now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- META --------------------------------------------------------------- */
@@ -615,7 +605,7 @@ shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 		return shim_fail(t, "heap walk",
 				 shim_sys_injected(SHIM_FAIL_WALK));
 	}
-	f->time_ns = shim_now_ns(CLOCK_REALTIME);
+	f->time_ns = muppy_now_ns(CLOCK_REALTIME);
 	rc = walk_heap(&opts, prep, res, &f->stats);
 	if (rc == MUPPY_EINVAL) {
 		if (!t->quiet)
@@ -682,7 +672,7 @@ shim_gil_pending(void *unused)
 static void
 shim_with_gil(void (*fn)(void *), void *arg)
 {
-	uint64_t deadline = shim_now_ns(CLOCK_MONOTONIC) +
+	uint64_t deadline = muppy_now_ns(CLOCK_MONOTONIC) +
 			    SHIM_GIL_WAIT_MS * 1000000ull;
 	int expect = SHIM_GIL_PENDING, gstate;
 	struct timespec ts;
@@ -701,7 +691,7 @@ shim_with_gil(void (*fn)(void *), void *arg)
 	ts.tv_nsec = (long)(deadline % 1000000000ull);
 	while (deadline && atomic_load(&shim.gil.state) == SHIM_GIL_PENDING &&
 	       !atomic_load(&shim.stop) &&
-	       shim_now_ns(CLOCK_MONOTONIC) < deadline)
+	       muppy_now_ns(CLOCK_MONOTONIC) < deadline)
 		sem_clockwait(&shim.gil.done, CLOCK_MONOTONIC, &ts);
 	if (atomic_compare_exchange_strong(&shim.gil.state, &expect,
 					   SHIM_GIL_CLAIMED)) {
@@ -746,10 +736,10 @@ shim_job_run(void *arg)
 		}
 		j->f->snapshot = "inline";   /* fork failed (reported) */
 	}
-	t0 = shim_now_ns(CLOCK_MONOTONIC);
+	t0 = muppy_now_ns(CLOCK_MONOTONIC);
 	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep);
 	j->prep = NULL;
-	j->f->gil_ns = shim_now_ns(CLOCK_MONOTONIC) - t0;
+	j->f->gil_ns = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 }
 
 /* GIL held: the size of the heap, for the inline walk's storage. */
@@ -886,12 +876,12 @@ shim_worker_deadline(uint64_t interval)
 {
 	uint64_t reap = snapfork_poll();   /* reaps; 0: no child pending */
 	uint64_t deadline = interval ? shim.next_timer : 0;
-	uint64_t soon = shim_now_ns(CLOCK_MONOTONIC) + reap;
+	uint64_t soon = muppy_now_ns(CLOCK_MONOTONIC) + reap;
 
 	if (reap && (!deadline || soon < deadline))
 		deadline = soon;
 	if (atomic_load(&shim.last_thread_watch)) {
-		soon = shim_now_ns(CLOCK_MONOTONIC) +
+		soon = muppy_now_ns(CLOCK_MONOTONIC) +
 		       SHIM_LAST_THREAD_POLL_MS * 1000000ull;
 		if (!deadline || soon < deadline)
 			deadline = soon;
@@ -968,8 +958,8 @@ shim_wait_trigger(void)
 		if (atomic_exchange(&shim.sig_pending, 0))
 			return "signal";
 		if (interval &&
-		    shim_now_ns(CLOCK_MONOTONIC) >= shim.next_timer) {
-			shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) + interval;
+		    muppy_now_ns(CLOCK_MONOTONIC) >= shim.next_timer) {
+			shim.next_timer = muppy_now_ns(CLOCK_MONOTONIC) + interval;
 			return "timer";
 		}
 		shim_sem_wait(shim_worker_deadline(interval));
@@ -1020,7 +1010,7 @@ shim_worker_loop(void)
 	uint64_t prev_timer = 0;
 	unsigned late = 0;
 
-	shim.next_timer = shim_now_ns(CLOCK_MONOTONIC) + shim.cfg.interval_ns;
+	shim.next_timer = muppy_now_ns(CLOCK_MONOTONIC) + shim.cfg.interval_ns;
 	while ((trigger = shim_wait_trigger()) != NULL) {
 		if (!strcmp(trigger, "exit")) {
 			/* Design note 8: the program has ended around us. */
@@ -1030,13 +1020,13 @@ shim_worker_loop(void)
 			pthread_detach(pthread_self());
 			return;
 		}
-		uint64_t start = shim_now_ns(CLOCK_MONOTONIC);
+		uint64_t start = muppy_now_ns(CLOCK_MONOTONIC);
 
 		shim_snapshot_take(trigger, 0, &shim_default_target);
 		/* The next timer dump is a full interval after this one ends,
 		 * so a slow walk cannot monopolize the GIL. */
 		if (shim.cfg.interval_ns && !strcmp(trigger, "timer")) {
-			uint64_t end = shim_now_ns(CLOCK_MONOTONIC);
+			uint64_t end = muppy_now_ns(CLOCK_MONOTONIC);
 
 			shim_timer_check(&prev_timer, &late, start,
 					 end - start);

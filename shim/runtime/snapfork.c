@@ -92,6 +92,7 @@
 #include <time.h>        /* clock_gettime */
 #include <unistd.h>      /* syscall, pipe2, read, write, close, _exit, dup2 */
 
+#include "common/clock.h" /* muppy_now_ns */
 #include "shim/walk/mem.h"     /* mem_use_private: the child allocates alone */
 #include "shim/runtime/signals.h" /* sig_sys_sigaction: the child's real dispositions */
 
@@ -153,14 +154,6 @@ snapfork_first_time(int kind, int num)
 	return 0;
 }
 
-static uint64_t
-snapfork_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- the child ---------------------------------------------------------- */
 
@@ -344,7 +337,7 @@ snapfork_clone(void)
 pid_t
 snapfork_spawn(snapfork_child_fn child, void *ctx, uint64_t *pause_ns)
 {
-	uint64_t t0 = snapfork_now_ns(), pause;
+	uint64_t t0 = muppy_now_ns(CLOCK_MONOTONIC), pause;
 	int pp[2] = { -1, -1 }, slot, err;
 	pid_t pid;
 
@@ -383,7 +376,7 @@ snapfork_spawn(snapfork_child_fn child, void *ctx, uint64_t *pause_ns)
 		return -1;
 	}
 	atomic_store(&snapfork_pending[slot], (int)pid);
-	pause = snapfork_now_ns() - t0;
+	pause = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 	if (pp[0] >= 0) {
 		/* 8 bytes into an empty pipe: never blocks. */
 		(void)!write(pp[1], &pause, sizeof pause);

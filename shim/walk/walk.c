@@ -85,11 +85,11 @@
 #include <stdio.h>    /* snprintf */
 #include <stdlib.h>   /* size_t */
 #include <string.h>   /* memcpy, memset, strlen, strcmp */
-#include <time.h>     /* clock_gettime */
 #include <sys/mman.h> /* mmap, mremap, madvise, munmap */
 #include <fcntl.h>    /* open, O_RDONLY, O_CLOEXEC */
 #include <unistd.h>   /* read, close */
 
+#include "common/clock.h" /* muppy_now_ns */
 #include "shim/walk/mem.h"     /* mem_realloc, mem_free: small blocks */
 #include "shim/cpython/pyapi.h"   /* py, PY_OFF_*, py_object */
 
@@ -247,14 +247,6 @@ walk_grow(void *arr, size_t *cap, size_t need, size_t esz)
 	return 0;
 }
 
-static uint64_t
-walk_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- hash map: 64-bit key (never 0) -> 32-bit value ---------------------- */
 
@@ -2942,7 +2934,7 @@ int
 walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	  struct walk_result *out, struct walk_stats *stats)
 {
-	uint64_t t0 = walk_now_ns();
+	uint64_t t0 = muppy_now_ns(CLOCK_MONOTONIC);
 	struct walker *w = (struct walker *)prep;
 	const struct py_methoddef *m;
 	py_object *et, *ev, *etb;
@@ -3023,7 +3015,7 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 		stats->edges = w->nedges;
 		stats->sizes_estimated = w->estimated;
 		stats->skipped = w->skipped;
-		stats->walk_ns = walk_now_ns() - t0;
+		stats->walk_ns = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <string.h>   /* memcpy */
 #include <time.h>     /* clock_gettime */
 
+#include "common/clock.h"  /* muppy_now_ns */
 #include "format/dump.h"   /* struct fmt_dump, fmt_write, fmt_read_mem */
 
 #define NTYPES 40
@@ -44,9 +45,7 @@ rnd(uint64_t n)
 static double
 now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)muppy_now_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
 /* Growing memory sink. */

@@ -29,10 +29,10 @@ std::string PathText(const graph &g, const graph_paths &p, uint32_t obj,
   int64_t n = graph_chain(&g, &p, obj, &h, &cap);
   std::string out;
   if (n > 0) {
-    graph_buf b = {};
+    text_buf b = {};
     graph_chain_text(&g, h, (size_t)n, pattern, is_new, &b);
     out = b.s ? b.s : "";
-    graph_buf_free(&b);
+    text_free(&b);
   }
   free(h);
   return out;
@@ -306,10 +306,10 @@ TEST(GraphTest, RowNamesFollowPympler) {
                                           {x, "__main__.Foo"},
                                           {anon, "function"}};
   for (auto &w : want) {
-    graph_buf b = {};
+    text_buf b = {};
     graph_row_name(d, w.first, &b);
     EXPECT_EQ(std::string(b.s), w.second);
-    graph_buf_free(&b);
+    text_free(&b);
   }
 }
 

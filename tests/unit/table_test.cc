@@ -9,17 +9,20 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <string>
 #include <vector>
 
+#include "common/pympler.h"
+#include "common/text.h"
 #include "tools/table.h"
 
 namespace {
 
 std::string Size(int64_t v) {
-  char buf[TBL_SIZE_LEN];
-  return tbl_format_size(v, buf);
+  char buf[PYM_SIZE_LEN];
+  return pym_size(v, buf);
 }
 
 // Runs f(FILE *) on an in-memory stream and returns what it wrote.
@@ -79,10 +82,10 @@ TEST(TableSize, NegativeValuesStayInBytes) {
 }
 
 TEST(TableWidth, CountsCharactersNotBytes) {
-  EXPECT_EQ(tbl_text_width(""), 0u);
-  EXPECT_EQ(tbl_text_width("dict"), 4u);
-  EXPECT_EQ(tbl_text_width("Caf\xc3\xa9"), 4u);
-  EXPECT_EQ(tbl_text_width("\xe2\x82\xac\xf0\x9f\x98\x80"), 2u);
+  EXPECT_EQ(text_width("", strlen("")), 0u);
+  EXPECT_EQ(text_width("dict", strlen("dict")), 4u);
+  EXPECT_EQ(text_width("Caf\xc3\xa9", strlen("Caf\xc3\xa9")), 4u);
+  EXPECT_EQ(text_width("\xe2\x82\xac\xf0\x9f\x98\x80", strlen("\xe2\x82\xac\xf0\x9f\x98\x80")), 2u);
 }
 
 TEST(TableSummary, PymplerFormatsExample) {
@@ -301,8 +304,8 @@ TEST(TableGeneric, LeftAlignedLastColumnHasNoTrailingBlanks) {
   const char *header[3] = {"address", "size", "label"};
   const char *row[3] = {"0x10", "56", "f"};
   size_t w[3];
-  tbl_widths_init(w, 3, header);
-  tbl_widths_add(w, 3, row);
+  pym_table_start(w, 3, header);
+  pym_table_measure(w, 3, row);
   std::string out = Capture([&](FILE *m) {
     tbl_print_row(m, 3, header, w, "lrl");
     tbl_print_border(m, 3, w);

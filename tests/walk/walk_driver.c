@@ -23,6 +23,7 @@
 #include <string.h>   /* memcpy */
 #include <time.h>     /* clock_gettime */
 
+#include "common/clock.h"  /* muppy_now_ns */
 #include "format/dump.h"
 #include "shim/walk/walk.h"
 
@@ -145,15 +146,6 @@ write_text(FILE *f, const struct fmt_dump *d)
 	}
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Walks (GIL held by the ctypes.PyDLL caller) and writes the text form to
  * path (NULL: no output).  exclude: n addresses.  fail_after > 0 makes the
@@ -176,12 +168,12 @@ walk_test_dump(const char *path, int graph, unsigned strings,
 	FILE *f;
 
 	walk_test_fail_after = fail_after;
-	t0 = now_ns();
+	t0 = muppy_now_ns(CLOCK_MONOTONIC);
 	rc = walk_heap(&opts, NULL, &res, &st);
-	t1 = now_ns();
+	t1 = muppy_now_ns(CLOCK_MONOTONIC);
 	if (rc == 0)
 		rc = walk_finish(&res);
-	t2 = now_ns();
+	t2 = muppy_now_ns(CLOCK_MONOTONIC);
 	walk_test_fail_after = 0;
 	if (rc != 0) {
 		walk_result_free(&res);
@@ -266,9 +258,9 @@ walk_test_time(int flags, long long *cpu_ns, long long *finish_ns)
 	*cpu_ns = (b.tv_sec - a.tv_sec) * 1000000000ll +
 		  (b.tv_nsec - a.tv_nsec);
 	ns = (long long)st.walk_ns;
-	t0 = now_ns();
+	t0 = muppy_now_ns(CLOCK_MONOTONIC);
 	rc = walk_finish(&res);
-	*finish_ns = (long long)(now_ns() - t0);
+	*finish_ns = (long long)(muppy_now_ns(CLOCK_MONOTONIC) - t0);
 	walk_result_free(&res);
 	return rc ? rc : ns;
 }
