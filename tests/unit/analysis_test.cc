@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "format/dump.h"
+#include "tests/unit/test_dump.h"
 #include "tools/muppy.h"
 
 namespace {
@@ -38,138 +39,24 @@ std::string TmpDir() {
 }
 
 // A dump with explicit object addresses (sorted when written), so several
-// dumps of "the same process" can share objects.  A refcount of -1 (the
-// default) becomes the object's in-heap referrer count.
-class Dump {
+// dumps of "the same process" can share objects.
+class Dump : public TestDump {
  public:
-  Dump() { Str(""); }
-  uint32_t Str(const std::string &s) {
-    auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
-    strs_.push_back(s);
-    return ids_[s] = (uint32_t)strs_.size() - 1;
-  }
   uint32_t Type(const std::string &name, uint64_t addr = 0) {
-    types_.push_back({addr ? addr : 0x9000 + 0x10 * (uint64_t)types_.size(),
-                      Str(name)});
-    return (uint32_t)types_.size() - 1;
+    return AddType(addr ? addr : 0x9000 + 0x10 * (uint64_t)ntypes(), name);
   }
   uint32_t Obj(uint64_t addr, uint32_t type, uint64_t size = 16,
                const std::string &label = "", int64_t refcnt = -1) {
-    objs_.push_back({addr, type, size, refcnt, Str(label)});
-    return (uint32_t)objs_.size() - 1;
+    return AddObj(addr, type, size, refcnt, label);
   }
-  void Edge(uint32_t a, uint32_t b, uint32_t name = 0) {
-    edges_.push_back({a, b, name});
-  }
-  uint32_t Key(const std::string &k) { return FMT_EDGE_NAME(FMT_EDGE_KEY, Str(k)); }
-  uint32_t Attr(const std::string &k) { return FMT_EDGE_NAME(FMT_EDGE_ATTR, Str(k)); }
-  uint32_t Slot(const std::string &k) { return FMT_EDGE_NAME(FMT_EDGE_OTHER, Str(k)); }
-  static uint32_t Index(uint32_t i) { return FMT_EDGE_NAME(FMT_EDGE_INDEX, i); }
-  void Root(uint32_t obj, uint32_t kind, const std::string &name) {
-    roots_.push_back({obj, kind, Str(name)});
-  }
-  void Row(const std::string &name, uint64_t count, uint64_t size) {
-    rows_.push_back({Str(name), count, size});
-  }
-  void Meta(const std::string &k, const std::string &v) {
-    meta_.push_back({Str(k), Str(v)});
-  }
-
   // Writes the dump (graph unless summary_only) and returns its path.
   std::string Write(const std::string &name, bool summary_only = false) {
-    size_t n = objs_.size();
-    std::vector<uint32_t> perm(n), pos(n);
-    for (uint32_t i = 0; i < n; i++) perm[i] = i;
-    std::sort(perm.begin(), perm.end(), [&](uint32_t a, uint32_t b) {
-      return objs_[a].addr < objs_[b].addr;
-    });
-    for (uint32_t k = 0; k < n; k++) pos[perm[k]] = k;
-    std::vector<uint64_t> addr, size;
-    std::vector<uint32_t> refcnt, start(n + 1, 0);
-    std::vector<uint32_t> type, label, dst, ename;
-    std::vector<uint8_t> flags(n, FMT_OBJ_GC_TRACKED);
-    std::vector<uint64_t> in(n, 0);
-    std::vector<E> es(edges_);
-    for (auto &e : es) e.a = pos[e.a], e.b = pos[e.b];
-    std::stable_sort(es.begin(), es.end(),
-                     [](const E &x, const E &y) { return x.a < y.a; });
-    for (auto &e : es) {
-      dst.push_back(e.b);
-      ename.push_back(e.name);
-      in[e.b]++;
-      start[e.a + 1]++;
-    }
-    for (size_t i = 0; i < n; i++) start[i + 1] += start[i];
-    for (uint32_t k = 0; k < n; k++) {
-      const O &o = objs_[perm[k]];
-      addr.push_back(o.addr);
-      type.push_back(o.type);
-      size.push_back(o.size);
-      refcnt.push_back(o.refcnt < 0 ? in[k] : (uint32_t)o.refcnt);
-      label.push_back(o.label);
-    }
-    std::vector<fmt_root> roots(roots_);
-    for (auto &r : roots) r.obj = pos[r.obj];
-    std::vector<struct fmt_str> sv;
-    for (auto &s : strs_) sv.push_back({s.c_str(), (uint32_t)s.size()});
-    fmt_dump d;
-    memset(&d, 0, sizeof d);
-    d.flags = summary_only ? 0 : FMT_FLAG_GRAPH;
-    d.nstrings = (uint32_t)sv.size();
-    d.strings = sv.data();
-    d.nmeta = (uint32_t)meta_.size();
-    d.meta = meta_.data();
-    d.ntypes = (uint32_t)types_.size();
-    d.types = types_.data();
-    d.nsummary = (uint32_t)rows_.size();
-    d.summary = rows_.data();
-    if (!summary_only) {
-      d.nobjects = n;
-      d.obj_addr = addr.data();
-      d.obj_type = type.data();
-      d.obj_size = size.data();
-      d.obj_refcnt = refcnt.data();
-      d.obj_label = label.data();
-      d.obj_flags = flags.data();
-      d.nedges = dst.size();
-      d.edge_start = start.data();
-      d.edge_dst = dst.data();
-      d.edge_name = ename.data();
-      d.nroots = (uint32_t)roots.size();
-      d.roots = roots.data();
-    }
-    std::string bytes;
-    int rc = fmt_write(&d, 1, Sink, &bytes);
-    EXPECT_EQ(rc, 0) << fmt_strerror(rc);
+    std::string bytes = Encode(!summary_only);
+    EXPECT_EQ(last_write_rc(), 0) << fmt_strerror(last_write_rc());
     std::string path = TmpDir() + "/" + name;
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
-
- private:
-  static int Sink(void *ctx, const void *buf, size_t len) {
-    static_cast<std::string *>(ctx)->append((const char *)buf, len);
-    return 0;
-  }
-  struct O {
-    uint64_t addr;
-    uint32_t type;
-    uint64_t size;
-    int64_t refcnt;
-    uint32_t label;
-  };
-  struct E {
-    uint32_t a, b, name;
-  };
-  std::vector<std::string> strs_;
-  std::map<std::string, uint32_t> ids_;
-  std::vector<fmt_type> types_;
-  std::vector<O> objs_;
-  std::vector<E> edges_;
-  std::vector<fmt_root> roots_;
-  std::vector<fmt_summary_row> rows_;
-  std::vector<fmt_meta> meta_;
 };
 
 struct Result {
@@ -240,8 +127,8 @@ std::string TreeDump() {
   d.Edge(dd, s, d.Key("name"));
   d.Edge(d2, l1, d.Key("l1"));
   d.Edge(d3, t, d.Key("t"));
-  d.Edge(m, dd, d.Slot("__dict__"));
-  d.Edge(f, dd, d.Slot("__globals__"));
+  d.Edge(m, dd, d.Other("__dict__"));
+  d.Edge(f, dd, d.Other("__globals__"));
   d.Root(m, FMT_ROOT_MODULE, "m");
   return d.Write("tree.dump");
 }
@@ -413,7 +300,7 @@ std::string RegistryDump() {
     if (i == 3) d.Edge(cb, fn, d.Attr("callback"));
   }
   uint32_t other = d.Obj(0xa000, td, 64);
-  d.Edge(mod, g, d.Slot("__dict__"));
+  d.Edge(mod, g, d.Other("__dict__"));
   d.Edge(g, reg, d.Key("registry"));
   d.Edge(g, other, d.Key("aliases"));
   d.Edge(reg, lst, d.Key("k"));
@@ -485,7 +372,7 @@ std::vector<std::string> LeakDumps() {
     uint32_t mod = d.Obj(0x1000, tm, 72, "app"), g = d.Obj(0x2000, td, 1000),
              wins = d.Obj(0x3000, tl, 100), cache = d.Obj(0x4000, td, 300),
              old = d.Obj(0x5000, ts, 50);
-    d.Edge(mod, g, d.Slot("__dict__"));
+    d.Edge(mod, g, d.Other("__dict__"));
     d.Edge(g, wins, d.Key("windows"));
     d.Edge(g, cache, d.Key("cache"));
     d.Edge(g, old, d.Key("title"));
@@ -494,7 +381,7 @@ std::vector<std::string> LeakDumps() {
       uint32_t w = d.Obj(0x10000 + 0x100 * i, tw, 56);
       uint32_t wd = d.Obj(0x20000 + 0x100 * i, td, 104);
       d.Edge(wins, w, Dump::Index(i - 1));
-      d.Edge(w, wd, d.Slot("__dict__"));
+      d.Edge(w, wd, d.Other("__dict__"));
       d.Edge(wd, old, d.Key("title"));
     }
     for (int i = 2; i <= k; i++) {  // cache entries from dump 2 on
@@ -655,7 +542,7 @@ TEST(TopTest, RetainedSizesWithPaths) {
   Dump d;
   uint32_t tm = d.Type("module"), td = d.Type("dict"), tn = d.Type("app.Node");
   uint32_t mod = d.Obj(0x1000, tm, 100, "app"), g = d.Obj(0x2000, td, 1000);
-  d.Edge(mod, g, d.Slot("__dict__"));
+  d.Edge(mod, g, d.Other("__dict__"));
   uint32_t prev = g;
   for (int i = 0; i < 5; i++) {  // app.head -> Node -> Node ... (linked)
     uint32_t n = d.Obj(0x3000 + 0x100 * i, tn, 200);

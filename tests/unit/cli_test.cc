@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "format/dump.h"
+#include "tests/unit/test_dump.h"
 #include "tools/muppy.h"
 
 namespace {
@@ -36,118 +37,22 @@ namespace {
 // ---- fixtures --------------------------------------------------------
 
 // Builds a struct fmt_dump from readable pieces and encodes it.
-class DumpBuilder {
+class DumpBuilder : public TestDump {
  public:
-  DumpBuilder() { Str(""); }
-
-  uint32_t Str(const std::string &s) {
-    auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
-    strs_.push_back(s);
-    ids_[s] = (uint32_t)strs_.size() - 1;
-    return (uint32_t)strs_.size() - 1;
-  }
-  void Meta(const std::string &k, const std::string &v) {
-    meta_.push_back({Str(k), Str(v)});
-  }
   uint32_t Type(uint64_t addr, const std::string &name) {
-    types_.push_back({addr, Str(name)});
-    return (uint32_t)types_.size() - 1;
+    return AddType(addr, name);
   }
-  void Row(const std::string &name, uint64_t count, uint64_t size) {
-    rows_.push_back({Str(name), count, size});
-  }
-  // Objects must be added in address order.
   uint32_t Object(uint64_t addr, uint32_t type, uint64_t size,
                   uint64_t refcnt, const std::string &label = "",
                   uint8_t flags = FMT_OBJ_GC_TRACKED) {
-    addr_.push_back(addr);
-    otype_.push_back(type);
-    size_.push_back(size);
-    refcnt_.push_back(refcnt);
-    label_.push_back(Str(label));
-    flags_.push_back(flags);
-    return (uint32_t)addr_.size() - 1;
+    return AddObj(addr, type, size, (int64_t)refcnt, label, flags);
   }
-  void Edge(uint32_t from, uint32_t to, uint32_t name) {
-    edges_.push_back({from, to, name});
-  }
-  void Root(uint32_t obj, uint32_t kind, const std::string &name) {
-    roots_.push_back({obj, kind, Str(name)});
-  }
-  void StrData(uint32_t obj, const std::string &value) {
-    strdata_.push_back({obj, Str(value)});
-  }
-
   // The encoded file; graph: FMT_FLAG_GRAPH (+ STRINGS if any strdata).
   std::string Encode(bool graph) {
-    std::vector<struct fmt_str> strings;
-    for (auto &s : strs_) strings.push_back({s.c_str(), (uint32_t)s.size()});
-    std::vector<uint32_t> start(addr_.size() + 1, 0);
-    std::vector<uint32_t> dst, name;
-    for (size_t i = 0; i < addr_.size(); i++) {
-      for (auto &e : edges_)
-        if (e.from == i) {
-          dst.push_back(e.to);
-          name.push_back(e.name);
-        }
-      start[i + 1] = (uint32_t)dst.size();
-    }
-    fmt_dump d;
-    memset(&d, 0, sizeof d);
-    d.flags = graph ? FMT_FLAG_GRAPH : 0;
-    if (graph && !strdata_.empty()) d.flags |= FMT_FLAG_STRINGS;
-    d.nstrings = (uint32_t)strings.size();
-    d.strings = strings.data();
-    d.nmeta = (uint32_t)meta_.size();
-    d.meta = meta_.data();
-    d.ntypes = (uint32_t)types_.size();
-    d.types = types_.data();
-    d.nsummary = (uint32_t)rows_.size();
-    d.summary = rows_.data();
-    if (graph) {
-      d.nobjects = addr_.size();
-      d.obj_addr = addr_.data();
-      d.obj_type = otype_.data();
-      d.obj_size = size_.data();
-      d.obj_refcnt = refcnt_.data();
-      d.obj_label = label_.data();
-      d.obj_flags = flags_.data();
-      d.nedges = dst.size();
-      d.edge_start = start.data();
-      d.edge_dst = dst.data();
-      d.edge_name = name.data();
-      d.nroots = (uint32_t)roots_.size();
-      d.roots = roots_.data();
-      d.nstrdata = (uint32_t)strdata_.size();
-      d.strdata = strdata_.data();
-    }
-    std::string out;
-    int rc = fmt_write(&d, 1, Sink, &out);
-    EXPECT_EQ(rc, 0) << fmt_strerror(rc);
+    std::string out = TestDump::Encode(graph);
+    EXPECT_EQ(last_write_rc(), 0) << fmt_strerror(last_write_rc());
     return out;
   }
-
- private:
-  static int Sink(void *ctx, const void *buf, size_t len) {
-    static_cast<std::string *>(ctx)->append((const char *)buf, len);
-    return 0;
-  }
-  struct E {
-    uint32_t from, to, name;
-  };
-  std::vector<std::string> strs_;
-  std::map<std::string, uint32_t> ids_;
-  std::vector<fmt_meta> meta_;
-  std::vector<fmt_type> types_;
-  std::vector<fmt_summary_row> rows_;
-  std::vector<uint64_t> addr_, size_;
-  std::vector<uint32_t> refcnt_;
-  std::vector<uint32_t> otype_, label_;
-  std::vector<uint8_t> flags_;
-  std::vector<E> edges_;
-  std::vector<fmt_root> roots_;
-  std::vector<fmt_strdata> strdata_;
 };
 
 // Dump A: a graph dump with strings, 8 objects of 6 types.

@@ -18,7 +18,7 @@
 #include "format/dump.h"
 #include "tools/dominators.h"
 #include "tools/graph.h"
-#include "tests/unit/mem_dump.h"
+#include "tests/unit/test_dump.h"
 
 namespace {
 
