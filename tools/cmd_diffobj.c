@@ -27,11 +27,7 @@ static const char diffobj_help[] =
 	"and type), grouped by type: how many and their total size.  Needs\n"
 	"graph dumps.\n"
 	"\n"
-	"  --limit N        rows to print after sorting "
-	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n"
-	"  --sort KEY       size (default), count, or type\n"
-	"  --order ORDER    descending (default) or ascending\n"
-	"  --format FMT     text (Pympler's table, default), json, csv\n"
+	SUMMARY_OPTIONS_HELP
 	"  -h, --help       this help\n";
 
 static int

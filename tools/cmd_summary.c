@@ -30,11 +30,7 @@ static const char summary_help[] =
 	"Prints the per-type summary of DUMP (objects and total size per type\n"
 	"name) as Pympler's summary.print_ does.\n"
 	"\n"
-	"  --limit N        rows to print after sorting "
-	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n"
-	"  --sort KEY       size (default), count, or type (the row name)\n"
-	"  --order ORDER    descending (default) or ascending\n"
-	"  --format FMT     text (Pympler's table, default), json, csv\n"
+	SUMMARY_OPTIONS_HELP
 	"  -h, --help       this help\n";
 
 static const char diff_help[] =
@@ -43,11 +39,7 @@ static const char diff_help[] =
 	"Prints what changed per type from dump OLD to dump NEW (NEW minus OLD;\n"
 	"unchanged rows left out) as Pympler's tracker.print_diff does.\n"
 	"\n"
-	"  --limit N        rows to print after sorting "
-	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n"
-	"  --sort KEY       size (default), count, or type (the row name)\n"
-	"  --order ORDER    descending (default) or ascending\n"
-	"  --format FMT     text (Pympler's table, default), json, csv\n"
+	SUMMARY_OPTIONS_HELP
 	"  --objects        instead: the objects of NEW not in OLD (same\n"
 	"                   address and type), by type (graph dumps)\n"
 	"  -h, --help       this help\n";

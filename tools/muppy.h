@@ -109,6 +109,13 @@ int cmd_diff_objects(int argc, char **argv);
  * Returns 1 to go on, 0 when the command must return *status at once
  * (util_parse_command). */
 #define SUMMARY_LIMIT 15   /* rows by default: Pympler's */
+/* The help lines of summary_parse_args's options. */
+#define SUMMARY_OPTIONS_HELP \
+	"  --limit N        rows to print after sorting " \
+	"(default " UTIL_STR(SUMMARY_LIMIT) "; 0: all)\n" \
+	"  --sort KEY       size (default), count, or type (the row name)\n" \
+	"  --order ORDER    descending (default) or ascending\n" \
+	"  --format FMT     text (Pympler's table, default), json, csv\n"
 struct tbl_summary_opts;
 int summary_parse_args(int argc, char **argv, const char *synopsis,
 		       const char *help, const char **files, size_t nfiles,

@@ -18,16 +18,23 @@
 
 #include "tools/util.h"
 
+/* "muppy: KIND: message" on stderr. */
+static void
+util_vmessage(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "muppy: %s: ", kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int
 util_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("muppy: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	util_vmessage("error", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return MUPPY_EXIT_FAILURE;
 }
 
@@ -36,11 +43,9 @@ util_warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("muppy: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	util_vmessage("warning", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int
