@@ -1,7 +1,10 @@
 /*
  * shim.c - the life cycle of libmuppy.so in a profiled process: finding
- * the interpreter, reading MUPPY_*, the worker thread and timer, the exit dump, fork handling,
- * and turning a heap walk into a file.
+ * the interpreter, reading MUPPY_*, the exit dump, fork handling, the GIL
+ * borrowed from the main thread, and turning a heap walk into a file.
+ * Its neighbours in shim/runtime: worker.c (the worker thread and timer),
+ * hooks.c (the Python-side hooks), meta.c (META), state.h (the one state
+ * block they share, defined here).
  *
  * It deliberately does not walk the heap (walk.c), own the dump signal's
  * disposition (signals.c) nor know the dump bytes
@@ -97,98 +100,36 @@
  */
 #include "shim/runtime/shim.h"
 
-#include <dirent.h>      /* opendir, readdir */
 #include <dlfcn.h>       /* dlsym, RTLD_DEFAULT, RTLD_NEXT */
 #include <errno.h>       /* errno */
-#include <fcntl.h>       /* O_CLOEXEC, open */
 #include <limits.h>      /* PATH_MAX */
 #include <pthread.h>     /* pthread_* */
-#include <sched.h>       /* sched_yield */
 #include <signal.h>      /* sigaction, sigset_t */
 #include <stdatomic.h>   /* atomic_* */
 #include <stdint.h>      /* uint32_t, uint64_t, uintptr_t */
 #include <stdio.h>       /* snprintf */
 #include <stdlib.h>      /* getenv, malloc, free */
 #include <string.h>      /* memset, strcmp, strerror_r, strlen */
-#include <time.h>        /* clock_gettime */
 #include <semaphore.h>   /* sem_post, sem_clockwait */
 #include <sys/syscall.h> /* SYS_gettid */
-#include <unistd.h>      /* write, read, getpid, getppid, syscall */
+#include <unistd.h>      /* getpid, syscall */
 
 #include "common/clock.h" /* muppy_now_ns */
 #include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
 #include "shim/runtime/attach.h" /* attach_install */
 #include "shim/runtime/config.h" /* struct shim_config, shim_config_load */
-#include "shim/walk/mem.h"    /* mem_alloc, mem_free: META (a snapshot child) */
+#include "shim/runtime/meta.h" /* struct shim_meta, shim_meta_new */
 #include "shim/runtime/output.h" /* shim_output_write, shim_sys_inject */
 #include "shim/cpython/pyapi.h"  /* py_api_init, py */
 #include "shim/pymod/pymod.h"  /* pymod_register */
 #include "shim/runtime/signals.h" /* sig_take_over, sig_sys_sigaction */
 #include "shim/runtime/snapfork.h" /* snapfork_spawn, snapfork_poll, ... */
+#include "shim/runtime/state.h" /* struct shim_state shim */
 #include "shim/walk/walk.h"   /* walk_heap, walk_finish, walk_result_free */
 
 /* ---- state -------------------------------------------------------------- */
 
-/* Causes already reported, so that a full disk produces one line, not
- * one per timer tick.  A cause is (what, errno) packed into one word:
- * what is a string literal (compared by address; user-space addresses
- * fit in 48 bits), errno goes above it. */
-#define SHIM_MAX_CAUSES 64
-
-/* How long the worker waits for the main thread to run a snapshot's
- * GIL-held part before it takes the GIL itself (design note 9). */
-#define SHIM_GIL_WAIT_MS 20
-
-/* How often the worker looks for being the last thread (note 8). */
-#define SHIM_LAST_THREAD_POLL_MS 20
-
-/* State a process's dumps share: the next sequence number and the causes
- * already reported.  Reached through shim.shared so that a fork snapshot
- * mode can move it into memory its snapshot children update too. */
-struct shim_shared {
-	atomic_uint seq;                          /* next number to try */
-	atomic_uintptr_t causes[SHIM_MAX_CAUSES]; /* (what, errno) keys */
-};
-
-/* Our Python function objects (design note 3), for walk_opts.exclude. */
-enum { SHIM_FN_EXIT, SHIM_FN_BEFORE, SHIM_FN_PARENT, SHIM_FN_CHILD,
-       SHIM_NFN };
-
-/* Everything the shim changes at run time, in one place.  Fields set by
- * the constructor only are plain; those other threads or the signal
- * handler touch are atomic. */
-static struct {
-	struct shim_config cfg;      /* read-only after the constructor */
-	atomic_int pid;              /* getpid(), reset in a fork child */
-	atomic_int ready;            /* 1: config and CPython resolved */
-
-	/* The worker thread and how it is woken (design note 2). */
-	sem_t sem;                   /* posted by triggers, worker waits */
-	atomic_int sem_ok;           /* 1: sem initialized */
-	atomic_int sig_pending;      /* 1: the dump signal arrived */
-	atomic_int stop;             /* 1: the worker must return */
-	atomic_int exiting;          /* 1: atexit ran, never restart */
-	atomic_int worker_running;   /* 1: worker must be joined */
-	pthread_t worker;
-	uint64_t next_timer;         /* worker-only: timer deadline */
-	/* The GIL, borrowed from the main thread (design note 9). */
-	struct {
-		atomic_int state;    /* SHIM_GIL_* */
-		atomic_int queued;   /* our call is in CPython's queue */
-		void (*fn)(void *);
-		void *arg;
-		sem_t done;          /* posted when fn has run (or a stop) */
-	} gil;
-	/* A fork from a thread other than the main one (design note 8). */
-	atomic_int forking;          /* 1: between our before/after hooks */
-	atomic_int forking_from_main;
-	atomic_int last_thread_watch; /* 1: this process ends with its
-					 last thread, not Py_Finalize */
-
-	uintptr_t py_fns[SHIM_NFN];  /* our function objects (addresses) */
-	struct shim_shared shared_local;
-	struct shim_shared *shared;  /* shared_local, or a MAP_SHARED copy */
-} shim = {
+struct shim_state shim = {
 	.shared = &shim.shared_local,
 };
 
@@ -202,7 +143,7 @@ shim_own_objects(size_t *n)
 /* ---- messages ----------------------------------------------------------- */
 
 /* Writes `muppy: pid N: msg` to stderr in one write(2), no stdio. */
-static void
+void
 shim_say(const char *msg)
 {
 	char line[1024];
@@ -218,7 +159,7 @@ shim_say(const char *msg)
 
 
 /* Returns 1 the first time (what, err) is seen, 0 afterwards. */
-static int
+int
 shim_first_time(const char *what, int err)
 {
 	uintptr_t key = (uintptr_t)what | ((uintptr_t)(err & 0xfff) << 48);
@@ -276,215 +217,10 @@ muppy_shim_test_fail(const char *spec)
 	return shim_sys_inject(spec);
 }
 
-/* ---- META --------------------------------------------------------------- */
-
-enum { SHIM_META_MAX = 20, SHIM_META_TEXT = 48 };
-
-/*
- * The walk's dump plus our META entries.  The walker owns its strings
- * array; rather than reach into its storage we build a second array
- * (walk's strings, then ours) and a second meta array, and hand fmt_write
- * a shallow copy of the dump pointing at them.  Keys the walker already
- * set are left as the walker set them.
- */
-struct shim_meta {
-	const struct fmt_dump *base;   /* the walk's dump (borrowed) */
-	struct fmt_dump dump;          /* what is written */
-	struct fmt_str *strings;       /* owned */
-	struct fmt_meta *meta;         /* owned */
-	uint32_t seq_str;              /* id of the "seq" value */
-	char seq_text[16];
-	char text[SHIM_META_MAX][SHIM_META_TEXT];  /* short values */
-	int ntext;
-	char *cmdline;                 /* owned */
-	char exe[PATH_MAX];
-};
-
-/* What the snapshot measured, for META. */
-struct shim_facts {
-	const char *trigger;
-	uint64_t time_ns;        /* CLOCK_REALTIME at the walk's start */
-	uint64_t rss;            /* bytes, 0 if unknown */
-	uint64_t gil_ns;
-	struct walk_stats stats;
-	const char *snapshot;     /* "inline" or "fork": what happened */
-};
-
-static uint32_t
-shim_meta_str(struct shim_meta *m, const char *s)
-{
-	uint32_t id = m->dump.nstrings++;
-
-	m->strings[id].ptr = s;
-	m->strings[id].len = (uint32_t)strlen(s);
-	return id;
-}
-
-static void
-shim_meta_add(struct shim_meta *m, const char *key, const char *value)
-{
-	struct fmt_meta *e;
-
-	if (fmt_meta_get(m->base, key))
-		return;
-	e = &m->meta[m->dump.nmeta++];
-	e->key = shim_meta_str(m, key);
-	e->value = shim_meta_str(m, value);
-}
-
-/* Formats a number into one of m's text slots and adds it. */
-static void
-shim_meta_u64(struct shim_meta *m, const char *key, uint64_t v)
-{
-	char *t = m->text[m->ntext++];
-
-	snprintf(t, SHIM_META_TEXT, "%llu", (unsigned long long)v);
-	shim_meta_add(m, key, t);
-}
-
-/* argv joined by spaces (NULs of /proc/self/cmdline), malloc'd or NULL. */
-static char *
-shim_read_cmdline(void)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = mem_alloc(cap + 1);
-	int fd;
-	ssize_t n;
-
-	if (!buf)
-		return NULL;
-	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	while (len > 0 && buf[len - 1] == '\0')
-		len--;
-	buf[len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	return buf;
-fail:
-	mem_free(buf);
-	return NULL;
-}
-
-static uint64_t
-shim_read_rss(void)
-{
-	char buf[128];
-	unsigned long long size, resident;
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
-		return 0;
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-static void
-shim_meta_free(struct shim_meta *m)
-{
-	mem_free(m->strings);
-	mem_free(m->meta);
-	mem_free(m->cmdline);
-	mem_free(m);
-}
-
-/* Builds the dump to write: base plus META.  Returns NULL on ENOMEM. */
-static struct shim_meta *
-shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
-{
-	struct shim_meta *m = mem_calloc(1, sizeof *m);
-	const char *version = py.Py_GetVersion();
-	char *t;
-	ssize_t n;
-
-	if (!m)
-		return NULL;
-	m->base = base;
-	m->dump = *base;
-	m->strings = mem_alloc(((size_t)base->nstrings + 2 * SHIM_META_MAX) *
-			    sizeof *m->strings);
-	m->meta = mem_alloc(((size_t)base->nmeta + SHIM_META_MAX) *
-			 sizeof *m->meta);
-	m->cmdline = shim_read_cmdline();
-	if (!m->strings || !m->meta)
-		goto fail;
-	memcpy(m->strings, base->strings, base->nstrings * sizeof *m->strings);
-	if (base->nmeta)
-		memcpy(m->meta, base->meta, base->nmeta * sizeof *m->meta);
-	m->dump.strings = m->strings;
-	m->dump.meta = m->meta;
-
-	shim_meta_u64(m, "pid", (uint64_t)atomic_load(&shim.pid));
-	shim_meta_u64(m, "ppid", (uint64_t)snapfork_getppid());
-	snprintf(m->seq_text, sizeof m->seq_text, "0");
-	shim_meta_add(m, "seq", m->seq_text);
-	m->seq_str = m->dump.nstrings - 1;
-	if (m->seq_text != m->strings[m->seq_str].ptr)
-		m->seq_str = UINT32_MAX;   /* the walker set "seq": leave it */
-	shim_meta_add(m, "cmdline", m->cmdline ? m->cmdline : "");
-	n = readlink("/proc/self/exe", m->exe, sizeof m->exe - 1);
-	m->exe[n > 0 ? n : 0] = '\0';
-	shim_meta_add(m, "executable", m->exe);
-	t = m->text[m->ntext++];
-	snprintf(t, SHIM_META_TEXT, "%.*s", (int)strcspn(version, " "),
-		 version);
-	shim_meta_add(m, "python", t);
-	shim_meta_add(m, "python_full", version);
-	shim_meta_add(m, "trigger", f->trigger);
-	t = m->text[m->ntext++];
-	snprintf(t, SHIM_META_TEXT, "%llu.%06llu",
-		 (unsigned long long)(f->time_ns / 1000000000ull),
-		 (unsigned long long)(f->time_ns % 1000000000ull / 1000));
-	shim_meta_add(m, "time", t);
-	shim_meta_u64(m, "rss", f->rss);
-	/* What the file holds, after walk_finish merged duplicate edges; a
-	 * summary-only dump holds no graph, so the walk's counts stand. */
-	shim_meta_u64(m, "objects", (base->flags & FMT_FLAG_GRAPH) ?
-		      base->nobjects : f->stats.objects);
-	shim_meta_u64(m, "edges", (base->flags & FMT_FLAG_GRAPH) ?
-		      base->nedges : f->stats.edges);
-	shim_meta_u64(m, "gil_ns", f->gil_ns);
-	/* Objects the walk left out (walk.c design note 8). */
-	shim_meta_u64(m, "skipped", f->stats.skipped);
-	shim_meta_u64(m, "walk_ns", f->stats.walk_ns);
-	shim_meta_add(m, "mode", shim.cfg.graph ? "graph" : "summary");
-	shim_meta_add(m, "snapshot", f->snapshot ? f->snapshot : "inline");
-	shim_meta_u64(m, "strings", shim.cfg.strings);
-	return m;
-fail:
-	shim_meta_free(m);
-	return NULL;
-}
-
-/* shim_dump_for_seq_fn: the file's META "seq" follows its name. */
-static const struct fmt_dump *
-shim_meta_for_seq(void *ctx, uint32_t seq)
-{
-	struct shim_meta *m = ctx;
-
-	if (m->seq_str != UINT32_MAX) {
-		snprintf(m->seq_text, sizeof m->seq_text, "%u", seq);
-		m->strings[m->seq_str].len = (uint32_t)strlen(m->seq_text);
-	}
-	return &m->dump;
-}
-
 /* ---- snapshots ---------------------------------------------------------- */
 
 /* Reports a failed snapshot step once per cause. */
-static void
+void
 shim_report(const char *what, int err)
 {
 	char msg[PATH_MAX + 256], ebuf[128];
@@ -507,14 +243,6 @@ shim_report(const char *what, int err)
 			 shim.cfg.dir, what, reason);
 	shim_warn_once(what, err, msg);
 }
-
-/* Where a snapshot goes and who hears about failures. */
-struct shim_target {
-	const char *path;     /* NULL: <dir>/muppy.<pid>.<seq>.dump */
-	char *out_path;       /* receives the file written (may be NULL) */
-	size_t out_len;
-	int quiet;            /* 1: the caller reports (the Python API) */
-};
 
 /* Reports a failure unless the caller will; returns -err. */
 static int
@@ -785,11 +513,16 @@ shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
  * set) and the GIL-held part runs through shim_with_gil.  Returns 0 or
  * -errno.
  */
-static int
+int
 shim_snapshot_take(const char *trigger, int have_gil,
 		   const struct shim_target *t)
 {
-	struct shim_facts f = { .trigger = trigger };
+	struct shim_facts f = {
+		.trigger = trigger,
+		.pid = atomic_load(&shim.pid),
+		.graph = shim.cfg.graph,
+		.strings = shim.cfg.strings,
+	};
 	struct shim_gil_job j = { .f = &f, .t = t };
 	void *ts = NULL;
 	int rc;
@@ -800,7 +533,7 @@ shim_snapshot_take(const char *trigger, int have_gil,
 	 * file or the error back at once, stays inline. */
 	j.fork_mode = shim.cfg.snapshot == SHIM_SNAPSHOT_FORK &&
 		      !t->path && !t->quiet;
-	f.rss = shim_read_rss();
+	f.rss = shim_meta_read_rss();
 	if (j.fork_mode && !have_gil)
 		snapfork_wait_all();   /* one snapshot child at a time */
 	if (!j.fork_mode)
@@ -839,431 +572,13 @@ shim_dump_now(const char *trigger, const char *path, char *out_path,
 	return shim_snapshot_take(trigger, 1, &t);
 }
 
-static const struct shim_target shim_default_target = { NULL, NULL, 0, 0 };
-
-/* ---- the worker thread -------------------------------------------------- */
-
-static void
-shim_wake(void)
-{
-	if (atomic_load(&shim.sem_ok))
-		sem_post(&shim.sem);
-}
-
-/* Waits for a post on shim.sem, until the monotonic deadline if non-zero;
- * then consumes every further post (signals merge into one dump). */
-static void
-shim_sem_wait(uint64_t deadline)
-{
-	struct timespec ts;
-
-	if (deadline) {
-		ts.tv_sec = (time_t)(deadline / 1000000000ull);
-		ts.tv_nsec = (long)(deadline % 1000000000ull);
-		sem_clockwait(&shim.sem, CLOCK_MONOTONIC, &ts);
-	} else {
-		sem_wait(&shim.sem);
-	}
-	while (sem_trywait(&shim.sem) == 0)
-		;
-}
-
-/* When the worker must wake up next: the timer's deadline, or sooner
- * while a snapshot child of ours is running, to reap it (snapfork.h);
- * 0: only a trigger. */
-static uint64_t
-shim_worker_deadline(uint64_t interval)
-{
-	uint64_t reap = snapfork_poll();   /* reaps; 0: no child pending */
-	uint64_t deadline = interval ? shim.next_timer : 0;
-	uint64_t soon = muppy_now_ns(CLOCK_MONOTONIC) + reap;
-
-	if (reap && (!deadline || soon < deadline))
-		deadline = soon;
-	if (atomic_load(&shim.last_thread_watch)) {
-		soon = muppy_now_ns(CLOCK_MONOTONIC) +
-		       SHIM_LAST_THREAD_POLL_MS * 1000000ull;
-		if (!deadline || soon < deadline)
-			deadline = soon;
-	}
-	return deadline;
-}
-
-/* The state letter of task tid of this process ('?' if unknown). */
-static char
-shim_task_state(long tid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = '\0';
-	p = strrchr(buf, ')');   /* the command name may hold anything */
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
-/*
- * Design note 8: whether every thread but the calling one has exited.
- * Not /proc/self/stat's thread count: a thread-group leader that exits
- * first stays a zombie, counted, until the last thread is gone.
- */
-static int
-shim_only_thread_left(void)
-{
-	long self = (long)syscall(SYS_gettid);
-	struct dirent *e;
-	int alone = 1;
-	DIR *dir;
-
-	if (!atomic_load(&shim.last_thread_watch))
-		return 0;
-	dir = opendir("/proc/self/task");
-	if (!dir)
-		return 0;
-	while (alone && (e = readdir(dir)) != NULL) {
-		long tid = strtol(e->d_name, NULL, 10);
-		char st;
-
-		if (tid <= 0 || tid == self)
-			continue;
-		st = shim_task_state(tid);
-		alone = st == 'Z' || st == 'X';
-	}
-	closedir(dir);
-	return alone;
-}
-
-/* Waits for the next trigger; returns "signal", "timer", "exit" (design
- * note 8: the worker is the last thread), or NULL when the stop flag is
- * set. */
-static const char *
-shim_wait_trigger(void)
-{
-	uint64_t interval = shim.cfg.interval_ns;
-
-	/* The flag is checked before waiting: a signal that came while the
-	 * worker was busy (attaching, or taking a snapshot) already had its
-	 * semaphore post drained by that wait. */
-	while (!atomic_load(&shim.stop)) {
-		if (shim_only_thread_left())
-			return "exit";
-		if (atomic_exchange(&shim.sig_pending, 0))
-			return "signal";
-		if (interval &&
-		    muppy_now_ns(CLOCK_MONOTONIC) >= shim.next_timer) {
-			shim.next_timer = muppy_now_ns(CLOCK_MONOTONIC) + interval;
-			return "timer";
-		}
-		shim_sem_wait(shim_worker_deadline(interval));
-	}
-	/* Stopping (for a fork, or at exit): a pending request stays in the
-	 * flag for the worker that after_in_parent starts. */
-	return NULL;
-}
-
-/*
- * Says once when timer dumps come less often than MUPPY_INTERVAL asks:
- * a snapshot (with, in fork mode, the wait for the previous child) takes
- * longer than the interval.  One late period is not that (a collection or
- * a busy machine delays one walk), so the warning waits for
- * SHIM_TIMER_LATE_RUN late periods in a row.  start/took: this timer
- * snapshot's start and how long it kept the worker; *prev: the previous
- * timer snapshot's start (0 before the first); *late: the current run.
- */
-#define SHIM_TIMER_LATE_RUN 3
-
-static void
-shim_timer_check(uint64_t *prev, unsigned *late, uint64_t start,
-		 uint64_t took)
-{
-	uint64_t iv = shim.cfg.interval_ns, period = start - *prev;
-	int was_first = *prev == 0;
-	char msg[256];
-
-	*prev = start;
-	if (was_first)
-		return;
-	if (period <= iv + iv / 2 + 50000000ull) {
-		*late = 0;
-		return;
-	}
-	if (++*late < SHIM_TIMER_LATE_RUN || !shim_first_time("timer late", 0))
-		return;
-	snprintf(msg, sizeof msg, "timer dumps come every %.1f s, not every "
-		 "%.3g s (MUPPY_INTERVAL): a snapshot takes %.1f s here",
-		 (double)period / 1e9, (double)iv / 1e9, (double)took / 1e9);
-	shim_say(msg);
-}
-
-static void
-shim_worker_loop(void)
-{
-	const char *trigger;
-	uint64_t prev_timer = 0;
-	unsigned late = 0;
-
-	shim.next_timer = muppy_now_ns(CLOCK_MONOTONIC) + shim.cfg.interval_ns;
-	while ((trigger = shim_wait_trigger()) != NULL) {
-		if (!strcmp(trigger, "exit")) {
-			/* Design note 8: the program has ended around us. */
-			atomic_store(&shim.exiting, 1);
-			snapfork_wait_all();
-			atomic_store(&shim.worker_running, 0);
-			pthread_detach(pthread_self());
-			return;
-		}
-		uint64_t start = muppy_now_ns(CLOCK_MONOTONIC);
-
-		shim_snapshot_take(trigger, 0, &shim_default_target);
-		/* The next timer dump is a full interval after this one ends,
-		 * so a slow walk cannot monopolize the GIL. */
-		if (shim.cfg.interval_ns && !strcmp(trigger, "timer")) {
-			uint64_t end = muppy_now_ns(CLOCK_MONOTONIC);
-
-			shim_timer_check(&prev_timer, &late, start,
-					 end - start);
-			shim.next_timer = end + shim.cfg.interval_ns;
-		}
-	}
-}
-
-static void *
-shim_worker_main(void *arg)
-{
-	(void)arg;
-	shim_worker_loop();
-	return NULL;
-}
-
-/* Starts the worker.  Caller: shim_on_attach or a fork hook, GIL held
- * (so that no fork or exit hook of ours runs meanwhile). */
-static void
-shim_worker_start(void)
-{
-	sigset_t all, old;
-	int rc;
-
-	if (atomic_load(&shim.exiting) ||
-	    atomic_exchange(&shim.worker_running, 1))
-		return;
-	atomic_store(&shim.stop, 0);
-	/* Signals go to the application's threads, never to ours. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&shim.worker, NULL, shim_worker_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		atomic_store(&shim.worker_running, 0);
-		shim_report("cannot start the worker thread", rc);
-	}
-}
-
-/* Stops and joins the worker.  Called with the GIL held (atexit and
- * before-fork hooks): the GIL is released while joining because the worker
- * may be waiting for it to finish a dump. */
-static void
-shim_worker_stop(void)
-{
-	void *ts;
-
-	atomic_store(&shim.stop, 1);
-	shim_wake();
-	sem_post(&shim.gil.done);   /* a worker waiting for the main thread */
-	if (!atomic_exchange(&shim.worker_running, 0))
-		return;
-	ts = py.PyEval_SaveThread();
-	pthread_join(shim.worker, NULL);
-	py.PyEval_RestoreThread(ts);
-}
-
-/* ---- Python-side hooks -------------------------------------------------- */
-
-static py_object *
-shim_py_none(void)
-{
-	py.Py_IncRef(py._Py_NoneStruct);
-	return py._Py_NoneStruct;
-}
-
-/* atexit callback: exit dump, then stop the worker (design note 4). */
-static py_object *
-shim_py_at_exit(py_object *self, py_object *unused)
-{
-	(void)self;
-	(void)unused;
-	atomic_store(&shim.exiting, 1);
-	atomic_store(&shim.stop, 1);
-	shim_wake();
-	/* A signal that came too late for the worker still gets its dump
-	 * (the exit dump serves it when there is one). */
-	if (atomic_exchange(&shim.sig_pending, 0) && !shim.cfg.at_exit)
-		shim_snapshot_take("signal", 1, &shim_default_target);
-	if (shim.cfg.at_exit)
-		shim_snapshot_take("exit", 1, &shim_default_target);
-	shim_worker_stop();
-	if (shim.cfg.snapshot == SHIM_SNAPSHOT_FORK) {
-		void *ts = py.PyEval_SaveThread();
-
-		snapfork_wait_all();   /* no dump left half-written */
-		py.PyEval_RestoreThread(ts);
-	}
-	return shim_py_none();
-}
-
-static py_object *
-shim_py_before_fork(py_object *self, py_object *unused)
-{
-	(void)self;
-	(void)unused;
-	/* Which thread forks decides how the child will end (note 8). */
-	atomic_store(&shim.forking_from_main,
-		     (pid_t)syscall(SYS_gettid) == getpid());
-	atomic_store(&shim.forking, 1);
-	shim_worker_stop();
-	return shim_py_none();
-}
-
-/* Py_AddPendingCall callback: runs in the main thread, GIL held. */
-static int
-shim_pending_start(void *arg)
-{
-	(void)arg;
-	shim_worker_start();
-	return 0;
-}
-
-/* after_in_parent: restart the worker stopped by the before hook.  From
- * 3.13 on, os.fork() counts threads for its warning after running these
- * hooks, so the restart is left to a pending call, which the main thread
- * runs once os.fork() has returned (a Python-level point: safe). */
-static py_object *
-shim_py_after_parent(py_object *self, py_object *unused)
-{
-	(void)self;
-	(void)unused;
-	atomic_store(&shim.forking, 0);
-	if (py.minor < 13 ||
-	    py.Py_AddPendingCall(shim_pending_start, NULL) != 0)
-		shim_worker_start();
-	return shim_py_none();
-}
-
-/* after_in_child: the child's state was reset by shim_atfork_child;
- * PyOS_AfterFork_Child has run, so starting a thread is safe here. */
-static py_object *
-shim_py_after_child(py_object *self, py_object *unused)
-{
-	(void)self;
-	(void)unused;
-	shim_worker_start();
-	return shim_py_none();
-}
-
-static struct py_methoddef shim_py_defs[SHIM_NFN] = {
-	[SHIM_FN_EXIT] = { "_muppy_at_exit", shim_py_at_exit,
-			   PY_METH_NOARGS, NULL },
-	[SHIM_FN_BEFORE] = { "_muppy_before_fork", shim_py_before_fork,
-			     PY_METH_NOARGS, NULL },
-	[SHIM_FN_PARENT] = { "_muppy_after_fork_parent", shim_py_after_parent,
-			     PY_METH_NOARGS, NULL },
-	[SHIM_FN_CHILD] = { "_muppy_after_fork_child", shim_py_after_child,
-			    PY_METH_NOARGS, NULL },
-};
-
-/* module.name(*args, **kwargs) ignoring the result; 0 or -1.  Steals
- * nothing; clears any Python error. */
-static int
-shim_py_call(const char *module, const char *name, py_object *args,
-	     py_object *kwargs)
-{
-	py_object *mod, *fn = NULL, *r = NULL;
-
-	mod = py.PyImport_ImportModule(module);
-	if (mod)
-		fn = py.PyObject_GetAttrString(mod, name);
-	if (fn && args)
-		r = py.PyObject_Call(fn, args, kwargs);
-	if (r)
-		py.Py_DecRef(r);
-	else
-		py.PyErr_Clear();
-	if (fn)
-		py.Py_DecRef(fn);
-	if (mod)
-		py.Py_DecRef(mod);
-	return r ? 0 : -1;
-}
-
-/* Registers the atexit callback and the fork hooks (GIL held).  Returns
- * -1 if the atexit registration failed: without it the worker could not
- * be stopped before finalization, so it must not run. */
-static int
-shim_register_hooks(void)
-{
-	static const char *const fork_kw[SHIM_NFN] = {
-		NULL, "before", "after_in_parent", "after_in_child",
-	};
-	py_object *fns[SHIM_NFN], *args, *kw;
-	int i, rc = -1;
-
-	for (i = 0; i < SHIM_NFN; i++) {
-		/* Kept for the life of the process (never released). */
-		fns[i] = py.PyCFunction_NewEx(&shim_py_defs[i], NULL, NULL);
-		if (!fns[i]) {
-			py.PyErr_Clear();
-			goto fail;
-		}
-		shim.py_fns[i] = (uintptr_t)fns[i];
-	}
-	args = py.PyTuple_Pack(1, fns[SHIM_FN_EXIT]);
-	rc = shim_py_call("atexit", "register", args, NULL);
-	if (args)
-		py.Py_DecRef(args);
-	if (rc != 0)
-		goto fail;
-	kw = py.PyDict_New();
-	args = py.PyTuple_Pack(0);
-	for (i = SHIM_FN_BEFORE; kw && i < SHIM_NFN; i++)
-		if (py.PyDict_SetItemString(kw, fork_kw[i], fns[i]) != 0)
-			break;
-	if (!kw || !args || i < SHIM_NFN ||
-	    shim_py_call("posix", "register_at_fork", args, kw) != 0) {
-		py.PyErr_Clear();
-		shim_report("os.register_at_fork failed; fork children will "
-			    "not be profiled", 0);
-	}
-	if (kw)
-		py.Py_DecRef(kw);
-	if (args)
-		py.Py_DecRef(args);
-	return 0;
-fail:
-	shim_report("atexit.register failed; not profiling", 0);
-	return -1;
-}
-
-/* attach.c's start-up call (design note 3): GIL held, the program about
- * to run.  The worker starts only once our exit hook exists. */
-static void
-shim_on_attach(void)
-{
-	if (shim_register_hooks() == 0)
-		shim_worker_start();
-}
+const struct shim_target shim_default_target = { NULL, NULL, 0, 0 };
 
 /* ---- fork --------------------------------------------------------------- */
 
 /* pthread_atfork child handler: async-signal-safe work only (design
  * note 6).  The worker thread does not exist here. */
-static void
+void
 shim_atfork_child(void)
 {
 	if (snapfork_in_child())
