@@ -16,8 +16,8 @@
 #include <sys/stat.h> /* stat */
 #include <time.h>     /* gmtime_r, strftime */
 
-#include "format/dump.h"   /* struct fmt_dump, fmt_meta_get, fmt_str */
 #include "common/pympler.h" /* pym_size, pym_table_* */
+#include "format/dump.h"   /* struct fmt_dump, fmt_meta_get, fmt_str */
 #include "tools/muppy.h"   /* cmd_info, MUPPY_USAGE_INFO */
 #include "tools/table.h"   /* tbl_format_size, tbl_json_string */
 #include "tools/util.h"    /* option parsing, util_read_dump */

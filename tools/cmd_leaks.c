@@ -17,10 +17,13 @@
  *      its path: list/tuple indices read [*], the dict key that leads to
  *      the head reads ['*'] (it varies with the data), attribute names,
  *      slots and the dict keys above the head stay (they are code).
- *   3. A line: pattern, heads, their type (or "(mixed)"), total size of
- *      the group (heads and what they hold), one head's full path.  Lines
- *      are sorted by total size.  Dumps are read one at a time against
- *      Dn, so only two are in memory at once.
+ *   3. A line: pattern, heads, what they are (the majority's type, a
+ *      bound method or function with its target: `method (Session.ping)`;
+ *      "(mostly)" when mixed), total size of the group (heads and what
+ *      they hold), one head's address and full path; under it, indented,
+ *      the breakdown of the group's objects by type.  Lines are sorted by
+ *      total size.  Dumps are read one at a time against Dn, so only two
+ *      are in memory at once.
  *   4. With three dumps or more, a group all of whose objects were born
  *      in the last interval is not reported: one dump cannot tell them
  *      from the temporaries of the moment (a global rebound each round, a
@@ -32,12 +35,33 @@
  *      object that looks old but is held only by leaked objects (every
  *      referrer leaked, at least one, not a root) counts as leaked: if it
  *      is not a reused address it is at least kept alive by the leak.
- *   6. Objects whose path starts at a root that is itself new (a frame
- *      of the call running at dump time, an object held from outside the
- *      heap such as an evaluation-stack temporary, a module imported
- *      since D1) are in flight, not leaked, and are left out with
- *      everything they hold; `muppy diff --objects` still counts them and
- *      `muppy orphans` lists objects held from outside.
+ *   6. Objects whose path starts at a root born in the last interval (a
+ *      frame of the call running at dump time, an evaluation-stack
+ *      temporary held from outside the heap, a module imported just now)
+ *      are in flight, not leaked, and are left out with everything they
+ *      hold.  A root that survived an interval is a holder like any
+ *      other: objects held only from C (`<held from C: method>` for
+ *      atexit callbacks, audit hooks, a C library's callbacks), a thread's
+ *      frame, modules made at run time (`sys.modules['*']`).
+ *   7. What keeps growing, not what merely looks new (three dumps or
+ *      more).  Freed addresses are reused by new objects of the same type,
+ *      so the contents of a bounded cache or a full deque, a global
+ *      rebound each round or a frame's locals can look old.  So a group
+ *      is a leak only when (a) its heads were born in at least two
+ *      different intervals, and (b) at least one head's holder is not a
+ *      steady container: one that was in D1 with the same size and the
+ *      same number of referents (a module's C state shows in its
+ *      referents, not its size), or an old address that came back (its
+ *      contents are churn).  A dict's keys fold into the line of its
+ *      values; weak references (held as side effects of what they refer
+ *      to) are left out when a strong holder is reported.  Known miss: a
+ *      linked chain grown at a steady holder (`head = Node(head)`) reads
+ *      as replaced; `muppy track` shows the type growing.
+ *   8. Names.  A group is named through the module that defines its
+ *      objects' class when such a path is at most two steps longer than
+ *      the shortest (`logging.root.manager.loggerDict`, not the same dict
+ *      through another module's LOGGER): a backward search from the
+ *      example over referrers, bounded in depth and visits.
  */
 #include <inttypes.h> /* PRIx64, PRIu64 */
 #include <stdio.h>    /* printf */
@@ -66,6 +90,15 @@ static const char leaks_help[] =
 	"  -h, --help       this help\n";
 
 #define LEAKS_MAX_DUMPS 30000  /* run_start is a uint16 */
+#define LEAKS_HOLD_TYPES 8     /* types kept for a group's breakdown */
+#define LEAKS_HOLD_SHOWN 4     /* of which the largest are printed */
+
+/* What D1 said of the objects of Dn that were in it (design note 7):
+ * size[i] UINT64_MAX for those that were not. */
+struct d1_facts {
+	const uint64_t *size;
+	const uint32_t *degree;
+};
 
 /* leaked[i]: 0 not leaked, LEAK_YOUNG born in the last interval, LEAK_OLD
  * born earlier (design note 4). */
@@ -91,20 +124,20 @@ warn_other_process(const struct util_series *a, int k,
 
 /*
  * Marks leaked[i] for the objects of last (the dump files[n-1]) that
- * design note 1 calls leaked, reading files[n-2] down to files[0].
- * Returns 0 or an exit status (message printed).
+ * design note 1 calls leaked, reading files[n-2] down to files[0], and
+ * size1[i] for those that were in files[0] (design note 7; the others
+ * keep UINT64_MAX), and run[i], the first dump of the run of dumps
+ * ending at Dn that holds object i (its birth, for note 7).  Returns 0 or an exit status (message printed).
  */
 static int
 mark_leaked(const struct util_series *a, const struct fmt_dump *last,
-	    uint8_t *leaked)
+	    uint8_t *leaked, uint64_t *size1, uint32_t *deg1, uint16_t *run)
 {
 	uint64_t n = last->nobjects;
-	uint16_t *run = malloc((n + 1) * sizeof *run);  /* first dump of the
-	                                                   run ending at Dn */
 	uint8_t *seen = malloc(n + 1);
 	int rc = 0;
 
-	if (!run || !seen) {
+	if (!seen) {
 		rc = util_error("out of memory");
 		goto out;
 	}
@@ -114,11 +147,16 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 	}
 	for (int k = a->nfiles - 2; k >= 0; k--) {
 		struct fmt_dump dk;
-		if ((rc = graph_read_objects(a->files[k], &dk)))
+		/* D1 whole: its out-degrees tell steady holders (note 7). */
+		rc = k == 0 ? graph_read_dump(a->files[k], &dk) :
+			      graph_read_objects(a->files[k], &dk);
+		if (rc)
 			goto out;
 		warn_other_process(a, k, &dk, last);
 		memset(seen, 0, n + 1);
-		rc = graph_mark_common(&dk, last, seen, 1);
+		rc = graph_match_common(&dk, last, seen, 1,
+					k == 0 ? size1 : NULL,
+					k == 0 ? deg1 : NULL);
 		fmt_dump_free(&dk);
 		if (rc) {
 			rc = util_error("out of memory");
@@ -138,7 +176,6 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 		if (leaked[i] && run[i] < a->nfiles - 1)
 			leaked[i] = LEAK_OLD;
 out:
-	free(run);
 	free(seen);
 	return rc;
 }
@@ -148,9 +185,25 @@ out:
 struct group {
 	char *pattern;       /* owned */
 	uint32_t example;    /* first head */
+	uint32_t holder;     /* the example head's holder (BFS parent), or
+				GRAPH_ROOTED when the head is a root */
 	uint32_t type;       /* heads' type index, GRAPH_NONE if mixed */
+	uint32_t vote;       /* the heads' majority type (Boyer-Moore) */
+	uint64_t votes;
 	uint64_t heads, objects, size;
 	int old;             /* has a member born before the last interval */
+	uint16_t born_min, born_max;  /* the heads' births (run[]) */
+	uint64_t growing;    /* heads whose holder is not steady (note 7) */
+	struct {                 /* what the group's objects are (note 3) */
+		uint32_t type;
+		uint64_t count, size;
+	} holds[LEAKS_HOLD_TYPES];
+	uint32_t nholds;
+	uint64_t other_count, other_size;
+	struct graph_hop *path;  /* the example's path when a better one than
+				    the BFS tree's was found (note 8), owned */
+	size_t npath;
+	int dropped;         /* not a leak after all (design note 7) */
 };
 
 struct groups {
@@ -231,11 +284,75 @@ fail:
 static void
 groups_free(struct groups *gs)
 {
-	for (uint32_t k = 0; k < gs->n; k++)
+	for (uint32_t k = 0; k < gs->n; k++) {
 		free(gs->g[k].pattern);
+		free(gs->g[k].path);
+	}
 	free(gs->g);
 	free(gs->slot);
 	memset(gs, 0, sizeof *gs);
+}
+
+/*
+ * Whether par, the holder of a head, is a steady container (design note
+ * 7): an old object (not leaked) with the size and the number of
+ * referents it had in D1 (a module's C state does not show in its size,
+ * its referents do), or one that
+ * was not in D1 at all although it is not leaked (an address that came
+ * back: reused, so what it holds is churn).  A container that grows is
+ * in D1 with another size.  Roots are not steady holders.
+ */
+static int
+steady_holder(const struct fmt_dump *d, const uint8_t *leaked,
+	      const struct d1_facts *f1, uint32_t par)
+{
+	if (par >= d->nobjects || leaked[par])
+		return 0;
+	return f1->size[par] == UINT64_MAX ||
+	       (f1->size[par] == d->obj_size[par] &&
+		f1->degree[par] == d->edge_start[par + 1] - d->edge_start[par]);
+}
+
+/* Counts a member of type `type` and `size` bytes into gr's breakdown. */
+static void
+hold_add(struct group *gr, uint32_t type, uint64_t count, uint64_t size)
+{
+	for (uint32_t k = 0; k < gr->nholds; k++)
+		if (gr->holds[k].type == type) {
+			gr->holds[k].count += count;
+			gr->holds[k].size += size;
+			return;
+		}
+	if (gr->nholds < LEAKS_HOLD_TYPES) {
+		gr->holds[gr->nholds].type = type;
+		gr->holds[gr->nholds].count = count;
+		gr->holds[gr->nholds++].size = size;
+		return;
+	}
+	gr->other_count += count;
+	gr->other_size += size;
+}
+
+/* Counts a head (held by par) into gr. */
+static void
+head_add(struct group *gr, uint32_t par, uint32_t type, uint16_t born,
+	 int steady)
+{
+	gr->growing += !steady;
+	if (gr->heads++ == 0) {
+		gr->holder = par;
+		gr->born_min = gr->born_max = born;
+	}
+	if (born < gr->born_min)
+		gr->born_min = born;
+	if (born > gr->born_max)
+		gr->born_max = born;
+	if (gr->votes == 0)
+		gr->vote = type, gr->votes = 1;
+	else if (gr->vote == type)
+		gr->votes++;
+	else
+		gr->votes--;
 }
 
 /* Design note 5, in BFS order so that chains of them are found. */
@@ -259,7 +376,8 @@ adopt_reused(const struct graph *g, const struct graph_paths *p,
 /* Groups every reachable leaked object, in BFS order (parents first). */
 static int
 group_all(const struct graph *g, const struct graph_paths *p,
-	  uint8_t *leaked, struct groups *gs)
+	  uint8_t *leaked, const uint16_t *run, const struct d1_facts *f1,
+	  struct groups *gs)
 {
 	const struct fmt_dump *d = g->d;
 	uint32_t *gid = malloc(((size_t)g->n + 1) * sizeof *gid);
@@ -285,7 +403,7 @@ group_all(const struct graph *g, const struct graph_paths *p,
 			int64_t n = graph_chain(g, p, o, &h, &cap);
 			if (n <= 0)
 				goto out;
-			if (leaked[h[0].obj]) {  /* a new root: design note 6 */
+			if (leaked[h[0].obj] == LEAK_YOUNG) {  /* note 6 */
 				gid[o] = GRAPH_NONE;
 				continue;
 			}
@@ -297,13 +415,15 @@ group_all(const struct graph *g, const struct graph_paths *p,
 			id = groups_get(gs, b.s, o, d->obj_type[o]);
 			if (id == GRAPH_NONE)
 				goto out;
-			gs->g[id].heads++;
+			head_add(&gs->g[id], par, d->obj_type[o], run[o],
+				 steady_holder(d, leaked, f1, par));
 		}
 		gid[o] = id;
 		if (leaked[o] == LEAK_OLD)
 			gs->g[id].old = 1;
 		gs->g[id].objects++;
 		gs->g[id].size += d->obj_size[o];
+		hold_add(&gs->g[id], d->obj_type[o], 1, d->obj_size[o]);
 	}
 	rc = 0;
 out:
@@ -312,18 +432,92 @@ out:
 	return rc;
 }
 
-/* Drops the groups without an old member; the hash index is not needed
- * after grouping and goes stale. */
-static void
-drop_young(struct groups *gs)
+/* Whether type name names a weak reference (design note 7). */
+static int
+is_weakref_type(const char *name)
 {
-	uint32_t n = 0;
+	static const char *const weak[] = {
+		"weakref", "weakref.ReferenceType", "weakproxy",
+		"weakcallableproxy", "weakref.ProxyType",
+		"weakref.CallableProxyType", "weakref.KeyedRef", "KeyedRef",
+	};
 
+	for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+		if (strcmp(name, weak[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+
+	return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+
+/* A dict's keys fold into the line of its values (design note 7): the
+ * key group of gr's holder goes into gr when gr holds values. */
+static void
+merge_keys(struct groups *gs, uint32_t k)
+{
+	struct group *gr = &gs->g[k];
+
+	if (ends_with(gr->pattern, ".<key>"))
+		return;
+	for (uint32_t j = 0; j < gs->n; j++) {
+		struct group *o = &gs->g[j];
+		if (o == gr || o->dropped || o->holder != gr->holder ||
+		    !ends_with(o->pattern, ".<key>"))
+			continue;
+		gr->objects += o->objects;
+		gr->size += o->size;
+		gr->old |= o->old;
+		gr->growing += o->growing;
+		for (uint32_t h = 0; h < o->nholds; h++)
+			hold_add(gr, o->holds[h].type, o->holds[h].count,
+				 o->holds[h].size);
+		gr->other_count += o->other_count;
+		gr->other_size += o->other_size;
+		if (o->born_min < gr->born_min)
+			gr->born_min = o->born_min;
+		if (o->born_max > gr->born_max)
+			gr->born_max = o->born_max;
+		o->dropped = 1;
+	}
+}
+
+/* Design note 7 on the groups, then note 4 (nfiles >= 3: groups without
+ * an old member go).  The hash index is not needed after grouping and
+ * goes stale. */
+static void
+refine(const struct fmt_dump *d, int nfiles, struct groups *gs)
+{
+	uint32_t n = 0, strong = 0;
+
+	for (uint32_t k = 0; k < gs->n && nfiles >= 3; k++)
+		if (gs->g[k].growing == 0)
+			gs->g[k].dropped = 1;
+	for (uint32_t k = 0; k < gs->n; k++)
+		if (!gs->g[k].dropped && gs->g[k].holder < d->nobjects)
+			merge_keys(gs, k);
 	for (uint32_t k = 0; k < gs->n; k++) {
-		if (gs->g[k].old)
-			gs->g[n++] = gs->g[k];
+		struct group *gr = &gs->g[k];
+		if (nfiles >= 3 && (!gr->old || gr->born_min == gr->born_max))
+			gr->dropped = 1;
+		strong += !gr->dropped && !is_weakref_type(
+			fmt_str(d, d->types[gr->vote].name));
+	}
+	for (uint32_t k = 0; k < gs->n; k++) {
+		struct group *gr = &gs->g[k];
+		if (strong && is_weakref_type(fmt_str(d,
+						     d->types[gr->vote].name)))
+			gr->dropped = 1;
+		if (gr->dropped)
+			free(gr->pattern);
 		else
-			free(gs->g[k].pattern);
+			gs->g[n++] = *gr;
 	}
 	gs->n = n;
 }
@@ -342,88 +536,272 @@ group_cmp(const void *pa, const void *pb)
 	return strcmp(a->pattern, b->pattern);
 }
 
+/* The label of the first referent of obj that is a function (a bound
+ * method's __func__), or "". */
 static const char *
-group_type(const struct fmt_dump *d, const struct group *gr)
+func_label(const struct fmt_dump *d, uint32_t obj)
 {
-	return gr->type == GRAPH_NONE ? "(mixed)" :
-	       fmt_str(d, d->types[gr->type].name);
+	for (uint64_t k = d->edge_start[obj]; k < d->edge_start[obj + 1];
+	     k++) {
+		uint32_t to = d->edge_dst[k];
+		if (strcmp(graph_type_name(d, to), "function") == 0)
+			return fmt_str(d, d->obj_label[to]);
+	}
+	return "";
+}
+
+/* What the heads are, for a reader: the majority's type name, a bound
+ * method or function with its target (`method (Session.ping)`), and
+ * "(mostly)" when the heads' types are mixed. */
+static void
+held_text(const struct fmt_dump *d, const struct group *gr,
+	  struct text_buf *b)
+{
+	const char *type = fmt_str(d, d->types[gr->vote].name);
+	const char *target = "";
+	uint32_t ex = gr->example;
+
+	if (d->obj_type[ex] == gr->vote && strcmp(type, "method") == 0)
+		target = func_label(d, ex);
+	else if (d->obj_type[ex] == gr->vote && strcmp(type, "function") == 0)
+		target = fmt_str(d, d->obj_label[ex]);
+	text_str(b, type);
+	if (*target)
+		text_addf(b, " (%s)", target);
+	if (gr->type == GRAPH_NONE)
+		text_str(b, " (mostly)");
+}
+
+/* The breakdown line of a group (design note 3): its objects by type,
+ * the largest first. */
+static void
+holds_text(const struct fmt_dump *d, const struct group *gr,
+	   struct text_buf *b)
+{
+	uint32_t order[LEAKS_HOLD_TYPES], n = gr->nholds;
+	uint64_t more = gr->other_count;
+	char size[PYM_SIZE_LEN];
+
+	for (uint32_t k = 0; k < n; k++)
+		order[k] = k;
+	for (uint32_t k = 1; k < n; k++)   /* insertion sort by size */
+		for (uint32_t j = k; j > 0 && gr->holds[order[j]].size >
+		     gr->holds[order[j - 1]].size; j--) {
+			uint32_t x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	for (uint32_t k = LEAKS_HOLD_SHOWN; k < n; k++)
+		more += gr->holds[order[k]].count;
+	if (n > LEAKS_HOLD_SHOWN)
+		n = LEAKS_HOLD_SHOWN;
+	for (uint32_t k = 0; k < n; k++) {
+		const char *sz = pym_size((int64_t)gr->holds[order[k]].size,
+					  size);
+		char compact[PYM_SIZE_LEN];
+		size_t w = 0;
+
+		for (; *sz; sz++)   /* "  312     B" reads "312 B" here */
+			if (*sz != ' ' || (w && compact[w - 1] != ' '))
+				compact[w++] = *sz;
+		compact[w] = '\0';
+		text_addf(b, "%s%" PRIu64 " %s (%s)", k ? ", " : "",
+			  gr->holds[order[k]].count,
+			  fmt_str(d, d->types[gr->holds[order[k]].type].name),
+			  compact);
+	}
+	if (more)
+		text_addf(b, ", %" PRIu64 " of other types", more);
 }
 
 static void
 example_text(const struct graph *g, const struct graph_paths *p,
-	     uint32_t obj, struct text_buf *b)
+	     const struct group *gr, struct text_buf *b)
 {
 	struct graph_hop *h = NULL;
 	size_t cap = 0;
-	int64_t n = graph_chain(g, p, obj, &h, &cap);
+	int64_t n;
 
+	if (gr->path) {
+		graph_chain_text(g, gr->path, gr->npath, 0, NULL, b);
+		return;
+	}
+	n = graph_chain(g, p, gr->example, &h, &cap);
 	if (n > 0)
 		graph_chain_text(g, h, (size_t)n, 0, NULL, b);
 	free(h);
+}
+
+/* The module root named by the longest dotted prefix of type name tn
+ * (`weakref` for `weakref.finalize._Info`), or GRAPH_NONE. */
+static uint32_t
+defining_module(const struct fmt_dump *d, const char *tn)
+{
+	size_t best = 0;
+	uint32_t obj = GRAPH_NONE;
+
+	for (uint32_t r = 0; r < d->nroots; r++) {
+		const char *name = fmt_str(d, d->roots[r].name);
+		size_t n = strlen(name);
+		if (d->roots[r].kind != FMT_ROOT_MODULE || n <= best ||
+		    strncmp(tn, name, n) != 0 || tn[n] != '.')
+			continue;
+		best = n;
+		obj = d->roots[r].obj;
+	}
+	return obj;
+}
+
+/*
+ * Design note 8: names each group through the module that defines its
+ * objects' class when such a path is at most two steps longer than the
+ * shortest one (`logging.root.manager.loggerDict`, not the same dict
+ * through another module's LOGGER).  0 or -1 (out of memory).
+ */
+static int
+prefer_defining_module(const struct graph *g, const struct graph_paths *p,
+		       const uint8_t *leaked, struct groups *gs)
+{
+	const struct fmt_dump *d = g->d;
+	struct graph_search s;
+	struct graph_hop *h = NULL;
+	size_t cap = 0;
+	int rc = -1;
+
+	if (graph_search_init(&s, g) != 0)
+		return -1;
+	for (uint32_t k = 0; k < gs->n; k++) {
+		struct group *gr = &gs->g[k];
+		uint32_t m = defining_module(d, fmt_str(d,
+					     d->types[gr->vote].name));
+		int64_t n = m == GRAPH_NONE ? 0 :
+			    graph_chain(g, p, gr->example, &h, &cap);
+		struct text_buf b = {0};
+
+		if (n < 0)
+			goto out;
+		if (n == 0 || h[0].obj == m)
+			continue;
+		n = graph_chain_from(g, &s, m, gr->example, (uint32_t)n + 2,
+				     1u << 20, &h, &cap);
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			continue;
+		graph_chain_text(g, h, (size_t)n, 1, leaked, &b);
+		gr->path = malloc((size_t)n * sizeof *gr->path);
+		if (b.oom || !gr->path) {
+			text_free(&b);
+			goto out;
+		}
+		memcpy(gr->path, h, (size_t)n * sizeof *h);
+		gr->npath = (size_t)n;
+		free(gr->pattern);
+		gr->pattern = b.s;
+	}
+	rc = 0;
+out:
+	free(h);
+	graph_search_free(&s);
+	return rc;
+}
+
+/* One group as a json object (no trailing newline). */
+static void
+print_group_json(const struct fmt_dump *d, const struct group *gr,
+		 const char *what, const char *holds, const char *example)
+{
+	const char *type = fmt_str(d, d->types[gr->vote].name);
+
+	fputs("  {\"pattern\": ", stdout);
+	tbl_json_string(stdout, gr->pattern, strlen(gr->pattern));
+	printf(", \"count\": %" PRIu64 ", \"type\": ", gr->heads);
+	tbl_json_string(stdout, type, strlen(type));
+	printf(", \"size\": %" PRIu64 ", \"objects\": %" PRIu64
+	       ", \"example\": ", gr->size, gr->objects);
+	tbl_json_string(stdout, example, strlen(example));
+	printf(", \"example_address\": \"0x%" PRIx64 "\", \"mixed\": %s"
+	       ", \"what\": ", d->obj_addr[gr->example],
+	       gr->type == GRAPH_NONE ? "true" : "false");
+	tbl_json_string(stdout, what, strlen(what));
+	fputs(", \"holds\": [", stdout);
+	for (uint32_t k = 0; k < gr->nholds; k++) {
+		const char *ht = fmt_str(d, d->types[gr->holds[k].type].name);
+		fputs(k ? ", {\"type\": " : "{\"type\": ", stdout);
+		tbl_json_string(stdout, ht, strlen(ht));
+		printf(", \"count\": %" PRIu64 ", \"size\": %" PRIu64 "}",
+		       gr->holds[k].count, gr->holds[k].size);
+	}
+	printf("], \"breakdown\": ");
+	tbl_json_string(stdout, holds, strlen(holds));
+	fputs("}", stdout);
 }
 
 static int
 print_groups(const struct graph *g, const struct graph_paths *p,
 	     const struct groups *gs, uint64_t n, enum util_format f)
 {
-	static const char *const header[5] = {"held by", "# objects", "type",
-					      "total size", "example"};
+	static const char *const header[6] = {"held by", "# objects", "type",
+		"total size", "address", "example"};
 	const struct fmt_dump *d = g->d;
-	size_t widths[5];
-	char count[24], size[PYM_SIZE_LEN];
+	size_t widths[6];
+	char count[24], size[PYM_SIZE_LEN], addr[24];
 
 	if (f == UTIL_FORMAT_JSON)
 		fputs(n ? "[\n" : "[]\n", stdout);
 	else if (f == UTIL_FORMAT_CSV)
-		fputs("pattern,count,type,size,objects,example\n", stdout);
-	pym_table_start(widths, 5, header);
+		fputs("pattern,count,type,size,objects,example,address,what\n",
+		      stdout);
+	pym_table_start(widths, 6, header);
 	for (int pass = f == UTIL_FORMAT_TEXT ? 0 : 1; pass < 2; pass++) {
 		if (pass == 1 && f == UTIL_FORMAT_TEXT) {
-			tbl_print_row(stdout, 5, header, widths, "lrrrl");
-			tbl_print_border(stdout, 5, widths);
+			tbl_print_row(stdout, 6, header, widths, "lrrrll");
+			tbl_print_border(stdout, 6, widths);
 		}
 		for (uint64_t k = 0; k < n; k++) {
 			const struct group *gr = &gs->g[k];
-			struct text_buf ex = {0};
-			example_text(g, p, gr->example, &ex);
-			if (ex.oom) {
+			struct text_buf ex = {0}, what = {0}, holds = {0};
+			example_text(g, p, gr, &ex);
+			held_text(d, gr, &what);
+			holds_text(d, gr, &holds);
+			if (ex.oom || what.oom || holds.oom) {
 				text_free(&ex);
+				text_free(&what);
+				text_free(&holds);
 				return -1;
 			}
-			const char *exs = ex.s ? ex.s : "";
-			const char *type = group_type(d, gr);
 			snprintf(count, sizeof count, "%" PRIu64, gr->heads);
+			snprintf(addr, sizeof addr, "0x%" PRIx64,
+				 d->obj_addr[gr->example]);
 			pym_size((int64_t)gr->size, size);
-			const char *cells[5] = {gr->pattern, count, type, size,
-						exs};
+			const char *cells[6] = {gr->pattern, count,
+				text_cstr(&what), size, addr, text_cstr(&ex)};
 			if (f == UTIL_FORMAT_TEXT && pass == 0) {
-				pym_table_measure(widths, 5, cells);
+				pym_table_measure(widths, 6, cells);
 			} else if (f == UTIL_FORMAT_TEXT) {
-				tbl_print_row(stdout, 5, cells, widths, "lrrrl");
+				tbl_print_row(stdout, 6, cells, widths,
+					      "lrrrll");
+				printf("    holds %s\n", text_cstr(&holds));
 			} else if (f == UTIL_FORMAT_CSV) {
 				tbl_csv_field(stdout, gr->pattern);
 				printf(",%" PRIu64 ",", gr->heads);
-				tbl_csv_field(stdout, type);
+				tbl_csv_field(stdout, fmt_str(d,
+					d->types[gr->vote].name));
 				printf(",%" PRIu64 ",%" PRIu64 ",", gr->size,
 				       gr->objects);
-				tbl_csv_field(stdout, exs);
+				tbl_csv_field(stdout, text_cstr(&ex));
+				printf(",%s,", addr);
+				tbl_csv_field(stdout, text_cstr(&what));
 				putchar('\n');
 			} else {
-				fputs("  {\"pattern\": ", stdout);
-				tbl_json_string(stdout, gr->pattern,
-						strlen(gr->pattern));
-				printf(", \"count\": %" PRIu64 ", \"type\": ",
-				       gr->heads);
-				tbl_json_string(stdout, type, strlen(type));
-				printf(", \"size\": %" PRIu64 ", \"objects\": %"
-				       PRIu64 ", \"example\": ", gr->size,
-				       gr->objects);
-				tbl_json_string(stdout, exs, strlen(exs));
-				printf(", \"example_address\": \"0x%" PRIx64
-				       "\"}%s\n", d->obj_addr[gr->example],
-				       k + 1 < n ? "," : "");
+				print_group_json(d, gr, text_cstr(&what),
+						 text_cstr(&holds),
+						 text_cstr(&ex));
+				fputs(k + 1 < n ? ",\n" : "\n", stdout);
 			}
 			text_free(&ex);
+			text_free(&what);
+			text_free(&holds);
 		}
 	}
 	if (f == UTIL_FORMAT_JSON && n)
@@ -433,7 +811,7 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 
 static int
 analyse(const struct util_series *a, const struct fmt_dump *last,
-	uint8_t *leaked)
+	uint8_t *leaked, const struct d1_facts *f1, const uint16_t *run)
 {
 	struct graph g;
 	struct graph_paths p = {0};
@@ -447,10 +825,11 @@ analyse(const struct util_series *a, const struct fmt_dump *last,
 		return MUPPY_EXIT_FAILURE;
 	}
 	if (graph_paths_compute(&g, &p) != 0 ||
-	    group_all(&g, &p, leaked, &gs) != 0)
+	    group_all(&g, &p, leaked, run, f1, &gs) != 0)
 		goto oom;
-	if (a->nfiles >= 3)  /* design note 4 */
-		drop_young(&gs);
+	refine(g.d, a->nfiles, &gs);
+	if (prefer_defining_module(&g, &p, leaked, &gs) != 0)
+		goto oom;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	shown = a->limit && a->limit < gs.n ? a->limit : gs.n;
@@ -473,6 +852,9 @@ cmd_leaks(int argc, char **argv)
 	struct util_series a;
 	struct fmt_dump last;
 	uint8_t *leaked = NULL;
+	uint64_t *size1 = NULL;
+	uint32_t *deg1 = NULL;
+	uint16_t *run = NULL;
 	int rc;
 
 	a.files = malloc(((size_t)argc + 1) * sizeof *a.files);
@@ -486,10 +868,22 @@ cmd_leaks(int argc, char **argv)
 	if (rc)
 		goto out_files;
 	leaked = malloc(last.nobjects + 1);
-	if (!leaked)
+	size1 = malloc((last.nobjects + 1) * sizeof *size1);
+	deg1 = malloc((last.nobjects + 1) * sizeof *deg1);
+	run = malloc((last.nobjects + 1) * sizeof *run);
+	if (!leaked || !size1 || !deg1 || !run) {
 		rc = util_error("out of memory");
-	else if (!(rc = mark_leaked(&a, &last, leaked)))
-		rc = analyse(&a, &last, leaked);
+	} else {
+		for (uint64_t i = 0; i < last.nobjects; i++)
+			size1[i] = UINT64_MAX;
+		const struct d1_facts f1 = {size1, deg1};
+
+		if (!(rc = mark_leaked(&a, &last, leaked, size1, deg1, run)))
+			rc = analyse(&a, &last, leaked, &f1, run);
+	}
+	free(run);
+	free(deg1);
+	free(size1);
 	free(leaked);
 	fmt_dump_free(&last);
 	rc = util_finish_stdout(rc);

@@ -18,8 +18,9 @@
 #include <stdlib.h>   /* malloc, calloc, free, qsort_r */
 #include <string.h>   /* strcmp, strlen */
 
-#include "format/dump.h"   /* struct fmt_dump, fmt_str */
 #include "common/pympler.h" /* pym_size, pym_table_* */
+#include "format/dump.h"   /* struct fmt_dump, fmt_str */
+#include "tools/graph.h"   /* graph_types_named */
 #include "tools/muppy.h"   /* cmd_objects, MUPPY_USAGE_OBJECTS */
 #include "tools/table.h"   /* tbl_print_row, tbl_json_string, tbl_csv_field */
 #include "tools/util.h"    /* option parsing, util_read_dump */
@@ -130,33 +131,14 @@ parse_args(int argc, char **argv, struct objects_args *a, int *status)
 /* Whether any type in d->types is named name.  Several type objects may
  * share a name (two classes Foo in different scopes): the filter compares
  * names, so it takes them all. */
-static int
-type_exists(const struct fmt_dump *d, const char *name)
-{
-	for (uint32_t t = 0; t < d->ntypes; t++)
-		if (strcmp(fmt_str(d, d->types[t].name), name) == 0)
-			return 1;
-	return 0;
-}
-
 /* Fills sel[] with the indices of the objects that pass the filter;
  * returns how many. */
 static uint64_t
 select_objects(const struct fmt_dump *d, const struct objects_args *a,
-	       uint64_t *sel)
+	       const uint8_t *type_ok, uint64_t *sel)
 {
 	uint64_t n = 0;
-	uint8_t *type_ok = NULL;
 
-	if (a->type) {
-		/* One strcmp per type, not per object. */
-		type_ok = calloc(d->ntypes + 1u, 1);
-		if (!type_ok)
-			return UINT64_MAX;
-		for (uint32_t t = 0; t < d->ntypes; t++)
-			type_ok[t] = strcmp(fmt_str(d, d->types[t].name),
-					    a->type) == 0;
-	}
 	for (uint64_t i = 0; i < d->nobjects; i++) {
 		uint64_t size = d->obj_size[i];
 		if (type_ok && !type_ok[d->obj_type[i]])
@@ -167,7 +149,6 @@ select_objects(const struct fmt_dump *d, const struct objects_args *a,
 			continue;
 		sel[n++] = i;
 	}
-	free(type_ok);
 	return n;
 }
 
@@ -323,6 +304,7 @@ cmd_objects(int argc, char **argv)
 	struct fmt_dump d;
 	uint64_t *sel = NULL, n;
 	uint32_t *contents = NULL;
+	uint8_t *type_ok = NULL;
 	struct sort_ctx sc;
 	int rc;
 
@@ -338,16 +320,27 @@ cmd_objects(int argc, char **argv)
 			a.path);
 		return MUPPY_EXIT_USAGE;
 	}
-	if (a.type && !type_exists(&d, a.type))
-		util_warning("%s has no type named '%s'", a.path, a.type);
 	rc = MUPPY_EXIT_FAILURE;
+	if (a.type) {
+		int64_t nt;
+
+		type_ok = calloc(d.ntypes + 1u, 1);
+		if (!type_ok)
+			goto oom;
+		nt = graph_types_named(&d, a.path, a.type, type_ok);
+		if (nt < 0) {
+			rc = MUPPY_EXIT_USAGE;
+			goto done;
+		}
+		if (nt == 0)
+			util_warning("%s has no type named '%s'", a.path,
+				     a.type);
+	}
 	if (d.nobjects < SIZE_MAX / sizeof *sel)
 		sel = malloc((d.nobjects ? d.nobjects : 1) * sizeof *sel);
 	if (!sel || index_contents(&d, &contents) != 0)
 		goto oom;
-	n = select_objects(&d, &a, sel);
-	if (n == UINT64_MAX)
-		goto oom;
+	n = select_objects(&d, &a, type_ok, sel);
 	sc.d = &d;
 	sc.key = a.sort;
 	qsort_r(sel, n, sizeof *sel, obj_cmp, &sc);  /* GNU: context arg */
@@ -364,6 +357,7 @@ cmd_objects(int argc, char **argv)
 oom:
 	util_error("out of memory");
 done:
+	free(type_ok);
 	free(sel);
 	free(contents);
 	fmt_dump_free(&d);

@@ -18,8 +18,8 @@
 #include <stdlib.h>   /* malloc, calloc, free, qsort */
 #include <string.h>   /* strcmp, strlen, memset */
 
-#include "format/dump.h"   /* struct fmt_dump */
 #include "common/pympler.h" /* pym_size, pym_table_* */
+#include "format/dump.h"   /* struct fmt_dump */
 #include "tools/muppy.h"   /* cmd_track, MUPPY_USAGE_TRACK */
 #include "tools/table.h"   /* tbl_* */
 #include "tools/util.h"    /* options, messages, exit statuses */
@@ -129,6 +129,16 @@ struct suspect {
 	int64_t dcount, dsize;  /* last minus first */
 };
 
+/* What grew overall: "count", "size" or "count and size" (a type whose
+ * objects keep their number but get bigger shows +0 counts). */
+static const char *
+what_grew(const struct suspect *s)
+{
+	if (s->dcount > 0 && s->dsize > 0)
+		return "count and size";
+	return s->dcount > 0 ? "count" : "size";
+}
+
 static int
 suspect_cmp(const void *pa, const void *pb)
 {
@@ -199,7 +209,7 @@ print_suspects_text(const struct matrix *m, const struct suspect *s,
 	static const char *const header[5] = {"types", "grew in",
 		"# objects", "total size", "# objects per interval"};
 	size_t widths[5];
-	char grew[32], count[32], size[PYM_SIZE_LEN], per[512];
+	char grew[48], count[32], size[PYM_SIZE_LEN], per[512];
 
 	printf("leak suspects (grew in at least half of the %d intervals, "
 	       "and overall):\n", m->ndumps - 1);
@@ -210,8 +220,8 @@ print_suspects_text(const struct matrix *m, const struct suspect *s,
 			tbl_print_border(stdout, 5, widths);
 		}
 		for (size_t k = 0; k < ns; k++) {
-			snprintf(grew, sizeof grew, "%d/%d", s[k].grew,
-				 m->ndumps - 1);
+			snprintf(grew, sizeof grew, "%d/%d %s", s[k].grew,
+				 m->ndumps - 1, what_grew(&s[k]));
 			snprintf(count, sizeof count, "%+" PRId64, s[k].dcount);
 			pym_size(s[k].dsize, size);
 			per_interval(m, s[k].name, per, sizeof per);
@@ -266,9 +276,9 @@ print_json(const struct util_series *a, const struct matrix *m,
 		fputs(k ? ",\n  {\"type\": " : "\n  {\"type\": ", stdout);
 		tbl_json_string(stdout, m->names[s[k].name],
 				strlen(m->names[s[k].name]));
-		printf(", \"grew\": %d, \"count\": %" PRId64 ", \"size\": %"
-		       PRId64 ", \"per_interval\": [", s[k].grew, s[k].dcount,
-		       s[k].dsize);
+		printf(", \"grew\": %d, \"what\": \"%s\", \"count\": %" PRId64
+		       ", \"size\": %" PRId64 ", \"per_interval\": [",
+		       s[k].grew, what_grew(&s[k]), s[k].dcount, s[k].dsize);
 		for (int i = 1; i < m->ndumps; i++)
 			printf("%s%" PRId64, i > 1 ? ", " : "", c[i] - c[i - 1]);
 		fputs("]}", stdout);

@@ -476,7 +476,10 @@ pick_objects(const struct fmt_dump *d, const struct tree_args *a,
 	type_ok = calloc(d->ntypes + 1u, 1);
 	if (!type_ok)
 		return util_error("out of memory");
-	graph_types_named(d, a->type, type_ok);
+	if (graph_types_named(d, a->file, a->type, type_ok) < 0) {
+		free(type_ok);
+		return MUPPY_EXIT_USAGE;
+	}
 	for (uint64_t i = 0; i < d->nobjects; i++)
 		if (d->obj_type[i] < d->ntypes && type_ok[d->obj_type[i]])
 			sel[n++] = (uint32_t)i;

@@ -272,6 +272,93 @@ graph_chain(const struct graph *g, const struct graph_paths *p,
 	return (int64_t)n;
 }
 
+int
+graph_search_init(struct graph_search *s, const struct graph *g)
+{
+	size_t n = (size_t)g->n + 1;
+
+	memset(s, 0, sizeof *s);
+	s->toward = malloc(n * sizeof *s->toward);
+	s->stamp = calloc(n, sizeof *s->stamp);
+	s->queue = malloc(n * sizeof *s->queue);
+	if (s->toward && s->stamp && s->queue)
+		return 0;
+	graph_search_free(s);
+	return MUPPY_ENOMEM;
+}
+
+void
+graph_search_free(struct graph_search *s)
+{
+	free(s->toward);
+	free(s->stamp);
+	free(s->queue);
+	memset(s, 0, sizeof *s);
+}
+
+/* The name of the first edge src -> dst (0 if there is none). */
+static uint32_t
+edge_name_between(const struct fmt_dump *d, uint32_t src, uint32_t dst)
+{
+	for (uint64_t k = d->edge_start[src]; k < d->edge_start[src + 1]; k++)
+		if (d->edge_dst[k] == dst)
+			return d->edge_name[k];
+	return 0;
+}
+
+int64_t
+graph_chain_from(const struct graph *g, struct graph_search *s,
+		 uint32_t from, uint32_t target, uint32_t maxdepth,
+		 uint32_t budget, struct graph_hop **hops, size_t *cap)
+{
+	uint32_t head = 0, tail = 0, level_end, depth = 0, o;
+	size_t n = 0;
+
+	if (from >= g->n || target >= g->n || ++s->gen == 0)
+		return 0;   /* (a wrapped stamp would need a clear: give up) */
+	s->stamp[target] = s->gen;
+	s->queue[tail++] = target;
+	level_end = tail;
+	while (head < tail && s->stamp[from] != s->gen) {
+		if (head == level_end) {
+			if (++depth >= maxdepth)
+				return 0;   /* the next level is too far */
+			level_end = tail;
+		}
+		o = s->queue[head++];
+		for (uint32_t e = g->rev_start[o]; e < g->rev_start[o + 1];
+		     e++) {
+			uint32_t r = g->rev_src[e];
+			if (s->stamp[r] == s->gen)
+				continue;
+			if (tail >= budget)
+				return 0;
+			s->stamp[r] = s->gen;
+			s->toward[r] = o;
+			s->queue[tail++] = r;
+		}
+	}
+	if (s->stamp[from] != s->gen)
+		return 0;
+	for (o = from; ; o = s->toward[o]) {
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			struct graph_hop *h = realloc(*hops, nc * sizeof *h);
+			if (!h)
+				return -1;
+			*hops = h;
+			*cap = nc;
+		}
+		(*hops)[n].obj = o;
+		(*hops)[n].name = n ? edge_name_between(g->d,
+							(*hops)[n - 1].obj, o) : 0;
+		n++;
+		if (o == target)
+			break;
+	}
+	return (int64_t)n;
+}
+
 /* ---- text ------------------------------------------------------------ */
 
 void
@@ -296,6 +383,15 @@ graph_repr(struct text_buf *b, const char *s)
 			text_add(b, (const char *)p, 1);
 	}
 	text_add(b, &q, 1);
+}
+
+/* The kind of obj's root entry, or -1 when it is held from C. */
+static int64_t
+graph_root_kind(const struct graph *g, uint32_t obj)
+{
+	int64_t r = graph_root_entry(g, obj);
+
+	return r < 0 ? -1 : (int64_t)g->d->roots[r].kind;
 }
 
 void
@@ -399,7 +495,11 @@ graph_chain_text(const struct graph *g, const struct graph_hop *hops,
 
 	if (n == 0)
 		return;
-	graph_root_text(g, hops[0].obj, pattern, b);
+	if (pattern && is_new && is_new[hops[0].obj] &&
+	    graph_root_kind(g, hops[0].obj) == FMT_ROOT_MODULE)
+		text_add(b, "sys.modules['*']", 16);  /* modules made at run time */
+	else
+		graph_root_text(g, hops[0].obj, pattern, b);
 	for (size_t k = 1; k < n; k++) {
 		uint32_t name = hops[k].name;
 		enum fmt_edge_kind kind = FMT_EDGE_KIND(name);
@@ -495,6 +595,14 @@ int
 graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
 		  uint8_t *seen, uint8_t bit)
 {
+	return graph_match_common(a, b, seen, bit, NULL, NULL);
+}
+
+int
+graph_match_common(const struct fmt_dump *a, const struct fmt_dump *b,
+		   uint8_t *seen, uint8_t bit, uint64_t *size_in_a,
+		   uint32_t *degree_in_a)
+{
 	uint32_t *map = malloc((b->ntypes + 1u) * sizeof *map);
 	uint64_t i = 0, j = 0;
 
@@ -510,8 +618,15 @@ graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
 		} else {
 			uint32_t tb = b->obj_type[j];
 			if (tb < b->ntypes && map[tb] != GRAPH_NONE &&
-			    map[tb] == a->obj_type[i])
+			    map[tb] == a->obj_type[i]) {
 				seen[j] |= bit;
+				if (size_in_a)
+					size_in_a[j] = a->obj_size[i];
+				if (degree_in_a && a->edge_start)
+					degree_in_a[j] = (uint32_t)
+						(a->edge_start[i + 1] -
+						 a->edge_start[i]);
+			}
 			i++;
 			j++;
 		}
@@ -631,15 +746,58 @@ graph_find_target(const struct fmt_dump *d, const char *path,
 	return 0;
 }
 
-uint32_t
-graph_types_named(const struct fmt_dump *d, const char *name,
-		  uint8_t *type_ok)
+/* Whether full ends in "." + name. */
+static int
+type_suffix_of(const char *full, const char *name)
 {
-	uint32_t n = 0;
+	size_t fl = strlen(full), nl = strlen(name);
+
+	return nl && fl > nl && full[fl - nl - 1] == '.' &&
+	       strcmp(full + fl - nl, name) == 0;
+}
+
+int64_t
+graph_types_named(const struct fmt_dump *d, const char *path,
+		  const char *name, uint8_t *type_ok)
+{
+	const char *first = NULL;
+	int64_t n = 0;
+	int several = 0;
 
 	for (uint32_t t = 0; t < d->ntypes; t++) {
 		type_ok[t] = strcmp(fmt_str(d, d->types[t].name), name) == 0;
 		n += type_ok[t];
 	}
-	return n;
+	if (n)
+		return n;
+	for (uint32_t t = 0; t < d->ntypes; t++) {
+		const char *full = fmt_str(d, d->types[t].name);
+
+		if (!type_suffix_of(full, name))
+			continue;
+		if (first && strcmp(first, full) != 0)
+			several = 1;
+		if (!first)
+			first = full;
+		type_ok[t] = 1;
+		n++;
+	}
+	if (!several)
+		return n;
+	util_error("%s: the type name '%s' is ambiguous; it may be:", path,
+		   name);
+	for (uint32_t t = 0; t < d->ntypes; t++) {
+		const char *full = fmt_str(d, d->types[t].name);
+		int listed = 0;
+
+		if (!type_ok[t])
+			continue;
+		for (uint32_t u = 0; u < t && !listed; u++)
+			listed = type_ok[u] &&
+				 strcmp(fmt_str(d, d->types[u].name), full) == 0;
+		if (!listed)
+			fprintf(stderr, "  %s\n", full);
+		type_ok[t] = 0;
+	}
+	return -1;
 }

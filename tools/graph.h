@@ -123,6 +123,27 @@ struct graph_hop {
 int64_t graph_chain(const struct graph *g, const struct graph_paths *p,
 		    uint32_t target, struct graph_hop **hops, size_t *cap);
 
+/* Scratch space for graph_chain_from, reused across searches. */
+struct graph_search {
+	uint32_t *toward;    /* per object: the referent it was reached from */
+	uint32_t *stamp;     /* per object: the search that visited it */
+	uint32_t *queue;
+	uint32_t gen;
+};
+int graph_search_init(struct graph_search *s, const struct graph *g);
+void graph_search_free(struct graph_search *s);
+
+/*
+ * A shortest chain from object `from` to target, as graph_chain's (hops[0]
+ * is from, with name 0), found backwards from target over referrers: at
+ * most maxdepth edges and budget objects visited, so that asking for a
+ * path through a given module costs little.  Returns the number of steps,
+ * 0 when there is none within the bounds, -1 when out of memory.
+ */
+int64_t graph_chain_from(const struct graph *g, struct graph_search *s,
+			 uint32_t from, uint32_t target, uint32_t maxdepth,
+			 uint32_t budget, struct graph_hop **hops, size_t *cap);
+
 /* ---- text ------------------------------------------------------------ */
 
 /* Python's repr() of the str s (quotes chosen as Python does). */
@@ -166,6 +187,12 @@ void graph_row_name(const struct fmt_dump *d, uint32_t i,
  */
 int graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
 		      uint8_t *seen, uint8_t bit);
+/* As graph_mark_common; also, for every such object i of b (others
+ * left), size_in_a[i] = its size in a and, when a holds its edges,
+ * degree_in_a[i] = how many referents it had there (either may be NULL). */
+int graph_match_common(const struct fmt_dump *a, const struct fmt_dump *b,
+		       uint8_t *seen, uint8_t bit, uint64_t *size_in_a,
+		       uint32_t *degree_in_a);
 
 /* ---- command helpers ------------------------------------------------ */
 
@@ -211,10 +238,17 @@ int graph_run(const char *path, graph_analysis_fn fn, const void *args);
 int graph_find_target(const struct fmt_dump *d, const char *path,
 		      const char *target, uint32_t *obj);
 
-/* Objects whose type is named name (several types may share a name):
- * type_ok[t] set for every such type.  Returns how many types matched. */
-uint32_t graph_types_named(const struct fmt_dump *d, const char *name,
-			   uint8_t *type_ok);
+/*
+ * The types --type NAME means: those named exactly name (several types
+ * may share a name), else, when there are none, those whose name ends in
+ * ".name" (`Session` for `__main__.Session`, `models.Session` for
+ * `app.models.Session`) if that suffix names one type name only.
+ * type_ok[t] is set for every such type; returns how many types matched
+ * (0: none, type_ok all clear), or -1 when the short name fits several
+ * type names (each listed on stderr, for an exit status 2).
+ */
+int64_t graph_types_named(const struct fmt_dump *d, const char *path,
+			  const char *name, uint8_t *type_ok);
 
 #ifdef __cplusplus
 }

@@ -369,8 +369,11 @@ std::vector<std::string> LeakDumps() {
     uint32_t tm = d.Type("module", 0x100), td = d.Type("dict", 0x200),
              tl = d.Type("list", 0x300), tw = d.Type("app.Window", 0x400),
              ts = d.Type("str", 0x500), tb = d.Type("bytes", 0x600);
+    // The containers that gain entries grow as CPython's do (leaks
+    // reads a holder of D1's size as a steady container, not a leak).
     uint32_t mod = d.Obj(0x1000, tm, 72, "app"), g = d.Obj(0x2000, td, 1000),
-             wins = d.Obj(0x3000, tl, 100), cache = d.Obj(0x4000, td, 300),
+             wins = d.Obj(0x3000, tl, 56 + 8 * (uint64_t)k),
+             cache = d.Obj(0x4000, td, 300 + 100 * (uint64_t)k),
              old = d.Obj(0x5000, ts, 50);
     d.Edge(mod, g, d.Other("__dict__"));
     d.Edge(g, wins, d.Key("windows"));
@@ -422,6 +425,31 @@ std::vector<std::string> LeakDumps() {
   return files;
 }
 
+TEST(TypeNames, ShortNamesAndAmbiguity) {
+  Dump d;
+  uint32_t tl = d.Type("list", 0x300), ta = d.Type("a.Session", 0x400),
+           tb = d.Type("b.Session", 0x500), tc = d.Type("a.Cart", 0x600);
+  uint32_t root = d.Obj(0x1000, tl, 64);
+  for (uint32_t t : {ta, tb, tc}) d.Edge(root, d.Obj(0x2000 + 0x100 * t, t, 48));
+  d.Root(root, FMT_ROOT_MODULE, "app");
+  std::string f = d.Write("types.dump");
+  Result r = Muppy({"objects", f, "--type", "Session"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("the type name 'Session' is ambiguous"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\n  a.Session\n  b.Session\n"), std::string::npos)
+      << r.err;
+  r = Muppy({"tree", f, "--type", "Session"});
+  EXPECT_EQ(r.status, 2);
+  r = Muppy({"objects", f, "--type", "a.Session", "-f", "csv"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(",a.Session,"), std::string::npos);
+  EXPECT_EQ(r.out.find("b.Session"), std::string::npos);
+  r = Muppy({"tree", f, "--type", "Cart"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "a.Cart--list\n");
+}
+
 TEST(LeaksTest, GroupsLeakedObjectsByHoldingPattern) {
   auto f = LeakDumps();
   Result r = Muppy({"leaks", f[0], f[1], f[2], f[3]});
@@ -432,13 +460,15 @@ TEST(LeaksTest, GroupsLeakedObjectsByHoldingPattern) {
   // frame or a C caller holds.
   EXPECT_EQ(r.out,
             "held by                         |   # objects |         type |"
-            "   total size | example\n"
+            "   total size | address   | example\n"
             "=============================== | =========== | ============ |"
-            " ============ | ===================================\n"
+            " ============ | ========= | ===================================\n"
             "sys.modules['app'].cache['*']   |           3 |        bytes |"
-            "      2.93 KB | sys.modules['app'].cache['req-2']\n"
+            "      2.93 KB | 0x30200   | sys.modules['app'].cache['req-2']\n"
+            "    holds 3 bytes (2.93 KB)\n"
             "sys.modules['app'].windows[*]   |           3 |   app.Window |"
-            "    480     B | sys.modules['app'].windows[1]\n");
+            "    480     B | 0x10200   | sys.modules['app'].windows[1]\n"
+            "    holds 3 dict (312 B), 3 app.Window (168 B)\n");
 }
 
 TEST(LeaksTest, TwoDumpsAndJson) {
@@ -602,11 +632,11 @@ TEST(TrackTest, IntervalDiffsAndSuspects) {
       "\n"
       "leak suspects (grew in at least half of the 3 intervals, and "
       "overall):\n"
-      "         types |   grew in |   # objects |   total size |"
+      "         types |              grew in |   # objects |   total size |"
       " # objects per interval\n"
-      "============== | ========= | =========== | ============ |"
+      "============== | ==================== | =========== | ============ |"
       " ========================\n"
-      "  __main__.Foo |       3/3 |         +30 |      1.64 KB |"
+      "  __main__.Foo |   3/3 count and size |         +30 |      1.64 KB |"
       " +10 +10 +10\n";
   EXPECT_EQ(r.out, want);
   r = Muppy({"track", f[0]});

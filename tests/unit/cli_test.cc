@@ -634,13 +634,24 @@ TEST_F(Cli, ObjectsFilterLikeMuppyFilter) {
 }
 
 TEST_F(Cli, ObjectsNoMatch) {
-  Result r = Run({"objects", Path("a.dump"), "--type", "Foo"});
+  Result r = Run({"objects", Path("a.dump"), "--type", "Nope"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out,
             "address   |   type |   size |   refcnt | label\n"
             "========= | ====== | ====== | ======== | =======\n");
   EXPECT_EQ(r.err, "muppy: warning: " + Path("a.dump") +
-                       " has no type named 'Foo'\n");
+                       " has no type named 'Nope'\n");
+  // A short name that one type name ends in selects that type.
+  r = Run({"objects", Path("a.dump"), "--type", "Foo", "-f", "csv"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "address,type,size,refcnt,label,contents\n"
+            "0x10200,__main__.Foo,48,3,,\n"
+            "0x10300,__main__.Foo,48,1,,\n");
+  EXPECT_EQ(r.err, "");
+  // Only whole dotted parts: "oo" is not a name of __main__.Foo.
+  r = Run({"objects", Path("a.dump"), "--type", "oo"});
+  EXPECT_NE(r.err.find("has no type named 'oo'"), std::string::npos);
   r = Run({"objects", Path("a.dump"), "--min", "5000", "--format", "json"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "[]\n");
