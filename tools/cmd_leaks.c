@@ -93,11 +93,19 @@ static const char leaks_help[] =
 #define LEAKS_HOLD_TYPES 8     /* types kept for a group's breakdown */
 #define LEAKS_HOLD_SHOWN 4     /* of which the largest are printed */
 
-/* What D1 said of the objects of Dn that were in it (design note 7):
- * size[i] UINT64_MAX for those that were not. */
-struct d1_facts {
-	const uint64_t *size;
-	const uint32_t *degree;
+/* What an earlier dump said of the objects of Dn that were in it: their
+ * size and number of referents; size[i] UINT64_MAX for those that were
+ * not (design note 7). */
+struct shape {
+	uint64_t *size;
+	uint32_t *degree;
+};
+
+/* Dn's objects as D1 and as D(n-1) had them, and in how many of the
+ * earlier dumps each was (same address and type). */
+struct past {
+	struct shape first, prev;
+	uint16_t *dumps;
 };
 
 /* leaked[i]: 0 not leaked, LEAK_YOUNG born in the last interval, LEAK_OLD
@@ -125,13 +133,13 @@ warn_other_process(const struct util_series *a, int k,
 /*
  * Marks leaked[i] for the objects of last (the dump files[n-1]) that
  * design note 1 calls leaked, reading files[n-2] down to files[0], and
- * size1[i] for those that were in files[0] (design note 7; the others
- * keep UINT64_MAX), and run[i], the first dump of the run of dumps
+ * the shapes of those that were in files[0] and files[n-2] (design note
+ * 7; the others keep size UINT64_MAX), and run[i], the first dump of the run of dumps
  * ending at Dn that holds object i (its birth, for note 7).  Returns 0 or an exit status (message printed).
  */
 static int
 mark_leaked(const struct util_series *a, const struct fmt_dump *last,
-	    uint8_t *leaked, uint64_t *size1, uint32_t *deg1, uint16_t *run)
+	    uint8_t *leaked, struct past *past, uint16_t *run)
 {
 	uint64_t n = last->nobjects;
 	uint8_t *seen = malloc(n + 1);
@@ -147,16 +155,25 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 	}
 	for (int k = a->nfiles - 2; k >= 0; k--) {
 		struct fmt_dump dk;
-		/* D1 whole: its out-degrees tell steady holders (note 7). */
-		rc = k == 0 ? graph_read_dump(a->files[k], &dk) :
-			      graph_read_objects(a->files[k], &dk);
+		struct shape *sh = k == 0 ? &past->first :
+				   k == a->nfiles - 2 ? &past->prev : NULL;
+
+		/* D1 and D(n-1) whole: their out-degrees tell steady
+		 * holders (note 7). */
+		rc = sh ? graph_read_dump(a->files[k], &dk) :
+			  graph_read_objects(a->files[k], &dk);
 		if (rc)
 			goto out;
 		warn_other_process(a, k, &dk, last);
 		memset(seen, 0, n + 1);
 		rc = graph_match_common(&dk, last, seen, 1,
-					k == 0 ? size1 : NULL,
-					k == 0 ? deg1 : NULL);
+					sh ? sh->size : NULL,
+					sh ? sh->degree : NULL);
+		if (sh == &past->first && a->nfiles == 2) {
+			free(past->prev.size);      /* D1 is D(n-1) */
+			free(past->prev.degree);
+			past->prev = past->first;
+		}
 		fmt_dump_free(&dk);
 		if (rc) {
 			rc = util_error("out of memory");
@@ -165,6 +182,7 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 		for (uint64_t i = 0; i < n; i++) {
 			if (!seen[i])
 				continue;
+			past->dumps[i]++;
 			if (run[i] == k + 1 && k > 0)
 				run[i] = (uint16_t)k;
 			else
@@ -293,26 +311,39 @@ groups_free(struct groups *gs)
 	memset(gs, 0, sizeof *gs);
 }
 
+/* Whether par grew, never shrinking, from D1 over D(n-1) to Dn (in size
+ * or in referents; neither went down). */
+static int
+kept_growing(const struct fmt_dump *d, const struct past *past, uint32_t par)
+{
+	uint64_t s1 = past->first.size[par], s2 = past->prev.size[par];
+	uint64_t s3 = d->obj_size[par];
+	uint32_t e1 = past->first.degree[par], e2 = past->prev.degree[par];
+	uint32_t e3 = d->edge_start[par + 1] - d->edge_start[par];
+
+	return s1 <= s2 && s2 <= s3 && e1 <= e2 && e2 <= e3 &&
+	       (s1 < s3 || e1 < e3);
+}
+
 /*
  * Whether par, the holder of a head, is a steady container (design note
- * 7): an old object (not leaked) with the size and the number of
- * referents it had in D1 (a module's C state does not show in its size,
- * its referents do), or one that
- * was not in D1 at all although it is not leaked (an address that came
- * back: reused, so what it holds is churn).  A container that grows is
- * in D1 with another size.  Roots are not steady holders.
+ * 7): an old object (not leaked) that did not keep growing from D1 over
+ * D(n-1) to Dn, in size or in referents (a module's C state does not
+ * show in its size, its referents do; a reused address holding objects of
+ * other sizes over time does not grow steadily), or one missing from some
+ * earlier dump although it is not leaked (an address that came back:
+ * reused, so what it holds is churn).  Roots are not steady holders.
  */
 static int
 steady_holder(const struct fmt_dump *d, const uint8_t *leaked,
-	      const struct d1_facts *f1, uint32_t par)
+	      const struct past *past, int nfiles, uint32_t par)
 {
 	if (par >= d->nobjects || leaked[par])
 		return 0;
-	return f1->size[par] == UINT64_MAX ||
-	       (f1->size[par] == d->obj_size[par] &&
-		f1->degree[par] == d->edge_start[par + 1] - d->edge_start[par]);
+	if (past->dumps[par] < nfiles - 1)
+		return 1;   /* an address that came back */
+	return !kept_growing(d, past, par);
 }
-
 /* Counts a member of type `type` and `size` bytes into gr's breakdown. */
 static void
 hold_add(struct group *gr, uint32_t type, uint64_t count, uint64_t size)
@@ -376,8 +407,8 @@ adopt_reused(const struct graph *g, const struct graph_paths *p,
 /* Groups every reachable leaked object, in BFS order (parents first). */
 static int
 group_all(const struct graph *g, const struct graph_paths *p,
-	  uint8_t *leaked, const uint16_t *run, const struct d1_facts *f1,
-	  struct groups *gs)
+	  uint8_t *leaked, const uint16_t *run, const struct past *past,
+	  int nfiles, struct groups *gs)
 {
 	const struct fmt_dump *d = g->d;
 	uint32_t *gid = malloc(((size_t)g->n + 1) * sizeof *gid);
@@ -416,7 +447,7 @@ group_all(const struct graph *g, const struct graph_paths *p,
 			if (id == GRAPH_NONE)
 				goto out;
 			head_add(&gs->g[id], par, d->obj_type[o], run[o],
-				 steady_holder(d, leaked, f1, par));
+				 steady_holder(d, leaked, past, nfiles, par));
 		}
 		gid[o] = id;
 		if (leaked[o] == LEAK_OLD)
@@ -652,20 +683,56 @@ defining_module(const struct fmt_dump *d, const char *tn)
 	return obj;
 }
 
+/* Unnamed hops (`<?>`) of a chain, its root not counted. */
+static size_t
+unnamed_hops(const struct graph_hop *h, size_t n)
+{
+	size_t u = 0;
+
+	for (size_t k = 1; k < n; k++)
+		u += h[k].name == 0;
+	return u;
+}
+
+/* Makes h[0..n) the group's path and its pattern.  0 or -1 (OOM). */
+static int
+set_path(const struct graph *g, const uint8_t *leaked, struct group *gr,
+	 const struct graph_hop *h, size_t n)
+{
+	struct text_buf b = {0};
+	struct graph_hop *copy = malloc(n * sizeof *copy);
+
+	graph_chain_text(g, h, n, 1, leaked, &b);
+	if (b.oom || !copy) {
+		text_free(&b);
+		free(copy);
+		return -1;
+	}
+	memcpy(copy, h, n * sizeof *h);
+	free(gr->path);
+	gr->path = copy;
+	gr->npath = n;
+	free(gr->pattern);
+	gr->pattern = b.s;
+	return 0;
+}
+
 /*
  * Design note 8: names each group through the module that defines its
  * objects' class when such a path is at most two steps longer than the
  * shortest one (`logging.root.manager.loggerDict`, not the same dict
- * through another module's LOGGER).  0 or -1 (out of memory).
+ * through another module's LOGGER); else, when the shortest path has
+ * unnamed hops, through the path with the fewest (`copyreg.dispatch_table`
+ * rather than `_pickle`'s C state).  0 or -1 (out of memory).
  */
 static int
-prefer_defining_module(const struct graph *g, const struct graph_paths *p,
-		       const uint8_t *leaked, struct groups *gs)
+better_names(const struct graph *g, const struct graph_paths *p,
+	     const uint8_t *leaked, struct groups *gs)
 {
 	const struct fmt_dump *d = g->d;
 	struct graph_search s;
-	struct graph_hop *h = NULL;
-	size_t cap = 0;
+	struct graph_hop *h = NULL, *alt = NULL;
+	size_t cap = 0, acap = 0;
 	int rc = -1;
 
 	if (graph_search_init(&s, g) != 0)
@@ -674,34 +741,33 @@ prefer_defining_module(const struct graph *g, const struct graph_paths *p,
 		struct group *gr = &gs->g[k];
 		uint32_t m = defining_module(d, fmt_str(d,
 					     d->types[gr->vote].name));
-		int64_t n = m == GRAPH_NONE ? 0 :
-			    graph_chain(g, p, gr->example, &h, &cap);
-		struct text_buf b = {0};
+		int64_t n = graph_chain(g, p, gr->example, &h, &cap), na = 0;
 
-		if (n < 0)
-			goto out;
-		if (n == 0 || h[0].obj == m)
+		if (n <= 0) {
+			if (n < 0)
+				goto out;
 			continue;
-		n = graph_chain_from(g, &s, m, gr->example, (uint32_t)n + 2,
-				     1u << 20, &h, &cap);
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			continue;
-		graph_chain_text(g, h, (size_t)n, 1, leaked, &b);
-		gr->path = malloc((size_t)n * sizeof *gr->path);
-		if (b.oom || !gr->path) {
-			text_free(&b);
-			goto out;
 		}
-		memcpy(gr->path, h, (size_t)n * sizeof *h);
-		gr->npath = (size_t)n;
-		free(gr->pattern);
-		gr->pattern = b.s;
+		if (m != GRAPH_NONE && h[0].obj != m)
+			na = graph_chain_from(g, &s, m, gr->example,
+					      (uint32_t)n + 2, 1u << 20, &alt,
+					      &acap);
+		if (na == 0 && unnamed_hops(h, (size_t)n)) {
+			na = graph_chain_named(g, &s, gr->example,
+					       3 * (uint32_t)n, 1u << 22,
+					       &alt, &acap);
+			if (na > 0 && unnamed_hops(alt, (size_t)na) >=
+			    unnamed_hops(h, (size_t)n))
+				na = 0;
+		}
+		if (na < 0 || (na > 0 && set_path(g, leaked, gr, alt,
+						  (size_t)na) != 0))
+			goto out;
 	}
 	rc = 0;
 out:
 	free(h);
+	free(alt);
 	graph_search_free(&s);
 	return rc;
 }
@@ -811,7 +877,7 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 
 static int
 analyse(const struct util_series *a, const struct fmt_dump *last,
-	uint8_t *leaked, const struct d1_facts *f1, const uint16_t *run)
+	uint8_t *leaked, const struct past *past, const uint16_t *run)
 {
 	struct graph g;
 	struct graph_paths p = {0};
@@ -825,10 +891,10 @@ analyse(const struct util_series *a, const struct fmt_dump *last,
 		return MUPPY_EXIT_FAILURE;
 	}
 	if (graph_paths_compute(&g, &p) != 0 ||
-	    group_all(&g, &p, leaked, run, f1, &gs) != 0)
+	    group_all(&g, &p, leaked, run, past, a->nfiles, &gs) != 0)
 		goto oom;
 	refine(g.d, a->nfiles, &gs);
-	if (prefer_defining_module(&g, &p, leaked, &gs) != 0)
+	if (better_names(&g, &p, leaked, &gs) != 0)
 		goto oom;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
@@ -846,14 +912,44 @@ out:
 	return rc;
 }
 
+static int
+shapes_alloc(struct past *p, uint64_t n)
+{
+	struct shape *s[2] = {&p->first, &p->prev};
+
+	p->dumps = calloc(n + 1, sizeof *p->dumps);
+	if (!p->dumps)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		s[k]->size = malloc((n + 1) * sizeof *s[k]->size);
+		s[k]->degree = calloc(n + 1, sizeof *s[k]->degree);
+		if (!s[k]->size || !s[k]->degree)
+			return -1;
+		for (uint64_t i = 0; i < n; i++)
+			s[k]->size[i] = UINT64_MAX;
+	}
+	return 0;
+}
+
+static void
+shapes_free(struct past *p)
+{
+	if (p->prev.size != p->first.size) {
+		free(p->prev.size);
+		free(p->prev.degree);
+	}
+	free(p->first.size);
+	free(p->first.degree);
+	free(p->dumps);
+}
+
 int
 cmd_leaks(int argc, char **argv)
 {
 	struct util_series a;
 	struct fmt_dump last;
 	uint8_t *leaked = NULL;
-	uint64_t *size1 = NULL;
-	uint32_t *deg1 = NULL;
+	struct past past = {{0}, {0}, NULL};
 	uint16_t *run = NULL;
 	int rc;
 
@@ -868,22 +964,13 @@ cmd_leaks(int argc, char **argv)
 	if (rc)
 		goto out_files;
 	leaked = malloc(last.nobjects + 1);
-	size1 = malloc((last.nobjects + 1) * sizeof *size1);
-	deg1 = malloc((last.nobjects + 1) * sizeof *deg1);
 	run = malloc((last.nobjects + 1) * sizeof *run);
-	if (!leaked || !size1 || !deg1 || !run) {
+	if (!leaked || !run || shapes_alloc(&past, last.nobjects) != 0)
 		rc = util_error("out of memory");
-	} else {
-		for (uint64_t i = 0; i < last.nobjects; i++)
-			size1[i] = UINT64_MAX;
-		const struct d1_facts f1 = {size1, deg1};
-
-		if (!(rc = mark_leaked(&a, &last, leaked, size1, deg1, run)))
-			rc = analyse(&a, &last, leaked, &f1, run);
-	}
+	else if (!(rc = mark_leaked(&a, &last, leaked, &past, run)))
+		rc = analyse(&a, &last, leaked, &past, run);
 	free(run);
-	free(deg1);
-	free(size1);
+	shapes_free(&past);
 	free(leaked);
 	fmt_dump_free(&last);
 	rc = util_finish_stdout(rc);

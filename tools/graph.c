@@ -293,7 +293,105 @@ graph_search_free(struct graph_search *s)
 	free(s->toward);
 	free(s->stamp);
 	free(s->queue);
+	free(s->pend);
 	memset(s, 0, sizeof *s);
+}
+
+/* An entry of graph_chain_named's queue: obj, reached from toward, due
+ * after `wait` more rounds (an unnamed edge costs two extra). */
+struct graph_pending {
+	uint32_t obj, toward;
+	uint32_t wait;
+};
+
+static uint32_t edge_name_between(const struct fmt_dump *d, uint32_t src,
+				  uint32_t dst);
+
+/* Appends a hop for o, named by the edge from the previous hop. */
+static int
+hop_push(const struct fmt_dump *d, struct graph_hop **hops, size_t *cap,
+	 size_t n, uint32_t o);
+
+int64_t
+graph_chain_named(const struct graph *g, struct graph_search *s,
+		  uint32_t target, uint32_t maxcost, uint32_t budget,
+		  struct graph_hop **hops, size_t *cap)
+{
+	uint32_t head = 0, tail = 0, level_end, cost = 0, root = GRAPH_NONE;
+	size_t n = 0;
+
+	if (target >= g->n || ++s->gen == 0)
+		return 0;
+	if (s->npend < budget) {
+		struct graph_pending *np = realloc(s->pend,
+						   budget * sizeof *np);
+		if (!np)
+			return -1;
+		s->pend = np;
+		s->npend = budget;
+	}
+	s->pend[tail++] = (struct graph_pending){target, GRAPH_NONE, 0};
+	level_end = tail;
+	while (head < tail && root == GRAPH_NONE) {
+		struct graph_pending e;
+
+		if (head == level_end) {   /* one round further */
+			if (++cost > maxcost)
+				return 0;
+			level_end = tail;
+		}
+		e = s->pend[head++];
+		if (e.wait) {              /* not due yet: to the next round */
+			if (tail >= budget)
+				return 0;
+			e.wait--;
+			s->pend[tail++] = e;
+			continue;
+		}
+		if (s->stamp[e.obj] == s->gen)
+			continue;          /* reached earlier, cheaper */
+		s->stamp[e.obj] = s->gen;
+		s->toward[e.obj] = e.toward;
+		if (g->flags[e.obj] & GRAPH_F_DUMPROOT) {
+			root = e.obj;
+			break;
+		}
+		for (uint32_t k = g->rev_start[e.obj];
+		     k < g->rev_start[e.obj + 1]; k++) {
+			uint32_t r = g->rev_src[k];
+			if (s->stamp[r] == s->gen)
+				continue;
+			if (tail >= budget)
+				return 0;
+			s->pend[tail++] = (struct graph_pending){r, e.obj,
+				edge_name_between(g->d, r, e.obj) ? 0 : 2};
+		}
+	}
+	if (root == GRAPH_NONE)
+		return 0;
+	for (uint32_t o = root; o != GRAPH_NONE; o = s->toward[o]) {
+		if (hop_push(g->d, hops, cap, n, o) != 0)
+			return -1;
+		n++;
+	}
+	return (int64_t)n;
+}
+
+static int
+hop_push(const struct fmt_dump *d, struct graph_hop **hops, size_t *cap,
+	 size_t n, uint32_t o)
+{
+	if (n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct graph_hop *h = realloc(*hops, nc * sizeof *h);
+		if (!h)
+			return -1;
+		*hops = h;
+		*cap = nc;
+	}
+	(*hops)[n].obj = o;
+	(*hops)[n].name = n ? edge_name_between(d, (*hops)[n - 1].obj, o) : 0;
+	return 0;
 }
 
 /* The name of the first edge src -> dst (0 if there is none). */
@@ -305,6 +403,9 @@ edge_name_between(const struct fmt_dump *d, uint32_t src, uint32_t dst)
 			return d->edge_name[k];
 	return 0;
 }
+
+static int hop_push(const struct fmt_dump *d, struct graph_hop **hops,
+		    size_t *cap, size_t n, uint32_t o);
 
 int64_t
 graph_chain_from(const struct graph *g, struct graph_search *s,
@@ -341,17 +442,8 @@ graph_chain_from(const struct graph *g, struct graph_search *s,
 	if (s->stamp[from] != s->gen)
 		return 0;
 	for (o = from; ; o = s->toward[o]) {
-		if (n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 16;
-			struct graph_hop *h = realloc(*hops, nc * sizeof *h);
-			if (!h)
-				return -1;
-			*hops = h;
-			*cap = nc;
-		}
-		(*hops)[n].obj = o;
-		(*hops)[n].name = n ? edge_name_between(g->d,
-							(*hops)[n - 1].obj, o) : 0;
+		if (hop_push(g->d, hops, cap, n, o) != 0)
+			return -1;
 		n++;
 		if (o == target)
 			break;

@@ -129,6 +129,8 @@ struct graph_search {
 	uint32_t *stamp;     /* per object: the search that visited it */
 	uint32_t *queue;
 	uint32_t gen;
+	struct graph_pending *pend;   /* graph_chain_named's queue */
+	uint32_t npend;      /* its capacity */
 };
 int graph_search_init(struct graph_search *s, const struct graph *g);
 void graph_search_free(struct graph_search *s);
@@ -143,6 +145,17 @@ void graph_search_free(struct graph_search *s);
 int64_t graph_chain_from(const struct graph *g, struct graph_search *s,
 			 uint32_t from, uint32_t target, uint32_t maxdepth,
 			 uint32_t budget, struct graph_hop **hops, size_t *cap);
+
+/*
+ * The chain from a dump root to target that reads best: each named edge
+ * costs 1, an unnamed one (`<?>`) 3, so `copyreg.dispatch_table` wins over
+ * the same dict reached through another module's C state.  Searched
+ * backwards from target over referrers, up to maxcost and budget queue
+ * entries.  Returns as graph_chain_from (0: none within the bounds).
+ */
+int64_t graph_chain_named(const struct graph *g, struct graph_search *s,
+			  uint32_t target, uint32_t maxcost, uint32_t budget,
+			  struct graph_hop **hops, size_t *cap);
 
 /* ---- text ------------------------------------------------------------ */
 
