@@ -92,6 +92,10 @@ enum muppy_err {
 /* Object flags (struct fmt_dump.obj_flags). */
 #define FMT_OBJ_GC_TRACKED 0x1u  /* gc.is_tracked(o) was true */
 #define FMT_OBJ_TYPE       0x2u  /* the object is itself a type */
+#define FMT_OBJ_STATIC     0x4u  /* kept by the interpreter for its whole
+                                    life: a static type, None, True,
+                                    False, Ellipsis, NotImplemented, a
+                                    cached small int, an interned str */
 
 /* Edge names: a uint32 packing (value << 3) | kind.  A value that does not
  * fit in 29 bits is stored as FMT_EDGE_NONE. */

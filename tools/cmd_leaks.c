@@ -311,8 +311,9 @@ groups_free(struct groups *gs)
 	memset(gs, 0, sizeof *gs);
 }
 
-/* Whether par grew, never shrinking, from D1 over D(n-1) to Dn (in size
- * or in referents; neither went down). */
+/* Whether par kept growing, never shrinking, from D1 over D(n-1) to Dn:
+ * neither its size nor its referents went down, and one of them went up
+ * in the last interval. */
 static int
 kept_growing(const struct fmt_dump *d, const struct past *past, uint32_t par)
 {
@@ -322,7 +323,7 @@ kept_growing(const struct fmt_dump *d, const struct past *past, uint32_t par)
 	uint32_t e3 = d->edge_start[par + 1] - d->edge_start[par];
 
 	return s1 <= s2 && s2 <= s3 && e1 <= e2 && e2 <= e3 &&
-	       (s1 < s3 || e1 < e3);
+	       (s2 < s3 || e2 < e3);
 }
 
 /*

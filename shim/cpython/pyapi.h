@@ -229,6 +229,8 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(PY_MOD, _Py_TrueStruct) \
 	X(PY_MOD, _Py_FalseStruct) \
 	X(PY_MOD, PySet_Type) \
+	X(PY_OPT, _Py_EllipsisObject) \
+	X(PY_OPT, _Py_NotImplementedStruct) \
 	X(PY_OPT, PyMethod_Type) \
 	X(PY_OPT, _PyRuntime)
 

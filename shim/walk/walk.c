@@ -2324,6 +2324,42 @@ walk_instance_values(struct walker *w, uint32_t src,
 	}
 }
 
+/*
+ * FMT_OBJ_STATIC: o lives as long as the interpreter whatever holds it
+ * (a static type, a singleton, a cached small int, an interned str), so
+ * its refcount tells nothing about a leak (tools: orphans).  Reads only
+ * fields the walk reads anyway, plus PyLong_AsSsize_t for an exact int.
+ */
+static int
+walk_is_static(const struct walk_type *ti, py_object *o)
+{
+	ssize_t v;
+
+	switch (ti->kind) {
+	case WK_TYPE:
+		return !(PY_TP_FLAGS(o) & PY_TPFLAGS_HEAPTYPE);
+	case WK_STR:   /* PyASCIIObject.state.interned: its 2 low bits */
+		return (PY_FIELD(uint32_t, o, PY_OFF_STR_STATE) & 3) != 0;
+	default:
+		break;
+	}
+	if (ti->type == py.PyLong_Type) {
+		/* One digit at most (3.12+: lv_tag >> 3 digits, else
+		 * |ob_size|), so the conversion cannot overflow. */
+		size_t digits = py.minor >= 12 ?
+			PY_FIELD(uintptr_t, o, PY_OFF_SIZE) >> 3 :
+			(size_t)(PY_SIZE(o) < 0 ? -PY_SIZE(o) : PY_SIZE(o));
+
+		if (digits > 1)
+			return 0;
+		v = py.PyLong_AsSsize_t(o);
+		return v >= -5 && v <= 256;
+	}
+	return o == py._Py_NoneStruct || o == py._Py_TrueStruct ||
+	       o == py._Py_FalseStruct || o == py._Py_EllipsisObject ||
+	       o == py._Py_NotImplementedStruct;
+}
+
 /* Records object o (slot) and discovers what it refers to. */
 static void
 walk_object(struct walker *w, py_object *o, uint32_t slot)
@@ -2460,6 +2496,8 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 		/* PyGC_Head._gc_next is non-zero while tracked (3.8+). */
 		if (isgc && PY_FIELD(uintptr_t, o, -PY_GC_HEAD_SIZE) != 0)
 			flags |= FMT_OBJ_GC_TRACKED;
+		else if (walk_is_static(ti, o))
+			flags |= FMT_OBJ_STATIC;
 		w->oflags[slot] = flags;
 	}
 }

@@ -24,6 +24,9 @@ import tempfile
 import threading
 import time
 
+# Heap objects made before any walk, for the FMT_OBJ_STATIC checks.
+STATIC_PROBES = (int("1" * 30), "".join(["not", "interned", "probe"]))
+
 DRIVER = None
 FAILED = []
 PASSED = []
@@ -412,6 +415,19 @@ def check_graph(d, t, probe):
     check("untracked tuple flagged untracked",
           d.obj(("a", 1))[4] & 1 == gc.is_tracked(("a", 1)) if d.obj(("a", 1))
           else True)
+    # FMT_OBJ_STATIC (0x4): what the interpreter keeps for its whole life.
+    big, heap_str = STATIC_PROBES
+    static = [None, True, False, Ellipsis, NotImplemented, 7, -5, 256,
+              int, dict, sys.intern("muppy_static_probe"), "__name__"]
+    heap = [big, 257, heap_str, foos[3], registry, type(foos[3])]
+    missing = [o for o in static + heap if not d.obj(o)]
+    check("the STATIC probes are in the walk", not missing, repr(missing))
+    bad = [o for o in static if d.obj(o) and not d.obj(o)[4] & 4]
+    check("STATIC flag on singletons, static types, small ints, interned "
+          "str", not bad, repr(bad))
+    bad = [o for o in heap if d.obj(o) and d.obj(o)[4] & 4]
+    check("no STATIC flag on heap objects (big int, 257, a str, an "
+          "instance, a list, a heap type)", not bad, repr(bad))
     rec = d.obj(probe[0])
     check("refcount as read", rec[3] == probe[1],
           "%d vs %d" % (rec[3], probe[1]))
