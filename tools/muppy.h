@@ -82,8 +82,8 @@ int muppy_main(int argc, char **argv);
 #define MUPPY_USAGE_TOP \
 	"muppy top DUMP [--limit N] [--by-type] [--format text|json|csv]"
 #define MUPPY_USAGE_ORPHANS \
-	"muppy orphans DUMP [--limit N] [--sort extra|size|address] " \
-	"[--format text|json|csv]"
+	"muppy orphans [OLDER_DUMP...] DUMP [--objects] [--limit N] " \
+	"[--sort extra|size|address] [--format text|json|csv]"
 
 /* ---- the commands (tools/cmd_<name>.c) ------------------------------- */
 

@@ -553,7 +553,7 @@ TEST(OrphansTest, HeldFromOutsideAndUnreferenced) {
   d.Edge(mod, fine);
   d.Edge(mod, held);
   d.Root(mod, FMT_ROOT_MODULE, "m");
-  Result r = Muppy({"orphans", d.Write("orphans.dump")});
+  Result r = Muppy({"orphans", d.Write("orphans.dump"), "--objects"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "address   |   type |         size |   refcnt |   referrers |"
@@ -564,6 +564,47 @@ TEST(OrphansTest, HeldFromOutsideAndUnreferenced) {
             "       2 |\n"
             "0x4000    |   list |     90     B |        0 |           0 |"
             "       0 |\n");
+}
+
+// Grouped by type and label, static objects left out, and with an older
+// dump the group that grew first.
+std::string OrphanDump(const std::string &name, int callbacks) {
+  Dump d;
+  uint32_t tm = d.Type("module"), tl = d.Type("list"), tf = d.Type("method"),
+           tn = d.Type("NoneType"), ti = d.Type("int"), ts = d.Type("str");
+  uint32_t mod = d.Obj(0x1000, tm, 72, "m");
+  d.Root(mod, FMT_ROOT_MODULE, "m");
+  for (int i = 0; i < 5; i++)      // five lists held from C, steady
+    d.Obj(0x2000 + 0x100 * (uint64_t)i, tl, 200, "", 2);
+  for (int i = 0; i < callbacks; i++)  // callbacks held from C, growing
+    d.Obj(0x8000 + 0x100 * (uint64_t)i, tf, 64, "", 1);
+  // None (by type name, as in old dumps), a flagged small int and an
+  // interned str: held from everywhere, never orphans.
+  d.Obj(0x100, tn, 16, "", 5000);
+  d.AddObj(0x180, ti, 28, 900, "", FMT_OBJ_STATIC);
+  d.AddObj(0x1f0, ts, 60, 40, "", FMT_OBJ_STATIC);
+  return d.Write(name);
+}
+
+TEST(OrphansTest, GroupsByTypeAndRanksGrowthFirst) {
+  std::string d1 = OrphanDump("orph1.dump", 2), d2 = OrphanDump("orph2.dump", 9);
+  Result r = Muppy({"orphans", d2, "--format", "csv"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  // One dump: by retained size (5 lists, 1000 B, before 9 methods, 576 B).
+  EXPECT_EQ(r.out,
+            "type,label,count,growth,extra,size,retained,example\n"
+            "list,,5,0,10,1000,1000,0x2000\n"
+            "method,,9,0,9,576,576,0x8000\n");
+  r = Muppy({"orphans", d1, d2, "--format", "csv"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "type,label,count,growth,extra,size,retained,example\n"
+            "method,,9,7,9,576,576,0x8000\n"
+            "list,,5,0,10,1000,1000,0x2000\n");
+  r = Muppy({"orphans", d1, d2});
+  EXPECT_NE(r.out.find("growth"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("NoneType"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("int"), std::string::npos) << r.out;
 }
 
 // ---- top ------------------------------------------------------------------
