@@ -266,6 +266,7 @@ struct py_layout {
 	ssize_t co_nfreevars;     /* int (3.11+) */
 	ssize_t co_name;
 	ssize_t fn_code, fn_name, fn_qualname, fn_closure;
+	ssize_t fn_defaults;      /* func_defaults; func_kwdefaults next */
 	ssize_t ht_qualname;      /* PyHeapTypeObject.ht_qualname */
 	ssize_t ht_cached_keys;   /* .ht_cached_keys: shared keys (3.11+) */
 	ssize_t dv_values;        /* PyDictValues.values[] (3.11+) */

@@ -790,7 +790,8 @@ walk_ranges_free(struct walk_ranges *r)
 	X(CLOSURE, "__closure__") X(F_BACK, "f_back") X(F_CODE, "f_code") \
 	X(F_GLOBALS, "f_globals") X(F_BUILTINS, "f_builtins") \
 	X(F_LOCALS, "f_locals") X(F_FUNC, "f_func") \
-	X(M_FUNC, "__func__") X(M_SELF, "__self__")
+	X(M_FUNC, "__func__") X(M_SELF, "__self__") \
+	X(DEFAULTS, "__defaults__") X(KWDEFAULTS, "__kwdefaults__")
 #define WALK_NM_ENUM(id, text) WN_##id,
 enum walk_fixed_name { WALK_FIXED_NAMES(WALK_NM_ENUM) WN_COUNT };
 #undef WALK_NM_ENUM
@@ -842,6 +843,8 @@ struct walk_type {
 				     tp_traverse reports (note 7) */
 	uint8_t invalid;          /* failed walk_type_valid: instances are
 				     skipped (note 8) */
+	uint8_t indexed;          /* collections.deque: tp_traverse reports
+				     the items in order, named [i] */
 };
 
 struct walk_member {
@@ -883,6 +886,8 @@ struct walker {
 	                             (WALK_SRC_PREV; walk_flush) */
 	py_object *named[WALK_NAMED_MAX];   /* what cur's named edges reach */
 	uint32_t nnamed;
+	py_object *indexing;      /* an indexed object being traversed */
+	uint32_t next_index;      /* its next item's index */
 	struct {
 		py_object *val;
 		uint32_t name;
@@ -1389,6 +1394,13 @@ walk_visit(py_object *o, void *arg)
 			return 0;
 		}
 	}
+	if (w->indexing && o != PY_TYPE(w->indexing)) {   /* a deque item */
+		uint32_t i = w->next_index++;
+
+		walk_edge(w, w->cur, o, walk_ename(FMT_EDGE_INDEX,
+			  i > FMT_EDGE_VALUE_MAX ? UINT32_MAX : i));
+		return 0;
+	}
 	walk_edge(w, w->cur, o, FMT_EDGE_NONE);
 	return 0;
 }
@@ -1871,6 +1883,9 @@ walk_type_init(struct walker *w, struct walk_type *ti, py_object *t)
 	}
 	fl = PY_TP_FLAGS(t);
 	ti->kind = (uint8_t)walk_type_kind(t, fl);
+	/* The exact deque only: a subclass's traverse reports its __dict__
+	 * and slots too, before the items. */
+	ti->indexed = strcmp(PY_TP_NAME(t), "collections.deque") == 0;
 	ti->exact = t == py.PyDict_Type || t == py.PyList_Type ||
 		    t == py.PyTuple_Type;
 	ti->have_gc = (fl & PY_TPFLAGS_HAVE_GC) != 0;
@@ -2160,6 +2175,10 @@ walk_function(struct walker *w, uint32_t src, py_object *fn)
 
 	walk_edge_other(w, src, co, WN_CODE);
 	walk_edge_other(w, src, cl, WN_CLOSURE);
+	walk_edge_other(w, src, PY_FIELD(py_object *, fn, py.lay.fn_defaults),
+			WN_DEFAULTS);
+	walk_edge_other(w, src, PY_FIELD(py_object *, fn,
+					 py.lay.fn_defaults + 8), WN_KWDEFAULTS);
 	if (!cl || !co || PY_TYPE(co) != py.PyCode_Type ||
 	    PY_TYPE(cl) != py.PyTuple_Type)
 		return;
@@ -2483,7 +2502,12 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 	}
 	if (isgc && ti->traverse && !ti->exact && !w->err) {
 		w->cur = slot;
+		if (ti->indexed && w->graph) {
+			w->indexing = o;
+			w->next_index = 0;
+		}
 		ti->traverse(o, walk_visit, w);
+		w->indexing = NULL;
 	}
 	w->ncmp = 0;
 	if (w->graph && !w->err) {

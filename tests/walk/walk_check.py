@@ -27,6 +27,14 @@ import time
 # Heap objects made before any walk, for the FMT_OBJ_STATIC checks.
 STATIC_PROBES = (int("1" * 30), "".join(["not", "interned", "probe"]))
 
+# A deque's items are named by index; a function's defaults by name.
+import collections  # noqa: E402
+DEQUE_PROBE = collections.deque([[1], [2], [3]])
+
+
+def DEFAULTS_PROBE(x, _cache={"k": [4]}, *, flag=[5]):
+    return x
+
 DRIVER = None
 FAILED = []
 PASSED = []
@@ -428,6 +436,15 @@ def check_graph(d, t, probe):
     bad = [o for o in heap if d.obj(o) and d.obj(o)[4] & 4]
     check("no STATIC flag on heap objects (big int, 257, a str, an "
           "instance, a list, a heap type)", not bad, repr(bad))
+    out = d.out(DEQUE_PROBE)
+    check("deque items named [0] [1] [2]",
+          all((id(x), KIND_INDEX, i) in out
+              for i, x in enumerate(DEQUE_PROBE)), str(out))
+    out = d.out(DEFAULTS_PROBE)
+    check("function -> __defaults__ and __kwdefaults__",
+          (id(DEFAULTS_PROBE.__defaults__), KIND_OTHER, "__defaults__") in out
+          and (id(DEFAULTS_PROBE.__kwdefaults__), KIND_OTHER,
+               "__kwdefaults__") in out, str(out))
     rec = d.obj(probe[0])
     check("refcount as read", rec[3] == probe[1],
           "%d vs %d" % (rec[3], probe[1]))
