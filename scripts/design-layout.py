@@ -27,7 +27,7 @@ END = "<!-- end of layout -->"
 def head_sentence(path):
     """The first sentence after 'name - ' in the file's opening comment."""
     with open(path, encoding="utf-8") as f:
-        text = f.read(4000)
+        text = f.read(20000)
     m = re.match(r"/\*\n((?: \*.*\n)+?) \*/", text)
     if not m:
         return None

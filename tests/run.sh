@@ -98,6 +98,27 @@ if [ -f tests/integration/run.py ]; then
     fi
 fi
 
+if [ -f tests/leakzoo/zoo.py ]; then
+    section "the leak zoo: tests/leakzoo/zoo.py (muppy leaks on known leaks and churn)"
+    if up_to_date //tools:muppy //shim:libmuppy.so; then
+        # One 3.11 and the newest interpreter here (about 1.5 minutes);
+        # scripts/leakzoo.sh runs every interpreter.
+        zoo_pythons=$(python3 -c 'import sys; sys.path.insert(0, "tests/integration")
+import common
+found = common.interpreters()
+py311 = [i for i in found if i.version_info == (3, 11)]
+pick = py311[:1] + [i for i in found[-1:] if i not in py311[:1]]
+print(" ".join("--python " + i.path for i in pick))')
+        python3 tests/leakzoo/zoo.py --muppy bazel-bin/tools/muppy \
+            --shim bazel-bin/shim/libmuppy.so $zoo_pythons \
+            2>&1 | tee "$work/leakzoo.log"
+        counted+=(--counted leakzoo "$work/leakzoo.log" "${PIPESTATUS[0]}")
+    else
+        echo "not run: bazel-bin/tools/muppy or bazel-bin/shim/libmuppy.so did not build"
+        failed+=(--failed "the leak zoo (muppy or libmuppy.so did not build)")
+    fi
+fi
+
 if [ -f tests/cpython_slice.py ]; then
     section "CPython's own tests with and without the shim: tests/cpython_slice.py"
     if up_to_date //tools:muppy //shim:libmuppy.so; then

@@ -1,7 +1,7 @@
 /*
- * cmd_leaks.c - `muppy leaks D1 D2 ... Dn`: the objects born after D1
- * that are still alive in Dn, grouped by the path pattern that holds them,
- * so ten thousand leaked Windows in one list read as one line:
+ * cmd_leaks.c - `muppy leaks D1 D2 ... Dn`: what keeps growing while the
+ * program repeats its work, grouped by the path pattern that holds it, so
+ * ten thousand leaked Windows in one list read as one line:
  * `sys.modules['app'].windows[*]  10000  app.Window  1.17 MB  <example>`.
  *
  * DESIGN NOTES
