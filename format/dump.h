@@ -263,6 +263,11 @@ enum fmt_read_what {
 	                            nstrdata are 0 and their arrays NULL (for
 	                            matching objects across dumps: 29 bytes
 	                            per object instead of 33 + 8 per edge) */
+	FMT_READ_DEGREES = 3,    /* as OBJECTS plus each object's number of
+	                            referents: edge_start decoded (nedges set),
+	                            edge_dst and edge_name NULL; ROOTS and
+	                            STRDATA as with OBJECTS (33 bytes per
+	                            object, for muppy leaks) */
 };
 
 /*

@@ -568,6 +568,26 @@ dec_edges(struct rd *r, struct fmt_dump *d)
 	return 0;
 }
 
+/* FMT_READ_DEGREES: the out-degrees of EDGES, the rest verified (CRC)
+ * and skipped. */
+static int
+dec_edge_degrees(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, ne;
+
+	TRY(rd_count(r, &n, UINT32_MAX, 1, "objects"));
+	TRY(rd_count(r, &ne, UINT32_MAX, 2, "edges"));
+	if (n > (r->limit - rd_pos(r) - 2 * ne))
+		return rd_corrupt(r, "%llu out-degrees and %llu edges cannot "
+				  "fit", (unsigned long long)n,
+				  (unsigned long long)ne);
+	ALLOC(d->edge_start, n + 1);
+	d->nedges = ne;
+	r->edges_nobj = n;
+	TRY(dec_degrees(r, d, n));
+	return rd_bytes(r, NULL, r->limit - rd_pos(r));
+}
+
 static int
 dec_roots(struct rd *r, struct fmt_dump *d)
 {
@@ -637,7 +657,8 @@ check_graph_refs(struct rd *r, const struct fmt_dump *d,
 {
 	uint64_t n = d->nobjects;
 
-	if (what == FMT_READ_ALL && r->edges_nobj != n)
+	if ((what == FMT_READ_ALL || what == FMT_READ_DEGREES) &&
+	    r->edges_nobj != n)
 		return ref_corrupt(r, FMT_SEC_EDGES, "covers %llu objects, "
 				   "OBJECTS has %llu",
 				   (unsigned long long)r->edges_nobj,
@@ -654,7 +675,7 @@ check_graph_refs(struct rd *r, const struct fmt_dump *d,
 					   (unsigned long long)i,
 					   d->obj_label[i], d->nstrings);
 	}
-	for (uint64_t e = 0; e < d->nedges; e++)
+	for (uint64_t e = 0; d->edge_name && e < d->nedges; e++)
 		if (!fmt_edge_name_ok(d, d->edge_name[e]))
 			return ref_corrupt(r, FMT_SEC_EDGES, "edge %llu name "
 					   "0x%x names a string past %u",
@@ -728,9 +749,12 @@ dec_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 		return rd_corrupt(r, "section appears twice");
 	r->seen |= SEEN(id);
 	r->sec_off[id] = rd_pos(r) - 12;
+	if (what == FMT_READ_DEGREES && id == FMT_SEC_EDGES)
+		return dec_edge_degrees(r, d);
 	if (is_graph_section(id) &&   /* not wanted: verified in pass 1 */
 	    (what == FMT_READ_SUMMARY ||
-	     (what == FMT_READ_OBJECTS && id != FMT_SEC_OBJECTS)))
+	     ((what == FMT_READ_OBJECTS || what == FMT_READ_DEGREES) &&
+	      id != FMT_SEC_OBJECTS)))
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
 	TRY(dec[id](r, d));
 	if (rd_pos(r) != r->limit)
@@ -985,7 +1009,7 @@ fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
 	r.err = err;
 	r.errlen = errlen;
 	if (what != FMT_READ_ALL && what != FMT_READ_SUMMARY &&
-	    what != FMT_READ_OBJECTS) {
+	    what != FMT_READ_OBJECTS && what != FMT_READ_DEGREES) {
 		rc = MUPPY_EINVAL;
 		goto fail;
 	}

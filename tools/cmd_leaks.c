@@ -94,12 +94,41 @@ static const char leaks_help[] =
 #define LEAKS_HOLD_SHOWN 4     /* of which the largest are printed */
 
 /* What an earlier dump said of the objects of Dn that were in it: their
- * size and number of referents; size[i] UINT64_MAX for those that were
+ * size and number of referents; size[i] SHAPE_NONE for those that were
  * not (design note 7). */
 struct shape {
-	uint64_t *size;
+	uint32_t *size;     /* bytes, at most SHAPE_BIG */
 	uint32_t *degree;
 };
+#define SHAPE_NONE UINT32_MAX
+#define SHAPE_BIG (UINT32_MAX - 1)   /* sizes past 4 GiB compare as equal */
+
+static uint32_t
+shape_size(uint64_t size)
+{
+	return size > SHAPE_BIG ? SHAPE_BIG : (uint32_t)size;
+}
+
+/* sh->size[j] for the objects j of b that a also has (same address and
+ * type: the seen marks of graph_match_common, re-derived here). */
+static void
+shape_sizes(const struct fmt_dump *a, const struct fmt_dump *b,
+	    struct shape *sh)
+{
+	uint64_t i = 0, j = 0;
+
+	while (i < a->nobjects && j < b->nobjects) {
+		if (a->obj_addr[i] < b->obj_addr[j]) {
+			i++;
+		} else if (a->obj_addr[i] > b->obj_addr[j]) {
+			j++;
+		} else {
+			sh->size[j] = shape_size(a->obj_size[i]);
+			i++;
+			j++;
+		}
+	}
+}
 
 /* Dn's objects as D1 and as D(n-1) had them, and in how many of the
  * earlier dumps each was (same address and type). */
@@ -134,7 +163,7 @@ warn_other_process(const struct util_series *a, int k,
  * Marks leaked[i] for the objects of last (the dump files[n-1]) that
  * design note 1 calls leaked, reading files[n-2] down to files[0], and
  * the shapes of those that were in files[0] and files[n-2] (design note
- * 7; the others keep size UINT64_MAX), and run[i], the first dump of the run of dumps
+ * 7; the others keep size SHAPE_NONE), and run[i], the first dump of the run of dumps
  * ending at Dn that holds object i (its birth, for note 7).  Returns 0 or an exit status (message printed).
  */
 static int
@@ -155,25 +184,22 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 	}
 	for (int k = a->nfiles - 2; k >= 0; k--) {
 		struct fmt_dump dk;
-		struct shape *sh = k == 0 ? &past->first :
+		struct shape *sh = a->nfiles < 3 ? NULL :
+				   k == 0 ? &past->first :
 				   k == a->nfiles - 2 ? &past->prev : NULL;
 
-		/* D1 and D(n-1) whole: their out-degrees tell steady
-		 * holders (note 7). */
-		rc = sh ? graph_read_dump(a->files[k], &dk) :
+		/* D1 and D(n-1) with out-degrees: they tell steady holders
+		 * (note 7). */
+		rc = sh ? graph_read_degrees(a->files[k], &dk) :
 			  graph_read_objects(a->files[k], &dk);
 		if (rc)
 			goto out;
 		warn_other_process(a, k, &dk, last);
 		memset(seen, 0, n + 1);
-		rc = graph_match_common(&dk, last, seen, 1,
-					sh ? sh->size : NULL,
+		rc = graph_match_common(&dk, last, seen, 1, NULL,
 					sh ? sh->degree : NULL);
-		if (sh == &past->first && a->nfiles == 2) {
-			free(past->prev.size);      /* D1 is D(n-1) */
-			free(past->prev.degree);
-			past->prev = past->first;
-		}
+		if (!rc && sh)
+			shape_sizes(&dk, last, sh);
 		fmt_dump_free(&dk);
 		if (rc) {
 			rc = util_error("out of memory");
@@ -182,7 +208,8 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 		for (uint64_t i = 0; i < n; i++) {
 			if (!seen[i])
 				continue;
-			past->dumps[i]++;
+			if (past->dumps)
+				past->dumps[i]++;
 			if (run[i] == k + 1 && k > 0)
 				run[i] = (uint16_t)k;
 			else
@@ -317,8 +344,8 @@ groups_free(struct groups *gs)
 static int
 kept_growing(const struct fmt_dump *d, const struct past *past, uint32_t par)
 {
-	uint64_t s1 = past->first.size[par], s2 = past->prev.size[par];
-	uint64_t s3 = d->obj_size[par];
+	uint32_t s1 = past->first.size[par], s2 = past->prev.size[par];
+	uint32_t s3 = shape_size(d->obj_size[par]);
 	uint32_t e1 = past->first.degree[par], e2 = past->prev.degree[par];
 	uint32_t e3 = d->edge_start[par + 1] - d->edge_start[par];
 
@@ -339,7 +366,7 @@ static int
 steady_holder(const struct fmt_dump *d, const uint8_t *leaked,
 	      const struct past *past, int nfiles, uint32_t par)
 {
-	if (par >= d->nobjects || leaked[par])
+	if (nfiles < 3 || par >= d->nobjects || leaked[par])
 		return 0;
 	if (past->dumps[par] < nfiles - 1)
 		return 1;   /* an address that came back */
@@ -913,11 +940,14 @@ out:
 	return rc;
 }
 
+/* The shapes of design note 7, needed with three dumps or more only. */
 static int
-shapes_alloc(struct past *p, uint64_t n)
+shapes_alloc(struct past *p, uint64_t n, int nfiles)
 {
 	struct shape *s[2] = {&p->first, &p->prev};
 
+	if (nfiles < 3)
+		return 0;
 	p->dumps = calloc(n + 1, sizeof *p->dumps);
 	if (!p->dumps)
 		return -1;
@@ -927,7 +957,7 @@ shapes_alloc(struct past *p, uint64_t n)
 		if (!s[k]->size || !s[k]->degree)
 			return -1;
 		for (uint64_t i = 0; i < n; i++)
-			s[k]->size[i] = UINT64_MAX;
+			s[k]->size[i] = SHAPE_NONE;
 	}
 	return 0;
 }
@@ -935,10 +965,8 @@ shapes_alloc(struct past *p, uint64_t n)
 static void
 shapes_free(struct past *p)
 {
-	if (p->prev.size != p->first.size) {
-		free(p->prev.size);
-		free(p->prev.degree);
-	}
+	free(p->prev.size);
+	free(p->prev.degree);
 	free(p->first.size);
 	free(p->first.degree);
 	free(p->dumps);
@@ -966,7 +994,8 @@ cmd_leaks(int argc, char **argv)
 		goto out_files;
 	leaked = malloc(last.nobjects + 1);
 	run = malloc((last.nobjects + 1) * sizeof *run);
-	if (!leaked || !run || shapes_alloc(&past, last.nobjects) != 0)
+	if (!leaked || !run ||
+	    shapes_alloc(&past, last.nobjects, a.nfiles) != 0)
 		rc = util_error("out of memory");
 	else if (!(rc = mark_leaked(&a, &last, leaked, &past, run)))
 		rc = analyse(&a, &last, leaked, &past, run);

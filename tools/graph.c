@@ -785,6 +785,12 @@ graph_read_objects(const char *path, struct fmt_dump *d)
 }
 
 int
+graph_read_degrees(const char *path, struct fmt_dump *d)
+{
+	return graph_read(path, FMT_READ_DEGREES, d);
+}
+
+int
 graph_open(const char *path, struct fmt_dump *d, struct graph *g)
 {
 	int rc = graph_read_dump(path, d);

@@ -228,6 +228,10 @@ int graph_read_dump(const char *path, struct fmt_dump *d);
  */
 int graph_read_objects(const char *path, struct fmt_dump *d);
 
+/* As graph_read_objects, with each object's number of referents too
+ * (FMT_READ_DEGREES: edge_start only). */
+int graph_read_degrees(const char *path, struct fmt_dump *d);
+
 /*
  * graph_read_dump, then graph_build: the first step of every analysis.
  * Prints the error; returns 0 (caller frees both: graph_free first) or

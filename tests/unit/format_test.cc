@@ -498,9 +498,26 @@ TEST(Format, ReadObjectsModeSkipsEdgesRootsAndStrdata) {
 			       Body(secs)), FMT_READ_OBJECTS).rc,
 		  MUPPY_ECORRUPT);
 	// Not a mode: refused before anything is decoded.
-	Read unknown(f, (fmt_read_what)3);
+	Read unknown(f, (fmt_read_what)4);
 	EXPECT_EQ(unknown.rc, MUPPY_EINVAL);
 	EXPECT_TRUE(Zeroed(unknown.d));
+	// DEGREES: OBJECTS plus each object's out-degree, nothing else of
+	// EDGES; a corrupt EDGES payload is still refused.
+	Read deg(f, FMT_READ_DEGREES);
+	ASSERT_EQ(deg.rc, 0) << deg.err;
+	ASSERT_EQ(deg.d.nobjects, all.d.nobjects);
+	EXPECT_EQ(deg.d.nedges, all.d.nedges);
+	ASSERT_NE(deg.d.edge_start, nullptr);
+	for (uint64_t i = 0; i <= all.d.nobjects; i++)
+		EXPECT_EQ(deg.d.edge_start[i], all.d.edge_start[i]) << i;
+	EXPECT_EQ(deg.d.edge_dst, nullptr);
+	EXPECT_EQ(deg.d.edge_name, nullptr);
+	EXPECT_EQ(deg.d.nroots, 0u);
+	secs = Sections(Inflate(f));
+	Find(secs, FMT_SEC_EDGES)->payload.resize(2);
+	EXPECT_EQ(Read(Reframe(Header(1, 0, FMT_FLAG_GRAPH | FMT_FLAG_STRINGS),
+			       Body(secs)), FMT_READ_DEGREES).rc,
+		  MUPPY_ECORRUPT);
 }
 
 // FMT_READ_SUMMARY does not depend on the writer's section order: graph
