@@ -49,19 +49,29 @@
  *      rebound each round or a frame's locals can look old.  So a group
  *      is a leak only when (a) its heads were born in at least two
  *      different intervals, and (b) at least one head's holder is not a
- *      steady container: one that was in D1 with the same size and the
- *      same number of referents (a module's C state shows in its
- *      referents, not its size), or an old address that came back (its
- *      contents are churn).  A dict's keys fold into the line of its
- *      values; weak references (held as side effects of what they refer
- *      to) are left out when a strong holder is reported.  Known miss: a
- *      linked chain grown at a steady holder (`head = Node(head)`) reads
- *      as replaced; `muppy track` shows the type growing.
+ *      steady container: it is the same object (address and type) in
+ *      every dump, never smaller from D1 over D(n-1) to Dn in size or in
+ *      number of referents (a module's C state shows in its referents,
+ *      not its size), and bigger in both windows (a reused address whose
+ *      new object happens to be bigger grows once only); an address
+ *      missing from an earlier dump is reused, its contents churn.  A
+ *      dict's keys fold into the line of its values; weak references
+ *      (held as side effects of what they refer to) are left out when a
+ *      strong holder is reported.  Known miss: a linked chain grown at a
+ *      steady holder (`head = Node(head)`) reads as replaced; `muppy
+ *      track` shows the type growing.
  *   8. Names.  A group is named through the module that defines its
  *      objects' class when such a path is at most two steps longer than
  *      the shortest (`logging.root.manager.loggerDict`, not the same dict
  *      through another module's LOGGER): a backward search from the
- *      example over referrers, bounded in depth and visits.
+ *      example over referrers, bounded in depth and visits; else, when
+ *      the shortest path has unnamed steps, the path with the fewest
+ *      (named steps cost 1, unnamed 3: graph_chain_named).
+ *   9. A single object that grows: an old object (same address and type
+ *      in every dump) bigger in both windows by LEAKS_GROW_MIN bytes in
+ *      all, that holds no leaked object (a bytearray that is extended, a
+ *      list of small ints): nothing is born, so no group shows it; it is
+ *      a line of its own, count 1, with how much it grew.
  */
 #include <inttypes.h> /* PRIx64, PRIu64 */
 #include <stdio.h>    /* printf */
@@ -245,6 +255,8 @@ struct group {
 	} holds[LEAKS_HOLD_TYPES];
 	uint32_t nholds;
 	uint64_t other_count, other_size;
+	uint64_t grew;           /* a growing single object (note 9): bytes
+				    it grew by since D1; 0 for a group */
 	struct graph_hop *path;  /* the example's path when a better one than
 				    the BFS tree's was found (note 8), owned */
 	size_t npath;
@@ -340,7 +352,8 @@ groups_free(struct groups *gs)
 
 /* Whether par kept growing, never shrinking, from D1 over D(n-1) to Dn:
  * neither its size nor its referents went down, and one of them went up
- * in the last interval. */
+ * in both windows (D1 to D(n-1), D(n-1) to Dn): a reused address whose
+ * new object happens to be bigger grows once, a container grows again. */
 static int
 kept_growing(const struct fmt_dump *d, const struct past *past, uint32_t par)
 {
@@ -350,7 +363,7 @@ kept_growing(const struct fmt_dump *d, const struct past *past, uint32_t par)
 	uint32_t e3 = d->edge_start[par + 1] - d->edge_start[par];
 
 	return s1 <= s2 && s2 <= s3 && e1 <= e2 && e2 <= e3 &&
-	       (s2 < s3 || e2 < e3);
+	       ((s1 < s2 && s2 < s3) || (e1 < e2 && e2 < e3));
 }
 
 /*
@@ -547,6 +560,94 @@ merge_keys(struct groups *gs, uint32_t k)
 	}
 }
 
+/* A new group at the end, past the hash index (which refine left stale);
+ * takes pattern over.  NULL when out of memory (pattern freed). */
+static struct group *
+groups_append(struct groups *gs, char *pattern, uint32_t head, uint32_t type)
+{
+	if (gs->n == gs->cap) {
+		uint32_t nc = gs->cap ? gs->cap * 2 : 16;
+		struct group *ng = realloc(gs->g, nc * sizeof *ng);
+		if (!ng) {
+			free(pattern);
+			return NULL;
+		}
+		gs->g = ng;
+		gs->cap = nc;
+	}
+	memset(&gs->g[gs->n], 0, sizeof gs->g[gs->n]);
+	gs->g[gs->n].pattern = pattern;
+	gs->g[gs->n].example = head;
+	gs->g[gs->n].type = type;
+	return &gs->g[gs->n++];
+}
+
+/* Whether i holds a leaked object (its growth is then the group's). */
+static int
+holds_leaked(const struct fmt_dump *d, const uint8_t *leaked, uint32_t i)
+{
+	for (uint64_t k = d->edge_start[i]; k < d->edge_start[i + 1]; k++)
+		if (leaked[d->edge_dst[k]])
+			return 1;
+	return 0;
+}
+
+/*
+ * Design note 9: an old object that grew in every interval by at least
+ * LEAKS_GROW_MIN bytes overall and holds no leaked object (a buffer that
+ * is extended, a list of small ints appended to) is a line of its own:
+ * nothing new is born, so no group shows it.  0 or -1 (out of memory).
+ */
+#define LEAKS_GROW_MIN 1024
+
+static int
+add_growing_objects(const struct graph *g, const struct graph_paths *p,
+		    const uint8_t *leaked, const struct past *past,
+		    int nfiles, struct groups *gs)
+{
+	const struct fmt_dump *d = g->d;
+	struct graph_hop *h = NULL;
+	size_t cap = 0;
+	int rc = -1;
+
+	for (uint32_t k = 0; nfiles >= 3 && k < p->nreached; k++) {
+		uint32_t i = p->order[k], s1, s2, s3;
+		struct text_buf b = {0};
+		int64_t n;
+
+		if (leaked[i] || past->dumps[i] < nfiles - 1)
+			continue;
+		s1 = past->first.size[i];
+		s2 = past->prev.size[i];
+		s3 = shape_size(d->obj_size[i]);
+		if (!(s1 < s2 && s2 < s3) || s3 - s1 < LEAKS_GROW_MIN ||
+		    holds_leaked(d, leaked, i))
+			continue;
+		n = graph_chain(g, p, i, &h, &cap);
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			continue;
+		graph_chain_text(g, h, (size_t)n, 0, NULL, &b);
+		if (b.oom) {
+			text_free(&b);
+			goto out;
+		}
+		struct group *gr = groups_append(gs, b.s, i, d->obj_type[i]);
+		if (!gr)
+			goto out;
+		head_add(gr, p->parent[i], d->obj_type[i], 0, 0);
+		gr->objects = 1;
+		gr->size = d->obj_size[i];
+		gr->grew = s3 - s1;
+		hold_add(gr, d->obj_type[i], 1, d->obj_size[i]);
+	}
+	rc = 0;
+out:
+	free(h);
+	return rc;
+}
+
 /* Design note 7 on the groups, then note 4 (nfiles >= 3: groups without
  * an old member go).  The hash index is not needed after grouping and
  * goes stale. */
@@ -671,6 +772,9 @@ holds_text(const struct fmt_dump *d, const struct group *gr,
 	}
 	if (more)
 		text_addf(b, ", %" PRIu64 " of other types", more);
+	if (gr->grew)
+		text_addf(b, "; it grew by %" PRIu64 " B since the first dump, "
+			  "in every interval", gr->grew);
 }
 
 static void
@@ -922,7 +1026,8 @@ analyse(const struct util_series *a, const struct fmt_dump *last,
 	    group_all(&g, &p, leaked, run, past, a->nfiles, &gs) != 0)
 		goto oom;
 	refine(g.d, a->nfiles, &gs);
-	if (better_names(&g, &p, leaked, &gs) != 0)
+	if (better_names(&g, &p, leaked, &gs) != 0 ||
+	    add_growing_objects(&g, &p, leaked, past, a->nfiles, &gs) != 0)
 		goto oom;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);

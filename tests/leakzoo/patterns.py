@@ -567,6 +567,24 @@ def bounded_lru_cache_full(r):
         _bounded(r * N + i)
 
 
+_buffer = bytearray()
+
+
+@pattern("_buffer", "bytearray", 0.5)
+def one_buffer_growing(r):
+    # Nothing new is born: one object grows (design note 9 of cmd_leaks.c).
+    _buffer.extend(b"x" * 20000)
+
+
+_samples = []
+
+
+@pattern("_samples", "list", 0.5)
+def list_of_small_ints(r):
+    for i in range(N):
+        _samples.append(i % 7)    # cached small ints: nothing is born
+
+
 # ---- running one ---------------------------------------------------------
 
 def main(argv):

@@ -64,9 +64,9 @@ def judge(name, groups):
         why.append("first line held by %r, not %r" % (g["pattern"], holder))
     if not g["type"].split(".")[-1].startswith(type_suffix):
         why.append("type %r, not %r" % (g["type"], type_suffix))
-    lo, hi = per_round * (rounds - 1), per_round * rounds * 105 // 100
+    lo, hi = per_round * (rounds - 1), per_round * rounds * 1.05
     if not lo <= g["count"] <= hi:
-        why.append("count %d, not %d..%d" % (g["count"], lo, hi))
+        why.append("count %d, not %g..%g" % (g["count"], lo, hi))
     false = [x for x in groups[1:]
              if not any(a in x["pattern"] for a in also)]
     if false:
@@ -83,6 +83,8 @@ def main():
     ap.add_argument("--shim", required=True)
     ap.add_argument("--python", action="append", default=[])
     ap.add_argument("-k", dest="only", action="append", default=[])
+    ap.add_argument("--keep", metavar="DIR",
+                    help="write the dumps under DIR and keep them")
     ap.add_argument("--show", action="store_true",
                     help="print every group of a failing pattern")
     a = ap.parse_args()
@@ -90,7 +92,8 @@ def main():
     names = [n for n in patterns.PATTERNS
              if not a.only or any(k in n for k in a.only)]
     passed = failed = first_ok = false_lines = 0
-    with tempfile.TemporaryDirectory(prefix="leakzoo.") as work:
+    with tempfile.TemporaryDirectory(prefix="leakzoo.") as tmp:
+        work = a.keep or tmp
         for py in pythons:
             for name in names:
                 sub = os.path.join(work, str(abs(hash(py))))
