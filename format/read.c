@@ -528,24 +528,31 @@ dec_degrees(struct rd *r, struct fmt_dump *d, uint64_t n)
 	return 0;
 }
 
+/* EDGES up to its out-degrees: counts, edge_start.  Into *n, *ne. */
+static int
+dec_edges_head(struct rd *r, struct fmt_dump *d, uint64_t *n, uint64_t *ne)
+{
+	TRY(rd_count(r, n, UINT32_MAX, 1, "objects"));
+	/* n degrees then 2 bytes or more per edge. */
+	TRY(rd_count(r, ne, UINT32_MAX, 2, "edges"));
+	if (*n > (r->limit - rd_pos(r) - 2 * *ne))
+		return rd_corrupt(r, "%llu out-degrees and %llu edges cannot "
+				  "fit", (unsigned long long)*n,
+				  (unsigned long long)*ne);
+	ALLOC(d->edge_start, *n + 1);
+	d->nedges = *ne;
+	r->edges_nobj = *n;
+	return dec_degrees(r, d, *n);
+}
+
 static int
 dec_edges(struct rd *r, struct fmt_dump *d)
 {
 	uint64_t n, ne, v;
 
-	TRY(rd_count(r, &n, UINT32_MAX, 1, "objects"));
-	/* n degrees then 2 bytes or more per edge. */
-	TRY(rd_count(r, &ne, UINT32_MAX, 2, "edges"));
-	if (n > (r->limit - rd_pos(r) - 2 * ne))
-		return rd_corrupt(r, "%llu out-degrees and %llu edges cannot "
-				  "fit", (unsigned long long)n,
-				  (unsigned long long)ne);
-	ALLOC(d->edge_start, n + 1);
+	TRY(dec_edges_head(r, d, &n, &ne));
 	ALLOC(d->edge_dst, ne);
 	ALLOC(d->edge_name, ne);
-	d->nedges = ne;
-	r->edges_nobj = n;
-	TRY(dec_degrees(r, d, n));
 	for (uint64_t i = 0; i < n; i++) {
 		int64_t prev = (int64_t)i;
 		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1];
@@ -575,16 +582,7 @@ dec_edge_degrees(struct rd *r, struct fmt_dump *d)
 {
 	uint64_t n, ne;
 
-	TRY(rd_count(r, &n, UINT32_MAX, 1, "objects"));
-	TRY(rd_count(r, &ne, UINT32_MAX, 2, "edges"));
-	if (n > (r->limit - rd_pos(r) - 2 * ne))
-		return rd_corrupt(r, "%llu out-degrees and %llu edges cannot "
-				  "fit", (unsigned long long)n,
-				  (unsigned long long)ne);
-	ALLOC(d->edge_start, n + 1);
-	d->nedges = ne;
-	r->edges_nobj = n;
-	TRY(dec_degrees(r, d, n));
+	TRY(dec_edges_head(r, d, &n, &ne));
 	return rd_bytes(r, NULL, r->limit - rd_pos(r));
 }
 

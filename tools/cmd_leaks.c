@@ -107,37 +107,15 @@ static const char leaks_help[] =
  * size and number of referents; size[i] SHAPE_NONE for those that were
  * not (design note 7). */
 struct shape {
-	uint32_t *size;     /* bytes, at most SHAPE_BIG */
+	uint32_t *size;     /* bytes, at most GRAPH_SIZE_BIG */
 	uint32_t *degree;
 };
-#define SHAPE_NONE UINT32_MAX
-#define SHAPE_BIG (UINT32_MAX - 1)   /* sizes past 4 GiB compare as equal */
+#define SHAPE_NONE UINT32_MAX   /* not in that dump */
 
 static uint32_t
 shape_size(uint64_t size)
 {
-	return size > SHAPE_BIG ? SHAPE_BIG : (uint32_t)size;
-}
-
-/* sh->size[j] for the objects j of b that a also has (same address and
- * type: the seen marks of graph_match_common, re-derived here). */
-static void
-shape_sizes(const struct fmt_dump *a, const struct fmt_dump *b,
-	    struct shape *sh)
-{
-	uint64_t i = 0, j = 0;
-
-	while (i < a->nobjects && j < b->nobjects) {
-		if (a->obj_addr[i] < b->obj_addr[j]) {
-			i++;
-		} else if (a->obj_addr[i] > b->obj_addr[j]) {
-			j++;
-		} else {
-			sh->size[j] = shape_size(a->obj_size[i]);
-			i++;
-			j++;
-		}
-	}
+	return size > GRAPH_SIZE_BIG ? GRAPH_SIZE_BIG : (uint32_t)size;
 }
 
 /* Dn's objects as D1 and as D(n-1) had them, and in how many of the
@@ -206,10 +184,9 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 			goto out;
 		warn_other_process(a, k, &dk, last);
 		memset(seen, 0, n + 1);
-		rc = graph_match_common(&dk, last, seen, 1, NULL,
+		rc = graph_match_common(&dk, last, seen, 1,
+					sh ? sh->size : NULL,
 					sh ? sh->degree : NULL);
-		if (!rc && sh)
-			shape_sizes(&dk, last, sh);
 		fmt_dump_free(&dk);
 		if (rc) {
 			rc = util_error("out of memory");
@@ -300,6 +277,28 @@ groups_rehash(struct groups *gs)
 	return 0;
 }
 
+/* A new group at the end, without the hash index (groups_get's, which
+ * refine leaves stale); takes pattern over.  NULL when out of memory (pattern freed). */
+static struct group *
+groups_append(struct groups *gs, char *pattern, uint32_t head, uint32_t type)
+{
+	if (gs->n == gs->cap) {
+		uint32_t nc = gs->cap ? gs->cap * 2 : 16;
+		struct group *ng = realloc(gs->g, nc * sizeof *ng);
+		if (!ng) {
+			free(pattern);
+			return NULL;
+		}
+		gs->g = ng;
+		gs->cap = nc;
+	}
+	memset(&gs->g[gs->n], 0, sizeof gs->g[gs->n]);
+	gs->g[gs->n].pattern = pattern;
+	gs->g[gs->n].example = head;
+	gs->g[gs->n].type = type;
+	return &gs->g[gs->n++];
+}
+
 /* The group named pattern (taking pattern over if new).  Returns its
  * index or GRAPH_NONE (out of memory; pattern then freed). */
 static uint32_t
@@ -319,20 +318,10 @@ groups_get(struct groups *gs, char *pattern, uint32_t head, uint32_t type)
 			return gs->slot[s] - 1;
 		}
 	}
-	if (gs->n == gs->cap) {
-		uint32_t nc = gs->cap ? gs->cap * 2 : 16;
-		struct group *ng = realloc(gs->g, nc * sizeof *ng);
-		if (!ng)
-			goto fail;
-		gs->g = ng;
-		gs->cap = nc;
-	}
-	memset(&gs->g[gs->n], 0, sizeof gs->g[gs->n]);
-	gs->g[gs->n].pattern = pattern;
-	gs->g[gs->n].example = head;
-	gs->g[gs->n].type = type;
-	gs->slot[s] = gs->n + 1;
-	return gs->n++;
+	if (!groups_append(gs, pattern, head, type))
+		return GRAPH_NONE;
+	gs->slot[s] = gs->n;
+	return gs->n - 1;
 fail:
 	free(pattern);
 	return GRAPH_NONE;
@@ -558,28 +547,6 @@ merge_keys(struct groups *gs, uint32_t k)
 			gr->born_max = o->born_max;
 		o->dropped = 1;
 	}
-}
-
-/* A new group at the end, past the hash index (which refine left stale);
- * takes pattern over.  NULL when out of memory (pattern freed). */
-static struct group *
-groups_append(struct groups *gs, char *pattern, uint32_t head, uint32_t type)
-{
-	if (gs->n == gs->cap) {
-		uint32_t nc = gs->cap ? gs->cap * 2 : 16;
-		struct group *ng = realloc(gs->g, nc * sizeof *ng);
-		if (!ng) {
-			free(pattern);
-			return NULL;
-		}
-		gs->g = ng;
-		gs->cap = nc;
-	}
-	memset(&gs->g[gs->n], 0, sizeof gs->g[gs->n]);
-	gs->g[gs->n].pattern = pattern;
-	gs->g[gs->n].example = head;
-	gs->g[gs->n].type = type;
-	return &gs->g[gs->n++];
 }
 
 /* Whether i holds a leaked object (its growth is then the group's). */

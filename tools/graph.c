@@ -237,6 +237,24 @@ graph_paths_free(struct graph_paths *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* Room in *hops for hop n (grown by doubling).  0 or -1. */
+static int
+hops_room(struct graph_hop **hops, size_t *cap, size_t n)
+{
+	size_t nc;
+	struct graph_hop *h;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 16;
+	h = realloc(*hops, nc * sizeof *h);
+	if (!h)
+		return -1;
+	*hops = h;
+	*cap = nc;
+	return 0;
+}
+
 int64_t
 graph_chain(const struct graph *g, const struct graph_paths *p,
 	    uint32_t target, struct graph_hop **hops, size_t *cap)
@@ -247,14 +265,8 @@ graph_chain(const struct graph *g, const struct graph_paths *p,
 	if (target >= g->n || p->parent[target] == GRAPH_NONE)
 		return 0;
 	for (uint32_t o = target; ; o = p->parent[o]) {
-		if (n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 16;
-			struct graph_hop *h = realloc(*hops, nc * sizeof *h);
-			if (!h)
-				return -1;
-			*hops = h;
-			*cap = nc;
-		}
+		if (hops_room(hops, cap, n) != 0)
+			return -1;
 		(*hops)[n].obj = o;
 		(*hops)[n].name = 0;
 		if (p->parent[o] != GRAPH_ROOTED)
@@ -381,14 +393,8 @@ static int
 hop_push(const struct fmt_dump *d, struct graph_hop **hops, size_t *cap,
 	 size_t n, uint32_t o)
 {
-	if (n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct graph_hop *h = realloc(*hops, nc * sizeof *h);
-		if (!h)
-			return -1;
-		*hops = h;
-		*cap = nc;
-	}
+	if (hops_room(hops, cap, n) != 0)
+		return -1;
 	(*hops)[n].obj = o;
 	(*hops)[n].name = n ? edge_name_between(d, (*hops)[n - 1].obj, o) : 0;
 	return 0;
@@ -692,7 +698,7 @@ graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
 
 int
 graph_match_common(const struct fmt_dump *a, const struct fmt_dump *b,
-		   uint8_t *seen, uint8_t bit, uint64_t *size_in_a,
+		   uint8_t *seen, uint8_t bit, uint32_t *size_in_a,
 		   uint32_t *degree_in_a)
 {
 	uint32_t *map = malloc((b->ntypes + 1u) * sizeof *map);
@@ -713,7 +719,9 @@ graph_match_common(const struct fmt_dump *a, const struct fmt_dump *b,
 			    map[tb] == a->obj_type[i]) {
 				seen[j] |= bit;
 				if (size_in_a)
-					size_in_a[j] = a->obj_size[i];
+					size_in_a[j] = a->obj_size[i] >
+						GRAPH_SIZE_BIG ? GRAPH_SIZE_BIG :
+						(uint32_t)a->obj_size[i];
 				if (degree_in_a && a->edge_start)
 					degree_in_a[j] = (uint32_t)
 						(a->edge_start[i + 1] -

@@ -201,10 +201,12 @@ void graph_row_name(const struct fmt_dump *d, uint32_t i,
 int graph_mark_common(const struct fmt_dump *a, const struct fmt_dump *b,
 		      uint8_t *seen, uint8_t bit);
 /* As graph_mark_common; also, for every such object i of b (others
- * left), size_in_a[i] = its size in a and, when a holds its edges,
+ * left), size_in_a[i] = its size in a (at most GRAPH_SIZE_BIG: larger
+ * sizes compare as equal) and, when a holds its out-degrees,
  * degree_in_a[i] = how many referents it had there (either may be NULL). */
+#define GRAPH_SIZE_BIG (UINT32_MAX - 1)
 int graph_match_common(const struct fmt_dump *a, const struct fmt_dump *b,
-		       uint8_t *seen, uint8_t bit, uint64_t *size_in_a,
+		       uint8_t *seen, uint8_t bit, uint32_t *size_in_a,
 		       uint32_t *degree_in_a);
 
 /* ---- command helpers ------------------------------------------------ */

@@ -126,7 +126,9 @@ fuzz_graph_commands(const char *p, const struct fmt_dump *d)
 	VALID("top", p, "--limit", "20");
 	VALID("top", p, "--by-type", "--format", "csv");
 	VALID("orphans", p);
-	VALID("orphans", p, "--sort", "size", "--format", "json");
+	VALID("orphans", p, "--objects", "--sort", "size", "--format", "json");
+	VALID("orphans", p, p, "--format", "csv");
+	VALID("leaks", p, p, p, p, "--format", "json");
 	VALID("diff", p, p, "--objects");
 }
 
