@@ -60,6 +60,17 @@ bazel test --config=asan "${BAZEL_FLAGS[@]}" --build_event_json_file="$work/asan
 # old binary may still sit in bazel-bin; this asks Bazel, quietly: cached).
 up_to_date() { bazel build "$@" >/dev/null 2>&1; }
 
+# "--python P --python Q": one 3.11 (Debian's, else pyenv's) and the
+# newest interpreter present, for the runners too slow for all seven.
+two_pythons() {
+    python3 -c 'import sys; sys.path.insert(0, "tests/integration")
+import common
+found = common.interpreters()
+py311 = [i for i in found if i.version_info == (3, 11)]
+pick = py311[:1] + [i for i in found[-1:] if i not in py311[:1]]
+print(" ".join("--python " + i.path for i in pick))'
+}
+
 # Runners that count their own cases: (name log status) triples for tally.py.
 counted=()
 
@@ -103,12 +114,8 @@ if [ -f tests/leakzoo/zoo.py ]; then
     if up_to_date //tools:muppy //shim:libmuppy.so; then
         # One 3.11 and the newest interpreter here (about 1.5 minutes);
         # scripts/leakzoo.sh runs every interpreter.
-        zoo_pythons=$(python3 -c 'import sys; sys.path.insert(0, "tests/integration")
-import common
-found = common.interpreters()
-py311 = [i for i in found if i.version_info == (3, 11)]
-pick = py311[:1] + [i for i in found[-1:] if i not in py311[:1]]
-print(" ".join("--python " + i.path for i in pick))')
+        zoo_pythons=$(two_pythons)
+        # shellcheck disable=SC2086  # word splitting is the point
         python3 tests/leakzoo/zoo.py --muppy bazel-bin/tools/muppy \
             --shim bazel-bin/shim/libmuppy.so $zoo_pythons \
             2>&1 | tee "$work/leakzoo.log"
@@ -126,12 +133,7 @@ if [ -f tests/cpython_slice.py ]; then
         # full list on every interpreter: scripts/cpython-suite.sh.  The
         # quick files take under a minute each: a hang (retried once, as
         # any difference is) must not eat CI's time.
-        slice_pythons=$(python3 -c 'import sys; sys.path.insert(0, "tests/integration")
-import common
-found = common.interpreters()
-py311 = [i for i in found if i.version_info == (3, 11)]
-pick = py311[:1] + [i for i in found[-1:] if i not in py311[:1]]
-print(" ".join("--python " + i.path for i in pick))')
+        slice_pythons=$(two_pythons)
         # shellcheck disable=SC2086  # word splitting is the point
         python3 tests/cpython_slice.py --shim bazel-bin/shim/libmuppy.so \
             --muppy bazel-bin/tools/muppy --set quick --timeout 240 $slice_pythons \
