@@ -826,7 +826,7 @@ set_path(const struct graph *g, const uint8_t *leaked, struct group *gr,
  */
 static int
 better_names(const struct graph *g, const struct graph_paths *p,
-	     const uint8_t *leaked, struct groups *gs)
+	     const uint8_t *leaked, struct groups *gs, uint64_t shown)
 {
 	const struct fmt_dump *d = g->d;
 	struct graph_search s;
@@ -836,12 +836,15 @@ better_names(const struct graph *g, const struct graph_paths *p,
 
 	if (graph_search_init(&s, g) != 0)
 		return -1;
-	for (uint32_t k = 0; k < gs->n; k++) {
+	for (uint64_t k = 0; k < shown; k++) {
 		struct group *gr = &gs->g[k];
 		uint32_t m = defining_module(d, fmt_str(d,
 					     d->types[gr->vote].name));
-		int64_t n = graph_chain(g, p, gr->example, &h, &cap), na = 0;
+		int64_t n, na = 0;
 
+		if (gr->grew)
+			continue;   /* a single object: its own full path */
+		n = graph_chain(g, p, gr->example, &h, &cap);
 		if (n <= 0) {
 			if (n < 0)
 				goto out;
@@ -993,12 +996,16 @@ analyse(const struct util_series *a, const struct fmt_dump *last,
 	    group_all(&g, &p, leaked, run, past, a->nfiles, &gs) != 0)
 		goto oom;
 	refine(g.d, a->nfiles, &gs);
-	if (better_names(&g, &p, leaked, &gs) != 0 ||
-	    add_growing_objects(&g, &p, leaked, past, a->nfiles, &gs) != 0)
+	if (add_growing_objects(&g, &p, leaked, past, a->nfiles, &gs) != 0)
 		goto oom;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	shown = a->limit && a->limit < gs.n ? a->limit : gs.n;
+	/* Names only for the lines printed: each may search the graph. */
+	if (better_names(&g, &p, leaked, &gs, shown) != 0)
+		goto oom;
+	if (shown)   /* a new name may break a tie of size and count */
+		qsort(gs.g, shown, sizeof *gs.g, group_cmp);
 	if (print_groups(&g, &p, &gs, shown, a->format) != 0)
 		goto oom;
 	rc = MUPPY_EXIT_OK;
