@@ -108,9 +108,15 @@ def both_ways(interp, tmp, script, drive, args=(), normalize=None,
         run = Run(interp, script, args, env, d)
         try:
             drive(run, with_shim, d)
-        except Exception:
-            os.killpg(run.p.pid, signal.SIGKILL)
-            raise
+        except Exception as e:
+            try:
+                os.killpg(run.p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            raise AssertionError("%s %s the shim: %s; output so far: %s"
+                                 % (os.path.basename(script),
+                                    "with" if with_shim else "without",
+                                    e, run.lines)) from e
         rc, lines, err = run.finish()
         results.append((run, rc, lines, err, d))
     (_, rc0, out0, err0, _), (run1, rc1, out1, err1, d1) = results
@@ -123,6 +129,20 @@ def both_ways(interp, tmp, script, drive, args=(), normalize=None,
             % (os.path.basename(script), rc0, out0, common.tail(err0, 600),
                rc1, out1, common.tail(err1, 600)))
     return run1, out1, err1, d1
+
+
+def wait_tracebacks(log, count):
+    """Waits until faulthandler has written count tracebacks to log."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            with open(log) as f:
+                if f.read().count("most recent call first") >= count:
+                    return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.01)
+    raise AssertionError("%s: no traceback %d" % (log, count))
 
 
 def wait_dumps(d, pid, count=1):
@@ -155,9 +175,14 @@ elif mode == "multiprocessing":
     p.join()
 print("ready", flush=True)
 end = time.monotonic() + 10
+while not got and time.monotonic() < end:
+    time.sleep(0.01)
+# The harness sends the second signal only now: two pending signals are
+# one call of Python's handler, with or without the shim.  The app polls
+# (sleep) rather than block in a read: a signal landing between a handler's
+# end and the next read() is only seen when the read returns.
+print("got", len(got), flush=True)
 while len(got) < 2 and time.monotonic() < end:
-    if got and sys.stdin.readline():   # the harness sends a second signal
-        pass
     time.sleep(0.01)
 print("handler ran", len(got), flush=True)
 """
@@ -187,9 +212,8 @@ class SignalContractTest(unittest.TestCase):
                 def drive(run, with_shim, d):
                     run.expect("ready")
                     os.kill(run.p.pid, signal.SIGUSR1)
-                    time.sleep(0.2)
+                    run.expect("got 1")
                     os.kill(run.p.pid, signal.SIGUSR1)
-                    run.send("")
                 run, out, err, d = both_ways(interp, self.tmp, script, drive,
                                              [mode])
                 if out[-1] != "handler ran 2":
@@ -202,25 +226,44 @@ class SignalContractTest(unittest.TestCase):
             import faulthandler, os, signal, sys, time
             chain, sender, log = sys.argv[1] == "chain", sys.argv[2], sys.argv[3]
             calls = []
-            signal.signal(signal.SIGUSR1, lambda s, f: calls.append(1))
+            def on_usr1(s, f):
+                calls.append(1)
+                # os.write: print() here may re-enter stdout's buffer.
+                os.write(1, b"handled %d\\n" % len(calls))
+            signal.signal(signal.SIGUSR1, on_usr1)
             with open(log, "w") as f:
                 # all_threads=False: with all threads, a signal that lands
                 # while the shim's worker holds a thread state (taking a
                 # snapshot) lists that thread too (signals.c note 8).
                 faulthandler.register(signal.SIGUSR1, file=f, chain=chain,
                                       all_threads=False)
+                def tracebacks():
+                    return open(log).read().count("most recent call first")
+                def until(done):
+                    end = time.monotonic() + 10
+                    while not done() and time.monotonic() < end:
+                        time.sleep(0.01)   # Python's handler runs here
+                def seen(n):
+                    return tracebacks() >= n and (not chain or len(calls) >= n)
+                # Each signal only once the last was seen: two pending
+                # signals are one call of Python's handler.  The app polls
+                # (sleep) rather than block in a read, where a signal that
+                # lands between a handler's end and the read() waits for
+                # the read to return.
                 if sender == "self":
-                    os.kill(os.getpid(), signal.SIGUSR1)
-                    os.kill(os.getpid(), signal.SIGUSR1)
+                    for n in (1, 2):
+                        os.kill(os.getpid(), signal.SIGUSR1)
+                        until(lambda: seen(n))
                 else:
                     print("ready", flush=True)
-                    sys.stdin.readline()   # the harness sent two
-                time.sleep(0.1)            # let Python's handler run
+                    until(lambda: seen(2))   # the harness sends two
+                time.sleep(0.1)            # a third call would show now
                 faulthandler.unregister(signal.SIGUSR1)
-            print("tracebacks", open(log).read().count("most recent call first"))
+            print("tracebacks", tracebacks())
             print("python handler", len(calls))
+            before = len(calls)
             os.kill(os.getpid(), signal.SIGUSR1)
-            time.sleep(0.1)
+            until(lambda: len(calls) > before)
             print("after unregister", len(calls), flush=True)
             """)
 
@@ -231,18 +274,24 @@ class SignalContractTest(unittest.TestCase):
                         interp.version, chain, sender))
 
                     def drive(run, with_shim, d):
-                        if sender == "external":
-                            run.expect("ready")
+                        if sender != "external":
+                            return
+                        run.expect("ready")
+                        for n in (1, 2):
+                            # Each signal only once the app has seen the
+                            # last: two pending signals are one call of
+                            # Python's handler, with or without the shim.
                             os.kill(run.p.pid, signal.SIGUSR1)
-                            time.sleep(0.15)
-                            os.kill(run.p.pid, signal.SIGUSR1)
-                            time.sleep(0.15)
-                            run.send("")
+                            wait_tracebacks(log, n)
+                            if chain == "chain":
+                                run.expect("handled %d" % n)
                     run, out, err, d = both_ways(
                         interp, self.tmp, script, drive, [chain, sender, log])
                     want = ["tracebacks 2",
                             "python handler %d" % (2 if chain == "chain" else 0)]
-                    if [l for l in out if l != "ready"][:2] != want:
+                    told = [l for l in out
+                            if l != "ready" and not l.startswith("handled")]
+                    if told[:2] != want:
                         raise AssertionError("%s %s: %s" % (chain, sender, out))
                     wait_dumps(d, run.p.pid)
         common.for_each_interpreter(self, check)
