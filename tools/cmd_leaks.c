@@ -80,6 +80,7 @@
 
 #include "common/pympler.h" /* pym_size, pym_table_* */
 #include "tools/graph.h"   /* graph_*, struct graph_paths */
+#include "tools/leaks.h"   /* leaks_find, struct leaks_report */
 #include "tools/muppy.h"   /* cmd_leaks, MUPPY_USAGE_LEAKS */
 #include "tools/table.h"   /* tbl_* */
 #include "tools/util.h"    /* options, messages, exit statuses */
@@ -100,7 +101,6 @@ static const char leaks_help[] =
 	"  -h, --help       this help\n";
 
 #define LEAKS_MAX_DUMPS 30000  /* run_start is a uint16 */
-#define LEAKS_HOLD_TYPES 8     /* types kept for a group's breakdown */
 #define LEAKS_HOLD_SHOWN 4     /* of which the largest are printed */
 
 /* What an earlier dump said of the objects of Dn that were in it: their
@@ -874,49 +874,96 @@ out:
 	return rc;
 }
 
-/* One group as a json object (no trailing newline). */
-static void
-print_group_json(const struct fmt_dump *d, const struct group *gr,
-		 const char *what, const char *holds, const char *example)
-{
-	const char *type = fmt_str(d, d->types[gr->vote].name);
+/* ---- the report (tools/leaks.h) ----------------------------------- */
 
-	fputs("  {\"pattern\": ", stdout);
-	tbl_json_string(stdout, gr->pattern, strlen(gr->pattern));
-	printf(", \"count\": %" PRIu64 ", \"type\": ", gr->heads);
-	tbl_json_string(stdout, type, strlen(type));
-	printf(", \"size\": %" PRIu64 ", \"objects\": %" PRIu64
-	       ", \"example\": ", gr->size, gr->objects);
-	tbl_json_string(stdout, example, strlen(example));
-	printf(", \"example_address\": \"0x%" PRIx64 "\", \"mixed\": %s"
-	       ", \"what\": ", d->obj_addr[gr->example],
-	       gr->type == GRAPH_NONE ? "true" : "false");
-	tbl_json_string(stdout, what, strlen(what));
-	fputs(", \"holds\": [", stdout);
+void
+leaks_report_free(struct leaks_report *r)
+{
+	if (!r)
+		return;
+	for (uint64_t k = 0; k < r->n; k++) {
+		free(r->lines[k].pattern);
+		free(r->lines[k].what);
+		free(r->lines[k].breakdown);
+		free(r->lines[k].example);
+	}
+	free(r->lines);
+	r->lines = NULL;
+	r->n = 0;
+}
+
+/* Group gr as a report line into *l (its pattern moved, texts made).
+ * 0 or -1 (out of memory; l's texts freed by leaks_report_free). */
+static int
+line_of(const struct graph *g, const struct graph_paths *p,
+	struct group *gr, struct leaks_line *l)
+{
+	const struct fmt_dump *d = g->d;
+	struct text_buf ex = {0}, what = {0}, holds = {0};
+
+	example_text(g, p, gr, &ex);
+	held_text(d, gr, &what);
+	holds_text(d, gr, &holds);
+	l->pattern = gr->pattern;
+	gr->pattern = NULL;
+	l->example = ex.s;
+	l->what = what.s;
+	l->breakdown = holds.s;
+	l->type = fmt_str(d, d->types[gr->vote].name);
+	l->example_obj = gr->example;
+	l->mixed = gr->type == GRAPH_NONE;
+	l->count = gr->heads;
+	l->objects = gr->objects;
+	l->size = gr->size;
+	l->grew = gr->grew;
+	l->nholds = gr->nholds;
 	for (uint32_t k = 0; k < gr->nholds; k++) {
-		const char *ht = fmt_str(d, d->types[gr->holds[k].type].name);
+		l->holds[k].type = fmt_str(d, d->types[gr->holds[k].type].name);
+		l->holds[k].count = gr->holds[k].count;
+		l->holds[k].size = gr->holds[k].size;
+	}
+	return ex.oom || what.oom || holds.oom || !ex.s || !what.s ||
+	       !holds.s ? -1 : 0;
+}
+
+/* One line as a json object (no trailing newline). */
+static void
+print_line_json(const struct leaks_line *l, uint64_t addr)
+{
+	fputs("  {\"pattern\": ", stdout);
+	tbl_json_string(stdout, l->pattern, strlen(l->pattern));
+	printf(", \"count\": %" PRIu64 ", \"type\": ", l->count);
+	tbl_json_string(stdout, l->type, strlen(l->type));
+	printf(", \"size\": %" PRIu64 ", \"objects\": %" PRIu64
+	       ", \"example\": ", l->size, l->objects);
+	tbl_json_string(stdout, l->example, strlen(l->example));
+	printf(", \"example_address\": \"0x%" PRIx64 "\", \"mixed\": %s"
+	       ", \"what\": ", addr, l->mixed ? "true" : "false");
+	tbl_json_string(stdout, l->what, strlen(l->what));
+	fputs(", \"holds\": [", stdout);
+	for (uint32_t k = 0; k < l->nholds; k++) {
 		fputs(k ? ", {\"type\": " : "{\"type\": ", stdout);
-		tbl_json_string(stdout, ht, strlen(ht));
+		tbl_json_string(stdout, l->holds[k].type,
+				strlen(l->holds[k].type));
 		printf(", \"count\": %" PRIu64 ", \"size\": %" PRIu64 "}",
-		       gr->holds[k].count, gr->holds[k].size);
+		       l->holds[k].count, l->holds[k].size);
 	}
 	printf("], \"breakdown\": ");
-	tbl_json_string(stdout, holds, strlen(holds));
+	tbl_json_string(stdout, l->breakdown, strlen(l->breakdown));
 	fputs("}", stdout);
 }
 
-static int
-print_groups(const struct graph *g, const struct graph_paths *p,
-	     const struct groups *gs, uint64_t n, enum util_format f)
+static void
+print_report(const struct fmt_dump *d, const struct leaks_report *r,
+	     enum util_format f)
 {
 	static const char *const header[6] = {"held by", "# objects", "type",
 		"total size", "address", "example"};
-	const struct fmt_dump *d = g->d;
 	size_t widths[6];
 	char count[24], size[PYM_SIZE_LEN], addr[24];
 
 	if (f == UTIL_FORMAT_JSON)
-		fputs(n ? "[\n" : "[]\n", stdout);
+		fputs(r->n ? "[\n" : "[]\n", stdout);
 	else if (f == UTIL_FORMAT_CSV)
 		fputs("pattern,count,type,size,objects,example,address,what\n",
 		      stdout);
@@ -926,96 +973,75 @@ print_groups(const struct graph *g, const struct graph_paths *p,
 			tbl_print_row(stdout, 6, header, widths, "lrrrll");
 			tbl_print_border(stdout, 6, widths);
 		}
-		for (uint64_t k = 0; k < n; k++) {
-			const struct group *gr = &gs->g[k];
-			struct text_buf ex = {0}, what = {0}, holds = {0};
-			example_text(g, p, gr, &ex);
-			held_text(d, gr, &what);
-			holds_text(d, gr, &holds);
-			if (ex.oom || what.oom || holds.oom) {
-				text_free(&ex);
-				text_free(&what);
-				text_free(&holds);
-				return -1;
-			}
-			snprintf(count, sizeof count, "%" PRIu64, gr->heads);
-			snprintf(addr, sizeof addr, "0x%" PRIx64,
-				 d->obj_addr[gr->example]);
-			pym_size((int64_t)gr->size, size);
-			const char *cells[6] = {gr->pattern, count,
-				text_cstr(&what), size, addr, text_cstr(&ex)};
+		for (uint64_t k = 0; k < r->n; k++) {
+			const struct leaks_line *l = &r->lines[k];
+			uint64_t a = d->obj_addr[l->example_obj];
+			snprintf(count, sizeof count, "%" PRIu64, l->count);
+			snprintf(addr, sizeof addr, "0x%" PRIx64, a);
+			pym_size((int64_t)l->size, size);
+			const char *cells[6] = {l->pattern, count, l->what,
+						size, addr, l->example};
 			if (f == UTIL_FORMAT_TEXT && pass == 0) {
 				pym_table_measure(widths, 6, cells);
 			} else if (f == UTIL_FORMAT_TEXT) {
 				tbl_print_row(stdout, 6, cells, widths,
 					      "lrrrll");
-				printf("    holds %s\n", text_cstr(&holds));
+				printf("    holds %s\n", l->breakdown);
 			} else if (f == UTIL_FORMAT_CSV) {
-				tbl_csv_field(stdout, gr->pattern);
-				printf(",%" PRIu64 ",", gr->heads);
-				tbl_csv_field(stdout, fmt_str(d,
-					d->types[gr->vote].name));
-				printf(",%" PRIu64 ",%" PRIu64 ",", gr->size,
-				       gr->objects);
-				tbl_csv_field(stdout, text_cstr(&ex));
+				tbl_csv_field(stdout, l->pattern);
+				printf(",%" PRIu64 ",", l->count);
+				tbl_csv_field(stdout, l->type);
+				printf(",%" PRIu64 ",%" PRIu64 ",", l->size,
+				       l->objects);
+				tbl_csv_field(stdout, l->example);
 				printf(",%s,", addr);
-				tbl_csv_field(stdout, text_cstr(&what));
+				tbl_csv_field(stdout, l->what);
 				putchar('\n');
 			} else {
-				print_group_json(d, gr, text_cstr(&what),
-						 text_cstr(&holds),
-						 text_cstr(&ex));
-				fputs(k + 1 < n ? ",\n" : "\n", stdout);
+				print_line_json(l, a);
+				fputs(k + 1 < r->n ? ",\n" : "\n", stdout);
 			}
-			text_free(&ex);
-			text_free(&what);
-			text_free(&holds);
 		}
 	}
-	if (f == UTIL_FORMAT_JSON && n)
+	if (f == UTIL_FORMAT_JSON && r->n)
 		fputs("]\n", stdout);
-	return 0;
 }
 
+/* Groups, refines, sorts and names the leaked objects of g into *r. */
 static int
-analyse(const struct util_series *a, const struct fmt_dump *last,
-	uint8_t *leaked, const struct past *past, const uint16_t *run)
+analyse(const struct util_series *a, const struct graph *g,
+	const struct graph_paths *p, uint8_t *leaked,
+	const struct past *past, const uint16_t *run,
+	struct leaks_report *r)
 {
-	struct graph g;
-	struct graph_paths p = {0};
 	struct groups gs = {0};
 	uint64_t shown;
-	int rc = MUPPY_EXIT_FAILURE;
+	int rc = -1;
 
-	if (graph_build(&g, last) != 0) {
-		util_error("%s: cannot index the object graph (out of memory "
-			   "or inconsistent)", a->files[a->nfiles - 1]);
-		return MUPPY_EXIT_FAILURE;
-	}
-	if (graph_paths_compute(&g, &p) != 0 ||
-	    group_all(&g, &p, leaked, run, past, a->nfiles, &gs) != 0)
-		goto oom;
-	refine(g.d, a->nfiles, &gs);
-	if (add_growing_objects(&g, &p, leaked, past, a->nfiles, &gs) != 0)
-		goto oom;
+	if (group_all(g, p, leaked, run, past, a->nfiles, &gs) != 0)
+		goto out;
+	refine(g->d, a->nfiles, &gs);
+	if (add_growing_objects(g, p, leaked, past, a->nfiles, &gs) != 0)
+		goto out;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
 	shown = a->limit && a->limit < gs.n ? a->limit : gs.n;
-	/* Names only for the lines printed: each may search the graph. */
-	if (better_names(&g, &p, leaked, &gs, shown) != 0)
-		goto oom;
+	/* Names only for the lines shown: each may search the graph. */
+	if (better_names(g, p, leaked, &gs, shown) != 0)
+		goto out;
 	if (shown)   /* a new name may break a tie of size and count */
 		qsort(gs.g, shown, sizeof *gs.g, group_cmp);
-	if (print_groups(&g, &p, &gs, shown, a->format) != 0)
-		goto oom;
-	rc = MUPPY_EXIT_OK;
-	goto out;
-oom:
-	util_error("out of memory");
+	r->lines = calloc(shown ? shown : 1, sizeof *r->lines);
+	if (!r->lines)
+		goto out;
+	for (r->n = 0; r->n < shown; r->n++)
+		if (line_of(g, p, &gs.g[r->n], &r->lines[r->n]) != 0) {
+			r->n++;
+			goto out;
+		}
+	rc = 0;
 out:
 	groups_free(&gs);
-	graph_paths_free(&p);
-	graph_free(&g);
 	return rc;
 }
 
@@ -1051,14 +1077,97 @@ shapes_free(struct past *p)
 	free(p->dumps);
 }
 
+/* What leaks_mark learnt from the earlier dumps (tools/leaks.h). */
+struct leaks_marks {
+	uint8_t *leaked;
+	uint16_t *run;
+	struct past past;
+};
+
+void
+leaks_marks_free(struct leaks_marks *m)
+{
+	if (!m)
+		return;
+	free(m->run);
+	shapes_free(&m->past);
+	free(m->leaked);
+	free(m);
+}
+
+int
+leaks_mark(const struct util_series *a, const struct fmt_dump *last,
+	   struct leaks_marks **out)
+{
+	struct leaks_marks *m = calloc(1, sizeof *m);
+	int rc;
+
+	*out = NULL;
+	if (!m)
+		return util_error("out of memory");
+	m->leaked = malloc(last->nobjects + 1);
+	m->run = malloc((last->nobjects + 1) * sizeof *m->run);
+	if (!m->leaked || !m->run ||
+	    shapes_alloc(&m->past, last->nobjects, a->nfiles) != 0)
+		rc = util_error("out of memory");
+	else
+		rc = mark_leaked(a, last, m->leaked, &m->past, m->run);
+	if (rc)
+		leaks_marks_free(m);
+	else
+		*out = m;
+	return rc;
+}
+
+int
+leaks_find(const struct util_series *a, const struct leaks_marks *m,
+	   const struct graph *g, const struct graph_paths *p,
+	   struct leaks_report *r)
+{
+	r->lines = NULL;
+	r->n = 0;
+	if (analyse(a, g, p, m->leaked, &m->past, m->run, r) != 0) {
+		leaks_report_free(r);
+		return util_error("out of memory");
+	}
+	return 0;
+}
+
+/* The earlier dumps are read before the graph is built: only two dumps
+ * and no index in memory at once (design note 3). */
+static int
+leaks_print(const struct util_series *a, struct fmt_dump *last)
+{
+	struct leaks_marks *m;
+	struct graph g;
+	struct graph_paths p = {0};
+	struct leaks_report r = {0};
+	int rc = leaks_mark(a, last, &m);
+
+	if (rc)
+		return rc;
+	if (graph_build(&g, last) != 0) {
+		leaks_marks_free(m);
+		return util_error("%s: cannot index the object graph (out of "
+				  "memory or inconsistent)",
+				  a->files[a->nfiles - 1]);
+	}
+	if (graph_paths_compute(&g, &p) != 0)
+		rc = util_error("out of memory");
+	else if (!(rc = leaks_find(a, m, &g, &p, &r)))
+		print_report(last, &r, a->format);
+	leaks_report_free(&r);
+	graph_paths_free(&p);
+	graph_free(&g);
+	leaks_marks_free(m);
+	return rc;
+}
+
 int
 cmd_leaks(int argc, char **argv)
 {
 	struct util_series a;
 	struct fmt_dump last;
-	uint8_t *leaked = NULL;
-	struct past past = {{0}, {0}, NULL};
-	uint16_t *run = NULL;
 	int rc;
 
 	a.files = malloc(((size_t)argc + 1) * sizeof *a.files);
@@ -1071,18 +1180,8 @@ cmd_leaks(int argc, char **argv)
 	rc = graph_read_dump(a.files[a.nfiles - 1], &last);
 	if (rc)
 		goto out_files;
-	leaked = malloc(last.nobjects + 1);
-	run = malloc((last.nobjects + 1) * sizeof *run);
-	if (!leaked || !run ||
-	    shapes_alloc(&past, last.nobjects, a.nfiles) != 0)
-		rc = util_error("out of memory");
-	else if (!(rc = mark_leaked(&a, &last, leaked, &past, run)))
-		rc = analyse(&a, &last, leaked, &past, run);
-	free(run);
-	shapes_free(&past);
-	free(leaked);
+	rc = util_finish_stdout(leaks_print(&a, &last));
 	fmt_dump_free(&last);
-	rc = util_finish_stdout(rc);
 out_files:
 	free(a.files);
 	return rc;
