@@ -8,7 +8,8 @@
 #      the way you would by hand (kill -USR1 PID), and waits for the dump;
 #   3. shows what the dumps say: `muppy summary` of the last dump, `muppy
 #      diff` of the first and the last (the leaked types grow by 2000 a
-#      round), and, when the analyses are built in, `muppy leaks` over all.
+#      round), `muppy leaks` over all, and the first screen of `muppy
+#      browse` (the terminal browser) on them.
 #
 # The dumps go to a temporary directory, removed at the end (set
 # MUPPY_DEMO_KEEP=1 to keep it and print its name). Takes well under a
@@ -100,6 +101,11 @@ if "$MUPPY" leaks --help >/dev/null 2>&1; then
     "$MUPPY" leaks "${files[@]}"
 fi
 
+say "muppy browse LAST OLDER...   (the terminal browser's first screen; --batch prints it)"
+"$MUPPY" browse "$last" "${files[@]}" --batch "" --size 8x100
+
 say "done"
 echo "The leaked Request objects (and their on_done closures) grow by 2000 a round;"
 echo "docs/usage.md shows the commands that find who holds them (tree, path, leaks)."
+echo "To look around yourself: MUPPY_DEMO_KEEP=1 ./scripts/demo.sh, then"
+echo "  bazel-bin/tools/muppy browse LAST_DUMP OLDER_DUMPS...   (? lists the keys)"

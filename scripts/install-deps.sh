@@ -6,6 +6,8 @@
 #   g++              the C/C++ toolchain (gcc, binutils, libc headers)
 #   libgtest-dev     GoogleTest, for tests/unit/*_test.cc
 #   zlib1g-dev       zlib, the dump's compression
+#   libncurses-dev   ncurses (wide), `muppy browse`'s terminal
+#   tmux             the terminal tests/integration/test_browse.py drives
 #   python3          the demo, the integration tests, tests/tally.py
 #   libpython3.11-testsuite
 #                    CPython's own regression tests for Debian's python3,
@@ -22,7 +24,7 @@
 # tests/run.sh; safe to run by hand.
 set -euo pipefail
 
-PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev python3
+PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev libncurses-dev tmux python3
           libpython3.11-testsuite clang libclang-rt-14-dev
           mypy python3-numpy python3-lxml python3-msgpack python3-yaml
           python3-regex)

@@ -890,8 +890,9 @@ graph_types_named(const struct fmt_dump *d, const char *path,
 	}
 	if (!several)
 		return n;
-	util_error("%s: the type name '%s' is ambiguous; it may be:", path,
-		   name);
+	if (path)
+		util_error("%s: the type name '%s' is ambiguous; it may be:",
+			   path, name);
 	for (uint32_t t = 0; t < d->ntypes; t++) {
 		const char *full = fmt_str(d, d->types[t].name);
 		int listed = 0;
@@ -901,7 +902,7 @@ graph_types_named(const struct fmt_dump *d, const char *path,
 		for (uint32_t u = 0; u < t && !listed; u++)
 			listed = type_ok[u] &&
 				 strcmp(fmt_str(d, d->types[u].name), full) == 0;
-		if (!listed)
+		if (!listed && path)
 			fprintf(stderr, "  %s\n", full);
 		type_ok[t] = 0;
 	}

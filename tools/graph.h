@@ -264,7 +264,8 @@ int graph_find_target(const struct fmt_dump *d, const char *path,
  * `app.models.Session`) if that suffix names one type name only.
  * type_ok[t] is set for every such type; returns how many types matched
  * (0: none, type_ok all clear), or -1 when the short name fits several
- * type names (each listed on stderr, for an exit status 2).
+ * type names (each listed on stderr, for an exit status 2; nothing is
+ * printed when path is NULL).
  */
 int64_t graph_types_named(const struct fmt_dump *d, const char *path,
 			  const char *name, uint8_t *type_ok);

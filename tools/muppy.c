@@ -37,6 +37,7 @@ static const struct command commands[] = {
 	{ "track", cmd_track, MUPPY_USAGE_TRACK },
 	{ "top", cmd_top, MUPPY_USAGE_TOP },
 	{ "orphans", cmd_orphans, MUPPY_USAGE_ORPHANS },
+	{ "browse", cmd_browse, MUPPY_USAGE_BROWSE },
 	{ NULL, NULL, NULL }  /* Sentinel */
 };
 

@@ -30,7 +30,7 @@ done
 
 for target in fuzz_file fuzz_body; do
     "$CC" "${WARN[@]}" "${SAN[@]}" -o "$out/$target" \
-        "tests/fuzz/$target.c" tests/fuzz/run.c "${lib_srcs[@]}" -lz -lm
+        "tests/fuzz/$target.c" tests/fuzz/run.c "${lib_srcs[@]}" -lz -lm -lncursesw -ltinfo
 done
 "$CC" "${WARN[@]}" -O1 -o "$out/fuzz_seeds" tests/fuzz/seeds.c \
     format/*.c -lz

@@ -130,6 +130,12 @@ fuzz_graph_commands(const char *p, const struct fmt_dump *d)
 	VALID("orphans", p, p, "--format", "csv");
 	VALID("leaks", p, p, p, p, "--format", "json");
 	VALID("diff", p, p, "--objects");
+	/* Every page of the browser, with a group opened where there is one. */
+	VALID("browse", p, p, "--batch",
+	      "t<Enter>G<Enter>r<Enter>f<Enter>d<Enter>p<Left>D<End><Enter>"
+	      "s<Enter>ss?<PgDn>L/" , "--size", "10x40");
+	for (int i = 0; i < 3; i++)
+		VALID("browse", p, addr[i], "--batch", "<Enter>fjj<Enter>kpq");
 }
 
 void
@@ -144,7 +150,8 @@ fuzz_run_commands(const char *p)
 		 * summary and diff decode only the summary sections
 		 * (FMT_READ_SUMMARY) and may accept it. */
 		if (RUN("info", p) == 0 || RUN("tree", p, "0x1") == 0 ||
-		    RUN("leaks", p, p) == 0)
+		    RUN("leaks", p, p) == 0 ||
+		    RUN("browse", p, "--batch", "q") == 0)
 			abort();
 		RUN("summary", p);
 		RUN("diff", p, p, "--format", "json");

@@ -420,6 +420,7 @@ std::vector<std::string> LeakDumps() {
       d.Edge(g, last, d.Key("last_request"));
     }
     d.Root(mod, FMT_ROOT_MODULE, "app");
+    d.Meta("time", std::to_string(1763782000 + 60 * k));
     files.push_back(d.Write("leak" + std::to_string(k) + ".dump"));
   }
   return files;
@@ -514,6 +515,88 @@ TEST(LeaksTest, Usage) {
   EXPECT_NE(r.err.find("at least two dumps"), std::string::npos);
   r = Muppy({"leaks", f[0], TmpDir() + "/nope.dump"});
   EXPECT_EQ(r.status, 2);
+}
+
+// ---- browse (the model itself: browse_test.cc) ----------------------------
+
+TEST(BrowseTest, OlderDumpsInAnyOrderStartOnTheSuspects) {
+  auto f = LeakDumps();
+  // The browsed dump first, the older ones shuffled, the newest again (a
+  // glob of all): ordered by META time, the copy dropped.
+  Result r = Muppy({"browse", f[3], f[1], f[0], f[3], f[2], "--batch", "",
+                    "--size", "12x100"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 12u) << r.out;
+  EXPECT_EQ(lines[0].rfind("leak suspects", 0), 0u) << r.out;
+  EXPECT_NE(lines[0].find("1/2 by size | leak4.dump"), std::string::npos)
+      << lines[0];
+  // What `muppy leaks D1..D4` says, line for line.
+  EXPECT_EQ(lines[2].rfind("sys.modules['app'].cache['*']  bytes", 0), 0u)
+      << r.out;
+  EXPECT_EQ(lines[3].rfind("sys.modules['app'].windows[*]  app.Window", 0),
+            0u) << r.out;
+  EXPECT_NE(lines[10].find("e.g. sys.modules['app'].cache['req-2'] "
+                           "0x30200  holds 3 bytes"), std::string::npos)
+      << lines[10];
+  // Enter: who holds the example; then its path.
+  r = Muppy({"browse", f[3], f[0], f[1], f[2], "--batch", "<Enter>p",
+             "--size", "12x100"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  lines = Lines(r.out);
+  EXPECT_EQ(lines[1], "sys.modules['app'].cache") << r.out;
+  EXPECT_NE(r.out.find("\n['cache']  dict "), std::string::npos) << r.out;
+  // The summary's growth since the oldest: 3 more Windows.
+  r = Muppy({"browse", f[3], f[0], "--batch", "/app.Window<Enter><Left>t"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("summary (growth since the oldest dump)"),
+            std::string::npos) << r.out;
+}
+
+TEST(BrowseTest, StartAtAnAddressOrAType) {
+  auto f = LeakDumps();
+  Result r = Muppy({"browse", f[3], "0x10200", "--batch", "", "--timings"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("referrers of app.Window 0x10200", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\n[1]  list "), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("browse: first screen "), std::string::npos) << r.err;
+  r = Muppy({"browse", f[3], "--type", "Window", "--batch", "G"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("instances of Window", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(" 4/4 "), std::string::npos) << r.out;
+  // A decimal id() names the object as well.
+  r = Muppy({"browse", f[3], std::to_string(0x10200), "--batch", ""});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("referrers of app.Window 0x10200", 0), 0u) << r.out;
+}
+
+TEST(BrowseTest, BadInputIsAUsageError) {
+  auto f = LeakDumps();
+  struct {
+    std::vector<std::string> args;
+    const char *err;
+  } cases[] = {
+      {{"browse", f[3]}, "browse needs a terminal"},
+      {{"browse"}, "a dump file is needed"},
+      {{"browse", f[3], "0xdead", "--batch", ""}, "has no object at 0xdead"},
+      {{"browse", f[3], "--type", "Nope", "--batch", ""},
+       "has no type named 'Nope'"},
+      {{"browse", f[3], "--batch", "", "--size", "2x80"}, "--size wants"},
+      {{"browse", f[3], "--batch", "", "--size", "24x80x"}, "--size wants"},
+      {{"browse", f[3], "--size", "24x80"}, "are for --batch"},
+      {{"browse", f[3], TmpDir() + "/nope.dump", "--batch", ""},
+       "nope.dump"},
+      {{"browse", TmpDir() + "/nope.dump", "--batch", ""}, "nope.dump"},
+  };
+  for (auto &c : cases) {
+    Result r = Muppy(c.args);
+    EXPECT_EQ(r.status, 2) << c.err << ": " << r.err;
+    EXPECT_NE(r.err.find(c.err), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << c.err;
+  }
+  Result r = Muppy({"browse", "--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("usage: muppy browse DUMP", 0), 0u);
 }
 
 // ---- diff --objects -------------------------------------------------------
