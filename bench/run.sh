@@ -41,7 +41,7 @@ if [ -z "$shim" ] || [ -z "$tool" ]; then
 			"$root"/common/*.c -Wl,--version-script="$root"/shim/linker.map \
 			-o "$build/libmuppy.so" -ldl -lpthread -lz -lm
 		gcc -std=c11 -O2 -D_GNU_SOURCE -I"$root" "$root"/tools/*.c \
-			"$root"/format/*.c "$root"/common/*.c -lz -lm \
+			"$root"/format/*.c "$root"/common/*.c -lz -lm -lncursesw -ltinfo \
 			-o "$build/muppy"
 		shim=$build/libmuppy.so
 		tool=$build/muppy
