@@ -597,6 +597,7 @@ shim_atfork_child(void)
 	atomic_store(&shim.pid, (int)getpid());
 	atomic_store(&shim.shared->seq, 1);
 	atomic_store(&shim.worker_running, 0);
+	atomic_store(&shim.worker_tid, 0);
 	/* os.fork() from a thread (our hooks ran): note 8.  A fork without
 	 * our hooks (a C fork) keeps what the parent had. */
 	if (atomic_exchange(&shim.forking, 0) &&

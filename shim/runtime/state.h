@@ -58,6 +58,7 @@ struct shim_state {
 	atomic_int exiting;          /* 1: atexit ran, never restart */
 	atomic_int worker_running;   /* 1: worker must be joined */
 	pthread_t worker;
+	atomic_long worker_tid;      /* its kernel tid, 0 before it runs */
 	uint64_t next_timer;         /* worker-only: timer deadline */
 	/* The GIL, borrowed from the main thread (design note 9). */
 	struct {

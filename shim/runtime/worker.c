@@ -223,6 +223,7 @@ static void *
 shim_worker_main(void *arg)
 {
 	(void)arg;
+	atomic_store(&shim.worker_tid, (long)syscall(SYS_gettid));
 	shim_worker_loop();
 	return NULL;
 }
@@ -250,6 +251,28 @@ shim_worker_start(void)
 	}
 }
 
+/*
+ * pthread_join returns when the kernel clears the thread's tid, which is
+ * before it leaves the thread group: for a moment /proc/self/stat still
+ * counts it, and os.fork() on 3.12+ would warn that the process is
+ * multi-threaded.  Waits (at most ~100 ms) until the kernel has let it go.
+ */
+static void
+shim_worker_wait_gone(long tid)
+{
+	struct timespec nap = { 0, 20000 };
+	pid_t pid = getpid();
+	int i;
+
+	if (tid <= 0)
+		return;
+	for (i = 0; i < 5000; i++) {
+		if (syscall(SYS_tgkill, pid, tid, 0) != 0 && errno == ESRCH)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
 /* Stops and joins the worker.  Called with the GIL held (atexit and
  * before-fork hooks): the GIL is released while joining because the worker
  * may be waiting for it to finish a dump. */
@@ -265,6 +288,7 @@ shim_worker_stop(void)
 		return;
 	ts = py.PyEval_SaveThread();
 	pthread_join(shim.worker, NULL);
+	shim_worker_wait_gone(atomic_exchange(&shim.worker_tid, 0));
 	py.PyEval_RestoreThread(ts);
 }
 
