@@ -384,36 +384,6 @@ open_referents(struct br *b, uint32_t obj)
 	return rc;
 }
 
-/* Dominator children as a CSR, the super-root's at index n (note 1). */
-static int
-dom_children(struct br *b)
-{
-	const struct dom_tree *t = b->dom;
-	uint32_t n = t->n;
-
-	b->dom_start = calloc((size_t)n + 2, sizeof *b->dom_start);
-	b->dom_kids = malloc((n ? n : 1) * sizeof *b->dom_kids);
-	if (!b->dom_start || !b->dom_kids)
-		return -1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t p = t->idom[i] == DOM_SUPER ? n : t->idom[i];
-		b->dom_start[p + 1]++;
-	}
-	for (uint32_t i = 0; i <= n; i++)
-		b->dom_start[i + 1] += b->dom_start[i];
-	/* Filled in object order: each node's children ascend. */
-	uint32_t *fill = malloc(((size_t)n + 1) * sizeof *fill);
-	if (!fill)
-		return -1;
-	memcpy(fill, b->dom_start, ((size_t)n + 1) * sizeof *fill);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t p = t->idom[i] == DOM_SUPER ? n : t->idom[i];
-		b->dom_kids[fill[p]++] = i;
-	}
-	free(fill);
-	return 0;
-}
-
 static int
 open_dominated(struct br *b, uint32_t obj)
 {
@@ -422,19 +392,19 @@ open_dominated(struct br *b, uint32_t obj)
 	struct item *items;
 	int rc;
 
-	if (!b->dom_start) {
+	if (!b->kids.start) {
 		say(b, "%s", "no dominator tree (out of memory at the start)");
 		return 0;
 	}
-	lo = b->dom_start[at];
-	hi = b->dom_start[at + 1];
+	lo = b->kids.start[at];
+	hi = b->kids.start[at + 1];
 	items = malloc((hi - lo ? hi - lo : 1) * sizeof *items);
 	if (!items)
 		return say(b, "%s", "out of memory"), -1;
 	for (uint32_t k = lo; k < hi; k++) {
-		items[k - lo].obj = b->dom_kids[k];
+		items[k - lo].obj = b->kids.kid[k];
 		items[k - lo].edge = obj == BR_NONE ? 0 :
-			edge_between(b->d, obj, b->dom_kids[k]);
+			edge_between(b->d, obj, b->kids.kid[k]);
 	}
 	rc = push_children(b, BR_DOMINATORS, obj, obj == BR_NONE ?
 			   "dominator tree: what keeps the most alive" :
@@ -916,7 +886,7 @@ br_open(struct br *b, int rows, int cols, uint32_t start)
 	b->npages = 0;
 	b->rows = rows;
 	b->cols = cols;
-	if (!b->pages || (b->dom && dom_children(b) != 0))
+	if (!b->pages || (b->dom && dom_kids_build(b->dom, &b->kids) != 0))
 		return -1;
 	if ((b->leaks ? open_suspects(b) : open_summary(b)) != 0)
 		return -1;
@@ -938,14 +908,12 @@ br_close(struct br *b)
 		for (size_t k = 0; k < b->npages; k++)
 			page_free(&b->pages[k]);
 	free(b->pages);
-	free(b->dom_start);
-	free(b->dom_kids);
+	dom_kids_free(&b->kids);
 	if (b->have_paths)
 		graph_paths_free(&b->paths);
 	text_free(&b->input);
 	b->pages = NULL;
 	b->npages = 0;
-	b->dom_start = b->dom_kids = NULL;
 	b->have_paths = 0;
 }
 

@@ -107,8 +107,7 @@ struct br {
 	const struct leaks_report *leaks;   /* borrowed, NULL: no older dumps */
 	const int64_t *grow_count, *grow_size;  /* per summary row, or NULL */
 	const char *path;                   /* the dump's file name */
-	uint32_t *dom_start, *dom_kids;     /* dominator children, CSR;
-	                                       index n: the super-root */
+	struct dom_kids kids;               /* dominator children */
 	struct graph_paths paths;           /* on the first `p` */
 	int have_paths;
 	struct br_page *pages;              /* the back stack, pages[0] first */

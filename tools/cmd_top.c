@@ -92,49 +92,10 @@ trow_cmp(const void *pa, const void *pb)
 
 /* ---- per type -------------------------------------------------------- */
 
-/* Children lists of the dominator tree, CSR; roots (idom S) in roots[]. */
-struct domkids {
-	uint32_t *start, *kid, *roots;
-	uint32_t nroots;
-};
-
-static int
-domkids_build(const struct dom_tree *t, struct domkids *k)
-{
-	uint32_t n = t->n;
-
-	memset(k, 0, sizeof *k);
-	k->start = calloc((size_t)n + 2, sizeof *k->start);
-	k->kid = malloc(((size_t)n + 1) * sizeof *k->kid);
-	k->roots = malloc(((size_t)n + 1) * sizeof *k->roots);
-	if (!k->start || !k->kid || !k->roots)
-		return -1;
-	for (uint32_t i = 0; i < n; i++)
-		if (t->idom[i] != DOM_SUPER)
-			k->start[t->idom[i] + 2]++;
-	for (uint32_t i = 0; i < n; i++)
-		k->start[i + 2] += k->start[i + 1];
-	for (uint32_t i = 0; i < n; i++) {
-		if (t->idom[i] == DOM_SUPER)
-			k->roots[k->nroots++] = i;
-		else
-			k->kid[k->start[t->idom[i] + 1]++] = i;
-	}
-	return 0;
-}
-
-static void
-domkids_free(struct domkids *k)
-{
-	free(k->start);
-	free(k->kid);
-	free(k->roots);
-}
-
 /* Adds the subtree of root to rows[type] (design: file head). */
 static void
 count_subtree(const struct graph *g, const struct dom_tree *t,
-	      const struct domkids *k, uint32_t root, uint32_t *active,
+	      const struct dom_kids *k, uint32_t root, uint32_t *active,
 	      uint32_t *stack, struct trow *rows)
 {
 	const struct fmt_dump *d = g->d;
@@ -181,20 +142,20 @@ static int64_t
 type_rows(const struct graph *g, const struct dom_tree *t, struct trow **out)
 {
 	const struct fmt_dump *d = g->d;
-	struct domkids k;
+	struct dom_kids k = {0};
 	uint32_t *active = calloc(d->ntypes + 1u, sizeof *active);
 	uint32_t *stack = malloc(2 * ((size_t)g->n + 1) * sizeof *stack);
 	struct trow *rows = calloc(d->ntypes + 1u, sizeof *rows);
 	int64_t n = -1;
 
-	if (domkids_build(t, &k) != 0 || !active || !stack || !rows)
+	if (dom_kids_build(t, &k) != 0 || !active || !stack || !rows)
 		goto out;
 	for (uint32_t ty = 0; ty < d->ntypes; ty++) {
 		rows[ty].name = fmt_str(d, d->types[ty].name);
 		rows[ty].obj = GRAPH_NONE;
 	}
-	for (uint32_t r = 0; r < k.nroots; r++)
-		count_subtree(g, t, &k, k.roots[r], active, stack, rows);
+	for (uint32_t r = k.start[t->n]; r < k.start[t->n + 1]; r++)
+		count_subtree(g, t, &k, k.kid[r], active, stack, rows);
 	/* One row per name; the example is the larger one. */
 	qsort(rows, d->ntypes, sizeof *rows, name_cmp);
 	n = 0;
@@ -212,7 +173,7 @@ type_rows(const struct graph *g, const struct dom_tree *t, struct trow **out)
 	*out = rows;
 	rows = NULL;
 out:
-	domkids_free(&k);
+	dom_kids_free(&k);
 	free(active);
 	free(stack);
 	free(rows);

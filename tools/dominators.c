@@ -263,3 +263,36 @@ dom_free(struct dom_tree *t)
 	free(t->order);
 	memset(t, 0, sizeof *t);
 }
+
+/* ---- children lists ---------------------------------------------------- */
+
+int
+dom_kids_build(const struct dom_tree *t, struct dom_kids *k)
+{
+	uint32_t n = t->n;
+
+	k->start = calloc((size_t)n + 3, sizeof *k->start);
+	k->kid = malloc((n ? n : 1) * sizeof *k->kid);
+	if (!k->start || !k->kid) {
+		dom_kids_free(k);
+		return MUPPY_ENOMEM;
+	}
+	/* Counted one slot ahead, summed, then filled: start[p + 1] ends as
+	 * the end of p's list, which is start[p + 2]'s begin. */
+	for (uint32_t i = 0; i < n; i++)
+		k->start[(t->idom[i] == DOM_SUPER ? n : t->idom[i]) + 2]++;
+	for (uint32_t i = 0; i <= n; i++)
+		k->start[i + 2] += k->start[i + 1];
+	for (uint32_t i = 0; i < n; i++)
+		k->kid[k->start[(t->idom[i] == DOM_SUPER ? n : t->idom[i]) +
+				1]++] = i;
+	return 0;
+}
+
+void
+dom_kids_free(struct dom_kids *k)
+{
+	free(k->start);
+	free(k->kid);
+	k->start = k->kid = NULL;
+}

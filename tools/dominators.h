@@ -59,6 +59,20 @@ int dom_compute(const struct graph *g, struct dom_tree *t);
 /* Releases t's arrays and zeroes it.  NULL is a no-op. */
 void dom_free(struct dom_tree *t);
 
+/* The tree's children lists, CSR: the children of object i are
+ * kid[start[i] .. start[i + 1]), the super-root's at i = n; each list
+ * ascends (object order).  8 bytes per object. */
+struct dom_kids {
+	uint32_t *start;   /* n + 3 (n + 2 used) */
+	uint32_t *kid;     /* n */
+};
+
+/* Fills *k from t.  Returns 0 or MUPPY_ENOMEM (k then empty). */
+int dom_kids_build(const struct dom_tree *t, struct dom_kids *k);
+
+/* Releases k's arrays and zeroes it. */
+void dom_kids_free(struct dom_kids *k);
+
 #ifdef __cplusplus
 }
 #endif

@@ -237,8 +237,10 @@ tbl_csv_field(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void
-tbl_json_string(FILE *out, const char *s, size_t len)
+/* html: also < > & as \u escapes, so that the JSON can sit inside an
+ * HTML <script> element ("</script>" in a label cannot end it). */
+static void
+json_string(FILE *out, const char *s, size_t len, int html)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -259,7 +261,8 @@ tbl_json_string(FILE *out, const char *s, size_t len)
 		default:
 			break;
 		}
-		if (c < 0x20 || c == 0x7f) {
+		if (c < 0x20 || c == 0x7f ||
+		    (html && (c == '<' || c == '>' || c == '&'))) {
 			fprintf(out, "\\u%04x", c);
 			i++;
 			continue;
@@ -274,4 +277,16 @@ tbl_json_string(FILE *out, const char *s, size_t len)
 		i += n;
 	}
 	fputc('"', out);
+}
+
+void
+tbl_json_string(FILE *out, const char *s, size_t len)
+{
+	json_string(out, s, len, 0);
+}
+
+void
+tbl_json_string_html(FILE *out, const char *s, size_t len)
+{
+	json_string(out, s, len, 1);
 }

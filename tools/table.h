@@ -87,6 +87,8 @@ void tbl_csv_field(FILE *out, const char *s);
  * \u00XX with the byte's value, so the output is always valid JSON.
  */
 void tbl_json_string(FILE *out, const char *s, size_t len);
+/* The same, safe inside an HTML <script> element: < > & as \u escapes. */
+void tbl_json_string_html(FILE *out, const char *s, size_t len);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,39 @@ TEST(DominatorsTest, LengauerTarjanPaperExample) {
   EXPECT_EQ(dm.t.retained[I], 1u);
 }
 
+TEST(DominatorsTest, ChildrenListsMatchIdom) {
+  // dom_kids_build: every object once, under its idom (the super-root's
+  // at n), each list ascending; an empty tree has one empty list.
+  Mem m;
+  uint32_t t = m.Type("object");
+  enum { R, A, B, C, D, U, N };
+  for (int i = 0; i < N; i++) m.Obj(t, 1);
+  int edges[][2] = {{R, A}, {R, B}, {A, C}, {B, C}, {C, D}};
+  for (auto &e : edges) m.Edge(e[0], e[1]);
+  m.Root(R, FMT_ROOT_MODULE, "r");
+  Dom dm(m);
+  dom_kids k = {};
+  ASSERT_EQ(dom_kids_build(&dm.t, &k), 0);
+  std::map<uint32_t, std::vector<uint32_t>> want;
+  for (uint32_t v = 0; v < N; v++)
+    want[dm.t.idom[v] == DOM_SUPER ? (uint32_t)N : dm.t.idom[v]].push_back(v);
+  EXPECT_EQ(want[N], (std::vector<uint32_t>{R, U}));  // U: unreachable
+  EXPECT_EQ(want[R], (std::vector<uint32_t>{A, B, C}));
+  for (uint32_t p = 0; p <= N; p++) {
+    std::vector<uint32_t> got(k.kid + k.start[p], k.kid + k.start[p + 1]);
+    EXPECT_EQ(got, want[p]) << "children of " << p;
+  }
+  EXPECT_EQ(k.start[N + 1], (uint32_t)N);
+  dom_kids_free(&k);
+  EXPECT_EQ(k.start, nullptr);
+
+  dom_tree empty = {};
+  ASSERT_EQ(dom_kids_build(&empty, &k), 0);
+  EXPECT_EQ(k.start[0], 0u);
+  EXPECT_EQ(k.start[1], 0u);
+  dom_kids_free(&k);
+}
+
 TEST(DominatorsTest, CyclesAndSelfReferences) {
   Mem m;
   uint32_t t = m.Type("list");
