@@ -18,6 +18,13 @@
 #   python3-regex    programs built from compiled extensions (mypyc, C,
 #                    Cython) that tests/integration/test_extensions.py
 #                    profiles
+#   chromium nodejs (npm when no npm command comes with nodejs)
+#                    the headless browser tests/integration/test_report.py
+#                    opens `muppy report`'s page in, driven by playwright-core
+#                    from the npm registry (tests/browser/package.json,
+#                    installed into tests/browser/node_modules: no browser
+#                    download); when npm cannot fetch it the browser tests
+#                    are skipped, and this script says so
 #
 # Runs apt-get as root, or through sudo when not root. `apt-get update` runs
 # once, only when something has to be installed. Used by scripts/demo.sh and
@@ -27,7 +34,8 @@ set -euo pipefail
 PACKAGES=(bazel-bootstrap g++ libgtest-dev zlib1g-dev libncurses-dev tmux python3
           libpython3.11-testsuite clang libclang-rt-14-dev
           mypy python3-numpy python3-lxml python3-msgpack python3-yaml
-          python3-regex)
+          python3-regex chromium nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -37,7 +45,22 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
     installed "$pkg" || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+browser_tests() {
+    local dir
+    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser
+    [ -d "$dir/node_modules/playwright-core" ] && return 0
+    if ! (cd "$dir" && npm install --no-audit --no-fund --loglevel=error) \
+           >"${TMPDIR:-/tmp}/install-deps.npm.log" 2>&1; then
+        echo "install-deps: warning: npm could not install playwright-core" \
+             "(${TMPDIR:-/tmp}/install-deps.npm.log): the browser tests" \
+             "will be skipped" >&2
+    fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+    browser_tests
+    exit 0
+fi
 
 # sudo resets the environment, so the setting travels on the command line.
 if [ "$(id -u)" -eq 0 ]; then
@@ -61,4 +84,5 @@ if ! { "${as_root[@]}" apt-get update -qq &&
     echo "install-deps: error: apt-get failed (its output is above)" >&2
     exit 1
 fi
+browser_tests
 echo "install-deps: done" >&2

@@ -38,6 +38,7 @@ static const struct command commands[] = {
 	{ "top", cmd_top, MUPPY_USAGE_TOP },
 	{ "orphans", cmd_orphans, MUPPY_USAGE_ORPHANS },
 	{ "browse", cmd_browse, MUPPY_USAGE_BROWSE },
+	{ "report", cmd_report, MUPPY_USAGE_REPORT },
 	{ NULL, NULL, NULL }  /* Sentinel */
 };
 

@@ -84,6 +84,9 @@ int muppy_main(int argc, char **argv);
 #define MUPPY_USAGE_BROWSE \
 	"muppy browse DUMP [ADDRESS | --type T] [OLDER_DUMP...] " \
 	"[--batch KEYS [--size RxC] [--timings]]"
+#define MUPPY_USAGE_REPORT \
+	"muppy report D1 [D2 ... Dn] [-o FILE] [--suspects N] " \
+	"[--retainers N] [--max-objects N]"
 #define MUPPY_USAGE_ORPHANS \
 	"muppy orphans [OLDER_DUMP...] DUMP [--objects] [--limit N] " \
 	"[--sort extra|size|address] [--format text|json|csv]"
@@ -104,6 +107,7 @@ int cmd_track(int argc, char **argv);     /* cmd_track.c */
 int cmd_top(int argc, char **argv);       /* cmd_top.c */
 int cmd_orphans(int argc, char **argv);   /* cmd_orphans.c */
 int cmd_browse(int argc, char **argv);    /* cmd_browse.c */
+int cmd_report(int argc, char **argv);    /* cmd_report.c */
 /* `muppy diff OLD NEW --objects` (cmd_diffobj.c): called by cmd_diff with
  * the same argv when --objects is among the options. */
 int cmd_diff_objects(int argc, char **argv);

@@ -136,6 +136,8 @@ fuzz_graph_commands(const char *p, const struct fmt_dump *d)
 	      "s<Enter>ss?<PgDn>L/" , "--size", "10x40");
 	for (int i = 0; i < 3; i++)
 		VALID("browse", p, addr[i], "--batch", "<Enter>fjj<Enter>kpq");
+	/* The report, to stdout (which the fuzzers send to /dev/null). */
+	VALID("report", p, p, "-o", "-", "--max-objects", "1000");
 }
 
 void
@@ -151,7 +153,8 @@ fuzz_run_commands(const char *p)
 		 * (FMT_READ_SUMMARY) and may accept it. */
 		if (RUN("info", p) == 0 || RUN("tree", p, "0x1") == 0 ||
 		    RUN("leaks", p, p) == 0 ||
-		    RUN("browse", p, "--batch", "q") == 0)
+		    RUN("browse", p, "--batch", "q") == 0 ||
+		    RUN("report", p, "-o", "-") == 0)
 			abort();
 		RUN("summary", p);
 		RUN("diff", p, p, "--format", "json");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -599,6 +600,158 @@ TEST(BrowseTest, BadInputIsAUsageError) {
   EXPECT_EQ(r.out.rfind("usage: muppy browse DUMP", 0), 0u);
 }
 
+// ---- report ----------------------------------------------------------------
+
+// The explorer's JSON, from the page.
+std::string PageData(const std::string &html) {
+  std::string open = "<script type=\"application/json\" id=\"muppy-data\">";
+  size_t a = html.find(open);
+  if (a == std::string::npos) return "";
+  a += open.size();
+  return html.substr(a, html.find("</script>", a) - a);
+}
+
+TEST(ReportTest, SuspectsRetainersAndExplorerInOneFile) {
+  auto f = LeakDumps();
+  std::string out = TmpDir() + "/report.html";
+  unlink(out.c_str());
+  // Dumps in any order: the newest (leak4) is explored.
+  Result r = Muppy({"report", f[2], f[3], f[0], f[1], "-o", out});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("wrote " + out + " (", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("): 4 dumps, 2 suspects, "), std::string::npos)
+      << r.out;
+  struct stat st;
+  ASSERT_EQ(stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string html = Slurp(out);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.substr(html.size() - 8), "</html>\n");
+  // The suspects as `muppy leaks` ranks them, the culprit first.
+  size_t s1 = html.find("id=\"suspect-1\""), s2 = html.find("id=\"suspect-2\"");
+  ASSERT_NE(s1, std::string::npos);
+  ASSERT_NE(s2, std::string::npos);
+  std::string first = html.substr(s1, s2 - s1);
+  EXPECT_NE(first.find("sys.modules[&#39;app&#39;].cache[&#39;*&#39;]"),
+            std::string::npos) << first;
+  EXPECT_NE(first.find("<span class=\"count\">3</span> <span class=\"what\">"
+                       "bytes</span>"), std::string::npos) << first;
+  EXPECT_NE(first.find("data-copy=\"0x30200\""), std::string::npos) << first;
+  EXPECT_NE(first.find("data-copy=\"muppy browse " + f[3] + " 0x30200\""),
+            std::string::npos) << first;
+  EXPECT_NE(html.find("id=\"suspect-2\"><div class=\"sline\"><span class="
+                      "\"count\">3</span> <span class=\"what\">app.Window"),
+            std::string::npos);
+  // Four dumps in the table; two charts, as these dumps have no summary
+  // rows (the shim's always do: the third chart is test_report.py's).
+  EXPECT_NE(html.find("<td class=\"l\"><code>leak4.dump</code>"),
+            std::string::npos);
+  size_t charts = 0;
+  for (size_t at = 0; (at = html.find("<svg class=\"chart\"", at)) !=
+                      std::string::npos; at++)
+    charts++;
+  EXPECT_EQ(charts, 2u);
+  EXPECT_NE(html.find("No summary row grew in bytes"), std::string::npos);
+  // The top retainer is the module; the explorer holds the objects around.
+  EXPECT_NE(html.find("<td class=\"l\">module(app)</td>"), std::string::npos);
+  std::string data = PageData(html);
+  EXPECT_NE(data.find("\"dump\":\"" + f[3] + "\""), std::string::npos);
+  EXPECT_NE(data.find("[\"30200\","), std::string::npos) << data;
+  EXPECT_NE(data.find("\"p\":\"sys.modules['app'].cache\""),
+            std::string::npos) << data;
+  // No temporary file is left beside it.
+  r = Muppy({"report", f[3], "-o", "-"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(r.out.find("One dump: suspects need two or more dumps"),
+            std::string::npos);
+}
+
+TEST(ReportTest, GroupsOfOneKindAndTheBound) {
+  // 2,000 objects of one kind under one list: one group entry with its
+  // count and a few members, and the explorer stays within --max-objects.
+  Dump d;
+  uint32_t tm = d.Type("module", 0x100), tl = d.Type("list", 0x200),
+           tf = d.Type("function", 0x300);
+  uint32_t mod = d.Obj(0x1000, tm, 72, "app"), l = d.Obj(0x2000, tl, 16056);
+  d.Edge(mod, l, d.Other("handlers"));
+  for (int i = 0; i < 2000; i++)
+    d.Edge(l, d.Obj(0x10000 + 0x80 * (uint64_t)i, tf, 120, "on_done"),
+           Dump::Index((uint32_t)i));
+  d.Root(mod, FMT_ROOT_MODULE, "app");
+  std::string f = d.Write("group.dump");
+  Result r = Muppy({"report", f, "-o", "-", "--max-objects", "1000"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string data = PageData(r.out);
+  EXPECT_NE(data.find("\"c\":2000,\"s\":240000,\"r\":240000,\"m\":[["),
+            std::string::npos) << data.substr(0, 2000);
+  EXPECT_NE(data.find("\"function (on_done)\""), std::string::npos);
+  size_t nodes = 0, a = data.find("\"nodes\":["), b = data.find("\"full\":");
+  for (size_t at = a; at < b; at++)
+    if (data.compare(at, 2, "[\"") == 0) nodes++;
+  EXPECT_GT(nodes, 2u);
+  EXPECT_LE(nodes, 1000u);
+}
+
+TEST(ReportTest, NamesThatAreHtmlAreEscaped) {
+  Dump d;
+  uint32_t tm = d.Type("module", 0x100), td = d.Type("dict", 0x200),
+           te = d.Type("</script><b id=\"evil\">&x</b>", 0x300);
+  uint32_t mod = d.Obj(0x1000, tm, 72, "<img src=x onerror=alert(1)>"),
+           g = d.Obj(0x2000, td, 1000);
+  d.Edge(mod, g, d.Other("__dict__"));
+  d.Edge(g, d.Obj(0x3000, te, 56), d.Key("</script>"));
+  d.Root(mod, FMT_ROOT_MODULE, "<img src=x onerror=alert(1)>");
+  d.Meta("cmdline", "python3 -c '</script><script>alert(1)</script>'");
+  std::string f = d.Write("evil.dump");
+  Result r = Muppy({"report", f, "-o", "-"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  size_t ends = 0;
+  for (size_t at = 0; (at = r.out.find("</script>", at)) != std::string::npos;
+       at++)
+    ends++;
+  EXPECT_EQ(ends, 2u);  // the data's and the code's, nothing else
+  EXPECT_EQ(r.out.find("<b id="), std::string::npos);
+  EXPECT_EQ(r.out.find("<img"), std::string::npos);
+  EXPECT_NE(r.out.find("&lt;/script&gt;&lt;b id=&quot;evil&quot;&gt;&amp;x"),
+            std::string::npos);
+  EXPECT_NE(PageData(r.out).find("\\u003c/script\\u003e\\u003cb id=\\\"evil"
+                                 "\\\"\\u003e\\u0026x"), std::string::npos);
+}
+
+TEST(ReportTest, BadInputAndUnwritableOutput) {
+  auto f = LeakDumps();
+  std::string bad = TmpDir() + "/trunc.dump";
+  std::string whole = Slurp(f[0]);
+  std::ofstream(bad, std::ios::binary) << whole.substr(0, whole.size() / 2);
+  std::string out = TmpDir() + "/bad-report.html";
+  unlink(out.c_str());
+  struct {
+    std::vector<std::string> args;
+    int status;
+    const char *err;
+  } cases[] = {
+      {{"report"}, 2, "a dump file is needed"},
+      {{"report", bad, "-o", out}, 2, "trunc.dump: "},
+      {{"report", f[3], bad, "-o", out}, 2, "trunc.dump: "},
+      {{"report", f[3], "--max-objects", "5", "-o", out}, 2,
+       "--max-objects"},
+      {{"report", f[3], "--retainers", "x", "-o", out}, 2, "--retainers"},
+      {{"report", f[3], "-o", TmpDir() + "/no/such/dir/r.html"}, 1,
+       "cannot write "},
+  };
+  for (auto &c : cases) {
+    Result r = Muppy(c.args);
+    EXPECT_EQ(r.status, c.status) << c.err << ": " << r.err;
+    EXPECT_NE(r.err.find(c.err), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << c.err;
+    EXPECT_NE(access(out.c_str(), F_OK), 0) << c.err;
+  }
+  Result r = Muppy({"report", "--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("usage: muppy report D1", 0), 0u);
+}
+
 // ---- diff --objects -------------------------------------------------------
 
 TEST(DiffObjectsTest, CountsBirthsByType) {
@@ -769,7 +922,8 @@ TEST(TrackTest, IntervalDiffsAndSuspects) {
 
 TEST(AnalysisTest, EveryCommandHasHelpAndIsListed) {
   Result all = Muppy({"--help"});
-  for (const char *c : {"tree", "path", "leaks", "track", "top", "orphans"}) {
+  for (const char *c : {"tree", "path", "leaks", "track", "top", "orphans",
+                        "browse", "report"}) {
     Result r = Muppy({c, "--help"});
     EXPECT_EQ(r.status, 0) << c;
     EXPECT_EQ(r.out.rfind(std::string("usage: muppy ") + c, 0), 0u) << c;

@@ -224,7 +224,7 @@ TEST_F(Cli, HelpListsEveryCommand) {
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out.rfind("usage: muppy <command> [options]\n", 0), 0u);
   for (const char *c : {"info", "summary", "diff", "objects", "cat", "run",
-                        "snap", "browse"})
+                        "snap", "browse", "report"})
     EXPECT_NE(r.out.find(std::string("\n  muppy ") + c + " "), std::string::npos)
         << c;
   EXPECT_EQ(Run({"-h"}).out, r.out);
@@ -233,7 +233,7 @@ TEST_F(Cli, HelpListsEveryCommand) {
 
 TEST_F(Cli, EveryCommandHasHelpOnStdout) {
   for (const char *c : {"info", "summary", "diff", "objects", "cat", "run",
-                        "snap", "browse"}) {
+                        "snap", "browse", "report"}) {
     for (const char *h : {"--help", "-h"}) {
       Result r = Run({c, h});
       EXPECT_EQ(r.status, 0) << c;
