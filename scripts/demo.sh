@@ -104,8 +104,13 @@ fi
 say "muppy browse LAST OLDER...   (the terminal browser's first screen; --batch prints it)"
 "$MUPPY" browse "$last" "${files[@]}" --batch "" --size 8x100
 
+report=${TMPDIR:-/tmp}/muppy-demo-report.html
+say "muppy report DUMPS... -o $report   (the hunt as one HTML file, for a ticket)"
+"$MUPPY" report "${files[@]}" -o "$report"
+
 say "done"
 echo "The leaked Request objects (and their on_done closures) grow by 2000 a round;"
 echo "docs/usage.md shows the commands that find who holds them (tree, path, leaks)."
 echo "To look around yourself: MUPPY_DEMO_KEEP=1 ./scripts/demo.sh, then"
 echo "  bazel-bin/tools/muppy browse LAST_DUMP OLDER_DUMPS...   (? lists the keys)"
+echo "The report opens from disk in any browser: $report"
