@@ -343,20 +343,67 @@ def bench_idle(a, python, workdir, rep, summary):
               % (a.idle_repeat, a.idle_seconds))
 
 
-def timev(cmd, timeout=1800):
-    """(seconds, max RSS bytes, exit status) of cmd via /usr/bin/time -v."""
+def timev(cmd, timeout=1800, stderr=None):
+    """(seconds, max RSS bytes, exit status) of cmd via /usr/bin/time -v;
+    stderr: a list that gets the command's own stderr."""
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True,
                        text=True, timeout=timeout)
     wall = time.perf_counter() - t0
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    if stderr is not None:
+        stderr.append(p.stderr.split("\tCommand being timed:")[0])
     return wall, int(m.group(1)) * 1024 if m else None, p.returncode
+
+
+# What a person does in the browser: summary, its last row, back, the
+# dominator tree opened two levels, the suspects and the first one's
+# holder, its referents, the path, back, a search and a sort.
+BROWSE_KEYS = ("t<Enter>G<Left>D<Enter><Enter>L<Enter>fp<Left><Left>r"
+               "/dict<Enter>s")
+
+
+def bench_browse(a, sname, t, rows, summary):
+    """The browser's first screen (load included) and its slowest key,
+    from its own --timings; the report's time and file size."""
+    d1, d2 = t["dumps"]
+    err = []
+    wall, rss, rc = timev([a.muppy, "browse", d2, d1, "--batch", BROWSE_KEYS,
+                           "--timings"], stderr=err)
+    m = re.search(r"first screen ([0-9.]+) ms, (\d+) keys, mean ([0-9.]+) "
+                  r"ms, slowest ([0-9.]+) ms", err[0])
+    bpo = "%.0f" % (rss / t["objects"]) if rss else "-"
+    if rc == 0 and m:
+        first, nkeys, mean, worst = (float(m.group(1)), int(m.group(2)),
+                                     float(m.group(3)), float(m.group(4)))
+        rows.append([sname, "browse: first screen (load included)",
+                     "%.2f s" % (first / 1e3), "%.0f MB" % (rss / 2**20)
+                     if rss else "-", bpo])
+        rows.append([sname, "browse: %d keys, mean / slowest" % nkeys,
+                     "%.1f / %.1f ms" % (mean, worst), "-", "-"])
+        summary.setdefault("browse", {})[sname] = (first / 1e3, worst / 1e3)
+        log("   %s browse: first screen %.0f ms, slowest key %.1f ms"
+            % (sname, first, worst))
+    else:
+        rows.append([sname, "browse", "exit %d" % rc, "-", "-"])
+    out = os.path.join(os.path.dirname(d2), "bench-report.html")
+    wall, rss, rc = timev([a.muppy, "report", d1, d2, "-o", out])
+    size = os.path.getsize(out) if rc == 0 else 0
+    rows.append([sname, "report (%.1f MB file)" % (size / 2**20),
+                 "%.2f s" % wall if rc == 0 else "exit %d" % rc,
+                 "%.0f MB" % (rss / 2**20) if rss else "-",
+                 "%.0f" % (rss / t["objects"]) if rss else "-"])
+    summary.setdefault("report", {})[sname] = (wall, size)
+    log("   %s report: %.2f s, %.1f MB file" % (sname, wall, size / 2**20))
+    if os.path.exists(out):
+        os.unlink(out)
 
 
 def bench_offline(a, targets, rep, summary):
     have = set()
     p = subprocess.run([a.muppy, "--help"], capture_output=True, text=True)
-    for c in ("info", "summary", "diff", "tree", "path", "top", "leaks"):
+    for c in ("info", "summary", "diff", "tree", "path", "top", "leaks",
+              "browse", "report"):
         if re.search(r"\b%s\b" % c, p.stdout + p.stderr):
             have.add(c)
     rows = []
@@ -386,11 +433,17 @@ def bench_offline(a, targets, rep, summary):
             log("   %s %s: %.2f s, %s" % (sname, name, wall, rows[-1][3]))
             summary.setdefault("offline", {})[(sname, name)] = (
                 wall if rc == 0 else None, rss / t["objects"] if rss else None)
+        if "browse" in have and "report" in have:
+            bench_browse(a, sname, t, rows, summary)
     rep.table("Offline commands (muppy tool)",
               ["dump", "command", "wall time", "peak RSS", "peak RSS B/object"],
               rows, "`diff` and `leaks` read two dumps of the same process "
               "(1% of new records between them); `tree` and `path` target an "
-              "old record; `load (info)` reads and verifies the whole file.")
+              "old record; `load (info)` reads and verifies the whole file. "
+              "`browse` types " + BROWSE_KEYS.replace("<", "&lt;") +
+              " (--batch --timings: its own clock, from the start of the "
+              "process to the first screen, then per key); `report` writes "
+              "the page of both dumps.")
 
 
 NOTES_MARK = "<!-- notes below are kept when bench.py rewrites this file -->"
@@ -462,6 +515,21 @@ def targets_table(summary):
     if ok5:
         row("offline: 5M objects works", "%d of %d commands ran" % (sum(ok5), len(ok5)),
             all(ok5))
+    br = summary.get("browse", {})
+    if "1M" in br:
+        row("browse 1M: first screen <= 1 s (load included)",
+            "%.2f s" % br["1M"][0], br["1M"][0] <= 1.0)
+    keys = [(sz, v[1]) for sz, v in br.items() if sz in ("1M", "5M")]
+    if keys:
+        worst = max(v for _, v in keys)
+        row("browse: every key <= 50 ms (1M and 5M)",
+            ", ".join("%s slowest %.1f ms" % (sz, v * 1e3) for sz, v in keys),
+            worst <= 0.05)
+    rp = summary.get("report", {})
+    if "5M" in rp:
+        row("report of a 5M-object series: a few MB",
+            "%.1f MB in %.1f s" % (rp["5M"][1] / 2**20, rp["5M"][0]),
+            rp["5M"][1] <= 8 * 2**20)
     if not rows:
         return ""
     return ("## Targets (issue 5)\n\n| target | this run | |\n|---|---|---|\n" +

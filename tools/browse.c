@@ -413,6 +413,22 @@ open_dominated(struct br *b, uint32_t obj)
 	return rc;
 }
 
+/* Per type: 1 if summary row name want can be one of its objects' (the
+ * row name starts with the type name: `function (f)`); caller frees. */
+static uint8_t *
+row_types(const struct fmt_dump *d, const char *want)
+{
+	uint8_t *ok = calloc(d->ntypes ? d->ntypes : 1, 1);
+
+	for (uint32_t t = 0; ok && t < d->ntypes; t++) {
+		const char *tn = fmt_str(d, d->types[t].name);
+		size_t tl = strlen(tn);
+		ok[t] = strncmp(want, tn, tl) == 0 && (want[tl] == '\0' ||
+			want[tl] == ' ' || want[tl] == '(');
+	}
+	return ok;
+}
+
 /* The instances of a summary row (row < nsummary) or of the types
  * type_ok marks, as a page titled name. */
 static int
@@ -423,6 +439,7 @@ open_instances(struct br *b, uint32_t row, const uint8_t *type_ok,
 	const char *want = type_ok ? NULL : fmt_str(d, d->summary[row].name);
 	struct text_buf t = {0}, rn = {0};
 	struct br_page *pg;
+	uint8_t *cand = NULL;
 	size_t n = 0;
 
 	text_addf(&t, "instances of %s", name);
@@ -434,29 +451,29 @@ open_instances(struct br *b, uint32_t row, const uint8_t *type_ok,
 	if (!pg)
 		return -1;
 	pg->ref = type_ok ? BR_REF_TYPE : row;
+	if (!type_ok && !(cand = row_types(d, want)))
+		return drop_page(b);
 	for (uint64_t i = 0; i < d->nobjects; i++) {
 		if (type_ok) {
 			if (!type_ok[d->obj_type[i]])
 				continue;
 		} else {
-			/* The row name starts with the type name: only
-			 * those need their row name made (function (f)). */
-			const char *tn = graph_type_name(d, (uint32_t)i);
-			size_t tl = strlen(tn);
-			if (strncmp(want, tn, tl) != 0 ||
-			    (want[tl] != '\0' && want[tl] != ' ' &&
-			     want[tl] != '('))
+			if (d->obj_type[i] < d->ntypes &&
+			    !cand[d->obj_type[i]])
 				continue;
 			rn.len = 0;
 			graph_row_name(d, (uint32_t)i, &rn);
-			if (rn.oom)
+			if (rn.oom) {
+				free(cand);
 				return text_free(&rn), drop_page(b);
+			}
 			if (strcmp(text_cstr(&rn), want) != 0)
 				continue;
 		}
 		pg->rows[n++] = object_row(b, (uint32_t)i, 0);
 	}
 	text_free(&rn);
+	free(cand);
 	pg->nrows = n;
 	sort_rows(b, pg);
 	if (!n)

@@ -19,6 +19,7 @@
 #include <sys/stat.h> /* fstat */
 #include <unistd.h>   /* close, unlink, getpid, fsync */
 
+#include "tools/graph.h"   /* graph_parse_address */
 #include "tools/loaded.h"  /* struct loaded, loaded_* */
 #include "tools/muppy.h"   /* cmd_report, MUPPY_USAGE_REPORT */
 #include "tools/report.h"  /* report_write */
@@ -47,6 +48,7 @@ static const char report_help[] =
 	UTIL_STR(REPORT_DEFAULT_SUSPECTS) ", 0: all)\n"
 	"  --retainers N        top retainers shown (default "
 	UTIL_STR(REPORT_DEFAULT_RETAINERS) ")\n"
+	"  --root ADDRESS       the explorer opens on this object's referrers\n"
 	"  --max-objects N      objects in the explorer (default "
 	UTIL_STR(REPORT_DEFAULT_OBJECTS) ",\n"
 	"                       at least " UTIL_STR(REPORT_MIN_OBJECTS) ")\n"
@@ -56,6 +58,7 @@ struct report_args {
 	const char **files;
 	size_t nfiles;
 	const char *output;
+	const char *root;
 	uint64_t suspects, retainers, objects;
 };
 
@@ -118,10 +121,12 @@ open_beside(const char *path, char **tmp)
 }
 
 static int
-write_report(const struct report_args *a, const struct loaded *l)
+write_report(const struct report_args *a, const struct loaded *l,
+	     uint32_t root)
 {
 	struct report_opts o = { (uint32_t)a->suspects,
-				 (uint32_t)a->retainers, (uint32_t)a->objects };
+				 (uint32_t)a->retainers, (uint32_t)a->objects,
+				 root };
 	struct report_stats st = {0};
 	const char *out = a->output ? a->output : "report.html";
 	int to_stdout = strcmp(out, "-") == 0;
@@ -155,6 +160,28 @@ write_report(const struct report_args *a, const struct loaded *l)
 	return rc;
 }
 
+/* --root's object of d into *obj (UINT32_MAX without --root). */
+static int
+root_object(const struct report_args *a, const struct fmt_dump *d,
+	    uint32_t *obj)
+{
+	uint64_t addr;
+	int64_t i;
+
+	if (!a->root)
+		return 0;
+	if (graph_parse_address(a->root, &addr) != 0)
+		return util_usage_error(MUPPY_USAGE_REPORT, "--root wants an "
+					"address (0x... or a decimal id()), not "
+					"'%s'", a->root);
+	i = fmt_find_object(d, addr);
+	if (i < 0)
+		return util_usage_error(MUPPY_USAGE_REPORT, "%s has no object "
+					"at %s", a->files[0], a->root);
+	*obj = (uint32_t)i;
+	return 0;
+}
+
 int
 cmd_report(int argc, char **argv)
 {
@@ -163,6 +190,7 @@ cmd_report(int argc, char **argv)
 		.objects = REPORT_DEFAULT_OBJECTS };
 	const struct util_option opts[] = {
 		UTIL_OPT_STRING("output", 'o', &a.output),
+		UTIL_OPT_STRING("root", 0, &a.root),
 		UTIL_OPT_UINT("suspects", 0, &a.suspects, 0, UINT32_MAX),
 		UTIL_OPT_UINT("retainers", 0, &a.retainers, 0, 10000),
 		UTIL_OPT_UINT("max-objects", 0, &a.objects,
@@ -174,6 +202,7 @@ cmd_report(int argc, char **argv)
 		files, 1, REPORT_MAX_DUMPS, "a dump file is needed",
 		"too many dumps", &a.nfiles };
 	struct loaded l = {0};
+	uint32_t root = UINT32_MAX;
 	int rc;
 
 	if (!files)
@@ -184,7 +213,9 @@ cmd_report(int argc, char **argv)
 	newest_first(&a);
 	rc = loaded_open(&l, a.files[0], a.files + 1, a.nfiles - 1);
 	if (!rc)
-		rc = write_report(&a, &l);
+		rc = root_object(&a, &l.d, &root);
+	if (!rc)
+		rc = write_report(&a, &l, root);
 	loaded_close(&l);
 	rc = util_finish_stdout(rc);
 out:

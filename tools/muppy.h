@@ -85,8 +85,8 @@ int muppy_main(int argc, char **argv);
 	"muppy browse DUMP [ADDRESS | --type T] [OLDER_DUMP...] " \
 	"[--batch KEYS [--size RxC] [--timings]]"
 #define MUPPY_USAGE_REPORT \
-	"muppy report D1 [D2 ... Dn] [-o FILE] [--suspects N] " \
-	"[--retainers N] [--max-objects N]"
+	"muppy report D1 [D2 ... Dn] [-o FILE] [--root ADDRESS] " \
+	"[--suspects N] [--retainers N] [--max-objects N]"
 #define MUPPY_USAGE_ORPHANS \
 	"muppy orphans [OLDER_DUMP...] DUMP [--objects] [--limit N] " \
 	"[--sort extra|size|address] [--format text|json|csv]"

@@ -223,6 +223,10 @@ series_read(const struct loaded *l, struct rep_series *s)
 
 /* ---- the explorer's objects (note 2) ------------------------------------ */
 
+#define REP_EDGE_LATER UINT32_MAX   /* named when written (edge_of) */
+#define REP_BIG_EDGES 4096          /* out-degree that gets an index */
+#define REP_BIG_CACHE 8
+
 struct rep_item {
 	uint32_t obj, edge;   /* edge: the name between it and the subject */
 	uint64_t kind;        /* type << 32 | label */
@@ -254,6 +258,15 @@ struct rep_nodes {
 	struct rep_item *items;
 	struct rep_entry *entries;
 	size_t items_cap;
+	uint32_t subject;      /* the node whose list is being written */
+	int subject_is_dst;    /* referrers: the edges lead to the subject */
+	/* Big containers' edges sorted by destination, for edge_of: a list
+	 * of 450k records is a referrer of each of them. */
+	struct rep_big {
+		uint32_t src, n;
+		uint64_t *by_dst;      /* dst << 32 | edge offset */
+	} big[REP_BIG_CACHE];
+	unsigned big_next;
 };
 
 static uint64_t
@@ -325,14 +338,64 @@ seed_add(struct rep_nodes *r, uint32_t obj)
 	node_add(r, obj, 0);
 }
 
-static uint32_t
-edge_between(const struct fmt_dump *d, uint32_t from, uint32_t to)
+static int
+u64_cmp(const void *pa, const void *pb)
 {
-	for (uint64_t k = d->edge_start[from]; k < d->edge_start[from + 1];
-	     k++)
-		if (d->edge_dst[k] == to)
-			return d->edge_name[k];
-	return 0;
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* from's edges by destination (cached); NULL when out of memory. */
+static const struct rep_big *
+big_index(struct rep_nodes *r, uint32_t from)
+{
+	const struct fmt_dump *d = &r->l->d;
+	uint64_t lo = d->edge_start[from], n = d->edge_start[from + 1] - lo;
+	struct rep_big *b;
+
+	for (unsigned k = 0; k < REP_BIG_CACHE; k++)
+		if (r->big[k].by_dst && r->big[k].src == from)
+			return &r->big[k];
+	b = &r->big[r->big_next++ % REP_BIG_CACHE];
+	free(b->by_dst);
+	b->by_dst = malloc(n * sizeof *b->by_dst);
+	if (!b->by_dst)
+		return NULL;
+	for (uint64_t k = 0; k < n; k++)
+		b->by_dst[k] = (uint64_t)d->edge_dst[lo + k] << 32 | k;
+	qsort(b->by_dst, n, sizeof *b->by_dst, u64_cmp);
+	b->src = from;
+	b->n = (uint32_t)n;
+	return b;
+}
+
+/* The name of the first edge from -> to, 0 if none is named. */
+static uint32_t
+edge_of(struct rep_nodes *r, uint32_t from, uint32_t to)
+{
+	const struct fmt_dump *d = &r->l->d;
+	uint64_t lo = d->edge_start[from], hi = d->edge_start[from + 1];
+	const struct rep_big *b;
+	uint32_t a, z;
+
+	if (hi - lo <= REP_BIG_EDGES || !(b = big_index(r, from))) {
+		for (uint64_t k = lo; k < hi; k++)
+			if (d->edge_dst[k] == to)
+				return d->edge_name[k];
+		return 0;
+	}
+	a = 0;
+	z = b->n;
+	while (a < z) {   /* the first entry with dst >= to */
+		uint32_t m = a + (z - a) / 2;
+		if (b->by_dst[m] >> 32 < to)
+			a = m + 1;
+		else
+			z = m;
+	}
+	return a < b->n && b->by_dst[a] >> 32 == to ?
+	       d->edge_name[lo + (uint32_t)b->by_dst[a]] : 0;
 }
 
 static int
@@ -408,12 +471,16 @@ member_json(struct rep_nodes *r, const struct rep_item *it, unsigned depth,
 	    struct text_buf *name)
 {
 	uint32_t id = node_add(r, it->obj, depth);
+	uint32_t edge = it->edge;
 
+	if (edge == REP_EDGE_LATER)
+		edge = r->subject_is_dst ? edge_of(r, it->obj, r->subject) :
+		       edge_of(r, r->subject, it->obj);
 	name->len = 0;
 	if (name->s)
 		name->s[0] = '\0';
-	if (it->edge)
-		graph_edge_text(&r->l->d, it->edge, name);
+	if (edge)
+		graph_edge_text(&r->l->d, edge, name);
 	fprintf(r->lists, "[%" PRId64 ",", id == REP_NONE ? (int64_t)-1 :
 		  (int64_t)id);
 	jstr(r->lists, text_cstr(name));
@@ -483,13 +550,13 @@ list_items(struct rep_nodes *r, uint32_t obj, enum rep_list which)
 		struct rep_item *it = &r->items[k];
 		if (which == REP_REFERRERS) {
 			it->obj = l->g.rev_src[lo + k];
-			it->edge = edge_between(d, it->obj, obj);
+			it->edge = REP_EDGE_LATER;
 		} else if (which == REP_REFERENTS) {
 			it->obj = d->edge_dst[lo + k];
 			it->edge = d->edge_name[lo + k];
 		} else {
 			it->obj = r->kids.kid[lo + k];
-			it->edge = edge_between(d, obj, it->obj);
+			it->edge = REP_EDGE_LATER;
 		}
 		it->kind = kind_key(d, it->obj);
 		it->retained = l->dom.retained[it->obj];
@@ -518,6 +585,8 @@ node_lists(struct rep_nodes *r, uint32_t id, struct text_buf *name)
 		int64_t n = list_items(r, obj, (enum rep_list)k);
 		if (n < 0)
 			return -1;
+		r->subject = obj;
+		r->subject_is_dst = k == REP_REFERRERS;
 		fprintf(r->lists, ",\"%s\":", keys[k]);
 		list_json(r, (size_t)n, r->depth[id] + 1u, name);
 	}
@@ -539,6 +608,8 @@ nodes_free(struct rep_nodes *r)
 	free(r->hops);
 	free(r->items);
 	free(r->entries);
+	for (unsigned k = 0; k < REP_BIG_CACHE; k++)
+		free(r->big[k].by_dst);
 	if (r->lists)
 		fclose(r->lists);
 	free(r->lists_buf);
@@ -977,6 +1048,8 @@ write_explorer(struct rep *r)
 	fputs("<script type=\"application/json\" id=\"muppy-data\">{\"dump\":",
 	      r->out);
 	jstr(r->out, dump);
+	if (r->o->root < r->l->g.n)
+		fprintf(r->out, ",\"root\":%u", nd->node_of[r->o->root]);
 	fputs(",\n\"kinds\":[", r->out);
 	for (uint32_t k = 0; k < nd->nkinds; k++) {
 		scratch_reset(r);
@@ -1052,6 +1125,8 @@ choose_nodes(struct rep *r)
 	if (nodes_alloc(&r->nodes, l, r->o->max_nodes) != 0 ||
 	    pick_retainers(r) != 0)
 		return -1;
+	if (r->o->root < l->g.n)
+		seed_add(&r->nodes, r->o->root);
 	for (uint64_t k = 0; k < ns; k++)
 		seed_add(&r->nodes, l->leaks.lines[k].example_obj);
 	for (uint32_t k = 0; k < r->ntop; k++)

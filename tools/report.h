@@ -40,6 +40,8 @@ struct report_opts {
 	uint32_t suspects;    /* leak lines shown, 0: all */
 	uint32_t retainers;   /* top retainers shown */
 	uint32_t max_nodes;   /* objects in the explorer (note 2) */
+	uint32_t root;        /* an object the explorer opens on (its
+	                         referrers), or UINT32_MAX: the first suspect */
 };
 
 /* What report_write put in the page, for the command's last line. */

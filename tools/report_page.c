@@ -77,6 +77,7 @@ const char report_css[] =
 
 const char report_js[] =
 	"/* muppy report: the explorer (the JSON in #muppy-data) and copy buttons.\n"
+	" * root: the node to open first, if any.\n"
 	" * Node: [address hex, kind index, size, retained, refcount]; full[id]:\n"
 	" * {p: path, r/f/d: {n, e: [entry], more}}; entry: [node id or -1, edge]\n"
 	" * or a group {k: kind, c: count, s: size, r: retained, m: [entry]}. */\n"
@@ -199,7 +200,8 @@ const char report_js[] =
 	"    });\n"
 	"  });\n"
 	"  var first = document.querySelector('button.explore');\n"
-	"  if (first) show(+first.dataset.node, first.dataset.open);\n"
+	"  if (data.root !== undefined) show(data.root, 'r');\n"
+	"  else if (first) show(+first.dataset.node, first.dataset.open);\n"
 	"  else tree.textContent = 'No objects to explore.';\n"
 	"\n"
 	"  function copyText(text) {\n"

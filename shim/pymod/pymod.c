@@ -512,6 +512,22 @@ mp_print_summary(py_object *self, py_object *args, py_object *kw)
 	return rc ? NULL : pm_none();
 }
 
+int
+pm_dump_now(const char *trigger, const char *path, char *out, size_t n)
+{
+	return pm_host ? pm_host->dump_now(trigger, path, out, n) : -ENOSYS;
+}
+
+void
+pm_free_instance(py_object *self)
+{
+	py_object *type = PY_TYPE(self);
+	void (*tp_free)(void *) = py.PyType_GetSlot(type, PY_tp_free);
+
+	tp_free(self);
+	pm_decref(type);
+}
+
 static py_object *
 mp_dump(py_object *self, py_object *args, py_object *kw)
 {
@@ -525,8 +541,7 @@ mp_dump(py_object *self, py_object *args, py_object *kw)
 					     &path))
 		return NULL;
 	out[0] = '\0';
-	rc = pm_host ? pm_host->dump_now("api", path, out, sizeof out) :
-		       -ENOSYS;
+	rc = pm_dump_now("api", path, out, sizeof out);
 	if (rc == -ENOSYS)
 		return pm_err(py.PyExc_RuntimeError, "muppy.dump: the shim "
 			      "cannot take snapshots in this process");
@@ -636,7 +651,9 @@ pymod_init(void)
 		return NULL;
 	if (pm_add_submodule(m, "summary", pm_summary_module()) != 0 ||
 	    pm_add_submodule(m, "tracker", pm_tracker_module()) != 0 ||
-	    pm_add_submodule(m, "refbrowser", pm_refbrowser_module()) != 0) {
+	    pm_add_submodule(m, "refbrowser", pm_refbrowser_module()) != 0 ||
+	    pm_add_submodule(m, "refbrowser_gui",
+			     pm_refbrowser_gui_module()) != 0) {
 		pm_decref(m);
 		return NULL;
 	}

@@ -120,6 +120,13 @@ py_object *pm_fast(py_object *objects, py_object ***items, ssize_t *n);
  * Returns 0 or -1 with an exception set. */
 int pm_write(py_object *file, const char *text, size_t len);
 
+/* The host's dump_now (struct pymod_host): a snapshot now, its path into
+ * out; 0 or a negative errno (-ENOSYS: no host in this process). */
+int pm_dump_now(const char *trigger, const char *path, char *out, size_t n);
+
+/* tp_dealloc's end for our heap types: tp_free, then the type's ref. */
+void pm_free_instance(py_object *self);
+
 /* PyErr_SetString(PyExc_<which>, msg); returns NULL for `return pm_err`. */
 py_object *pm_err(py_object **exc, const char *msg);
 
@@ -175,6 +182,11 @@ int pm_print_rows(py_object *rows, py_object *limit, const char *sort,
 py_object *pm_summary_module(void);      /* muppy.summary, new ref */
 py_object *pm_tracker_module(void);      /* muppy.tracker, new ref */
 py_object *pm_refbrowser_module(void);   /* muppy.refbrowser, new ref */
+
+/* pymod_gui.c: muppy.refbrowser_gui (new ref), and its InteractiveBrowser
+ * type added to another module m (refbrowser).  0 or -1. */
+py_object *pm_refbrowser_gui_module(void);
+int pm_add_interactive_browser(py_object *m);
 
 /* The C functions summary.* (for reuse by the tracker and muppy.*). */
 py_object *pm_summary_summarize(py_object *self, py_object *args, py_object *kw);

@@ -45,16 +45,6 @@ static py_object *pm_default_str;    /* summary._repr as a function object */
 /* ---- _Node ------------------------------------------------------------------ */
 
 static void
-pm_free_instance(py_object *self)
-{
-	py_object *type = PY_TYPE(self);
-	void (*tp_free)(void *) = py.PyType_GetSlot(type, PY_tp_free);
-
-	tp_free(self);
-	pm_decref(type);
-}
-
-static void
 node_dealloc(py_object *self)
 {
 	struct pm_node *n = (struct pm_node *)self;
@@ -608,7 +598,8 @@ static struct py_methoddef pm_default_str_def = {"_repr", PY_CFUNC(pm_default_re
 static struct py_moduledef pm_refbrowser_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy.refbrowser",
-	.m_doc = "Trees of referrers: ConsoleBrowser, FileBrowser.",
+	.m_doc = "Trees of referrers: ConsoleBrowser, FileBrowser, "
+		 "InteractiveBrowser.",
 	.m_size = -1,
 };
 
@@ -625,7 +616,8 @@ pm_refbrowser_module(void)
 	if (!pm_default_str ||
 	    pm_add_type(m, "_Node", &node_spec, &pm_node_type) != 0 ||
 	    pm_add_type(m, "ConsoleBrowser", &cb_spec, &pm_cb_type) != 0 ||
-	    pm_add_type(m, "FileBrowser", &fb_spec, &pm_fb_type) != 0) {
+	    pm_add_type(m, "FileBrowser", &fb_spec, &pm_fb_type) != 0 ||
+	    pm_add_interactive_browser(m) != 0) {
 		pm_decref(m);
 		return NULL;
 	}

@@ -203,6 +203,43 @@ class BrowseTest(unittest.TestCase):
                 t.close()
         common.for_each_interpreter(self, check)
 
+    def test_interactive_browser_in_process(self):
+        # refbrowser_gui.InteractiveBrowser(root).main() on a terminal: the
+        # browser opens on root's referrers in the foreground and main()
+        # returns None after q.
+        def check(interp):
+            tmp = tempfile.mkdtemp(prefix="muppy-gui-")
+            self.addCleanup(shutil.rmtree, tmp, True)
+            env = " ".join("%s=%s" % kv for kv in sorted(
+                common.shim_env(tmp, MUPPY_AT_EXIT="0").items())
+                if kv[0].startswith(("MUPPY_", "LD_PRELOAD")))
+            out = os.path.join(tmp, "out")
+            cmd = "env %s %s %s %s" % (env, interp.path,
+                                       common.app_path("gui_root.py"), out)
+            t = Tmux("gui" + interp.version.replace(".", ""), cmd, 100, 24,
+                     "screen-256color")
+            try:
+                s = t.wait_for("referrers of __main__.Leaky 0x")
+                with open(out) as f:
+                    root = f.readline().split()[1]
+                if root not in s:
+                    raise AssertionError("not rooted at %s:\n%s" % (root, s))
+                if "['root']  dict" not in s or "[3]  list" not in s:
+                    raise AssertionError("holders missing:\n" + s)
+                if "InteractiveBrowser" in s:
+                    raise AssertionError("the browser holds root:\n" + s)
+                t.keys("q")
+                deadline = time.monotonic() + 10
+                while t.alive() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                with open(out) as f:
+                    text = f.read()
+                if "returned None" not in text:
+                    raise AssertionError("main() did not return: %r" % text)
+            finally:
+                t.close()
+        common.for_each_interpreter(self, check)
+
     def test_no_colour_without_it_and_no_terminal_refused(self):
         dumps = leaky_dumps(self, common.interpreters()[0])
         cmd = " ".join([common.muppy_bin(), "browse", dumps[-1]])

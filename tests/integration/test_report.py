@@ -170,6 +170,48 @@ class ReportFileTest(unittest.TestCase):
         self.assertIn("--max-objects", r.stderr)
 
 
+class InteractiveBrowserTest(unittest.TestCase):
+    """refbrowser_gui.InteractiveBrowser(root).main() without a terminal:
+    a report opened on root; the terminal case is test_browse.py's."""
+
+    def test_main_without_a_terminal_writes_a_report_on_root(self):
+        def check(interp):
+            tmp = tempfile.mkdtemp(prefix="muppy-gui-")
+            self.addCleanup(shutil.rmtree, tmp, True)
+            env = common.shim_env(tmp, MUPPY_AT_EXIT="0")
+            env.pop("MUPPY_TOOL", None)   # found beside libmuppy.so
+            r = common.run_app(interp, common.app_path("gui_root.py"),
+                               muppy_dir=tmp, env=env, cwd=tmp)
+            lines = r.stdout.splitlines()
+            self.assertEqual(len(lines), 3, r.stdout + r.stderr)
+            root = lines[0].split()[1]
+            m = re.match(r"^muppy: no terminal: the browser is the report "
+                         r"(/.*\.html)$", lines[1])
+            self.assertTrue(m, lines)
+            self.assertEqual(lines[2], "returned " + m.group(1))
+            self.assertEqual(r.stderr, "")
+            html = open(m.group(1), encoding="utf-8").read()
+            self.assertEqual(stat.S_IMODE(os.stat(m.group(1)).st_mode), 0o600)
+            data = page_data(html)
+            node = data["nodes"][data["root"]]
+            self.assertEqual("0x" + node[0], root)
+            self.assertEqual(data["kinds"][node[1]], "__main__.Leaky")
+            full = data["full"][str(data["root"])]
+            self.assertEqual(full["p"], "sys.modules['__main__'].root")
+            # Its holders: the module's dict and the list, never the
+            # browser (note 1 of shim/pymod/pymod_gui.c).
+            holders = sorted(data["kinds"][data["nodes"][e[0]][1]]
+                             for e in full["r"]["e"])
+            self.assertEqual(holders, ["dict", "list"])
+            # No tool: a RuntimeError that says where it looked.
+            env["MUPPY_TOOL"] = os.path.join(tmp, "no-such-muppy")
+            r = common.run_app(interp, common.app_path("gui_root.py"),
+                               muppy_dir=tmp, env=env, cwd=tmp)
+            self.assertIn("RuntimeError muppy.refbrowser_gui: the muppy tool "
+                          "was not found", r.stdout)
+        common.for_each_interpreter(self, check)
+
+
 class ReportBrowserTest(unittest.TestCase):
 
     @classmethod
