@@ -385,6 +385,7 @@ const char *py_api_error(void);
 #define PY_T_OBJECT_EX 16
 #define PY_T_PYSSIZET 19
 #define PY_RELATIVE_OFFSET 8      /* PyMemberDef flag (3.12+) */
+#define PY_READONLY 1             /* PyMemberDef flag */
 
 #define PY_TPFLAGS_DEFAULT 0UL
 #define PY_TPFLAGS_BASETYPE (1UL << 10)

@@ -158,14 +158,14 @@ oom:
 static py_object *
 mp_get_objects(py_object *self, py_object *args, py_object *kw)
 {
-	static char *kwlist[] = {"include_frames", NULL};
-	int frames = 0;
+	static char *kwlist[] = {"remove_dups", "include_frames", NULL};
+	int dups = 1, frames = 0;   /* a walk finds each object once */
 	struct pm_held h;
 	py_object *list;
 
 	(void)self;
-	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|p:get_objects",
-					     kwlist, &frames))
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|pp:get_objects",
+					     kwlist, &dups, &frames))
 		return NULL;
 	if (pm_walk_hold(&h, frames, NULL, 0, NULL) != 0)
 		return NULL;
@@ -178,6 +178,80 @@ mp_get_objects(py_object *self, py_object *args, py_object *kw)
 	memcpy(PY_LIST_ITEMS(list), h.objs, h.n * sizeof *h.objs);
 	free(h.objs);
 	return list;
+}
+
+struct pm_pos {
+	uintptr_t o;
+	size_t at;
+};
+
+static int
+pm_pos_cmp(const void *pa, const void *pb)
+{
+	const struct pm_pos *a = pa, *b = pb;
+
+	if (a->o != b->o)
+		return a->o < b->o ? -1 : 1;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* _remove_duplicates(objects): a new list, each object once (by id), in
+ * the order of first appearance.  Sorting addresses, not a Python set:
+ * no hashing, no Python code. */
+static py_object *
+mp_remove_duplicates(py_object *self, py_object *objects)
+{
+	py_object *seq, **items, *res = NULL;
+	struct pm_pos *pos;
+	uint8_t *dup;
+	ssize_t n;
+
+	(void)self;
+	seq = pm_fast(objects, &items, &n);
+	if (!seq)
+		return NULL;
+	pos = malloc(((size_t)n + 1) * sizeof *pos);
+	dup = calloc((size_t)n + 1, 1);
+	if (!pos || !dup) {
+		py.PyErr_NoMemory();
+		goto out;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		pos[i] = (struct pm_pos){ (uintptr_t)items[i], (size_t)i };
+	qsort(pos, (size_t)n, sizeof *pos, pm_pos_cmp);
+	for (ssize_t i = 1; i < n; i++)
+		if (pos[i].o == pos[i - 1].o)
+			dup[pos[i].at] = 1;
+	res = py.PyList_New(0);
+	for (ssize_t i = 0; res && i < n; i++)
+		if (!dup[i] && py.PyList_Append(res, items[i]) != 0) {
+			pm_decref(res);
+			res = NULL;
+		}
+out:
+	free(pos);
+	free(dup);
+	pm_decref(seq);
+	return res;
+}
+
+/* ignore_object(obj): True for what get_objects leaves out, frames (and,
+ * as Pympler's isframe() raising ReferenceError does, a dead proxy). */
+static py_object *
+mp_ignore_object(py_object *self, py_object *o)
+{
+	py_object *cls;
+
+	(void)self;
+	if (PY_TYPE(o) == py.PyFrame_Type)
+		return pm_bool(1);
+	cls = py.PyObject_GetAttrString(o, "__class__");
+	if (!cls) {   /* a dead weakref.proxy: ReferenceError */
+		py.PyErr_Clear();
+		return pm_bool(1);
+	}
+	pm_decref(cls);
+	return pm_bool(0);
 }
 
 static py_object *
@@ -383,8 +457,8 @@ mp_get_size(py_object *self, py_object *objects)
 
 /* muppy.get_diff(left, right): {'+': objects only in right, '-': only in
  * left}, by identity, each side in its own order (Pympler's result). */
-static py_object *
-mp_get_diff(py_object *self, py_object *args, py_object *kw)
+py_object *
+pm_get_diff(py_object *self, py_object *args, py_object *kw)
 {
 	static char *kwlist[] = {"left", "right", NULL};
 	py_object *side[2], *seq[2] = {NULL, NULL}, **items[2], *res, *l;
@@ -559,8 +633,15 @@ mp_dump(py_object *self, py_object *args, py_object *kw)
 static struct py_methoddef pm_muppy_methods[] = {
 	{"get_objects", PY_CFUNC(mp_get_objects),
 	 PY_METH_VARARGS | PY_METH_KEYWORDS,
-	 "get_objects(include_frames=False)\n--\n\n"
-	 "Every object the heap walker sees (frames only if asked)."},
+	 "get_objects(remove_dups=True, include_frames=False)\n--\n\n"
+	 "Every object the heap walker sees, each once (frames only if "
+	 "asked)."},
+	{"_remove_duplicates", PY_CFUNC(mp_remove_duplicates), PY_METH_O,
+	 "_remove_duplicates(objects)\n--\n\n"
+	 "objects without repeats (by id), in their first order."},
+	{"ignore_object", PY_CFUNC(mp_ignore_object), PY_METH_O,
+	 "ignore_object(obj)\n--\n\n"
+	 "True for objects get_objects leaves out (frames)."},
 	{"filter", PY_CFUNC(mp_filter), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "filter(objects, Type=None, min=-1, max=-1)\n--\n\n"
 	 "Objects that are instances of Type, larger than min and smaller "
@@ -571,7 +652,7 @@ static struct py_methoddef pm_muppy_methods[] = {
 	 "Referents of object up to level levels deep, without duplicates."},
 	{"get_size", PY_CFUNC(mp_get_size), PY_METH_O,
 	 "get_size(objects)\n--\n\nTotal sys.getsizeof of objects."},
-	{"get_diff", PY_CFUNC(mp_get_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
+	{"get_diff", PY_CFUNC(pm_get_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
 	 "get_diff(left, right)\n--\n\n"
 	 "{'+': objects only in right, '-': objects only in left}."},
 	{"sort", PY_CFUNC(mp_sort), PY_METH_O,

@@ -124,6 +124,13 @@ int pm_write(py_object *file, const char *text, size_t len);
  * out; 0 or a negative errno (-ENOSYS: no host in this process). */
 int pm_dump_now(const char *trigger, const char *path, char *out, size_t n);
 
+/* UTF-8 of a str (borrowed from o), or of str(o) kept in *tmp (which the
+ * caller releases); NULL with an exception set. */
+const char *pm_text(py_object *o, py_object **tmp, ssize_t *len);
+
+/* muppy.get_diff(left, right) (for tracker.ObjectTracker). */
+py_object *pm_get_diff(py_object *self, py_object *args, py_object *kw);
+
 /* tp_dealloc's end for our heap types: tp_free, then the type's ref. */
 void pm_free_instance(py_object *self);
 

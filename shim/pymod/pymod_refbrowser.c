@@ -40,6 +40,8 @@ struct pm_browser {
 static py_object *pm_node_type;      /* refbrowser._Node */
 static py_object *pm_cb_type;        /* refbrowser.ConsoleBrowser */
 static py_object *pm_fb_type;        /* refbrowser.FileBrowser */
+static py_object *pm_rb_type;        /* refbrowser.RefBrowser */
+static py_object *pm_sb_type;        /* refbrowser.StreamBrowser */
 static py_object *pm_default_str;    /* summary._repr as a function object */
 
 /* ---- _Node ------------------------------------------------------------------ */
@@ -105,6 +107,29 @@ node_str(py_object *self)
 	return py.PyObject_Str(n->o);
 }
 
+/* copy.copy(node): a new node on the same object, str_func and children
+ * list (a shallow copy, as Python's for Pympler's _Node). */
+static py_object *
+node_copy(py_object *self, py_object *unused)
+{
+	struct pm_node *n = (struct pm_node *)self, *c;
+
+	(void)unused;
+	c = (struct pm_node *)node_new_for(n->o, n->str_func);
+	if (!c)
+		return NULL;
+	pm_decref(c->children);
+	pm_incref(n->children);
+	c->children = n->children;
+	return (py_object *)c;
+}
+
+static struct py_methoddef node_methods[] = {
+	{"__copy__", PY_CFUNC(node_copy), PY_METH_NOARGS,
+	 "A shallow copy: the same object, str_func and children."},
+	{NULL, NULL, 0, NULL}
+};
+
 static struct py_memberdef node_members[] = {
 	{"o", PY_T_OBJECT_EX, offsetof(struct pm_node, o), 0, "the object"},
 	{"children", PY_T_OBJECT_EX, offsetof(struct pm_node, children), 0,
@@ -119,6 +144,7 @@ static struct py_type_slot node_slots[] = {
 	{PY_tp_dealloc, (void *)node_dealloc},
 	{PY_tp_str, (void *)node_str},
 	{PY_tp_members, node_members},
+	{PY_tp_methods, node_methods},
 	{PY_tp_doc, "_Node(o, str_func=None): a node of a referrers tree."},
 	{0, NULL}
 };
@@ -246,7 +272,8 @@ pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
 		/* Nodes of other trees and browsers hold objects in members
 		 * the walker sees: their own structures, never referrers. */
 		if (PY_TYPE(o) == pm_node_type || PY_TYPE(o) == pm_cb_type ||
-		    PY_TYPE(o) == pm_fb_type)
+		    PY_TYPE(o) == pm_fb_type || PY_TYPE(o) == pm_rb_type ||
+		    PY_TYPE(o) == pm_sb_type)
 			continue;
 		if (!c->repeat && c->included[s])
 			child = pm_already_included(c, o);
@@ -541,6 +568,13 @@ static struct py_methoddef cb_methods[] = {
 	{NULL, NULL, 0, NULL}   /* Sentinel */
 };
 
+static struct py_methoddef rb_methods[] = {
+	{"get_tree", PY_CFUNC(br_get_tree), PY_METH_NOARGS,
+	 "get_tree()\n--\n\nA tree of _Node: the root and its referrers, "
+	 "maxdepth levels deep."},
+	{NULL, NULL, 0, NULL}   /* Sentinel */
+};
+
 static struct py_methoddef fb_methods[] = {
 	{"get_tree", PY_CFUNC(br_get_tree), PY_METH_NOARGS,
 	 "get_tree()\n--\n\nA tree of _Node: the root and its referrers, "
@@ -565,6 +599,28 @@ static struct py_type_slot cb_slots[] = {
 	{0, NULL}
 };
 
+/* RefBrowser and StreamBrowser keep the stream they are given (None by
+ * default), as Pympler's do; ConsoleBrowser's default is sys.stdout. */
+static struct py_type_slot rb_slots[] = {
+	{PY_tp_new, (void *)br_new},
+	{PY_tp_init, (void *)fb_init},
+	{PY_tp_dealloc, (void *)br_dealloc},
+	{PY_tp_methods, rb_methods},
+	{PY_tp_members, br_members},
+	{PY_tp_doc, PM_BROWSER_DOC("RefBrowser")},
+	{0, NULL}
+};
+
+static struct py_type_slot sb_slots[] = {
+	{PY_tp_new, (void *)br_new},
+	{PY_tp_init, (void *)fb_init},
+	{PY_tp_dealloc, (void *)br_dealloc},
+	{PY_tp_methods, cb_methods},
+	{PY_tp_members, br_members},
+	{PY_tp_doc, PM_BROWSER_DOC("StreamBrowser")},
+	{0, NULL}
+};
+
 static struct py_type_slot fb_slots[] = {
 	{PY_tp_new, (void *)br_new},
 	{PY_tp_init, (void *)fb_init},
@@ -578,6 +634,14 @@ static struct py_type_slot fb_slots[] = {
 static struct py_type_spec cb_spec = {
 	"muppy.refbrowser.ConsoleBrowser", (int)sizeof(struct pm_browser), 0,
 	PY_TPFLAGS_DEFAULT, cb_slots
+};
+static struct py_type_spec rb_spec = {
+	"muppy.refbrowser.RefBrowser", (int)sizeof(struct pm_browser), 0,
+	PY_TPFLAGS_DEFAULT, rb_slots
+};
+static struct py_type_spec sb_spec = {
+	"muppy.refbrowser.StreamBrowser", (int)sizeof(struct pm_browser), 0,
+	PY_TPFLAGS_DEFAULT, sb_slots
 };
 static struct py_type_spec fb_spec = {
 	"muppy.refbrowser.FileBrowser", (int)sizeof(struct pm_browser), 0,
@@ -598,8 +662,8 @@ static struct py_methoddef pm_default_str_def = {"_repr", PY_CFUNC(pm_default_re
 static struct py_moduledef pm_refbrowser_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy.refbrowser",
-	.m_doc = "Trees of referrers: ConsoleBrowser, FileBrowser, "
-		 "InteractiveBrowser.",
+	.m_doc = "Trees of referrers: RefBrowser, StreamBrowser, "
+		 "ConsoleBrowser, FileBrowser, InteractiveBrowser.",
 	.m_size = -1,
 };
 
@@ -617,6 +681,8 @@ pm_refbrowser_module(void)
 	    pm_add_type(m, "_Node", &node_spec, &pm_node_type) != 0 ||
 	    pm_add_type(m, "ConsoleBrowser", &cb_spec, &pm_cb_type) != 0 ||
 	    pm_add_type(m, "FileBrowser", &fb_spec, &pm_fb_type) != 0 ||
+	    pm_add_type(m, "RefBrowser", &rb_spec, &pm_rb_type) != 0 ||
+	    pm_add_type(m, "StreamBrowser", &sb_spec, &pm_sb_type) != 0 ||
 	    pm_add_interactive_browser(m) != 0) {
 		pm_decref(m);
 		return NULL;

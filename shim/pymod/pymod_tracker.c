@@ -30,6 +30,7 @@ struct pm_tracker {
 	size_t nstored;
 	int ignore_self;
 	int ready;                   /* __init__ took the first summary */
+	py_object *dict;             /* attributes (subclasses, users) */
 };
 
 /*
@@ -107,6 +108,7 @@ tr_dealloc(py_object *self)
 		pm_summary_free(&tr->stored[i].s);
 	}
 	free(tr->stored);
+	pm_decref(tr->dict);
 	tp_free(self);
 	pm_decref(type);
 }
@@ -312,7 +314,15 @@ static struct py_getsetdef tr_getset[] = {
 	{NULL, NULL, NULL, NULL, NULL}
 };
 
+/* __dictoffset__: instances take attributes, as Pympler's do. */
+static struct py_memberdef tr_members[] = {
+	{"__dictoffset__", PY_T_PYSSIZET, offsetof(struct pm_tracker, dict),
+	 PY_READONLY, NULL},
+	{NULL, 0, 0, 0, NULL}
+};
+
 static struct py_type_slot tr_slots[] = {
+	{PY_tp_members, tr_members},
 	{PY_tp_new, (void *)tr_new},
 	{PY_tp_init, (void *)tr_init},
 	{PY_tp_dealloc, (void *)tr_dealloc},
@@ -326,13 +336,281 @@ static struct py_type_slot tr_slots[] = {
 
 static struct py_type_spec tr_spec = {
 	"muppy.tracker.SummaryTracker", (int)sizeof(struct pm_tracker), 0,
-	PY_TPFLAGS_DEFAULT, tr_slots
+	PY_TPFLAGS_DEFAULT | PY_TPFLAGS_BASETYPE, tr_slots
+};
+
+/* ---- ObjectTracker ---------------------------------------------------- */
+
+/*
+ * Pympler's ObjectTracker: the objects that exist, kept (strong
+ * references, as Pympler's), and get_diff() against the last time.  The
+ * objects come from one heap walk (frames left out) that skips the
+ * tracker, its two lists and the ignore tuple and its members; the
+ * members past the walk's exclusion slots are taken out afterwards.
+ */
+struct pm_otracker {
+	char head[PY_HEAD_SIZE];
+	py_object *o0, *o1;
+	py_object *dict;
+};
+
+static py_object *
+ot_objects(struct pm_otracker *t, py_object *ignore)
+{
+	uintptr_t ex[PM_MAX_EXCLUDE];
+	size_t nex = 0;
+	py_object *seq = NULL, **items = NULL, *list, *res;
+	ssize_t n = 0;
+	struct pm_held h;
+
+	ex[nex++] = (uintptr_t)t;
+	if (t->o0)
+		ex[nex++] = (uintptr_t)t->o0;
+	if (t->o1)
+		ex[nex++] = (uintptr_t)t->o1;
+	if (ignore) {
+		ex[nex++] = (uintptr_t)ignore;
+		seq = pm_fast(ignore, &items, &n);
+		if (!seq)
+			return NULL;
+		for (ssize_t i = 0; i < n && nex < PM_MAX_EXCLUDE - 4; i++)
+			ex[nex++] = (uintptr_t)items[i];
+	}
+	if (pm_walk_hold(&h, 0, ex, nex, NULL) != 0) {
+		pm_decref(seq);
+		return NULL;
+	}
+	list = py.PyList_New(0);
+	for (size_t i = 0; list && i < h.n; i++) {
+		int skip = 0;
+		for (ssize_t k = 0; k < n && !skip; k++)
+			skip = h.objs[i] == items[k];
+		if (!skip && py.PyList_Append(list, h.objs[i]) != 0) {
+			pm_decref(list);
+			list = NULL;
+		}
+	}
+	pm_held_release(&h);
+	pm_decref(seq);
+	res = list;
+	return res;
+}
+
+static int
+ot_init(py_object *self, py_object *args, py_object *kw)
+{
+	struct pm_otracker *t = (struct pm_otracker *)self;
+	py_object *o0;
+
+	if (PY_SIZE(args) || (kw && py.PyObject_Size(kw) > 0)) {
+		pm_err(py.PyExc_TypeError, "ObjectTracker() takes no arguments");
+		return -1;
+	}
+	o0 = ot_objects(t, NULL);
+	if (!o0)
+		return -1;
+	pm_decref(t->o0);
+	t->o0 = o0;
+	return 0;
+}
+
+static py_object *
+ot_get_objects(py_object *self, py_object *args, py_object *kw)
+{
+	static char *kwlist[] = {"ignore", NULL};
+	py_object *ignore = NULL;
+
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|O:_get_objects",
+					     kwlist, &ignore))
+		return NULL;
+	return ot_objects((struct pm_otracker *)self, ignore);
+}
+
+static py_object *
+ot_diff(struct pm_otracker *t, py_object *ignore)
+{
+	py_object *o1 = ot_objects(t, ignore), *args, *d;
+
+	if (!o1)
+		return NULL;
+	pm_decref(t->o1);
+	t->o1 = o1;
+	args = py.PyTuple_New(2);
+	if (!args)
+		return NULL;
+	pm_incref(t->o0);
+	pm_incref(t->o1);
+	PY_TUPLE_ITEMS(args)[0] = t->o0;
+	PY_TUPLE_ITEMS(args)[1] = t->o1;
+	d = pm_get_diff(NULL, args, NULL);
+	pm_decref(args);
+	if (d) {
+		pm_incref(t->o1);
+		pm_decref(t->o0);
+		t->o0 = t->o1;
+	}
+	return d;
+}
+
+static py_object *
+ot_get_diff(py_object *self, py_object *args, py_object *kw)
+{
+	static char *kwlist[] = {"ignore", NULL};
+	py_object *ignore = NULL;
+
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|O:get_diff", kwlist,
+					     &ignore))
+		return NULL;
+	return ot_diff((struct pm_otracker *)self, ignore);
+}
+
+/* The lines of summary.format_(summary.summarize(objs)) onto lines. */
+static int
+ot_format_side(py_object *objs, const char *title, py_object *lines)
+{
+	py_object *args = py.PyTuple_New(1), *rows = NULL, *fl = NULL, *t;
+	int rc = -1;
+
+	if (!args)
+		return -1;
+	pm_incref(objs);
+	PY_TUPLE_ITEMS(args)[0] = objs;
+	t = py.PyUnicode_FromString(title);
+	if (t && py.PyList_Append(lines, t) == 0 &&
+	    (rows = pm_summary_summarize(NULL, args, NULL)) != NULL &&
+	    (fl = pm_format_rows(rows, NULL, "size", "descending")) != NULL) {
+		rc = 0;
+		for (ssize_t i = 0; rc == 0 && i < PY_SIZE(fl); i++)
+			rc = py.PyList_Append(lines, PY_LIST_ITEMS(fl)[i]);
+	}
+	pm_decref(t);
+	pm_decref(fl);
+	pm_decref(rows);
+	pm_decref(args);
+	return rc;
+}
+
+static py_object *
+ot_format(struct pm_otracker *t, py_object *ignore)
+{
+	py_object *d = ot_diff(t, ignore), *lines = NULL;
+
+	if (d)
+		lines = py.PyList_New(0);
+	if (lines && (ot_format_side(py.PyDict_GetItemString(d, "+"),
+				     "Added objects:", lines) != 0 ||
+		      ot_format_side(py.PyDict_GetItemString(d, "-"),
+				     "Removed objects:", lines) != 0)) {
+		pm_decref(lines);
+		lines = NULL;
+	}
+	pm_decref(d);
+	return lines;
+}
+
+static py_object *
+ot_format_diff(py_object *self, py_object *args, py_object *kw)
+{
+	static char *kwlist[] = {"ignore", NULL};
+	py_object *ignore = NULL;
+
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|O:format_diff", kwlist,
+					     &ignore))
+		return NULL;
+	return ot_format((struct pm_otracker *)self, ignore);
+}
+
+static py_object *
+ot_print_diff(py_object *self, py_object *args, py_object *kw)
+{
+	static char *kwlist[] = {"ignore", NULL};
+	py_object *ignore = NULL, *lines;
+	int rc = 0;
+
+	if (!py.PyArg_ParseTupleAndKeywords(args, kw, "|O:print_diff", kwlist,
+					     &ignore))
+		return NULL;
+	lines = ot_format((struct pm_otracker *)self, ignore);
+	if (!lines)
+		return NULL;
+	for (ssize_t i = 0; rc == 0 && i < PY_SIZE(lines); i++) {
+		py_object *tmp = NULL;
+		ssize_t n;
+		const char *s = pm_text(PY_LIST_ITEMS(lines)[i], &tmp, &n);
+
+		rc = !s || pm_write(NULL, s, (size_t)n) != 0 ||
+		     pm_write(NULL, "\n", 1) != 0;
+		pm_decref(tmp);
+	}
+	pm_decref(lines);
+	return rc ? NULL : pm_none();
+}
+
+static py_object *
+ot_new(py_object *type, py_object *args, py_object *kw)
+{
+	(void)args;
+	(void)kw;
+	return py.PyType_GenericAlloc(type, 0);
+}
+
+static void
+ot_dealloc(py_object *self)
+{
+	struct pm_otracker *t = (struct pm_otracker *)self;
+
+	pm_decref(t->o0);
+	pm_decref(t->o1);
+	pm_decref(t->dict);
+	pm_free_instance(self);
+}
+
+static struct py_methoddef ot_methods[] = {
+	{"get_diff", PY_CFUNC(ot_get_diff), PY_METH_VARARGS | PY_METH_KEYWORDS,
+	 "get_diff(ignore=())\n--\n\n{'+': objects new since the last "
+	 "time, '-': objects gone}."},
+	{"format_diff", PY_CFUNC(ot_format_diff),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
+	 "format_diff(ignore=())\n--\n\nget_diff() as summary tables."},
+	{"print_diff", PY_CFUNC(ot_print_diff),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
+	 "print_diff(ignore=())\n--\n\nPrints format_diff()."},
+	{"_get_objects", PY_CFUNC(ot_get_objects),
+	 PY_METH_VARARGS | PY_METH_KEYWORDS,
+	 "_get_objects(ignore=())\n--\n\nThe objects that exist now."},
+	{NULL, NULL, 0, NULL}
+};
+
+static struct py_memberdef ot_members[] = {
+	{"o0", PY_T_OBJECT, offsetof(struct pm_otracker, o0), PY_READONLY,
+	 "the objects of the last time"},
+	{"o1", PY_T_OBJECT, offsetof(struct pm_otracker, o1), PY_READONLY,
+	 "the objects of the last get_diff()"},
+	{"__dictoffset__", PY_T_PYSSIZET, offsetof(struct pm_otracker, dict),
+	 PY_READONLY, NULL},
+	{NULL, 0, 0, 0, NULL}
+};
+
+static struct py_type_slot ot_slots[] = {
+	{PY_tp_new, (void *)ot_new},
+	{PY_tp_init, (void *)ot_init},
+	{PY_tp_dealloc, (void *)ot_dealloc},
+	{PY_tp_methods, ot_methods},
+	{PY_tp_members, ot_members},
+	{PY_tp_doc, "ObjectTracker()\n\nThe objects that exist, kept, and "
+		    "what changed since the last get_diff()."},
+	{0, NULL}
+};
+
+static struct py_type_spec ot_spec = {
+	"muppy.tracker.ObjectTracker", (int)sizeof(struct pm_otracker), 0,
+	PY_TPFLAGS_DEFAULT | PY_TPFLAGS_BASETYPE, ot_slots
 };
 
 static struct py_moduledef pm_tracker_def = {
 	.ob_refcnt = 1,
 	.m_name = "muppy.tracker",
-	.m_doc = "SummaryTracker: changes in the heap between summaries.",
+	.m_doc = "SummaryTracker and ObjectTracker: changes in the heap.",
 	.m_size = -1,
 };
 
@@ -341,7 +619,8 @@ pm_tracker_module(void)
 {
 	py_object *m = pm_module_new(&pm_tracker_def);
 
-	if (m && pm_add_type(m, "SummaryTracker", &tr_spec, NULL) != 0) {
+	if (m && (pm_add_type(m, "SummaryTracker", &tr_spec, NULL) != 0 ||
+		  pm_add_type(m, "ObjectTracker", &ot_spec, NULL) != 0)) {
 		pm_decref(m);
 		return NULL;
 	}

@@ -492,6 +492,103 @@ class PyApiTest(unittest.TestCase):
 
     # ---- importability ----------------------------------------------------------------
 
+    def test_the_rest_of_pymplers_api(self):
+        # What Pympler's own tests use beyond the seed: ObjectTracker,
+        # RefBrowser/StreamBrowser, copy.copy of a node, _repr(verbosity),
+        # get_objects(remove_dups, include_frames) in Pympler's order,
+        # ignore_object, _remove_duplicates, SummaryTracker subclasses.
+        body = """
+            import copy, io, json, sys
+            import muppy
+            from muppy import refbrowser, summary, tracker
+            out = {}
+            class Indicator: pass
+            ot = tracker.ObjectTracker()
+            keep = [Indicator() for _ in range(3)]
+            d = ot.get_diff()
+            out["ot_new"] = [sum(isinstance(o, Indicator) for o in d[k])
+                             for k in "+-"]
+            d = ot.get_diff()
+            out["ot_again"] = sum(isinstance(o, Indicator) for o in d["+"])
+            del keep[:]
+            d = ot.get_diff()
+            out["ot_gone"] = sum(isinstance(o, Indicator) for o in d["-"])
+            del d
+            lines = ot.format_diff()
+            out["ot_lines"] = [lines[0], "Removed objects:" in lines,
+                               lines[1].split() == ["types", "|", "#",
+                                                    "objects", "|", "total",
+                                                    "size"]]
+            x = Indicator()
+            out["ot_ignore"] = [any(o is x for o in ot._get_objects(ignore=(x,))),
+                                any(o is x for o in ot._get_objects())]
+            class MyTracker(tracker.SummaryTracker):
+                def __init__(self):
+                    super().__init__()
+                    self.label = "mine"
+            t = MyTracker()
+            t.extra = 5
+            out["subclass"] = [t.label, t.extra, type(t.diff()).__name__]
+            def func(): pass
+            out["repr"] = [summary._repr({"a": 1}, verbosity=2),
+                           summary._repr([1, 2], 2), summary._repr({1}, 100),
+                           summary._repr({"a": 1}), summary._repr(func, 2),
+                           summary._repr(func), summary._repr("", 2),
+                           summary._repr({}, 0)]
+            f = sys._getframe()
+            out["frame_repr"] = [summary._repr(f, 2), summary._repr(f, 3),
+                                 f.f_code.co_firstlineno]
+            out["ignore_object"] = [muppy.ignore_object(f),
+                                    muppy.ignore_object(1)]
+            del f
+            out["dedup"] = muppy._remove_duplicates([1, "a", 1, x, x, "a"]) \
+                == [1, "a", x]
+            objs = muppy.get_objects(True, False)
+            out["frames"] = any(type(o).__name__ == "frame" for o in objs)
+            del objs
+            objs = muppy.get_objects(True, True)
+            out["frames_asked"] = any(type(o).__name__ == "frame" for o in objs)
+            del objs
+            root = Indicator()
+            holder = [root]
+            tree = refbrowser.RefBrowser(root, maxdepth=1).get_tree()
+            c = copy.copy(tree)
+            out["copy"] = [c is not tree, c.o is root,
+                           c.children is tree.children]
+            s = io.StringIO()
+            refbrowser.StreamBrowser(root, maxdepth=1, stream=s).print_tree()
+            out["stream"] = "list" in s.getvalue()
+            print(json.dumps(out))
+        """
+
+        def check(interp, tmp):
+            got = last_json(run_script(self, interp, body, tmp))
+            self.assertEqual(got["ot_new"], [3, 0])
+            self.assertEqual(got["ot_again"], 0)
+            # The tracker keeps what it saw alive, as Pympler's does: the
+            # Indicators dropped by the program are not gone.
+            self.assertEqual(got["ot_gone"], 0)
+            self.assertEqual(got["ot_lines"], ["Added objects:", True, True])
+            self.assertEqual(got["ot_ignore"], [False, True])
+            self.assertEqual(got["subclass"], ["mine", 5, "list"])
+            self.assertEqual(got["repr"], [
+                "dict, len=1", "list, len=2", "set, len=1", "dict",
+                "function (__main__.func)", "function (func)", "str",
+                "dict"])
+            line = got["frame_repr"][2]
+            self.assertEqual(got["frame_repr"][:2], [
+                "frame (codename: <module>, codeline: %d)" % line,
+                "frame (codename: <module>, filename: %s, codeline: %d)"
+                % (os.path.join(tmp, "app_%s.py"
+                                % interp.version.replace(".", "_")), line)])
+            self.assertEqual(got["ignore_object"], [True, False])
+            self.assertTrue(got["dedup"])
+            self.assertFalse(got["frames"])
+            self.assertTrue(got["frames_asked"])
+            self.assertEqual(got["copy"], [True, True, True])
+            self.assertTrue(got["stream"])
+        self.each(check)
+
     def test_import_needs_the_shim_and_shadows_packages(self):
         probe = ("import sys\n"
                  "try:\n"
