@@ -189,6 +189,7 @@ typedef int (*py_audithook)(const char *, py_object *, void *);
 	X(PY_MOD, py_object *, PyType_FromSpec, (struct py_type_spec *)) \
 	X(PY_MOD, void *, PyType_GetSlot, (py_object *, int)) \
 	X(PY_MOD, py_object *, PyType_GenericAlloc, (py_object *, ssize_t)) \
+	X(PY_MOD, void, PyObject_GC_UnTrack, (void *)) \
 	X(PY_MOD, py_object *, _PyType_Lookup, (py_object *, py_object *)) \
 	X(PY_MOD, int, PyArg_ParseTupleAndKeywords, (py_object *, \
 						     py_object *, \
@@ -392,12 +393,14 @@ const char *py_api_error(void);
 #define PY_HEAD_SIZE 16           /* sizeof(PyObject) */
 
 /* PyType_Slot ids (Include/typeslots.h, stable ABI). */
+#define PY_tp_clear 51
 #define PY_tp_dealloc 52
 #define PY_tp_doc 56
 #define PY_tp_init 60
 #define PY_tp_methods 64
 #define PY_tp_new 65
 #define PY_tp_str 70
+#define PY_tp_traverse 71
 #define PY_tp_members 72
 #define PY_tp_getset 73
 #define PY_tp_free 74

@@ -554,15 +554,42 @@ ot_new(py_object *type, py_object *args, py_object *kw)
 	return py.PyType_GenericAlloc(type, 0);
 }
 
+/* The tracker holds every object it saw, so it is part of cycles (a
+ * saved locals dict that refers to it): the gc must see through it. */
+static int
+ot_traverse(py_object *self, py_visitproc visit, void *arg)
+{
+	struct pm_otracker *t = (struct pm_otracker *)self;
+	py_object *m[3] = {t->o0, t->o1, t->dict};
+
+	for (int k = 0; k < 3; k++)
+		if (m[k]) {
+			int rc = visit(m[k], arg);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+static int
+ot_clear(py_object *self)
+{
+	struct pm_otracker *t = (struct pm_otracker *)self;
+	py_object *m[3] = {t->o0, t->o1, t->dict};
+
+	/* NULL first: a decref may run a collection that traverses us. */
+	t->o0 = t->o1 = t->dict = NULL;
+	for (int k = 0; k < 3; k++)
+		pm_decref(m[k]);
+	return 0;
+}
+
 static void
 ot_dealloc(py_object *self)
 {
-	struct pm_otracker *t = (struct pm_otracker *)self;
-
-	pm_decref(t->o0);
-	pm_decref(t->o1);
-	pm_decref(t->dict);
-	pm_free_instance(self);
+	py.PyObject_GC_UnTrack(self);   /* no collection may see it dying */
+	ot_clear(self);
+	pm_free_instance(self);   /* PyObject_GC_Del unlinks it */
 }
 
 static struct py_methoddef ot_methods[] = {
@@ -595,6 +622,8 @@ static struct py_type_slot ot_slots[] = {
 	{PY_tp_new, (void *)ot_new},
 	{PY_tp_init, (void *)ot_init},
 	{PY_tp_dealloc, (void *)ot_dealloc},
+	{PY_tp_traverse, (void *)ot_traverse},
+	{PY_tp_clear, (void *)ot_clear},
 	{PY_tp_methods, ot_methods},
 	{PY_tp_members, ot_members},
 	{PY_tp_doc, "ObjectTracker()\n\nThe objects that exist, kept, and "
@@ -604,7 +633,7 @@ static struct py_type_slot ot_slots[] = {
 
 static struct py_type_spec ot_spec = {
 	"muppy.tracker.ObjectTracker", (int)sizeof(struct pm_otracker), 0,
-	PY_TPFLAGS_DEFAULT | PY_TPFLAGS_BASETYPE, ot_slots
+	PY_TPFLAGS_DEFAULT | PY_TPFLAGS_BASETYPE | PY_TPFLAGS_HAVE_GC, ot_slots
 };
 
 static struct py_moduledef pm_tracker_def = {
