@@ -156,9 +156,20 @@ static struct py_type_spec node_spec = {
 
 /* ---- the tree ---------------------------------------------------------------- */
 
-/* Referrers of every object of a finished walk (reverse CSR). */
+/*
+ * One heap walk gives every referrer (reverse edges), not Pympler's one
+ * gc scan per node.  The tree is built on the walk's own arrays, before
+ * walk_finish (no sort by address, no dump), with automatic collection
+ * off so that no object the arrays name can be freed: each object the
+ * tree takes is held by its _Node from then on.  The only Python code, the
+ * str_func of repeat=False's "already included" leaves, runs after the
+ * tree is built and the collector is back (those objects are held by
+ * their first node).
+ */
+
+/* Referrers of every object of the walk (reverse CSR over slots). */
 struct pm_rindex {
-	uint64_t *start;   /* nobjects + 1 */
+	uint64_t *start;   /* n + 1 */
 	uint32_t *src;
 };
 
@@ -167,71 +178,103 @@ pm_rindex_free(struct pm_rindex *r)
 {
 	free(r->start);
 	free(r->src);
-	memset(r, 0, sizeof *r);
+	r->start = NULL;
+	r->src = NULL;
 }
 
-/* Builds the index; each referrer once per referent, in address order. */
 static int
-pm_rindex_build(const struct fmt_dump *d, struct pm_rindex *r)
+pm_skipped(const struct walk_raw *w, uint32_t slot)
 {
-	uint64_t n = d->nobjects, *fill = NULL;
+	return w->otype[slot] == WALK_RAW_SKIPPED;
+}
+
+static int
+pm_rindex_build(const struct walk_raw *w, struct pm_rindex *r)
+{
+	uint64_t n = w->n, *fill;
 
 	r->start = calloc(n + 1, sizeof *r->start);
-	r->src = malloc((d->nedges ? d->nedges : 1) * sizeof *r->src);
-	fill = calloc(n + 1, sizeof *fill);
-	if (!r->start || !r->src || !fill)
-		goto fail;
-	for (uint64_t i = 0; i < n; i++)
-		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1]; e++)
-			r->start[d->edge_dst[e] + 1]++;
+	r->src = malloc((w->nedges ? w->nedges : 1) * sizeof *r->src);
+	fill = malloc((n + 1) * sizeof *fill);
+	if (!r->start || !r->src || !fill) {
+		free(fill);
+		pm_rindex_free(r);
+		return -1;
+	}
+	for (size_t k = 0; k < w->nedges; k++)
+		if (!pm_skipped(w, w->esrc[k]) && !pm_skipped(w, w->edst[k]))
+			r->start[w->edst[k] + 1]++;
 	for (uint64_t i = 0; i < n; i++)
 		r->start[i + 1] += r->start[i];
 	memcpy(fill, r->start, (n + 1) * sizeof *fill);
-	for (uint64_t i = 0; i < n; i++) {
-		for (uint64_t e = d->edge_start[i]; e < d->edge_start[i + 1]; e++) {
-			uint32_t dst = d->edge_dst[e];
-
-			/* Several edges i -> dst (named ones) count once. */
-			if (fill[dst] > r->start[dst] && r->src[fill[dst] - 1] == i)
-				continue;
-			r->src[fill[dst]++] = (uint32_t)i;
-		}
-	}
-	/* Close the gaps left by duplicates: keep the fill ends. */
-	for (uint64_t i = 0, w = 0; i < n; i++) {
-		uint64_t s = r->start[i], e = fill[i];
-
-		r->start[i] = w;
-		memmove(r->src + w, r->src + s, (e - s) * sizeof *r->src);
-		w += e - s;
-		if (i + 1 == n)
-			r->start[n] = w;
-	}
+	for (size_t k = 0; k < w->nedges; k++)
+		if (!pm_skipped(w, w->esrc[k]) && !pm_skipped(w, w->edst[k]))
+			r->src[fill[w->edst[k]]++] = w->esrc[k];
 	free(fill);
 	return 0;
-fail:
-	free(fill);
-	pm_rindex_free(r);
-	return -1;
 }
+
+struct pm_later {
+	py_object *children;   /* borrowed: the list of a node of the tree */
+	ssize_t at;
+	py_object *o;          /* held by its first node */
+};
 
 struct pm_treectx {
 	struct pm_browser *b;
-	py_object *const *objs;          /* held objects, by walk index */
+	const struct walk_raw *w;
 	const struct pm_rindex *ri;
-	uint8_t *included;            /* already_included, by index */
+	uint8_t *included;            /* already_included, by slot */
 	int repeat;
+	struct pm_later *later;       /* "already included" leaves to name */
+	size_t nlater, caplater;
+	uint32_t *refs;               /* scratch: one node's referrers */
+	size_t caprefs;
 };
+
+static const uint64_t *pm_sort_addr;
+
+static int
+pm_slot_addr_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = pm_sort_addr[*(const uint32_t *)pa];
+	uint64_t b = pm_sort_addr[*(const uint32_t *)pb];
+
+	return (a > b) - (a < b);
+}
+
+/* The referrers of slot i, each once, in address order (as the dump
+ * lists them), into c->refs; their number, or -1 (out of memory). */
+static int64_t
+pm_referrers(struct pm_treectx *c, uint32_t i)
+{
+	uint64_t lo = c->ri->start[i], n = c->ri->start[i + 1] - lo, k, out;
+
+	if (n > c->caprefs) {
+		uint32_t *p = realloc(c->refs, n * sizeof *p);
+		if (!p)
+			return -1;
+		c->refs = p;
+		c->caprefs = n;
+	}
+	memcpy(c->refs, c->ri->src + lo, n * sizeof *c->refs);
+	pm_sort_addr = c->w->addr;
+	qsort(c->refs, n, sizeof *c->refs, pm_slot_addr_cmp);
+	for (k = 0, out = 0; k < n; k++)
+		if (!out || c->refs[out - 1] != c->refs[k])
+			c->refs[out++] = c->refs[k];
+	return (int64_t)out;
+}
 
 /* Pympler's "%s (already included, id %s)". */
 static py_object *
-pm_already_included(struct pm_treectx *c, py_object *o)
+pm_already_included(struct pm_browser *b, py_object *o)
 {
-	py_object *s = py.PyObject_CallFunctionObjArgs(c->b->str_func, o, NULL);
+	py_object *s = py.PyObject_CallFunctionObjArgs(b->str_func, o, NULL);
 	py_object *text = NULL, *tmp = NULL;
 	const char *t;
 	ssize_t n;
-	struct text_buf b = {0};
+	struct text_buf buf = {0};
 	char id[64];
 
 	if (!s)
@@ -241,23 +284,56 @@ pm_already_included(struct pm_treectx *c, py_object *o)
 	if (t) {
 		snprintf(id, sizeof id, " (already included, id %llu)",
 			 (unsigned long long)(uintptr_t)o);
-		text_add(&b, t, (size_t)n);
-		text_str(&b, id);
-		text = b.oom ? py.PyErr_NoMemory() :
-			       py.PyUnicode_FromStringAndSize(b.s,
-							       (ssize_t)b.len);
+		text_add(&buf, t, (size_t)n);
+		text_str(&buf, id);
+		text = buf.oom ? py.PyErr_NoMemory() :
+			       py.PyUnicode_FromStringAndSize(buf.s,
+							       (ssize_t)buf.len);
 	}
-	text_free(&b);
+	text_free(&buf);
 	pm_decref(tmp);
 	pm_decref(s);
 	return text;
 }
 
-/* Pympler's _get_tree(root, maxdepth) for walk index i. */
-static py_object *
-pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
+/* A None placeholder in children, named after the tree is built. */
+static int
+pm_defer(struct pm_treectx *c, py_object *children, py_object *o)
 {
-	py_object *node = node_new_for(c->objs[i], c->b->str_func), *children;
+	if (c->nlater == c->caplater) {
+		size_t cap = c->caplater ? 2 * c->caplater : 64;
+		struct pm_later *p = realloc(c->later, cap * sizeof *p);
+		if (!p)
+			return -1;
+		c->later = p;
+		c->caplater = cap;
+	}
+	if (py.PyList_Append(children, py._Py_NoneStruct) != 0)
+		return -1;
+	c->later[c->nlater++] = (struct pm_later){ children,
+		PY_SIZE(children) - 1, o };
+	return 0;
+}
+
+static int
+pm_is_ours(py_object *o)
+{
+	/* Nodes of other trees and browsers hold objects in members the
+	 * walker sees: their own structures, never referrers. */
+	py_object *t = PY_TYPE(o);
+
+	return t == pm_node_type || t == pm_cb_type || t == pm_fb_type ||
+	       t == pm_rb_type || t == pm_sb_type;
+}
+
+/* Pympler's _get_tree(root, maxdepth) for slot i. */
+static py_object *
+pm_subtree(struct pm_treectx *c, uint32_t i, ssize_t depth)
+{
+	py_object *o = (py_object *)(uintptr_t)c->w->addr[i];
+	py_object *node = node_new_for(o, c->b->str_func), *children;
+	uint32_t *refs;
+	int64_t n;
 
 	if (!node)
 		return NULL;
@@ -265,48 +341,87 @@ pm_subtree(struct pm_treectx *c, uint64_t i, ssize_t depth)
 	if (depth == 0)
 		return node;
 	children = ((struct pm_node *)node)->children;
-	for (uint64_t e = c->ri->start[i]; e < c->ri->start[i + 1]; e++) {
-		uint32_t s = c->ri->src[e];
-		py_object *o = c->objs[s], *child;
-
-		/* Nodes of other trees and browsers hold objects in members
-		 * the walker sees: their own structures, never referrers. */
-		if (PY_TYPE(o) == pm_node_type || PY_TYPE(o) == pm_cb_type ||
-		    PY_TYPE(o) == pm_fb_type || PY_TYPE(o) == pm_rb_type ||
-		    PY_TYPE(o) == pm_sb_type)
-			continue;
-		if (!c->repeat && c->included[s])
-			child = pm_already_included(c, o);
-		else
-			child = pm_subtree(c, s, depth - 1);
-		if (!child || py.PyList_Append(children, child) != 0) {
-			pm_decref(child);
-			pm_decref(node);
-			return NULL;
-		}
-		pm_decref(child);
+	n = pm_referrers(c, i);
+	/* The recursion reuses c->refs: this level keeps its own copy. */
+	refs = n > 0 ? malloc((size_t)n * sizeof *refs) : NULL;
+	if (n < 0 || (n > 0 && !refs)) {
+		pm_decref(node);
+		return py.PyErr_NoMemory();
 	}
+	if (n > 0)
+		memcpy(refs, c->refs, (size_t)n * sizeof *refs);
+	for (int64_t k = 0; k < n; k++) {
+		uint32_t s = refs[k];
+		py_object *r = (py_object *)(uintptr_t)c->w->addr[s], *child;
+		int rc;
+
+		if (pm_is_ours(r))
+			continue;
+		if (!c->repeat && c->included[s]) {
+			if (pm_defer(c, children, r) == 0)
+				continue;
+			py.PyErr_NoMemory();
+			goto fail;
+		}
+		child = pm_subtree(c, s, depth - 1);
+		rc = child ? py.PyList_Append(children, child) : -1;
+		pm_decref(child);
+		if (rc != 0)
+			goto fail;
+	}
+	free(refs);
 	return node;
+fail:
+	free(refs);
+	pm_decref(node);
+	return NULL;
 }
 
-/* Walk index of address a, or -1. */
+/* Slot of object a in the walk, or -1. */
 static int64_t
-pm_find(const struct fmt_dump *d, py_object *a)
+pm_slot_of(const struct walk_raw *w, py_object *a)
 {
-	return fmt_find_object(d, (uint64_t)(uintptr_t)a);
+	for (uint32_t i = 0; i < w->n; i++)
+		if (w->addr[i] == (uint64_t)(uintptr_t)a && !pm_skipped(w, i))
+			return i;
+	return -1;
+}
+
+/* The deferred leaves' names; 0 or -1 (exception set). */
+static int
+pm_name_later(struct pm_treectx *c)
+{
+	for (size_t k = 0; k < c->nlater; k++) {
+		py_object *s = pm_already_included(c->b, c->later[k].o), *old;
+		py_object *l = c->later[k].children;
+
+		if (!s)
+			return -1;
+		if (c->later[k].at >= PY_SIZE(l)) {   /* str_func changed it */
+			pm_decref(s);
+			continue;
+		}
+		old = PY_LIST_ITEMS(l)[c->later[k].at];
+		PY_LIST_ITEMS(l)[c->later[k].at] = s;
+		pm_decref(old);
+	}
+	return 0;
 }
 
 static py_object *
 br_get_tree(py_object *self, py_object *unused)
 {
 	struct pm_browser *b = (struct pm_browser *)self;
-	uintptr_t exclude[1] = {(uintptr_t)self};
-	struct walk_result wr;
-	struct pm_held h;
+	uintptr_t extra[1] = {(uintptr_t)self}, ex[PM_MAX_EXCLUDE];
+	struct walk_opts opts = { .graph = 1, .strings = 0 };
+	struct walk_result wr = {0};
+	struct walk_stats stats;
+	struct walk_raw w;
 	struct pm_rindex ri = {0};
 	struct pm_treectx c = {0};
 	py_object *tree = NULL;
 	int64_t root;
+	int rc, gc;
 
 	(void)unused;
 	if (!b->root)
@@ -314,28 +429,45 @@ br_get_tree(py_object *self, py_object *unused)
 	c.repeat = b->repeat ? py.PyObject_IsTrue(b->repeat) : 1;
 	if (c.repeat < 0)
 		return NULL;
-	if (pm_walk_hold(&h, 1, exclude, 1, &wr) != 0)
-		return NULL;
-	root = pm_find(&wr.dump, b->root);
+	opts.exclude = ex;
+	opts.nexclude = pm_exclusions(ex, extra, 1);
+	gc = walk_gc_off();   /* until every object taken is held */
+	rc = walk_heap(&opts, NULL, &wr, &stats);
+	if (rc == MUPPY_EINVAL) {
+		pm_err(py.PyExc_RuntimeError,
+		       "muppy: the heap walker does not support this Python");
+		goto out;
+	}
+	if (rc != 0 || walk_raw(&wr, &w) != 0) {
+		py.PyErr_NoMemory();
+		goto out;
+	}
+	root = pm_slot_of(&w, b->root);
 	if (root < 0) {
 		/* Not seen by the walk (held only from C): no referrers. */
 		tree = node_new_for(b->root, b->str_func);
 		goto out;
 	}
-	c.included = calloc(wr.dump.nobjects, 1);
-	if (!c.included || pm_rindex_build(&wr.dump, &ri) != 0) {
+	c.included = calloc((size_t)w.n + 1, 1);
+	if (!c.included || pm_rindex_build(&w, &ri) != 0) {
 		py.PyErr_NoMemory();
 		goto out;
 	}
 	c.b = b;
-	c.objs = h.objs;
+	c.w = &w;
 	c.ri = &ri;
-	tree = pm_subtree(&c, (uint64_t)root, b->maxdepth);
+	tree = pm_subtree(&c, (uint32_t)root, b->maxdepth);
 out:
 	free(c.included);
+	free(c.refs);
 	pm_rindex_free(&ri);
 	walk_result_free(&wr);
-	pm_held_release(&h);
+	walk_gc_on(gc);
+	if (tree && pm_name_later(&c) != 0) {
+		pm_decref(tree);
+		tree = NULL;
+	}
+	free(c.later);
 	return tree;
 }
 

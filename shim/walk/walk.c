@@ -3355,6 +3355,36 @@ walk_permute(const void *src, size_t esz, const struct walk_pair *order,
 	return p;
 }
 
+_Static_assert(WALK_RAW_SKIPPED == WALK_SKIPPED, "walk.h's skip mark");
+
+int
+walk_raw(const struct walk_result *r, struct walk_raw *out)
+{
+	const struct walker *w = r ? r->priv : NULL;
+
+	if (!w || !w->graph || w->finished)
+		return -1;
+	out->n = w->nslots;
+	out->addr = w->addr;
+	out->otype = w->otype;
+	out->nedges = w->nedges;
+	out->esrc = w->esrc;
+	out->edst = w->edst;
+	return 0;
+}
+
+int
+walk_gc_off(void)
+{
+	return walk_gc_disable();
+}
+
+void
+walk_gc_on(int was)
+{
+	walk_gc_restore(was);
+}
+
 int
 walk_finish(struct walk_result *out)
 {

@@ -90,4 +90,30 @@ int walk_finish(struct walk_result *out);
 /* Releases everything in *r and zeroes it.  NULL is a no-op. */
 void walk_result_free(struct walk_result *r);
 
+/*
+ * The walk's objects and edges as found, before walk_finish sorts and
+ * de-duplicates them (graph mode), for in-process users that need no
+ * dump (muppy.refbrowser): object slot i is at addr[i], in discovery
+ * order; otype[i] == WALK_RAW_SKIPPED marks an object left out (design
+ * note 8 of walk.c), whose edges must be ignored; edge k is esrc[k] ->
+ * edst[k], as slots, repeats included.  Borrowed from r, valid until
+ * walk_finish or walk_result_free.  Returns 0, or -1 if r is not an
+ * unfinished graph walk.
+ */
+#define WALK_RAW_SKIPPED UINT32_MAX
+struct walk_raw {
+	uint32_t n;
+	const uint64_t *addr;
+	const uint32_t *otype;
+	size_t nedges;
+	const uint32_t *esrc, *edst;
+};
+int walk_raw(const struct walk_result *r, struct walk_raw *out);
+
+/* Automatic collection off (returns the previous state) and back on:
+ * between a walk and holding what it found, nothing may free objects.
+ * GIL held. */
+int walk_gc_off(void);
+void walk_gc_on(int was);
+
 #endif /* MUPPY_SHIM_WALK_H */
