@@ -214,6 +214,95 @@ pm_rindex_build(const struct walk_raw *w, struct pm_rindex *r)
 	return 0;
 }
 
+/*
+ * Pympler lists referrers in gc order (gc.get_referrers walks the
+ * generations' lists); so do we: each gc object's position in
+ * gc.get_objects(), taken just before the walk (the list is left out of
+ * it), in a map from address; objects the gc does not track (which
+ * Pympler never shows) come after, by address.
+ */
+struct pm_gcorder {
+	uintptr_t *key;    /* 0: empty */
+	uint32_t *pos;
+	size_t mask;
+};
+
+static void
+pm_gcorder_free(struct pm_gcorder *g)
+{
+	free(g->key);
+	free(g->pos);
+	g->key = NULL;
+	g->pos = NULL;
+}
+
+static size_t
+pm_gcorder_slot(const struct pm_gcorder *g, uintptr_t a)
+{
+	size_t i = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull >> 17) & g->mask;
+
+	while (g->key[i] && g->key[i] != a)
+		i = (i + 1) & g->mask;
+	return i;
+}
+
+/* From list (gc.get_objects()); -1 when out of memory (then no order). */
+static int
+pm_gcorder_build(struct pm_gcorder *g, py_object *list)
+{
+	size_t n = (size_t)PY_SIZE(list), cap = 16;
+
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	g->key = calloc(cap, sizeof *g->key);
+	g->pos = malloc(cap * sizeof *g->pos);
+	if (!g->key || !g->pos) {
+		pm_gcorder_free(g);
+		return -1;
+	}
+	g->mask = cap - 1;
+	for (size_t k = 0; k < n; k++) {
+		uintptr_t a = (uintptr_t)PY_LIST_ITEMS(list)[k];
+		size_t i = pm_gcorder_slot(g, a);
+
+		if (!g->key[i]) {
+			g->key[i] = a;
+			g->pos[i] = (uint32_t)k;
+		}
+	}
+	return 0;
+}
+
+static uint32_t
+pm_gcorder_of(const struct pm_gcorder *g, uint64_t a)
+{
+	size_t i;
+
+	if (!g->key)
+		return UINT32_MAX;
+	i = pm_gcorder_slot(g, (uintptr_t)a);
+	return g->key[i] ? g->pos[i] : UINT32_MAX;
+}
+
+/* gc.get_objects(), new reference, or NULL (no exception left). */
+static py_object *
+pm_gc_objects(void)
+{
+	py_object *gc = py.PyImport_ImportModule("gc"), *f, *l = NULL;
+
+	f = gc ? py.PyObject_GetAttrString(gc, "get_objects") : NULL;
+	if (f)
+		l = py.PyObject_CallObject(f, NULL);
+	pm_decref(f);
+	pm_decref(gc);
+	if (!l || PY_TYPE(l) != py.PyList_Type) {
+		pm_decref(l);
+		py.PyErr_Clear();
+		return NULL;
+	}
+	return l;
+}
+
 struct pm_later {
 	py_object *children;   /* borrowed: the list of a node of the tree */
 	ssize_t at;
@@ -228,6 +317,8 @@ struct pm_treectx {
 	int repeat;
 	struct pm_later *later;       /* "already included" leaves to name */
 	size_t nlater, caplater;
+	const struct pm_gcorder *order;
+	uint64_t *keys;               /* scratch: gc position << 32 | k */
 	uint32_t *refs;               /* scratch: one node's referrers */
 	size_t caprefs;
 };
@@ -243,8 +334,16 @@ pm_slot_addr_cmp(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-/* The referrers of slot i, each once, in address order (as the dump
- * lists them), into c->refs; their number, or -1 (out of memory). */
+static int
+pm_u64_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* The referrers of slot i, each once, in gc order (note above), into
+ * c->refs; their number, or -1 (out of memory). */
 static int64_t
 pm_referrers(struct pm_treectx *c, uint32_t i)
 {
@@ -252,17 +351,30 @@ pm_referrers(struct pm_treectx *c, uint32_t i)
 
 	if (n > c->caprefs) {
 		uint32_t *p = realloc(c->refs, n * sizeof *p);
-		if (!p)
+		uint64_t *q = realloc(c->keys, n * sizeof *q);
+		if (p)
+			c->refs = p;
+		if (q)
+			c->keys = q;
+		if (!p || !q)
 			return -1;
-		c->refs = p;
 		c->caprefs = n;
 	}
+	/* Address order first: the de-duplication, and the tie order. */
 	memcpy(c->refs, c->ri->src + lo, n * sizeof *c->refs);
 	pm_sort_addr = c->w->addr;
 	qsort(c->refs, n, sizeof *c->refs, pm_slot_addr_cmp);
 	for (k = 0, out = 0; k < n; k++)
 		if (!out || c->refs[out - 1] != c->refs[k])
 			c->refs[out++] = c->refs[k];
+	for (k = 0; k < out; k++)
+		c->keys[k] = (uint64_t)pm_gcorder_of(c->order,
+			c->w->addr[c->refs[k]]) << 32 | k;
+	qsort(c->keys, out, sizeof *c->keys, pm_u64_cmp);
+	for (k = 0; k < out; k++)   /* keys keep the old index: no clash */
+		c->keys[k] = c->refs[(uint32_t)c->keys[k]];
+	for (k = 0; k < out; k++)
+		c->refs[k] = (uint32_t)c->keys[k];
 	return (int64_t)out;
 }
 
@@ -412,14 +524,15 @@ static py_object *
 br_get_tree(py_object *self, py_object *unused)
 {
 	struct pm_browser *b = (struct pm_browser *)self;
-	uintptr_t extra[1] = {(uintptr_t)self}, ex[PM_MAX_EXCLUDE];
+	uintptr_t extra[2] = {(uintptr_t)self, 0}, ex[PM_MAX_EXCLUDE];
 	struct walk_opts opts = { .graph = 1, .strings = 0 };
 	struct walk_result wr = {0};
 	struct walk_stats stats;
 	struct walk_raw w;
 	struct pm_rindex ri = {0};
 	struct pm_treectx c = {0};
-	py_object *tree = NULL;
+	struct pm_gcorder order = {0};
+	py_object *tree = NULL, *gcl;
 	int64_t root;
 	int rc, gc;
 
@@ -429,8 +542,12 @@ br_get_tree(py_object *self, py_object *unused)
 	c.repeat = b->repeat ? py.PyObject_IsTrue(b->repeat) : 1;
 	if (c.repeat < 0)
 		return NULL;
+	gcl = pm_gc_objects();   /* before the walk, which leaves it out */
+	if (gcl && pm_gcorder_build(&order, gcl) != 0)
+		pm_gcorder_free(&order);   /* address order, then */
+	extra[1] = (uintptr_t)gcl;
 	opts.exclude = ex;
-	opts.nexclude = pm_exclusions(ex, extra, 1);
+	opts.nexclude = pm_exclusions(ex, extra, gcl ? 2 : 1);
 	gc = walk_gc_off();   /* until every object taken is held */
 	rc = walk_heap(&opts, NULL, &wr, &stats);
 	if (rc == MUPPY_EINVAL) {
@@ -456,13 +573,17 @@ br_get_tree(py_object *self, py_object *unused)
 	c.b = b;
 	c.w = &w;
 	c.ri = &ri;
+	c.order = &order;
 	tree = pm_subtree(&c, (uint32_t)root, b->maxdepth);
 out:
 	free(c.included);
 	free(c.refs);
+	free(c.keys);
 	pm_rindex_free(&ri);
+	pm_gcorder_free(&order);
 	walk_result_free(&wr);
 	walk_gc_on(gc);
+	pm_decref(gcl);
 	if (tree && pm_name_later(&c) != 0) {
 		pm_decref(tree);
 		tree = NULL;
