@@ -558,6 +558,18 @@ class PyApiTest(unittest.TestCase):
             s = io.StringIO()
             refbrowser.StreamBrowser(root, maxdepth=1, stream=s).print_tree()
             out["stream"] = "list" in s.getvalue()
+            # Referrers in gc order, as gc.get_referrers (Pympler's) lists
+            # them, whatever the generations did meanwhile.
+            import gc
+            r2 = Indicator()
+            mine = [[r2], (r2, 1), {"k": r2}, [r2, 2]]
+            gc.collect()
+            mine.append([r2, 3])
+            ids = {id(m): k for k, m in enumerate(mine)}
+            want = [ids[id(o)] for o in gc.get_referrers(r2) if id(o) in ids]
+            tree = refbrowser.RefBrowser(r2, maxdepth=1).get_tree()
+            got = [ids[id(c.o)] for c in tree.children if id(c.o) in ids]
+            out["gc_order"] = [want, got]
             print(json.dumps(out))
         """
 
@@ -587,6 +599,9 @@ class PyApiTest(unittest.TestCase):
             self.assertTrue(got["frames_asked"])
             self.assertEqual(got["copy"], [True, True, True])
             self.assertTrue(got["stream"])
+            want, mine = got["gc_order"]
+            self.assertEqual(sorted(want), [0, 1, 2, 3, 4])
+            self.assertEqual(mine, want)
         self.each(check)
 
     def test_import_needs_the_shim_and_shadows_packages(self):
