@@ -14,7 +14,7 @@
 #include <fcntl.h>    /* open, O_* */
 #include <inttypes.h> /* PRIu64 */
 #include <stdio.h>    /* FILE, fdopen, printf */
-#include <stdlib.h>   /* malloc, free, strtod */
+#include <stdlib.h>   /* malloc, free */
 #include <string.h>   /* strerror, strlen */
 #include <sys/stat.h> /* fstat */
 #include <unistd.h>   /* close, unlink, getpid, fsync */
@@ -61,36 +61,6 @@ struct report_args {
 	const char *root;
 	uint64_t suspects, retainers, objects;
 };
-
-/* The newest of the dumps first (the explored one), by META time. */
-static void
-newest_first(struct report_args *a)
-{
-	size_t best = 0;
-	double bt = -1;
-
-	for (size_t i = 0; i < a->nfiles; i++) {
-		struct fmt_dump d;
-		const char *t;
-		double v;
-
-		char err[256];
-
-		if (fmt_read_file(a->files[i], FMT_READ_SUMMARY, &d, err,
-				  sizeof err) != 0)
-			continue;   /* quietly: loaded_open says why */
-		t = fmt_meta_get(&d, "time");
-		v = t ? strtod(t, NULL) : 0;
-		if (v >= bt) {
-			bt = v;
-			best = i;
-		}
-		fmt_dump_free(&d);
-	}
-	const char *b = a->files[best];
-	a->files[best] = a->files[0];
-	a->files[0] = b;
-}
 
 /* A temporary file beside path, 0600, never an existing one. */
 static FILE *
@@ -162,9 +132,10 @@ write_report(const struct report_args *a, const struct loaded *l,
 
 /* --root's object of d into *obj (UINT32_MAX without --root). */
 static int
-root_object(const struct report_args *a, const struct fmt_dump *d,
+root_object(const struct report_args *a, const struct loaded *l,
 	    uint32_t *obj)
 {
+	const struct fmt_dump *d = &l->d;
 	uint64_t addr;
 	int64_t i;
 
@@ -177,7 +148,8 @@ root_object(const struct report_args *a, const struct fmt_dump *d,
 	i = fmt_find_object(d, addr);
 	if (i < 0)
 		return util_usage_error(MUPPY_USAGE_REPORT, "%s has no object "
-					"at %s", a->files[0], a->root);
+					"at %s", l->series[l->nseries - 1],
+					a->root);
 	*obj = (uint32_t)i;
 	return 0;
 }
@@ -210,10 +182,9 @@ cmd_report(int argc, char **argv)
 	a.files = files;
 	if (!util_parse_command(&c, argc, argv, &rc))
 		goto out;
-	newest_first(&a);
-	rc = loaded_open(&l, a.files[0], a.files + 1, a.nfiles - 1);
+	rc = loaded_open(&l, NULL, a.files, a.nfiles);
 	if (!rc)
-		rc = root_object(&a, &l.d, &root);
+		rc = root_object(&a, &l, &root);
 	if (!rc)
 		rc = write_report(&a, &l, root);
 	loaded_close(&l);

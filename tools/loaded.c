@@ -87,16 +87,17 @@ growth(const struct fmt_dump *d, const struct fmt_dump *old, int64_t *gc,
 }
 
 /*
- * Puts path and the older dumps into l->series, oldest first (path last),
- * dropping copies of path, and fills l->grow_* against the oldest.  0 or
- * an exit status (message printed).
+ * Puts the dumps into l->series, oldest first, the dump itself last: path,
+ * or with path NULL the newest of older[]; copies of it are dropped.
+ * Reads each other dump's summary once, for its time.  0 or an exit
+ * status (message printed).
  */
 static int
-order_older(struct loaded *l, const char *path, const char *const *older,
-	    size_t nolder)
+order_series(struct loaded *l, const char *path, const char *const *older,
+	     size_t nolder)
 {
 	struct older *o = calloc(nolder + 1, sizeof *o);
-	size_t k = 0;
+	size_t k = 0, keep = 0;
 	int rc = 0;
 
 	if (!o)
@@ -105,7 +106,7 @@ order_older(struct loaded *l, const char *path, const char *const *older,
 		struct fmt_dump od;
 		const char *t;
 
-		if (same_file(older[i], path))
+		if (path && same_file(older[i], path))
 			continue;
 		rc = util_read_dump(older[i], FMT_READ_SUMMARY, &od);
 		if (rc)
@@ -119,29 +120,38 @@ order_older(struct loaded *l, const char *path, const char *const *older,
 	}
 	if (k)
 		qsort(o, k, sizeof *o, older_cmp);
+	if (!path && k)
+		path = o[--k].path;
 	for (size_t i = 0; i < k; i++)
-		l->series[i] = o[i].path;
-	l->series[k] = path;
-	l->nseries = (int)k + 1;
-	if (k) {
-		struct fmt_dump od;
-		size_t n = (size_t)l->d.nsummary + 1;
-
-		l->grow_count = calloc(n, sizeof *l->grow_count);
-		l->grow_size = calloc(n, sizeof *l->grow_size);
-		if (!l->grow_count || !l->grow_size) {
-			rc = util_error("out of memory");
-			goto out;
-		}
-		rc = util_read_dump(o[0].path, FMT_READ_SUMMARY, &od);
-		if (!rc) {
-			if (growth(&l->d, &od, l->grow_count, l->grow_size))
-				rc = util_error("out of memory");
-			fmt_dump_free(&od);
-		}
-	}
+		if (!same_file(o[i].path, path))
+			l->series[keep++] = o[i].path;
+	l->series[keep] = path;
+	l->nseries = (int)keep + 1;
 out:
 	free(o);
+	return rc;
+}
+
+/* l->grow_* of the dump's summary rows against the oldest dump's. */
+static int
+series_growth(struct loaded *l)
+{
+	size_t n = (size_t)l->d.nsummary + 1;
+	struct fmt_dump od;
+	int rc;
+
+	if (l->nseries < 2)
+		return 0;
+	l->grow_count = calloc(n, sizeof *l->grow_count);
+	l->grow_size = calloc(n, sizeof *l->grow_size);
+	if (!l->grow_count || !l->grow_size)
+		return util_error("out of memory");
+	rc = util_read_dump(l->series[0], FMT_READ_SUMMARY, &od);
+	if (!rc) {
+		if (growth(&l->d, &od, l->grow_count, l->grow_size))
+			rc = util_error("out of memory");
+		fmt_dump_free(&od);
+	}
 	return rc;
 }
 
@@ -153,13 +163,16 @@ loaded_open(struct loaded *l, const char *path, const char *const *older,
 	struct leaks_marks *m = NULL;
 	int rc;
 
-	if ((rc = graph_read_dump(path, &l->d)))
-		return rc;
-	l->have_d = 1;
 	l->series = calloc(nolder + 2, sizeof *l->series);
 	if (!l->series)
 		return util_error("out of memory");
-	if ((rc = order_older(l, path, older, nolder)))
+	if ((rc = order_series(l, path, older, nolder)))
+		return rc;
+	path = l->series[l->nseries - 1];
+	if ((rc = graph_read_dump(path, &l->d)))
+		return rc;
+	l->have_d = 1;
+	if ((rc = series_growth(l)))
 		return rc;
 	s.files = l->series;
 	s.nfiles = l->nseries;

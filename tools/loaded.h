@@ -40,7 +40,8 @@ struct loaded {
 
 /*
  * Loads the dump at path and the nolder dumps in older[] (any order) into
- * *l, which must be zeroed.  0 or an exit status (one message printed);
+ * *l, which must be zeroed; with path NULL the dump is the newest of
+ * older[] (by META time).  0 or an exit status (one message printed);
  * either way the caller ends with loaded_close(l).
  */
 int loaded_open(struct loaded *l, const char *path, const char *const *older,

@@ -180,61 +180,6 @@ mp_get_objects(py_object *self, py_object *args, py_object *kw)
 	return list;
 }
 
-struct pm_pos {
-	uintptr_t o;
-	size_t at;
-};
-
-static int
-pm_pos_cmp(const void *pa, const void *pb)
-{
-	const struct pm_pos *a = pa, *b = pb;
-
-	if (a->o != b->o)
-		return a->o < b->o ? -1 : 1;
-	return (a->at > b->at) - (a->at < b->at);
-}
-
-/* _remove_duplicates(objects): a new list, each object once (by id), in
- * the order of first appearance.  Sorting addresses, not a Python set:
- * no hashing, no Python code. */
-static py_object *
-mp_remove_duplicates(py_object *self, py_object *objects)
-{
-	py_object *seq, **items, *res = NULL;
-	struct pm_pos *pos;
-	uint8_t *dup;
-	ssize_t n;
-
-	(void)self;
-	seq = pm_fast(objects, &items, &n);
-	if (!seq)
-		return NULL;
-	pos = malloc(((size_t)n + 1) * sizeof *pos);
-	dup = calloc((size_t)n + 1, 1);
-	if (!pos || !dup) {
-		py.PyErr_NoMemory();
-		goto out;
-	}
-	for (ssize_t i = 0; i < n; i++)
-		pos[i] = (struct pm_pos){ (uintptr_t)items[i], (size_t)i };
-	qsort(pos, (size_t)n, sizeof *pos, pm_pos_cmp);
-	for (ssize_t i = 1; i < n; i++)
-		if (pos[i].o == pos[i - 1].o)
-			dup[pos[i].at] = 1;
-	res = py.PyList_New(0);
-	for (ssize_t i = 0; res && i < n; i++)
-		if (!dup[i] && py.PyList_Append(res, items[i]) != 0) {
-			pm_decref(res);
-			res = NULL;
-		}
-out:
-	free(pos);
-	free(dup);
-	pm_decref(seq);
-	return res;
-}
-
 /* ignore_object(obj): True for what get_objects leaves out, frames (and,
  * as Pympler's isframe() raising ReferenceError does, a dead proxy). */
 static py_object *
@@ -344,6 +289,35 @@ pm_addrset_has(const struct pm_addrset *s, uintptr_t a)
 		if (s->slot[i] == a)
 			return 1;
 	return 0;
+}
+
+/* _remove_duplicates(objects): a new list, each object once (by id), in
+ * the order of first appearance; runs no Python code. */
+static py_object *
+mp_remove_duplicates(py_object *self, py_object *objects)
+{
+	struct pm_addrset seen = {0};
+	py_object *seq, **items, *res;
+	ssize_t n;
+
+	(void)self;
+	seq = pm_fast(objects, &items, &n);
+	if (!seq)
+		return NULL;
+	res = py.PyList_New(0);
+	for (ssize_t i = 0; res && i < n; i++) {
+		int fresh = pm_addrset_add(&seen, (uintptr_t)items[i]);
+
+		if (fresh < 0)
+			py.PyErr_NoMemory();
+		if (fresh < 0 || (fresh && py.PyList_Append(res, items[i]))) {
+			pm_decref(res);
+			res = NULL;
+		}
+	}
+	free(seen.slot);
+	pm_decref(seq);
+	return res;
 }
 
 struct pm_ptrvec {
@@ -590,6 +564,15 @@ int
 pm_dump_now(const char *trigger, const char *path, char *out, size_t n)
 {
 	return pm_host ? pm_host->dump_now(trigger, path, out, n) : -ENOSYS;
+}
+
+py_object *
+pm_new_instance(py_object *type, py_object *args, py_object *kw)
+{
+	(void)args;
+	(void)kw;
+	/* Zeroed, and holds a reference to its heap type. */
+	return py.PyType_GenericAlloc(type, 0);
 }
 
 void

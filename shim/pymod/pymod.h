@@ -131,6 +131,9 @@ const char *pm_text(py_object *o, py_object **tmp, ssize_t *len);
 /* muppy.get_diff(left, right) (for tracker.ObjectTracker). */
 py_object *pm_get_diff(py_object *self, py_object *args, py_object *kw);
 
+/* tp_new of our heap types: a zeroed instance (__init__ fills it). */
+py_object *pm_new_instance(py_object *type, py_object *args, py_object *kw);
+
 /* tp_dealloc's end for our heap types: tp_free, then the type's ref. */
 void pm_free_instance(py_object *self);
 

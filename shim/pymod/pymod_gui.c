@@ -155,14 +155,6 @@ ib_init(py_object *obj, py_object *args, py_object *kw)
 	return 0;
 }
 
-static py_object *
-ib_new(py_object *type, py_object *args, py_object *kw)
-{
-	(void)args;
-	(void)kw;
-	return py.PyType_GenericAlloc(type, 0);
-}
-
 static void
 ib_dealloc(py_object *self)
 {
@@ -269,7 +261,7 @@ static struct py_memberdef ib_members[] = {
 };
 
 static struct py_type_slot ib_slots[] = {
-	{PY_tp_new, (void *)ib_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)ib_init},
 	{PY_tp_dealloc, (void *)ib_dealloc},
 	{PY_tp_methods, ib_methods},

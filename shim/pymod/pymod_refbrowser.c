@@ -781,14 +781,6 @@ fb_init(py_object *self, py_object *args, py_object *kw)
 	return br_setup(self, args, kw, 0);
 }
 
-static py_object *
-br_new(py_object *type, py_object *args, py_object *kw)
-{
-	(void)args;
-	(void)kw;
-	return py.PyType_GenericAlloc(type, 0);
-}
-
 static void
 br_dealloc(py_object *self)
 {
@@ -843,7 +835,7 @@ static struct py_methoddef fb_methods[] = {
 	"stream=None)\n\nReferrers of rootobject as a tree, from one heap walk."
 
 static struct py_type_slot cb_slots[] = {
-	{PY_tp_new, (void *)br_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)cb_init},
 	{PY_tp_dealloc, (void *)br_dealloc},
 	{PY_tp_methods, cb_methods},
@@ -855,7 +847,7 @@ static struct py_type_slot cb_slots[] = {
 /* RefBrowser and StreamBrowser keep the stream they are given (None by
  * default), as Pympler's do; ConsoleBrowser's default is sys.stdout. */
 static struct py_type_slot rb_slots[] = {
-	{PY_tp_new, (void *)br_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)fb_init},
 	{PY_tp_dealloc, (void *)br_dealloc},
 	{PY_tp_methods, rb_methods},
@@ -865,7 +857,7 @@ static struct py_type_slot rb_slots[] = {
 };
 
 static struct py_type_slot sb_slots[] = {
-	{PY_tp_new, (void *)br_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)fb_init},
 	{PY_tp_dealloc, (void *)br_dealloc},
 	{PY_tp_methods, cb_methods},
@@ -875,7 +867,7 @@ static struct py_type_slot sb_slots[] = {
 };
 
 static struct py_type_slot fb_slots[] = {
-	{PY_tp_new, (void *)br_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)fb_init},
 	{PY_tp_dealloc, (void *)br_dealloc},
 	{PY_tp_methods, fb_methods},

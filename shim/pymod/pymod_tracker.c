@@ -66,15 +66,6 @@ tr_take(struct pm_tracker *tr, struct pm_summary *out)
 	return rc;
 }
 
-static py_object *
-tr_new(py_object *type, py_object *args, py_object *kw)
-{
-	(void)args;
-	(void)kw;
-	/* Zeroed, and holds a reference to its heap type. */
-	return py.PyType_GenericAlloc(type, 0);
-}
-
 static int
 tr_init(py_object *self, py_object *args, py_object *kw)
 {
@@ -323,7 +314,7 @@ static struct py_memberdef tr_members[] = {
 
 static struct py_type_slot tr_slots[] = {
 	{PY_tp_members, tr_members},
-	{PY_tp_new, (void *)tr_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)tr_init},
 	{PY_tp_dealloc, (void *)tr_dealloc},
 	{PY_tp_methods, tr_methods},
@@ -546,14 +537,6 @@ ot_print_diff(py_object *self, py_object *args, py_object *kw)
 	return rc ? NULL : pm_none();
 }
 
-static py_object *
-ot_new(py_object *type, py_object *args, py_object *kw)
-{
-	(void)args;
-	(void)kw;
-	return py.PyType_GenericAlloc(type, 0);
-}
-
 /* The tracker holds every object it saw, so it is part of cycles (a
  * saved locals dict that refers to it): the gc must see through it. */
 static int
@@ -619,7 +602,7 @@ static struct py_memberdef ot_members[] = {
 };
 
 static struct py_type_slot ot_slots[] = {
-	{PY_tp_new, (void *)ot_new},
+	{PY_tp_new, (void *)pm_new_instance},
 	{PY_tp_init, (void *)ot_init},
 	{PY_tp_dealloc, (void *)ot_dealloc},
 	{PY_tp_traverse, (void *)ot_traverse},

@@ -2769,9 +2769,9 @@ walk_gc_objects(struct walker *w)
 	return 0;
 }
 
-/* Disables automatic collection; returns the previous state. */
-static int
-walk_gc_disable(void)
+/* Disables automatic collection; returns the previous state (walk.h). */
+int
+walk_gc_off(void)
 {
 	int *enabled;
 	int was;
@@ -2784,8 +2784,8 @@ walk_gc_disable(void)
 	return was;
 }
 
-static void
-walk_gc_restore(int was)
+void
+walk_gc_on(int was)
 {
 	if (!was)
 		return;
@@ -3031,14 +3031,14 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	w->skipped = 0;
 	walk_ranges_read(&w->ranges);   /* design note 8 */
 	w->ranges.reread = !w->ranges.ok;   /* unreadable maps: trust none */
-	gc_was = walk_gc_disable();
+	gc_was = walk_gc_off();
 	walk_modules(w);
 	walk_threads(w);
 	rc = walk_gc_objects(w);
 	if (rc == 0)
 		walk_drain(w);
 
-	walk_gc_restore(gc_was);
+	walk_gc_on(gc_was);
 	py.PyErr_Restore(et, ev, etb);
 	if (rc == 0 && w->err)
 		rc = w->err;
@@ -3371,18 +3371,6 @@ walk_raw(const struct walk_result *r, struct walk_raw *out)
 	out->esrc = w->esrc;
 	out->edst = w->edst;
 	return 0;
-}
-
-int
-walk_gc_off(void)
-{
-	return walk_gc_disable();
-}
-
-void
-walk_gc_on(int was)
-{
-	walk_gc_restore(was);
 }
 
 int
