@@ -48,7 +48,10 @@ extern "C" {
 /* Bump the major when an old reader would misread a new file; bump the
  * minor when a new file only adds sections or meta keys old readers skip. */
 #define MUPPY_FORMAT_MAJOR 1
-#define MUPPY_FORMAT_MINOR 0
+#define MUPPY_FORMAT_MINOR 1     /* the newest this code reads and writes */
+#define FMT_MINOR_WHOLE 0        /* what fmt_write writes: a 1.0 reader
+                                    reads it */
+#define FMT_MINOR_STREAM 1       /* what fmt_stream_* write (1.1) */
 
 #define FMT_MAGIC "MUPPYDMP"           /* 8 bytes, no NUL on disk */
 #define FMT_TRAILER_MAGIC "MEND"       /* 4 bytes, no NUL on disk */
@@ -67,6 +70,8 @@ extern "C" {
 /* Header flags. */
 #define FMT_FLAG_GRAPH   0x1u  /* OBJECTS, EDGES and ROOTS sections present */
 #define FMT_FLAG_STRINGS 0x2u  /* STRDATA section present (string contents) */
+#define FMT_FLAG_STREAM  0x4u  /* 1.1: the graph is in CHUNK sections, in
+                                  the walk's order (see fmt_stream_begin) */
 
 /* On-disk section ids.  Frozen: never renumber, never reuse. */
 #define FMT_SEC_END     0u
@@ -78,6 +83,7 @@ extern "C" {
 #define FMT_SEC_EDGES   6u
 #define FMT_SEC_ROOTS   7u
 #define FMT_SEC_STRDATA 8u
+#define FMT_SEC_CHUNK   9u     /* 1.1, FMT_FLAG_STREAM: objects and edges */
 
 /* Errors: every library function returns 0 or one of these. */
 enum muppy_err {
@@ -249,6 +255,68 @@ struct fmt_alloc {
  * through a; a NULL a is plain malloc. */
 int fmt_write_with(const struct fmt_dump *d, int level,
 		   const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx);
+
+/*
+ * Streaming (format 1.1, FMT_FLAG_STREAM): a dump written while the heap
+ * is walked, in bounded pieces, so that the writer never holds the graph.
+ * Objects go out in slots, the order the walk met them (0, 1, 2 ...), in
+ * CHUNK sections of consecutive slots; each chunk also carries the edges
+ * recorded since the last, between slots, in any order and with repeats.
+ * Strings go out as they are made, in STRTAB sections (ids continue from
+ * one to the next); the tables and roots (objects named by slot) come
+ * last.  The reader sorts objects by address and merges the edges
+ * (format/order.h), so what a reader gets is the dump fmt_write would have
+ * written for the same walk.
+ */
+#define FMT_SLOT_SKIPPED UINT32_MAX   /* fmt_chunk.type: an object met but
+                                         left out (no index; its edges go) */
+
+struct fmt_chunk {
+	uint64_t first;              /* slot of the first object */
+	uint32_t nobjects;
+	const uint64_t *addr;        /* by object, as in struct fmt_dump */
+	const uint32_t *type;        /* type index or FMT_SLOT_SKIPPED */
+	const uint64_t *size;
+	const uint32_t *refcnt;
+	const uint32_t *label;
+	const uint8_t *flags;
+	uint32_t nedges;
+	const uint32_t *src, *dst;   /* slots */
+	const uint32_t *name;        /* FMT_EDGE_NAME */
+};
+
+struct fmt_stream;
+
+/*
+ * Starts a stream dump: writes the header (flags | FMT_FLAG_STREAM |
+ * FMT_FLAG_GRAPH) and opens the body.  Allocations through a (NULL:
+ * malloc), output through sink as with fmt_write.  Returns 0 and *out, or
+ * MUPPY_EINVAL / MUPPY_ENOMEM / MUPPY_EIO (nothing to free then).
+ */
+int fmt_stream_begin(struct fmt_stream **out, uint32_t flags, int level,
+		     const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx);
+
+/* Writes strings [sent, n) of strs as a STRTAB section, sent being how
+ * many went out before (the first call must start with ""). */
+int fmt_stream_strings(struct fmt_stream *s, const struct fmt_str *strs,
+		       uint32_t n);
+
+/* Writes one CHUNK: its first slot must be the number of objects sent
+ * before.  Labels must name strings already sent. */
+int fmt_stream_chunk(struct fmt_stream *s, const struct fmt_chunk *c);
+
+/*
+ * Ends the dump: the strings of tail not sent yet, then META, TYPES,
+ * SUMMARY, ROOTS and (with FMT_FLAG_STRINGS) STRDATA from tail, whose
+ * roots and strdata name objects by slot; its object and edge arrays are
+ * not read.  Then END and the trailer.  Returns 0 or the first error of
+ * the stream; either way s is freed.
+ */
+int fmt_stream_end(struct fmt_stream *s, const struct fmt_dump *tail);
+
+/* Abandons a stream (no trailer: the output is not a dump) and frees s.
+ * NULL is a no-op. */
+void fmt_stream_abort(struct fmt_stream *s);
 
 /* What fmt_read_* should decode. */
 enum fmt_read_what {

@@ -42,9 +42,9 @@
 
 #include "format/bytes.h"  /* get_u*, get_varint, zigzag_dec */
 #include "format/dump.h"   /* struct fmt_dump, fmt_read_* */
+#include "format/order.h"  /* fmt_radix_sort, fmt_edges_dedup */
 
 #define RD_BUF 65536
-#define OWNED_MAX 24
 #define ZCHUNK ((size_t)1 << 30)  /* avail_in is a uInt: feed <= 1 GiB */
 
 /* Section bits for struct rd.seen. */
@@ -56,8 +56,8 @@
 
 /* Reader allocations (design note 4). */
 struct owned {
-	int n;
-	void *p[OWNED_MAX];
+	size_t n, cap;
+	void **p;
 };
 
 /* Pass-2 decoding state (design notes 1, 2). */
@@ -74,12 +74,24 @@ struct rd {
 	uint64_t limit;           /* body offset reads must stay below */
 	int in_section;           /* messages name the section */
 	uint32_t sec_id;
-	uint64_t sec_off[FMT_SEC_STRDATA + 1];  /* where each section began */
+	uint64_t sec_off[FMT_SEC_CHUNK + 1];  /* where each section began */
 	uint32_t seen;            /* SEEN() bits of known sections */
 	uint64_t edges_nobj;      /* object count EDGES was written for */
 	struct owned *own;
 	char *err;
 	size_t errlen;
+
+	/* Stream dumps (design note 5). */
+	int stage;                /* 1: tables, addresses; 2: objects and
+	                             out-degrees; 3: edges */
+	uint64_t nslots;          /* slots of the chunks read this stage */
+	uint64_t slots;           /* all slots (after stage 1) */
+	struct fmt_pair *pairs;   /* stage 1: (address, slot) of each kept */
+	uint64_t npairs, cappairs;
+	uint32_t *rank;           /* slot -> object index, FMT_SLOT_SKIPPED */
+	uint32_t *esrc, *edst;    /* one chunk's edges */
+	uint64_t capsrc, capdst;
+	uint64_t kept;            /* stage 2: edges between kept objects */
 };
 
 /* ---- messages -------------------------------------------------------- */
@@ -101,7 +113,7 @@ section_name(uint32_t id)
 {
 	static const char *const names[] = {
 		"END", "META", "STRTAB", "TYPES", "SUMMARY",
-		"OBJECTS", "EDGES", "ROOTS", "STRDATA",
+		"OBJECTS", "EDGES", "ROOTS", "STRDATA", "CHUNK",
 	};
 	return id < sizeof names / sizeof names[0] ? names[id] : "unknown";
 }
@@ -165,8 +177,17 @@ rd_alloc(struct rd *r, void **out, uint64_t n, size_t sz)
 	*out = NULL;
 	if (n == 0)
 		return 0;
-	if (n > SIZE_MAX / sz || r->own->n == OWNED_MAX)
+	if (n > SIZE_MAX / sz)
 		return MUPPY_ENOMEM;
+	if (r->own->n == r->own->cap) {
+		size_t cap = r->own->cap ? 2 * r->own->cap : 32;
+		void **g = realloc(r->own->p, cap * sizeof *g);
+
+		if (!g)
+			return MUPPY_ENOMEM;
+		r->own->p = g;
+		r->own->cap = cap;
+	}
 	p = malloc((size_t)n * sz);
 	if (!p) {
 		set_err(r->err, r->errlen, "out of memory (%llu bytes)",
@@ -175,6 +196,63 @@ rd_alloc(struct rd *r, void **out, uint64_t n, size_t sz)
 	}
 	r->own->p[r->own->n++] = p;
 	*out = p;
+	return 0;
+}
+
+/* Where p is in r->own (it must be there). */
+static size_t
+rd_owned_at(const struct rd *r, const void *p)
+{
+	size_t i = r->own->n;
+
+	while (i-- > 0)
+		if (r->own->p[i] == p)
+			return i;
+	return r->own->n;
+}
+
+/* Frees p, one of r's allocations, early (NULL: no-op). */
+static void
+rd_release(struct rd *r, void *p)
+{
+	size_t i;
+
+	if (!p || (i = rd_owned_at(r, p)) == r->own->n)
+		return;
+	free(p);
+	r->own->p[i] = r->own->p[--r->own->n];
+}
+
+/* Grows *pp (one of r's allocations, or NULL) to hold need elements of sz
+ * bytes, doubling; *cap in elements. */
+static int
+rd_grow(struct rd *r, void **pp, uint64_t *cap, uint64_t need, size_t sz)
+{
+	uint64_t c = *cap ? *cap : 1024;
+	void *g;
+	size_t i;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if (c > SIZE_MAX / sz)
+		return MUPPY_ENOMEM;
+	if (!*pp) {
+		if (rd_alloc(r, &g, c, sz))
+			return MUPPY_ENOMEM;
+	} else {
+		i = rd_owned_at(r, *pp);
+		g = realloc(*pp, (size_t)c * sz);
+		if (!g) {
+			set_err(r->err, r->errlen, "out of memory (%llu "
+				"bytes)", (unsigned long long)c * sz);
+			return MUPPY_ENOMEM;
+		}
+		r->own->p[i] = g;
+	}
+	*pp = g;
+	*cap = c;
 	return 0;
 }
 
@@ -625,6 +703,418 @@ dec_strdata(struct rd *r, struct fmt_dump *d)
 	return 0;
 }
 
+/* ---- stream dumps (design note 5) ------------------------------------ */
+
+/* A STRTAB of a stream: more strings, appended. */
+static int
+dec_more_strings(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, room, off = 0, cap = d->nstrings;
+	char *blob;
+
+	TRY(rd_count(r, &n, UINT32_MAX - d->nstrings, 1, "strings"));
+	room = r->limit - rd_pos(r);
+	TRY(rd_grow(r, (void **)&d->strings, &cap, (uint64_t)d->nstrings + n,
+		    sizeof *d->strings));
+	ALLOC(blob, room);
+	for (uint64_t i = 0; i < n; i++) {
+		struct fmt_str *s = &d->strings[d->nstrings];
+		uint64_t len;
+
+		TRY(rd_varint(r, &len));
+		if (len > UINT32_MAX || len + 1 > room - off)
+			return rd_corrupt(r, "string %u length %llu runs past "
+					  "the section", d->nstrings,
+					  (unsigned long long)len);
+		TRY(rd_bytes(r, (uint8_t *)blob + off, len));
+		blob[off + len] = '\0';
+		s->ptr = blob + off;
+		s->len = (uint32_t)len;
+		off += len + 1;
+		if (d->nstrings == 0 && len != 0)
+			return rd_corrupt(r, "string 0 is not \"\"");
+		d->nstrings++;
+	}
+	return 0;
+}
+
+/* A chunk's first slot and object count, checked against the chunks
+ * before it; the address shift when it has objects. */
+static int
+dec_chunk_head(struct rd *r, uint64_t *n, uint64_t *shift)
+{
+	uint64_t first;
+
+	TRY(rd_varint(r, &first));
+	if (first != r->nslots)
+		return rd_corrupt(r, "chunk starts at slot %llu, not %llu",
+				  (unsigned long long)first,
+				  (unsigned long long)r->nslots);
+	/* Five columns, at least one byte each per object. */
+	TRY(rd_count(r, n, UINT32_MAX - first, 5, "objects"));
+	*shift = 0;
+	if (*n) {
+		TRY(rd_varint(r, shift));
+		if (*shift > 63)
+			return rd_corrupt(r, "address shift %llu > 63",
+					  (unsigned long long)*shift);
+	}
+	return 0;
+}
+
+/* Stage 1: the (address, slot) of every object kept. */
+static int
+dec_chunk_addrs(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n, shift, v, a = 0, base = r->npairs;
+
+	(void)d;
+	TRY(dec_chunk_head(r, &n, &shift));
+	TRY(rd_grow(r, (void **)&r->pairs, &r->cappairs, r->npairs + n,
+		    sizeof *r->pairs));
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_varint(r, &v));
+		a += (uint64_t)zigzag_dec(v);
+		if (shift && (a >> (64 - shift)))
+			return rd_corrupt(r, "address of slot %llu is past "
+					  "2^64", (unsigned long long)
+					  (r->nslots + i));
+		r->pairs[base + i].key = a << shift;
+		r->pairs[base + i].slot = (uint32_t)(r->nslots + i);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(rd_varint(r, &v));
+		if (v)   /* 0: left out by the walk */
+			r->pairs[r->npairs++] = r->pairs[base + i];
+	}
+	r->nslots += n;
+	return rd_bytes(r, NULL, r->limit - rd_pos(r));
+}
+
+/* One edge column of a chunk: slots, as deltas from the last. */
+static int
+dec_slot_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
+{
+	int64_t prev = (int64_t)first;
+	uint64_t v;
+
+	for (uint64_t e = 0; e < m; e++) {
+		TRY(rd_varint(r, &v));
+		prev = (int64_t)((uint64_t)prev + (uint64_t)zigzag_dec(v));
+		if (prev < 0 || (uint64_t)prev >= r->slots)
+			return rd_corrupt(r, "edge %llu of the chunk names slot "
+					  "%lld of %llu",
+					  (unsigned long long)e, (long long)prev,
+					  (unsigned long long)r->slots);
+		out[e] = (uint32_t)prev;
+	}
+	return 0;
+}
+
+/* Stage 2: object columns into their places; out-degrees counted.
+ * Stage 3: edges into their places (edge_start walks forward). */
+static int
+dec_chunk_rest(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
+{
+	uint64_t n, shift, v, m, first = r->nslots;
+
+	TRY(dec_chunk_head(r, &n, &shift));
+	for (uint64_t i = 0; i < n; i++)
+		TRY(rd_varint(r, &v));
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t at = r->rank[first + i];
+
+		TRY(rd_varint(r, &v));
+		if ((v == 0) != (at == FMT_SLOT_SKIPPED))
+			return rd_corrupt(r, "slot %llu changed between "
+					  "passes", (unsigned long long)
+					  (first + i));
+		if (r->stage != 2 || !v)
+			continue;
+		if ((v >> 3) - 1 > UINT32_MAX)
+			return rd_corrupt(r, "type index of slot %llu does not "
+					  "fit in 32 bits",
+					  (unsigned long long)(first + i));
+		d->obj_type[at] = (uint32_t)((v >> 3) - 1);
+		d->obj_flags[at] = (uint8_t)(v & 7);
+	}
+	for (int col = 0; col < 3; col++) {
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t at = r->rank[first + i];
+
+			TRY(rd_varint(r, &v));
+			if (r->stage != 2 || at == FMT_SLOT_SKIPPED)
+				continue;
+			if (col == 0)
+				d->obj_size[at] = v;
+			else if (col == 1)
+				d->obj_refcnt[at] = v > UINT32_MAX ?
+						    UINT32_MAX : (uint32_t)v;
+			else if (v > UINT32_MAX)
+				return rd_corrupt(r, "label %llu does not fit "
+						  "in 32 bits",
+						  (unsigned long long)v);
+			else
+				d->obj_label[at] = (uint32_t)v;
+		}
+	}
+	r->nslots += n;
+	if (what == FMT_READ_OBJECTS)
+		return rd_bytes(r, NULL, r->limit - rd_pos(r));
+	/* Two slot columns and a name, at least a byte each per edge. */
+	TRY(rd_count(r, &m, UINT32_MAX, 3, "edges"));
+	TRY(rd_grow(r, (void **)&r->esrc, &r->capsrc, m, sizeof *r->esrc));
+	TRY(rd_grow(r, (void **)&r->edst, &r->capdst, m, sizeof *r->edst));
+	TRY(dec_slot_column(r, r->esrc, m, first));
+	TRY(dec_slot_column(r, r->edst, m, first));
+	for (uint64_t e = 0; e < m; e++) {
+		uint32_t s = r->rank[r->esrc[e]], t = r->rank[r->edst[e]];
+		uint32_t name = 0;
+
+		TRY(rd_u32(r, &name, "edge name"));
+		if (s == FMT_SLOT_SKIPPED || t == FMT_SLOT_SKIPPED)
+			continue;   /* the walk left an end out */
+		if (r->stage == 2) {
+			if (r->kept == UINT32_MAX)
+				return rd_corrupt(r, "more than 2^32 - 1 edges");
+			r->kept++;
+			d->edge_start[s + 1]++;
+		} else {
+			uint32_t at = d->edge_start[s]++;
+
+			d->edge_dst[at] = t;
+			d->edge_name[at] = name;
+		}
+	}
+	return 0;
+}
+
+/* A known section's decoder must consume its payload exactly. */
+static int
+rd_payload_done(struct rd *r)
+{
+	if (rd_pos(r) != r->limit)
+		return rd_corrupt(r, "%llu unread bytes at the end of the "
+				  "payload",
+				  (unsigned long long)(r->limit - rd_pos(r)));
+	return 0;
+}
+/* A section of a stream dump, at r->stage. */
+static int
+dec_stream_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
+{
+	static int (*const dec[])(struct rd *, struct fmt_dump *) = {
+		[FMT_SEC_META] = dec_meta,       [FMT_SEC_TYPES] = dec_types,
+		[FMT_SEC_SUMMARY] = dec_summary, [FMT_SEC_ROOTS] = dec_roots,
+		[FMT_SEC_STRDATA] = dec_strdata,
+	};
+	uint32_t id = r->sec_id;
+	int rc;
+
+	if (id == FMT_SEC_OBJECTS || id == FMT_SEC_EDGES)
+		return rd_corrupt(r, "a stream dump has CHUNK sections, not "
+				  "this one");
+	if (id == FMT_SEC_END || id > FMT_SEC_CHUNK ||
+	    (r->stage > 1 && id != FMT_SEC_CHUNK))
+		return rd_bytes(r, NULL, r->limit - rd_pos(r));
+	if (id == FMT_SEC_CHUNK) {
+		if (r->stage == 1 && what == FMT_READ_SUMMARY)
+			rc = rd_bytes(r, NULL, r->limit - rd_pos(r));
+		else if (r->stage == 1)
+			rc = dec_chunk_addrs(r, d);
+		else
+			rc = dec_chunk_rest(r, d, what);
+	} else if (id == FMT_SEC_STRTAB) {
+		rc = dec_more_strings(r, d);
+	} else {
+		if (r->seen & SEEN(id))
+			return rd_corrupt(r, "section appears twice");
+		if ((id == FMT_SEC_ROOTS || id == FMT_SEC_STRDATA) &&
+		    what != FMT_READ_ALL) {
+			r->seen |= SEEN(id);
+			return rd_bytes(r, NULL, r->limit - rd_pos(r));
+		}
+		rc = dec[id](r, d);
+	}
+	if (rc)
+		return rc;
+	if (id != FMT_SEC_CHUNK || r->stage == 1)
+		r->seen |= SEEN(id);
+	r->sec_off[id] = rd_pos(r);
+	return rd_payload_done(r);
+}
+
+/* After stage 1: objects in address order, and each slot's index. */
+static int
+stream_order(struct rd *r, struct fmt_dump *d)
+{
+	struct fmt_pair *tmp;
+	size_t *count;
+	uint64_t n = r->npairs;
+
+	r->slots = r->nslots;
+	ALLOC(tmp, n);
+	ALLOC(count, FMT_RADIX_COUNTS);
+	fmt_radix_sort(r->pairs, tmp, (size_t)n, count);
+	rd_release(r, count);
+	rd_release(r, tmp);
+	for (uint64_t i = 1; i < n; i++)
+		if (r->pairs[i].key == r->pairs[i - 1].key)
+			return ref_corrupt(r, FMT_SEC_CHUNK, "slots %u and %u "
+					   "are at one address",
+					   r->pairs[i - 1].slot,
+					   r->pairs[i].slot);
+	ALLOC(d->obj_addr, n);
+	ALLOC(r->rank, r->slots + 1);
+	for (uint64_t i = 0; i < r->slots; i++)
+		r->rank[i] = FMT_SLOT_SKIPPED;
+	for (uint64_t i = 0; i < n; i++) {
+		d->obj_addr[i] = r->pairs[i].key;
+		r->rank[r->pairs[i].slot] = (uint32_t)i;
+	}
+	rd_release(r, r->pairs);
+	r->pairs = NULL;
+	d->nobjects = n;
+	r->edges_nobj = n;
+	ALLOC(d->obj_type, n);
+	ALLOC(d->obj_size, n);
+	ALLOC(d->obj_refcnt, n);
+	ALLOC(d->obj_label, n);
+	ALLOC(d->obj_flags, n);
+	return 0;
+}
+
+/* After stage 2: out-degrees to edge_start, room for the edges. */
+static int
+stream_edge_room(struct rd *r, struct fmt_dump *d)
+{
+	uint64_t n = d->nobjects;
+
+	for (uint64_t i = 0; i < n; i++)
+		d->edge_start[i + 1] += d->edge_start[i];
+	ALLOC(d->edge_dst, r->kept);
+	ALLOC(d->edge_name, r->kept);
+	return 0;
+}
+
+/* After stage 3: edge_start restored (stage 3 moved each entry to the next
+ * row's start), repeats merged as walk_finish merges them. */
+static int
+stream_edges_done(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
+{
+	uint64_t n = d->nobjects;
+	struct fmt_edgekey *key;
+	uint8_t *drop;
+	size_t maxg;
+
+	for (uint64_t i = n; i > 0; i--)
+		d->edge_start[i] = d->edge_start[i - 1];
+	d->edge_start[0] = 0;
+	maxg = fmt_edges_max_row(d->edge_start, n);
+	ALLOC(key, maxg + 1);
+	ALLOC(drop, maxg + 1);
+	d->nedges = fmt_edges_dedup(d->edge_start, d->edge_dst, d->edge_name,
+				    n, key, drop);
+	rd_release(r, key);
+	rd_release(r, drop);
+	if (what == FMT_READ_DEGREES) {
+		rd_release(r, d->edge_dst);
+		rd_release(r, d->edge_name);
+		d->edge_dst = d->edge_name = NULL;
+	}
+	return 0;
+}
+
+/* Roots and string contents name slots in a stream: to indices; those of
+ * objects left out go. */
+static int
+stream_remap_refs(struct rd *r, struct fmt_dump *d)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < d->nroots; i++) {
+		uint32_t at = d->roots[i].obj < r->slots ?
+			      r->rank[d->roots[i].obj] : 0;
+
+		if (d->roots[i].obj >= r->slots)
+			return ref_corrupt(r, FMT_SEC_ROOTS, "root %u names "
+					   "slot %u of %llu", i,
+					   d->roots[i].obj,
+					   (unsigned long long)r->slots);
+		if (at == FMT_SLOT_SKIPPED)
+			continue;
+		d->roots[k] = d->roots[i];
+		d->roots[k++].obj = at;
+	}
+	d->nroots = k;
+	k = 0;
+	for (uint32_t i = 0; i < d->nstrdata; i++) {
+		uint32_t slot = d->strdata[i].obj;
+
+		if (slot >= r->slots)
+			return ref_corrupt(r, FMT_SEC_STRDATA, "entry %u names "
+					   "slot %u of %llu", i, slot,
+					   (unsigned long long)r->slots);
+		if (r->rank[slot] == FMT_SLOT_SKIPPED)
+			continue;
+		d->strdata[k] = d->strdata[i];
+		d->strdata[k++].obj = r->rank[slot];
+	}
+	d->nstrdata = k;
+	return 0;
+}
+
+/* Back to the start of the body for the next stage. */
+static int
+rd_rewind(struct rd *r)
+{
+	if (inflateReset(&r->zs) != Z_OK)
+		return MUPPY_ENOMEM;
+	r->zs.avail_in = 0;
+	r->infed = 0;
+	r->base = 0;
+	r->p = r->end = r->buf;
+	r->nslots = 0;
+	return 0;
+}
+
+static int dec_sections(struct rd *r, struct fmt_dump *d,
+			enum fmt_read_what what);
+
+/* The stages of a stream dump (design note 5). */
+static int
+decode_stream(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
+{
+	r->stage = 1;
+	TRY(dec_sections(r, d, what));
+	if (d->nstrings == 0)
+		return rd_corrupt(r, "section 2 (STRTAB) missing");
+	if (what == FMT_READ_SUMMARY)
+		return 0;
+	TRY(stream_order(r, d));
+	if (what != FMT_READ_OBJECTS)
+		ALLOC(d->edge_start, d->nobjects + 1);
+	if (d->edge_start)
+		memset(d->edge_start, 0, (d->nobjects + 1) * sizeof
+		       *d->edge_start);
+	r->stage = 2;
+	TRY(rd_rewind(r));
+	TRY(dec_sections(r, d, what));
+	if (what != FMT_READ_OBJECTS) {
+		TRY(stream_edge_room(r, d));
+		r->stage = 3;
+		TRY(rd_rewind(r));
+		TRY(dec_sections(r, d, what));
+		TRY(stream_edges_done(r, d, what));
+	}
+	TRY(stream_remap_refs(r, d));
+	rd_release(r, r->rank);
+	rd_release(r, r->esrc);
+	rd_release(r, r->edst);
+	r->rank = r->esrc = r->edst = NULL;
+	return 0;
+}
+
 /* ---- cross-section checks (design note 3) --------------------------- */
 
 static int
@@ -701,7 +1191,9 @@ check_presence(struct rd *r, const struct fmt_dump *d)
 	const uint32_t mask = SEEN_TABLES | SEEN_GRAPH | SEEN(FMT_SEC_STRDATA);
 	uint32_t want = SEEN_TABLES, missing;
 
-	if (d->flags & FMT_FLAG_GRAPH)
+	if (d->flags & FMT_FLAG_STREAM)
+		want |= SEEN(FMT_SEC_ROOTS);
+	else if (d->flags & FMT_FLAG_GRAPH)
 		want |= SEEN_GRAPH;
 	if (d->flags & FMT_FLAG_STRINGS)
 		want |= SEEN(FMT_SEC_STRDATA);
@@ -741,6 +1233,8 @@ dec_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	};
 	uint32_t id = r->sec_id;
 
+	if (d->flags & FMT_FLAG_STREAM)
+		return dec_stream_payload(r, d, what);
 	if (id == FMT_SEC_END || id > FMT_SEC_STRDATA)  /* unknown: skip */
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
 	if (r->seen & SEEN(id))
@@ -755,11 +1249,7 @@ dec_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	      id != FMT_SEC_OBJECTS)))
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
 	TRY(dec[id](r, d));
-	if (rd_pos(r) != r->limit)
-		return rd_corrupt(r, "%llu unread bytes at the end of the "
-				  "payload",
-				  (unsigned long long)(r->limit - rd_pos(r)));
-	return 0;
+	return rd_payload_done(r);
 }
 
 /* Reads section headers until END.  For FMT_READ_SUMMARY the graph
@@ -815,7 +1305,8 @@ decode_body(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	if (inflateInit(&r->zs) != Z_OK)
 		return MUPPY_ENOMEM;
 	r->zinit = 1;
-	rc = dec_sections(r, d, what);
+	rc = d->flags & FMT_FLAG_STREAM ? decode_stream(r, d, what) :
+	     dec_sections(r, d, what);
 	if (!rc)
 		rc = check_presence(r, d);
 	if (!rc)
@@ -1123,8 +1614,9 @@ fmt_dump_free(struct fmt_dump *d)
 		return;
 	o = d->owned;
 	if (o) {
-		for (int i = 0; i < o->n; i++)
+		for (size_t i = 0; i < o->n; i++)
 			free(o->p[i]);
+		free(o->p);
 		free(o);
 	}
 	memset(d, 0, sizeof *d);

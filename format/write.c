@@ -43,6 +43,9 @@ struct wr {
 	uint32_t crc;             /* CRC32 of the body so far */
 	uint64_t body_len;        /* body bytes handed to deflate so far */
 	unsigned addr_shift;      /* OBJECTS address gap shift */
+	uint32_t stream_flags;    /* a stream's header flags (else 0) */
+	uint32_t sent_strings;    /* a stream's strings written so far */
+	uint64_t sent_objects;    /* a stream's slots written so far */
 	unsigned flag_bits;       /* OBJECTS flag bits next to the type */
 	size_t inlen;             /* bytes pending in in[] */
 	uint8_t in[WR_BUF];       /* uncompressed body, pending */
@@ -125,11 +128,12 @@ wr_varint(struct wr *w, uint64_t v)
 
 /* ---- section encoders (payload layouts: docs/format.md) -------------- */
 
-typedef void (*enc_fn)(struct wr *w, const struct fmt_dump *d);
+typedef void (*enc_fn)(struct wr *w, const void *arg);
 
 static void
-enc_strtab(struct wr *w, const struct fmt_dump *d)
+enc_strtab(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	wr_varint(w, d->nstrings);
 	for (uint32_t i = 0; i < d->nstrings; i++) {
 		wr_varint(w, d->strings[i].len);
@@ -138,8 +142,9 @@ enc_strtab(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_meta(struct wr *w, const struct fmt_dump *d)
+enc_meta(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	wr_varint(w, d->nmeta);
 	for (uint32_t i = 0; i < d->nmeta; i++) {
 		wr_varint(w, d->meta[i].key);
@@ -148,8 +153,9 @@ enc_meta(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_types(struct wr *w, const struct fmt_dump *d)
+enc_types(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	uint64_t prev = 0;
 
 	wr_varint(w, d->ntypes);
@@ -162,8 +168,9 @@ enc_types(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_summary(struct wr *w, const struct fmt_dump *d)
+enc_summary(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	wr_varint(w, d->nsummary);
 	for (uint32_t i = 0; i < d->nsummary; i++) {
 		wr_varint(w, d->summary[i].name);
@@ -173,8 +180,9 @@ enc_summary(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_objects(struct wr *w, const struct fmt_dump *d)
+enc_objects(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	uint64_t n = d->nobjects;
 
 	wr_varint(w, n);
@@ -198,8 +206,9 @@ enc_objects(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_edges(struct wr *w, const struct fmt_dump *d)
+enc_edges(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	uint64_t n = d->nobjects;
 
 	wr_varint(w, n);
@@ -219,8 +228,9 @@ enc_edges(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_roots(struct wr *w, const struct fmt_dump *d)
+enc_roots(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	wr_varint(w, d->nroots);
 	for (uint32_t i = 0; i < d->nroots; i++)
 		wr_varint(w, d->roots[i].obj);
@@ -231,8 +241,9 @@ enc_roots(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_strdata(struct wr *w, const struct fmt_dump *d)
+enc_strdata(struct wr *w, const void *arg)
 {
+	const struct fmt_dump *d = arg;
 	int64_t prev = 0;
 
 	wr_varint(w, d->nstrdata);
@@ -245,15 +256,15 @@ enc_strdata(struct wr *w, const struct fmt_dump *d)
 }
 
 static void
-enc_end(struct wr *w, const struct fmt_dump *d)
+enc_end(struct wr *w, const void *arg)
 {
 	(void)w;
-	(void)d;
+	(void)arg;
 }
 
 /* Writes one (u32 id, u64 length, payload) section (design note 2). */
 static void
-wr_section(struct wr *w, uint32_t id, enc_fn enc, const struct fmt_dump *d)
+wr_section(struct wr *w, uint32_t id, enc_fn enc, const void *d)
 {
 	uint8_t hdr[12];
 	uint64_t len, start;
@@ -419,13 +430,13 @@ check_dump(const struct fmt_dump *d, struct wr *w)
 /* ---- fmt_write ------------------------------------------------------ */
 
 static void
-wr_header(struct wr *w, uint32_t flags)
+wr_header(struct wr *w, uint32_t flags, uint16_t minor)
 {
 	uint8_t h[FMT_HEADER_SIZE];
 
 	memcpy(h, FMT_MAGIC, 8);
 	put_u16(h + 8, MUPPY_FORMAT_MAJOR);
-	put_u16(h + 10, MUPPY_FORMAT_MINOR);
+	put_u16(h + 10, minor);
 	put_u32(h + 12, flags);
 	put_u32(h + 16, (uint32_t)crc32(0, h, 16));
 	wr_sink(w, h, sizeof h);
@@ -502,47 +513,266 @@ fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx)
 	return fmt_write_with(d, level, NULL, sink, ctx);
 }
 
-int
-fmt_write_with(const struct fmt_dump *d, int level,
-	       const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx)
+/* A writer over a (already checked) with deflate open, or NULL with *rc
+ * set. */
+static struct wr *
+wr_open(int level, const struct fmt_alloc *a, size_t size, fmt_sink_fn sink,
+	void *ctx, int *rc)
 {
-	static const struct fmt_alloc plain = { wr_malloc, wr_free, NULL };
 	struct wr *w;
-	int rc;
+	int zrc;
 
-	if (!a)
-		a = &plain;
-	if (!d || !sink || level < Z_DEFAULT_COMPRESSION || level > 9 ||
-	    !a->alloc || !a->free)
-		return MUPPY_EINVAL;
-	w = a->alloc(a->ctx, sizeof *w);
-	if (!w)
-		return MUPPY_ENOMEM;
+	w = a->alloc(a->ctx, size);
+	if (!w) {
+		*rc = MUPPY_ENOMEM;
+		return NULL;
+	}
 	memset(w, 0, offsetof(struct wr, in));
 	w->mem = *a;
-	if (!check_dump(d, w)) {
-		a->free(a->ctx, w);
-		return MUPPY_EINVAL;
-	}
 	w->sink = sink;
 	w->ctx = ctx;
 	w->crc = (uint32_t)crc32(0, Z_NULL, 0);
 	w->zs.zalloc = wr_zalloc;
 	w->zs.zfree = wr_zfree;
 	w->zs.opaque = w;
-	rc = deflateInit(&w->zs, level);
-	if (rc != Z_OK) {
-		rc = rc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
-		goto fail;
+	zrc = deflateInit(&w->zs, level);
+	if (zrc != Z_OK) {
+		*rc = zrc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
+		a->free(a->ctx, w);
+		return NULL;
 	}
 	w->zinit = 1;
-	wr_header(w, d->flags);
+	return w;
+}
+
+/* Releases w; returns its first error. */
+static int
+wr_close(struct wr *w)
+{
+	struct fmt_alloc a = w->mem;
+	int rc = w->err;
+
+	deflateEnd(&w->zs);
+	a.free(a.ctx, w);
+	return rc;
+}
+
+static const struct fmt_alloc wr_plain = { wr_malloc, wr_free, NULL };
+
+static int
+wr_args_ok(int level, const struct fmt_alloc *a, fmt_sink_fn sink)
+{
+	return sink && level >= Z_DEFAULT_COMPRESSION && level <= 9 &&
+	       a->alloc && a->free;
+}
+
+int
+fmt_write_with(const struct fmt_dump *d, int level,
+	       const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx)
+{
+	struct wr *w;
+	int rc;
+
+	if (!a)
+		a = &wr_plain;
+	if (!d || !wr_args_ok(level, a, sink))
+		return MUPPY_EINVAL;
+	w = wr_open(level, a, sizeof *w, sink, ctx, &rc);
+	if (!w)
+		return rc;
+	if (!check_dump(d, w)) {
+		wr_close(w);
+		return MUPPY_EINVAL;
+	}
+	wr_header(w, d->flags, FMT_MINOR_WHOLE);
 	wr_body(w, d);
 	wr_trailer(w);
-	rc = w->err;
-fail:
-	if (w->zinit)
-		deflateEnd(&w->zs);
-	a->free(a->ctx, w);
-	return rc;
+	return wr_close(w);
+}
+
+/* ---- streaming (format 1.1, dump.h) ------------------------------------ */
+
+struct fmt_stream {
+	struct wr w;              /* first: a stream is freed as its wr */
+};
+
+/* The strings of a STRTAB section of a stream: [from, to) of strs. */
+struct wr_strings {
+	const struct fmt_str *strs;
+	uint32_t from, to;
+};
+
+static void
+enc_more_strings(struct wr *w, const void *arg)
+{
+	const struct wr_strings *s = arg;
+
+	wr_varint(w, s->to - s->from);
+	for (uint32_t i = s->from; i < s->to; i++) {
+		wr_varint(w, s->strs[i].len);
+		wr_bytes(w, s->strs[i].ptr, s->strs[i].len);
+	}
+}
+
+/* CHUNK payload (docs/format.md): the object columns, then the edges. */
+static void
+enc_chunk(struct wr *w, const void *arg)
+{
+	const struct fmt_chunk *c = arg;
+	uint64_t any = 0, prev = 0;
+	unsigned shift = 0;
+	int64_t ps = (int64_t)c->first, pd = (int64_t)c->first;
+
+	wr_varint(w, c->first);
+	wr_varint(w, c->nobjects);
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		any |= c->addr[i];
+	while (shift < 8 && any && !(any & (1ull << shift)))
+		shift++;
+	if (c->nobjects)
+		wr_varint(w, shift);
+	for (uint32_t i = 0; i < c->nobjects; i++) {
+		uint64_t a = c->addr[i] >> shift;
+
+		wr_varint(w, zigzag_enc((int64_t)(a - prev)));
+		prev = a;
+	}
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		wr_varint(w, c->type[i] == FMT_SLOT_SKIPPED ? 0 :
+			  (((uint64_t)c->type[i] + 1) << 3) | (c->flags[i] & 7));
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		wr_varint(w, c->size[i]);
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		wr_varint(w, c->refcnt[i]);
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		wr_varint(w, c->label[i]);
+	wr_varint(w, c->nedges);
+	for (uint32_t e = 0; e < c->nedges; e++) {
+		wr_varint(w, zigzag_enc((int64_t)c->src[e] - ps));
+		ps = c->src[e];
+	}
+	for (uint32_t e = 0; e < c->nedges; e++) {
+		wr_varint(w, zigzag_enc((int64_t)c->dst[e] - pd));
+		pd = c->dst[e];
+	}
+	for (uint32_t e = 0; e < c->nedges; e++)
+		wr_varint(w, c->name[e]);
+}
+
+int
+fmt_stream_begin(struct fmt_stream **out, uint32_t flags, int level,
+		 const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx)
+{
+	struct wr *w;
+	int rc;
+
+	*out = NULL;
+	if (!a)
+		a = &wr_plain;
+	if (!wr_args_ok(level, a, sink) ||
+	    (flags & ~(FMT_FLAG_GRAPH | FMT_FLAG_STRINGS | FMT_FLAG_STREAM)))
+		return MUPPY_EINVAL;
+	w = wr_open(level, a, sizeof(struct fmt_stream), sink, ctx, &rc);
+	if (!w)
+		return rc;
+	w->stream_flags = flags | FMT_FLAG_GRAPH | FMT_FLAG_STREAM;
+	wr_header(w, w->stream_flags, FMT_MINOR_STREAM);
+	if (w->err)
+		return wr_close(w);
+	*out = (struct fmt_stream *)w;
+	return 0;
+}
+
+int
+fmt_stream_strings(struct fmt_stream *s, const struct fmt_str *strs,
+		   uint32_t n)
+{
+	struct wr *w = &s->w;
+	struct wr_strings range = { strs, w->sent_strings, n };
+
+	if (n < w->sent_strings || (w->sent_strings == 0 && n &&
+				    strs[0].len != 0)) {
+		w->err = w->err ? w->err : MUPPY_EINVAL;
+		return w->err;
+	}
+	if (n > w->sent_strings && !w->err) {
+		wr_section(w, FMT_SEC_STRTAB, enc_more_strings, &range);
+		w->sent_strings = n;
+	}
+	return w->err;
+}
+
+int
+fmt_stream_chunk(struct fmt_stream *s, const struct fmt_chunk *c)
+{
+	struct wr *w = &s->w;
+
+	if (w->err)
+		return w->err;
+	if (c->first != w->sent_objects ||
+	    c->first + c->nobjects > UINT32_MAX) {
+		w->err = MUPPY_EINVAL;
+		return w->err;
+	}
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		if (c->label[i] >= w->sent_strings ||
+		    (c->type[i] != FMT_SLOT_SKIPPED && c->flags[i] > 7)) {
+			w->err = MUPPY_EINVAL;
+			return w->err;
+		}
+	wr_section(w, FMT_SEC_CHUNK, enc_chunk, c);
+	w->sent_objects += c->nobjects;
+	return w->err;
+}
+
+/* The tail's own checks: what it names must exist. */
+static int
+stream_tail_ok(const struct wr *w, const struct fmt_dump *t)
+{
+	uint64_t n = w->sent_objects;
+
+	if (!check_tables(t))
+		return 0;
+	for (uint32_t i = 0; i < t->nroots; i++)
+		if (t->roots[i].obj >= n || t->roots[i].kind < 1 ||
+		    t->roots[i].kind > 3 || t->roots[i].name >= t->nstrings)
+			return 0;
+	if (!(w->stream_flags & FMT_FLAG_STRINGS) && t->nstrdata)
+		return 0;
+	for (uint32_t i = 0; i < t->nstrdata; i++)
+		if (t->strdata[i].obj >= n || t->strdata[i].str >= t->nstrings)
+			return 0;
+	return 1;
+}
+
+int
+fmt_stream_end(struct fmt_stream *s, const struct fmt_dump *tail)
+{
+	struct wr *w = &s->w;
+
+	if (!w->err && !stream_tail_ok(w, tail))
+		w->err = MUPPY_EINVAL;
+	if (!w->err)
+		fmt_stream_strings(s, tail->strings, tail->nstrings);
+	if (!w->err) {
+		wr_section(w, FMT_SEC_META, enc_meta, tail);
+		wr_section(w, FMT_SEC_TYPES, enc_types, tail);
+		wr_section(w, FMT_SEC_SUMMARY, enc_summary, tail);
+		wr_section(w, FMT_SEC_ROOTS, enc_roots, tail);
+		if (w->stream_flags & FMT_FLAG_STRINGS)
+			wr_section(w, FMT_SEC_STRDATA, enc_strdata, tail);
+		wr_section(w, FMT_SEC_END, enc_end, tail);
+	}
+	if (!w->err)
+		wr_flush(w, Z_FINISH);
+	if (!w->err)
+		wr_trailer(w);
+	return wr_close(w);
+}
+
+void
+fmt_stream_abort(struct fmt_stream *s)
+{
+	if (s)
+		wr_close(&s->w);
 }

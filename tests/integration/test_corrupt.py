@@ -262,8 +262,8 @@ class CorruptDumpTest(unittest.TestCase):
                  ("re-sealed unchanged body", seal(self.dump[:HEADER], body)),
                  ("unknown section 4000 before END",
                   seal(self.dump[:HEADER], body[:end] + unknown + body[end:])),
-                 ("empty unknown section 9 first",
-                  seal(self.dump[:HEADER], struct.pack("<IQ", 9, 0) + body))]
+                 ("empty unknown section 99 first",
+                  seal(self.dump[:HEADER], struct.pack("<IQ", 99, 0) + body))]
         self.expect_no_problems(run_cases(self.tmp.name, cases, expect=(0,)), len(cases))
         # Same content: the summary of the extended dump equals the original's.
         a = os.path.join(self.tmp.name, "orig.dump")

@@ -362,7 +362,7 @@ TEST(Format, RoundTripGraph) {
 	ASSERT_EQ(r.rc, 0) << r.Err();
 	EXPECT_EQ(r.Err(), "");
 	EXPECT_EQ(r.d.major, MUPPY_FORMAT_MAJOR);
-	EXPECT_EQ(r.d.minor, MUPPY_FORMAT_MINOR);
+	EXPECT_EQ(r.d.minor, FMT_MINOR_WHOLE);
 	ExpectSame(*b.Dump(), r.d);
 	EXPECT_STREQ(fmt_meta_get(&r.d, "pid"), "4242");
 	EXPECT_STREQ(fmt_meta_get(&r.d, "python"), "3.11.7");
@@ -856,7 +856,7 @@ TEST(Format, RejectsEveryFlippedHeaderByte) {
 			unsigned major = get_u16((const uint8_t *)bad.data() + 8);
 			EXPECT_EQ(r.rc, MUPPY_EVERSION) << i;
 			EXPECT_EQ(r.Err(), "dump version " + std::to_string(major) +
-					   ".0 is newer than this reader (1.0)");
+					   ".0 is newer than this reader (1.1)");
 			EXPECT_EQ(r.d.major, major);
 		} else {
 			char want[128];
@@ -875,7 +875,7 @@ TEST(Format, RejectsNewerMajorNamingBothVersions) {
 	std::string body = Inflate(SampleFile());
 	Read r(Reframe(Header(2, 0, FMT_FLAG_GRAPH), body));
 	EXPECT_EQ(r.rc, MUPPY_EVERSION);
-	EXPECT_EQ(r.Err(), "dump version 2.0 is newer than this reader (1.0)");
+	EXPECT_EQ(r.Err(), "dump version 2.0 is newer than this reader (1.1)");
 	EXPECT_EQ(r.d.major, 2);
 	EXPECT_EQ(r.d.nstrings, 0u);
 	// A newer major may change everything after the version fields,
@@ -884,10 +884,10 @@ TEST(Format, RejectsNewerMajorNamingBothVersions) {
 	v2[16] ^= 0x55;
 	Read r2(v2 + "anything at all");
 	EXPECT_EQ(r2.rc, MUPPY_EVERSION);
-	EXPECT_EQ(r2.Err(), "dump version 2.3 is newer than this reader (1.0)");
+	EXPECT_EQ(r2.Err(), "dump version 2.3 is newer than this reader (1.1)");
 	Read r0(Reframe(Header(0, 9, FMT_FLAG_GRAPH), body));
 	EXPECT_EQ(r0.rc, MUPPY_EVERSION);
-	EXPECT_EQ(r0.Err(), "dump version 0.9 is older than this reader (1.0)");
+	EXPECT_EQ(r0.Err(), "dump version 0.9 is older than this reader (1.1)");
 	EXPECT_STREQ(fmt_strerror(MUPPY_EVERSION),
 		     "unsupported dump format version");
 }
@@ -1477,3 +1477,304 @@ TEST(Format, VarintHelpers) {
 }
 
 }  // namespace
+
+// ---- streamed dumps (format 1.1) ---------------------------------------
+
+namespace {
+
+// A graph written as the shim streams it: objects in a shuffled "walk"
+// order, some slots left out, edges in chunks after their objects, every
+// named edge repeated unnamed (what tp_traverse adds), roots by slot.
+struct Streamed {
+	Builder want;              // the dump a reader must give back
+	std::string file;
+	std::vector<uint32_t> slot_of;   // object index -> slot
+	uint32_t nslots = 0;
+};
+
+void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
+		  bool skip = true) {
+	Builder &b = s.want;
+	uint64_t seed = 777;
+	auto rnd = [&seed](uint64_t m) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		return (seed >> 33) % m;
+	};
+	b.flags = FMT_FLAG_GRAPH | (uint32_t)flags;
+	for (int i = 0; i < 20; i++)
+		b.Type(0x1000 + 0x100 * (uint64_t)i, "t" + std::to_string(i));
+	for (int i = 0; i < 300; i++)
+		b.Str("s" + std::to_string(i));
+	uint64_t a = 0x7f0000000000;
+	for (uint32_t i = 0; i < n; i++) {
+		a += 16 * (1 + rnd(rnd(10) ? 4 : 100000));
+		b.Obj(a, (uint32_t)rnd(20), 16 + rnd(1000), (uint32_t)rnd(9),
+		      rnd(10) ? 0 : (uint32_t)rnd(300), (uint8_t)rnd(8));
+		std::vector<uint32_t> to;
+		for (uint64_t k = rnd(6); k > 0; k--) {
+			uint32_t t = (uint32_t)rnd(n);
+			if (std::find(to.begin(), to.end(), t) != to.end())
+				continue;
+			to.push_back(t);
+			b.Edge(t, rnd(3) ? FMT_EDGE_NAME(FMT_EDGE_ATTR, rnd(300))
+					 : (uint32_t)FMT_EDGE_NONE);
+		}
+	}
+	// Slots: a permutation, with a left-out object every 50 slots.
+	std::vector<uint32_t> order(n);
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	for (uint32_t i = n; i > 1; i--)
+		std::swap(order[i - 1], order[rnd(i)]);
+	std::vector<int64_t> at_slot;   // slot -> index, -1 left out
+	s.slot_of.assign(n, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		if (skip && i % 50 == 7)
+			at_slot.push_back(-1);
+		s.slot_of[order[i]] = (uint32_t)at_slot.size();
+		at_slot.push_back(order[i]);
+	}
+	s.nslots = (uint32_t)at_slot.size();
+	for (uint32_t i = 0; i < 40; i++)
+		b.roots.push_back({(uint32_t)rnd(n), 1 + (uint32_t)rnd(3),
+				   (uint32_t)rnd(300)});
+	if (flags & FMT_FLAG_STRINGS)
+		for (uint32_t i = 0; i < n; i += 37)
+			b.strdata.push_back({i, (uint32_t)rnd(300)});
+	fmt_dump *d = b.Dump();
+
+	std::string &f = s.file;
+	fmt_stream *st;
+	ASSERT_EQ(fmt_stream_begin(&st, (uint32_t)flags, 1, NULL,
+				   [](void *c, const void *p, size_t len) {
+		static_cast<std::string *>(c)->append((const char *)p, len);
+		return 0;
+	}, &f), 0);
+	// Half the strings first, the rest with the tail.
+	ASSERT_EQ(fmt_stream_strings(st, d->strings, d->nstrings / 2), 0);
+	std::vector<uint32_t> es, ed, en;
+	for (uint32_t first = 0; first < s.nslots; first += per_chunk) {
+		uint32_t k = std::min(per_chunk, s.nslots - first);
+		std::vector<uint64_t> ca, cs;
+		std::vector<uint32_t> ct, cr, cl;
+		std::vector<uint8_t> cf;
+		for (uint32_t j = first; j < first + k; j++) {
+			int64_t i = at_slot[j];
+			if (i < 0) {   // left out: an address between two others
+				ca.push_back(d->obj_addr[0] + 8);
+				ct.push_back(FMT_SLOT_SKIPPED);
+				cs.push_back(0); cr.push_back(0);
+				cl.push_back(0); cf.push_back(0);
+				// and edges to it, which must go
+				es.push_back(s.slot_of[0]);
+				ed.push_back(j);
+				en.push_back(0);
+				continue;
+			}
+			ca.push_back(d->obj_addr[i]);
+			ct.push_back(d->obj_type[i]);
+			cs.push_back(d->obj_size[i]);
+			cr.push_back(d->obj_refcnt[i]);
+			cl.push_back(d->obj_label[i] < d->nstrings / 2 ?
+				     d->obj_label[i] : 0);
+			b.label[i] = cl.back();
+			cf.push_back(d->obj_flags[i]);
+			for (uint32_t e = d->edge_start[i];
+			     e < d->edge_start[i + 1]; e++) {
+				es.push_back(j);
+				ed.push_back(s.slot_of[d->edge_dst[e]]);
+				en.push_back(d->edge_name[e]);
+				if (d->edge_name[e]) {   // the unnamed repeat
+					es.push_back(j);
+					ed.push_back(ed.back());
+					en.push_back(0);
+				}
+			}
+		}
+		fmt_chunk c{};
+		c.first = first;
+		c.nobjects = k;
+		c.addr = ca.data(); c.type = ct.data(); c.size = cs.data();
+		c.refcnt = cr.data(); c.label = cl.data(); c.flags = cf.data();
+		// Edges lag a chunk behind their objects, as in a walk.
+		c.nedges = (uint32_t)es.size() / 2;
+		c.src = es.data(); c.dst = ed.data(); c.name = en.data();
+		ASSERT_EQ(fmt_stream_chunk(st, &c), 0);
+		es.erase(es.begin(), es.begin() + c.nedges);
+		ed.erase(ed.begin(), ed.begin() + c.nedges);
+		en.erase(en.begin(), en.begin() + c.nedges);
+	}
+	fmt_chunk last{};
+	last.first = s.nslots;
+	last.nedges = (uint32_t)es.size();
+	last.src = es.data(); last.dst = ed.data(); last.name = en.data();
+	ASSERT_EQ(fmt_stream_chunk(st, &last), 0);
+	fmt_dump tail = *b.Dump();
+	std::vector<fmt_root> roots(b.roots);
+	for (auto &r : roots)
+		r.obj = s.slot_of[r.obj];
+	std::vector<fmt_strdata> sd(b.strdata);
+	for (auto &x : sd)
+		x.obj = s.slot_of[x.obj];
+	tail.roots = roots.data();
+	tail.strdata = sd.data();
+	ASSERT_EQ(fmt_stream_end(st, &tail), 0);
+}
+
+fmt_dump Unstreamed(const fmt_dump &d) {
+	fmt_dump c = d;
+	c.flags &= ~FMT_FLAG_STREAM;
+	return c;
+}
+
+}  // namespace
+
+TEST(FormatStream, ReadsBackAsTheWholeDump) {
+	for (int flags : {0, (int)FMT_FLAG_STRINGS}) {
+		Streamed s;
+		StreamRandom(s, 20000, 777, flags);
+		Read r(s.file);
+		ASSERT_EQ(r.rc, 0) << r.Err();
+		EXPECT_EQ(r.d.major, 1);
+		EXPECT_EQ(r.d.minor, FMT_MINOR_STREAM);
+		EXPECT_TRUE(r.d.flags & FMT_FLAG_STREAM);
+		ExpectSame(*s.want.Dump(), Unstreamed(r.d));
+	}
+}
+
+TEST(FormatStream, EveryReadModeAgreesWithTheWholeDump) {
+	Streamed s;
+	StreamRandom(s, 5000, 1000, 0);
+	std::string whole = Write(s.want.Dump());
+	for (fmt_read_what w : {FMT_READ_SUMMARY, FMT_READ_OBJECTS,
+				FMT_READ_DEGREES}) {
+		Read a(whole, w), b(s.file, w);
+		ASSERT_EQ(a.rc, 0) << a.Err();
+		ASSERT_EQ(b.rc, 0) << b.Err();
+		EXPECT_EQ(b.d.edge_dst, nullptr);
+		a.d.flags = b.d.flags = 0;
+		EXPECT_EQ(a.d.nedges, b.d.nedges);
+		fmt_dump x = a.d, y = b.d;
+		x.nedges = y.nedges = 0;   // no edge arrays to compare
+		std::vector<uint32_t> none(x.nobjects + 1, 0);
+		EXPECT_EQ(x.edge_start == nullptr, y.edge_start == nullptr);
+		if (!x.edge_start)
+			x.edge_start = y.edge_start = none.data();
+		ExpectSame(x, y);
+	}
+}
+
+TEST(FormatStream, OneChunkAndNoSkips) {
+	Streamed s;
+	StreamRandom(s, 300, 100000, 0, false);
+	Read r(s.file);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ExpectSame(*s.want.Dump(), Unstreamed(r.d));
+}
+
+TEST(FormatStream, WriterRefusesOutOfOrderChunksAndBadTails) {
+	std::string f;
+	auto sink = [](void *c, const void *p, size_t len) {
+		static_cast<std::string *>(c)->append((const char *)p, len);
+		return 0;
+	};
+	fmt_stream *st;
+	struct fmt_str strs[] = {{"", 0}, {"x", 1}};
+	uint64_t addr = 0x1000, size = 16;
+	uint32_t type = 0, rc = 1, label = 1;
+	uint8_t fl = 0;
+	fmt_chunk c{};
+	c.nobjects = 1;
+	c.addr = &addr; c.type = &type; c.size = &size;
+	c.refcnt = &rc; c.label = &label; c.flags = &fl;
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	EXPECT_EQ(fmt_stream_chunk(st, &c), MUPPY_EINVAL);   // label unsent
+	fmt_stream_abort(st);
+	f.clear();
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	ASSERT_EQ(fmt_stream_strings(st, strs, 2), 0);
+	c.first = 1;
+	EXPECT_EQ(fmt_stream_chunk(st, &c), MUPPY_EINVAL);   // not slot 0
+	fmt_stream_abort(st);
+	f.clear();
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	ASSERT_EQ(fmt_stream_strings(st, strs, 2), 0);
+	c.first = 0;
+	ASSERT_EQ(fmt_stream_chunk(st, &c), 0);
+	fmt_root root = {1, FMT_ROOT_MODULE, 0};   // slot 1 does not exist
+	fmt_dump tail{};
+	tail.nstrings = 2;
+	tail.strings = strs;
+	tail.nroots = 1;
+	tail.roots = &root;
+	EXPECT_EQ(fmt_stream_end(st, &tail), MUPPY_EINVAL);
+	Read r(f);
+	EXPECT_EQ(r.rc, MUPPY_ECORRUPT);   // no trailer: not a dump
+	EXPECT_EQ(fmt_stream_begin(&st, 0x80, 1, NULL, sink, &f),
+		  MUPPY_EINVAL);
+}
+
+TEST(FormatStream, RejectsTruncationAndFlippedBits) {
+	Streamed s;
+	StreamRandom(s, 400, 64, 0);
+	const std::string &f = s.file;
+	for (size_t len = 0; len < f.size(); len += 1 + len / 7) {
+		Read r(f.substr(0, len));
+		EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << len;
+		EXPECT_TRUE(Zeroed(r.d));
+	}
+	int accepted = 0, tried = 0;
+	for (size_t i = 0; i < f.size(); i += 3, tried++) {
+		std::string g = f;
+		g[i] ^= (char)(1 << (i % 8));
+		Read r(g);
+		if (r.rc == 0) {   // a bit deflate never reads: same body
+			accepted++;
+			ExpectSame(*s.want.Dump(), Unstreamed(r.d));
+		} else {
+			EXPECT_TRUE(Zeroed(r.d)) << i;
+		}
+	}
+	EXPECT_LT(accepted * 100, tried);
+}
+
+// Chunks whose inside lies, re-framed with good checksums: the reader
+// must refuse each with a reason, never crash (ASan runs this too).
+TEST(FormatStream, RejectsLyingChunks) {
+	Streamed s;
+	StreamRandom(s, 200, 1000, 0, false);
+	std::string body = Inflate(s.file);
+	std::vector<Sec> secs = Sections(body);
+	size_t chunk = 0;
+	for (size_t i = 0; i < secs.size(); i++)
+		if (secs[i].id == FMT_SEC_CHUNK) {
+			chunk = i;
+			break;
+		}
+	ASSERT_NE(chunk, 0u);
+	const std::string orig = secs[chunk].payload;
+	uint64_t seed = 5;
+	int refused = 0;
+	for (int t = 0; t < 300; t++) {
+		seed = seed * 6364136223846793005ull + 1;
+		std::string p = orig;
+		size_t at = (seed >> 20) % p.size();
+		p[at] = (char)(seed >> 40);
+		secs[chunk].payload = p;
+		Read r(Reframe(Header(1, FMT_MINOR_STREAM,
+				      FMT_FLAG_GRAPH | FMT_FLAG_STREAM),
+			       Body(secs)));
+		if (r.rc != 0) {
+			refused++;
+			EXPECT_EQ(r.rc, MUPPY_ECORRUPT);
+			EXPECT_NE(r.Err().find("corrupt"), std::string::npos)
+				<< r.Err();
+			EXPECT_TRUE(Zeroed(r.d));
+		}
+	}
+	EXPECT_GT(refused, 100);
+	secs[chunk].payload = orig;
+	Read ok(Reframe(Header(1, FMT_MINOR_STREAM,
+			       FMT_FLAG_GRAPH | FMT_FLAG_STREAM), Body(secs)));
+	EXPECT_EQ(ok.rc, 0) << ok.Err();
+}
