@@ -104,6 +104,7 @@ shim_config_load(struct shim_config *cfg, shim_getenv_fn env,
 				    SETTINGS_EXPECT_INTERVAL, "0 (no timer)");
 
 	config_load_bool(&cfg->at_exit, env, "MUPPY_AT_EXIT", warn);
+	config_load_bool(&cfg->stream, env, "MUPPY_STREAM", warn);
 
 	v = env("MUPPY_MODE");
 	if (v && settings_parse_mode(v, &cfg->graph) != 0)

@@ -28,6 +28,8 @@ struct shim_config {
 	uint32_t strings;          /* MUPPY_STRINGS: chars of str/bytes kept */
 	int level;                 /* zlib level 0-9 */
 	enum shim_snapshot snapshot;
+	int stream;                /* MUPPY_STREAM=1: inline graph walks always
+	                              streamed (default: when short of room) */
 };
 
 /* Receives one warning message, without the `muppy: pid N: ` prefix the

@@ -114,6 +114,7 @@ shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 	const char *version = py.Py_GetVersion();
 	char *t;
 	ssize_t n;
+	int whole;
 
 	if (!m)
 		return NULL;
@@ -156,11 +157,12 @@ shim_meta_new(const struct fmt_dump *base, const struct shim_facts *f)
 	shim_meta_add(m, "time", t);
 	shim_meta_u64(m, "rss", f->rss);
 	/* What the file holds, after walk_finish merged duplicate edges; a
-	 * summary-only dump holds no graph, so the walk's counts stand. */
-	shim_meta_u64(m, "objects", (base->flags & FMT_FLAG_GRAPH) ?
-		      base->nobjects : f->stats.objects);
-	shim_meta_u64(m, "edges", (base->flags & FMT_FLAG_GRAPH) ?
-		      base->nedges : f->stats.edges);
+	 * summary-only dump holds no graph, and a streamed one is merged by
+	 * its reader, so there the walk's counts stand. */
+	whole = (base->flags & FMT_FLAG_GRAPH) &&
+		!(base->flags & FMT_FLAG_STREAM);
+	shim_meta_u64(m, "objects", whole ? base->nobjects : f->stats.objects);
+	shim_meta_u64(m, "edges", whole ? base->nedges : f->stats.edges);
 	shim_meta_u64(m, "gil_ns", f->gil_ns);
 	/* Objects the walk left out (walk.c design note 8). */
 	shim_meta_u64(m, "skipped", f->stats.skipped);

@@ -42,6 +42,7 @@ struct shim_facts {
 	uint64_t gil_ns;
 	struct walk_stats stats;
 	const char *snapshot;     /* "inline" or "fork": what happened */
+	int stream;               /* graph streamed as walked (format 1.1) */
 };
 
 /* The dump to write: base plus META (base stays the caller's and must

@@ -211,11 +211,6 @@ shim_sys_injected(enum shim_fail_op op)
 
 /* ---- the writer ------------------------------------------------------ */
 
-struct output_sink {
-	int fd;
-	int errnum;   /* errno of the failed write, 0 while fine */
-};
-
 /* fmt_sink_fn: writes all of buf, retrying short writes and EINTR. */
 static int
 output_sink_write(void *ctx, const void *buf, size_t len)
@@ -354,21 +349,18 @@ output_open_tmp(int dfd, const char *tmp, int *named)
 			       O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
-/* One attempt at seq: 0 done, 1 name taken (try the next seq), -1 failed
- * (*err filled; nothing of ours left behind unless err->in_place). */
+/*
+ * Gives the written and fsynced file fd (O_TMPFILE when !named, else the
+ * file tmp) its name, and closes fd: 0 done, 1 the name was taken since
+ * we looked (nothing of ours left), -1 failed (*err filled; nothing left
+ * behind unless err->in_place, when the dump is complete under name).
+ */
 static int
-output_try(int dfd, const char *name, const char *tmp,
-	   const struct fmt_dump *dump, int level, struct shim_out_err *err)
+output_place(int fd, int named, int dfd, const char *tmp, const char *name,
+	     struct shim_out_err *err)
 {
-	int fd, named, rc;
+	int rc;
 
-	fd = output_open_tmp(dfd, tmp, &named);
-	if (fd < 0 && errno == EEXIST)
-		return 1;
-	if (fd < 0)
-		return output_fail_with(err, "dir", errno);
-	if (output_fill(fd, dump, level, err) != 0)
-		goto fail;
 	if (!named) {
 		rc = output_link_unnamed(fd, dfd, name);
 		if (rc != 0) {
@@ -386,30 +378,46 @@ output_try(int dfd, const char *name, const char *tmp,
 	}
 	if (shim_sys.close(fd) != 0) {
 		output_fail_with(err, "close", errno);
-		goto fail_named;
+		shim_sys.unlinkat(dfd, tmp, 0);
+		return -1;
 	}
 	rc = output_link_named(dfd, tmp, name);
 	if (rc < 0 && errno == EEXIST) {
-		/* Someone took the name since we looked. */
 		shim_sys.unlinkat(dfd, tmp, 0);
 		return 1;
 	}
 	if (rc < 0) {
 		output_fail_with(err, "link", errno);
-		goto fail_named;
+		shim_sys.unlinkat(dfd, tmp, 0);
+		return -1;
 	}
 	if (rc > 0) {
 		err->in_place = 1;
 		return output_fail_with(err, "unlink", errno);
 	}
 	return 0;
-fail:
-	shim_sys.close(fd);
-	if (!named)
+}
+
+/* One attempt at seq: 0 done, 1 name taken (try the next seq), -1 failed
+ * (*err filled; nothing of ours left behind unless err->in_place). */
+static int
+output_try(int dfd, const char *name, const char *tmp,
+	   const struct fmt_dump *dump, int level, struct shim_out_err *err)
+{
+	int fd, named;
+
+	fd = output_open_tmp(dfd, tmp, &named);
+	if (fd < 0 && errno == EEXIST)
+		return 1;
+	if (fd < 0)
+		return output_fail_with(err, "dir", errno);
+	if (output_fill(fd, dump, level, err) != 0) {
+		shim_sys.close(fd);
+		if (named)
+			shim_sys.unlinkat(dfd, tmp, 0);
 		return -1;
-fail_named:
-	shim_sys.unlinkat(dfd, tmp, 0);
-	return -1;
+	}
+	return output_place(fd, named, dfd, tmp, name, err);
 }
 
 /* Opens dir for openat/linkat/fsync; -1 with *err filled on failure. */
@@ -426,6 +434,27 @@ output_open_dir(const char *dir, struct shim_out_err *err)
 	if (dfd < 0)
 		output_fail_with(err, "dir", errno);
 	return dfd;
+}
+
+/* Splits path into its directory (into dir, size bytes; "." when it has
+ * none) and its last component (*name, within path).  0, or -1 with *err
+ * filled (op "path"). */
+static int
+output_split_path(const char *path, char *dir, size_t size,
+		  const char **name, struct shim_out_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+
+	*name = slash ? slash + 1 : path;
+	if (!**name || strlen(*name) > NAME_MAX || dlen >= size)
+		return output_fail_with(err, "path", !**name ? EISDIR :
+					ENAMETOOLONG);
+	if (slash && dlen == 0)
+		dlen = 1;   /* "/name": the root directory */
+	memcpy(dir, slash ? path : ".", slash ? dlen : 1);
+	dir[slash ? dlen : 1] = '\0';
+	return 0;
 }
 
 /* After a successful output_try: makes the new name durable. */
@@ -480,21 +509,13 @@ shim_output_write_path(const char *path, long pid, uint32_t seq, int level,
 		       struct shim_out_err *err)
 {
 	char dir[PATH_MAX], tmp[NAME_MAX + 32];
-	const char *slash = strrchr(path, '/'), *name;
+	const char *name;
 	int dfd, r, rc = -1;
-	size_t dlen;
 
 	err->op = NULL;
 	err->in_place = 0;
-	name = slash ? slash + 1 : path;
-	dlen = slash ? (size_t)(slash - path) : 0;
-	if (!*name || strlen(name) > NAME_MAX || dlen >= sizeof dir)
-		return output_fail_with(err, "path", !*name ? EISDIR :
-					ENAMETOOLONG);
-	if (slash && dlen == 0)
-		dlen = 1;   /* "/name": the root directory */
-	memcpy(dir, slash ? path : ".", slash ? dlen : 1);
-	dir[slash ? dlen : 1] = '\0';
+	if (output_split_path(path, dir, sizeof dir, &name, err) != 0)
+		return -1;
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, pid);
 	dfd = output_open_dir(dir, err);
 	if (dfd < 0)
@@ -512,4 +533,117 @@ shim_output_write_path(const char *path, long pid, uint32_t seq, int level,
 out:
 	close(dfd);
 	return rc;
+}
+
+/* ---- a file opened before its dump is made (streamed snapshots) ------- */
+
+/* Picks the first free name from f->seq on (dir mode) or the one path,
+ * and opens the temporary file.  0 or -1 with *err filled. */
+static int
+output_open_free(struct shim_out_file *f, long pid, struct shim_out_err *err)
+{
+	for (int tries = 0; tries < OUTPUT_MAX_TRIES; tries++, f->seq++) {
+		int ex;
+
+		if (!f->path_mode)
+			snprintf(f->name, sizeof f->name, "muppy.%ld.%u.dump",
+				 pid, f->seq);
+		snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld", f->name, pid);
+		ex = output_exists(f->dfd, f->name);
+		if (ex < 0)
+			return output_fail_with(err, "dir", errno);
+		if (ex && f->path_mode)
+			return output_fail_with(err, "path", EEXIST);
+		if (ex)
+			continue;
+		f->sink.fd = output_open_tmp(f->dfd, f->tmp, &f->named);
+		if (f->sink.fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			return output_fail_with(err, "dir", errno);
+		if (f->path_mode)
+			return output_fail_with(err, "path", EEXIST);
+	}
+	return output_fail_with(err, "dir", EEXIST);
+}
+
+int
+shim_output_open(struct shim_out_file *f, const char *dir, const char *path,
+		 long pid, uint32_t seq, struct shim_out_err *err)
+{
+	memset(f, 0, sizeof *f);
+	f->dfd = f->sink.fd = -1;
+	f->seq = seq;
+	if (path) {
+		const char *name;
+
+		err->op = NULL;
+		err->in_place = 0;
+		if (output_split_path(path, f->dir, sizeof f->dir, &name,
+				      err) != 0)
+			return -1;
+		snprintf(f->name, sizeof f->name, "%s", name);
+		f->path_mode = 1;
+	} else {
+		snprintf(f->dir, sizeof f->dir, "%s", dir);
+	}
+	f->dfd = output_open_dir(f->dir, err);
+	if (f->dfd < 0)
+		return -1;
+	if (output_open_free(f, pid, err) == 0)
+		return 0;
+	close(f->dfd);
+	f->dfd = -1;
+	return -1;
+}
+
+int
+shim_output_sink(void *ctx, const void *buf, size_t len)
+{
+	return output_sink_write(ctx, buf, len);
+}
+
+const struct fmt_alloc *
+shim_output_alloc(void)
+{
+	return &output_alloc;
+}
+
+void
+shim_output_abort(struct shim_out_file *f)
+{
+	if (f->sink.fd >= 0)
+		shim_sys.close(f->sink.fd);
+	if (f->named && f->dfd >= 0)
+		shim_sys.unlinkat(f->dfd, f->tmp, 0);
+	if (f->dfd >= 0)
+		close(f->dfd);
+	f->sink.fd = f->dfd = -1;
+}
+
+/* fsync, then the name: the same steps as output_try's, except that a
+ * name taken meanwhile is an error (the file's META already says seq). */
+int
+shim_output_commit(struct shim_out_file *f, struct shim_out_err *err)
+{
+	int fd = f->sink.fd, rc;
+
+	err->op = NULL;
+	err->errnum = 0;
+	err->in_place = 0;
+	if (f->sink.errnum || shim_sys.fsync(fd) != 0) {
+		output_fail_with(err, f->sink.errnum ? "write" : "fsync",
+				 f->sink.errnum ? f->sink.errnum : errno);
+		shim_output_abort(f);
+		return -1;
+	}
+	f->sink.fd = -1;
+	rc = output_place(fd, f->named, f->dfd, f->tmp, f->name, err);
+	if (rc > 0)   /* the number was ours: someone else took the name */
+		output_fail_with(err, f->path_mode ? "path" : "link", EEXIST);
+	else if (rc == 0)
+		rc = output_sync_dir(f->dfd, err);
+	close(f->dfd);
+	f->dfd = -1;
+	return rc ? -1 : 0;
 }

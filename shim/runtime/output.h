@@ -99,4 +99,47 @@ int shim_output_write_path(const char *path, long pid, uint32_t seq,
 			   int level, shim_dump_for_seq_fn dump_for, void *ctx,
 			   struct shim_out_err *err);
 
+/*
+ * A dump file opened before its dump exists, for snapshots streamed while
+ * the heap is walked (format 1.1): the same file rules as above (tmp file,
+ * 0600, never following or replacing a name), but the number is chosen
+ * when the file is opened, since META, written last, names it.
+ */
+struct output_sink {
+	int fd;
+	int errnum;   /* errno of the failed write, 0 while fine */
+};
+
+struct shim_out_file {
+	struct output_sink sink;   /* ctx of shim_output_sink */
+	int dfd, named, path_mode;
+	uint32_t seq;              /* the number in the name (dir mode) */
+	char dir[4096];
+	char name[256];
+	char tmp[300];
+};
+
+/* Opens the temporary file for `<dir>/muppy.<pid>.<seq>.dump`, seq the
+ * first free number from seq on, or for path (dir NULL then ignored:
+ * path != NULL selects it; a path that exists is err->op "path",
+ * EEXIST).  0, or -1 with *err filled and nothing left open. */
+int shim_output_open(struct shim_out_file *f, const char *dir,
+		     const char *path, long pid, uint32_t seq,
+		     struct shim_out_err *err);
+
+/* fmt_sink_fn over the open file (ctx: &f->sink). */
+int shim_output_sink(void *ctx, const void *buf, size_t len);
+
+/* The allocator the encoder must use (mem.h: fork children). */
+const struct fmt_alloc *shim_output_alloc(void);
+
+/* Makes the written file the dump: fsync, link to its name (a name taken
+ * meanwhile fails, op "link" EEXIST), fsync the directory.  0, or -1
+ * with *err filled (err->in_place as for shim_output_write).  Closes f
+ * either way. */
+int shim_output_commit(struct shim_out_file *f, struct shim_out_err *err);
+
+/* Drops the file (nothing of it stays) and closes f. */
+void shim_output_abort(struct shim_out_file *f);
+
 #endif /* MUPPY_SHIM_OUTPUT_H */

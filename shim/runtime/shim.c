@@ -120,6 +120,7 @@
 #include "shim/runtime/config.h" /* struct shim_config, shim_config_load */
 #include "shim/runtime/meta.h" /* struct shim_meta, shim_meta_new */
 #include "shim/runtime/output.h" /* shim_output_write, shim_sys_inject */
+#include "shim/runtime/room.h" /* room_available, room_plan */
 #include "shim/cpython/pyapi.h"  /* py_api_init, py */
 #include "shim/pymod/pymod.h"  /* pymod_register */
 #include "shim/runtime/signals.h" /* sig_take_over, sig_sys_sigaction */
@@ -253,6 +254,30 @@ shim_fail(const struct shim_target *t, const char *what, int err)
 	return -(err ? err : EINVAL);
 }
 
+/* A dump is in place as seq: the shared number moves past it, and the
+ * caller learns the path. */
+static void
+shim_seq_past(uint32_t seq)
+{
+	/* seq only grows: another thread may have used one meanwhile. */
+	uint32_t cur = atomic_load(&shim.shared->seq);
+
+	while (cur <= seq &&
+	       !atomic_compare_exchange_weak(&shim.shared->seq, &cur, seq + 1))
+		;
+}
+
+static void
+shim_snapshot_named(const struct shim_target *t, long pid, uint32_t seq)
+{
+	shim_seq_past(seq);
+	if (t->out_path && t->path)
+		snprintf(t->out_path, t->out_len, "%s", t->path);
+	else if (t->out_path)
+		snprintf(t->out_path, t->out_len, "%s/muppy.%ld.%u.dump",
+			 shim.cfg.dir, pid, seq);
+}
+
 /* Writes m to t's file; returns 0 or -errno. */
 static int
 shim_snapshot_output(struct shim_meta *m, const struct shim_target *t)
@@ -268,34 +293,131 @@ shim_snapshot_output(struct shim_meta *m, const struct shim_target *t)
 	else
 		rc = shim_output_write(shim.cfg.dir, pid, &seq, shim.cfg.level,
 				       shim_meta_for_seq, m, &err);
-	if (rc == 0 || err.in_place) {
-		/* seq only grows: another thread may have used one meanwhile. */
-		uint32_t cur = atomic_load(&shim.shared->seq);
-
-		while (cur <= seq &&
-		       !atomic_compare_exchange_weak(&shim.shared->seq, &cur,
-						     seq + 1))
-			;
-		if (t->out_path && t->path)
-			snprintf(t->out_path, t->out_len, "%s", t->path);
-		else if (t->out_path)
-			snprintf(t->out_path, t->out_len, "%s/muppy.%ld.%u.dump",
-				 shim.cfg.dir, pid, seq);
-	}
+	if (rc == 0 || err.in_place)
+		shim_snapshot_named(t, pid, seq);
 	if (err.op)
 		shim_fail(t, err.op, err.errnum);
 	return rc == 0 || err.in_place ? 0 : -(err.errnum ? err.errnum : EIO);
 }
 
-/* The GIL-free half: finish, META, encode, write.  Consumes *res.
- * Returns 0 or -errno. */
+/*
+ * A graph snapshot is streamed (format 1.1): the file is opened before
+ * the walk, which encodes what it finds straight into it, so no copy of
+ * the graph is ever held (design note 5).
+ */
+struct shim_stream {
+	struct shim_out_file file;
+	struct fmt_stream *fs;    /* NULL: not streaming */
+};
+
+/* Reports a stream's failure rc (MUPPY_*); returns -errno. */
+static int
+shim_stream_fail(struct shim_stream *s, const struct shim_target *t, int rc)
+{
+	int e = rc == MUPPY_EIO ? (s->file.sink.errnum ? s->file.sink.errnum :
+				   EIO) : ENOMEM;
+
+	return shim_fail(t, rc == MUPPY_EIO ? "write" : "encode", e);
+}
+
+/* Drops the stream's file and, unless another snapshot took a number
+ * since, gives its number back: a failed dump leaves no gap. */
+static void
+shim_stream_drop(struct shim_stream *s)
+{
+	uint32_t next = s->file.seq + 1;
+
+	if (!s->file.path_mode)
+		atomic_compare_exchange_strong(&shim.shared->seq, &next,
+					       s->file.seq);
+	shim_output_abort(&s->file);
+}
+
+/* Opens t's file and a stream into it.  0 or -errno (reported). */
+static int
+shim_stream_open(struct shim_stream *s, const struct shim_target *t)
+{
+	struct shim_out_err err;
+	uint32_t seq;
+	int rc;
+
+	/* The number is taken now, not when the file is named: snapshots
+	 * streaming at once (a fork child's and the exit dump, say) must not
+	 * both write META for the same one. */
+	seq = t->path ? atomic_load(&shim.shared->seq) :
+			atomic_fetch_add(&shim.shared->seq, 1);
+	s->fs = NULL;
+	if (shim_output_open(&s->file, shim.cfg.dir, t->path,
+			     atomic_load(&shim.pid), seq, &err) != 0)
+		return shim_fail(t, err.op, err.errnum);
+	if (!t->path)
+		shim_seq_past(s->file.seq);   /* files in the way skipped */
+	rc = fmt_stream_begin(&s->fs, shim.cfg.strings ? FMT_FLAG_STRINGS : 0,
+			      shim.cfg.level, shim_output_alloc(),
+			      shim_output_sink, &s->file.sink);
+	if (rc != 0) {
+		s->fs = NULL;
+		rc = shim_stream_fail(s, t, rc);
+		shim_stream_drop(s);
+		return rc;
+	}
+	return 0;
+}
+
+static void
+shim_stream_abort(struct shim_stream *s)
+{
+	if (!s || !s->fs)
+		return;
+	fmt_stream_abort(s->fs);
+	s->fs = NULL;
+	shim_stream_drop(s);
+}
+
+/* The tail (META, tables, roots), the trailer, then the name.  Consumes
+ * s.  Returns 0 or -errno. */
+static int
+shim_stream_finish(struct shim_stream *s, const struct fmt_dump *tail,
+		   const struct shim_facts *f, const struct shim_target *t)
+{
+	struct shim_meta *m = shim_meta_new(tail, f);
+	struct shim_out_err err;
+	int rc;
+
+	if (!m) {
+		shim_stream_abort(s);
+		return shim_fail(t, "heap walk", ENOMEM);
+	}
+	rc = fmt_stream_end(s->fs, shim_meta_for_seq(m, s->file.seq));
+	s->fs = NULL;
+	shim_meta_free(m);
+	if (rc != 0) {
+		rc = shim_stream_fail(s, t, rc);
+		shim_stream_drop(s);
+		return rc;
+	}
+	rc = shim_output_commit(&s->file, &err);
+	if (rc == 0 || err.in_place)
+		shim_snapshot_named(t, atomic_load(&shim.pid), s->file.seq);
+	if (err.op)
+		shim_fail(t, err.op, err.errnum);
+	return rc == 0 || err.in_place ? 0 : -(err.errnum ? err.errnum : EIO);
+}
+
+/* The GIL-free half: finish, META, encode, write (a stream: its tail).
+ * Consumes *res and st.  Returns 0 or -errno. */
 static int
 shim_snapshot_write(struct walk_result *res, const struct shim_facts *f,
-		    const struct shim_target *t)
+		    const struct shim_target *t, struct shim_stream *st)
 {
 	struct shim_meta *m = NULL;
 	int rc;
 
+	if (st && st->fs) {
+		rc = shim_stream_finish(st, &res->dump, f, t);
+		walk_result_free(res);
+		return rc;
+	}
 	if (walk_finish(res) != 0) {
 		rc = shim_fail(t, "heap walk", ENOMEM);
 		goto out;
@@ -317,7 +439,8 @@ out:
  * with *res filled, or -errno. */
 static int
 shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
-		   const struct shim_target *t, struct walk_prep *prep)
+		   const struct shim_target *t, struct walk_prep *prep,
+		   struct shim_stream *st)
 {
 	struct walk_opts opts = {
 		.graph = shim.cfg.graph,
@@ -328,13 +451,26 @@ shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 	int rc;
 
 	memset(res, 0, sizeof *res);
+	st->fs = NULL;
 	if (shim_sys_injected(SHIM_FAIL_WALK)) {
 		walk_prep_free(prep);
 		return shim_fail(t, "heap walk",
 				 shim_sys_injected(SHIM_FAIL_WALK));
 	}
+	if (f->stream && (rc = shim_stream_open(st, t)) != 0) {
+		walk_prep_free(prep);
+		return rc;
+	}
+	opts.stream = st->fs;
 	f->time_ns = muppy_now_ns(CLOCK_REALTIME);
 	rc = walk_heap(&opts, prep, res, &f->stats);
+	if (rc != 0 && st->fs) {
+		if (rc == MUPPY_EIO)
+			rc = shim_stream_fail(st, t, rc);
+		shim_stream_abort(st);
+		if (rc < 0)
+			return rc;
+	}
 	if (rc == MUPPY_EINVAL) {
 		if (!t->quiet)
 			shim_report("walk unsupported", 0);
@@ -352,6 +488,7 @@ shim_fork_child(void *ctx)
 	struct shim_facts *f = ctx;
 	struct shim_target t = { NULL, NULL, 0, 0 };
 	struct walk_result res;
+	struct shim_stream st;
 	int die = shim_sys_injected(SHIM_FAIL_CHILD);
 
 	if (die > 0 && die < 65) {   /* test hook: a crashing child */
@@ -361,10 +498,10 @@ shim_fork_child(void *ctx)
 		raise(die);
 	}
 
-	if (shim_snapshot_walk(&res, f, &t, NULL) != 0)
+	if (shim_snapshot_walk(&res, f, &t, NULL, &st) != 0)
 		return 1;
 	f->gil_ns = snapfork_parent_pause_ns();
-	return shim_snapshot_write(&res, f, &t) != 0;
+	return shim_snapshot_write(&res, f, &t, &st) != 0;
 }
 
 /* ---- the GIL, borrowed from the main thread ------------------------------ */
@@ -445,6 +582,7 @@ struct shim_gil_job {
 	int forked;              /* out: a child took the snapshot */
 	struct walk_prep *prep;  /* in: taken by the walk (may be NULL) */
 	struct walk_result res;  /* out: the walk, for the GIL-free half */
+	struct shim_stream st;   /* out: its file, when streamed */
 	int rc;                  /* out: the walk's result, 0 or -errno */
 	size_t objects, edges;   /* out of shim_job_expect: the estimate */
 };
@@ -465,7 +603,7 @@ shim_job_run(void *arg)
 		j->f->snapshot = "inline";   /* fork failed (reported) */
 	}
 	t0 = muppy_now_ns(CLOCK_MONOTONIC);
-	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep);
+	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep, &j->st);
 	j->prep = NULL;
 	j->f->gil_ns = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 }
@@ -492,18 +630,48 @@ shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
 	struct walk_prep *prep;
 	void *ts = NULL;
 
-	if (have_gil)
-		shim_job_expect(j);
-	else
-		shim_with_gil(shim_job_expect, j);
 	if (!j->objects)
 		return NULL;
 	if (have_gil)
 		ts = py.PyEval_SaveThread();
-	prep = walk_prepare(shim.cfg.graph, j->objects, j->edges);
+	/* A streamed walk keeps no columns: a summary walk's storage. */
+	prep = walk_prepare(j->f->graph && !j->f->stream, j->objects,
+			    j->edges);
 	if (have_gil)
 		py.PyEval_RestoreThread(ts);
 	return prep;
+}
+
+/*
+ * Whether the walk may hold the graph or must stream it (room.h), from
+ * the estimate j->objects: a fork child always streams (its memory is
+ * the host's too, and holding the graph gains it nothing), an inline
+ * walk holds the graph when there is room for it, keeping the GIL only
+ * for the walk, and streams otherwise (MUPPY_STREAM=1: always).  When
+ * not even a stream fits, the snapshot is skipped: 0 to go on, -1 then.
+ */
+static int
+shim_snapshot_plan(struct shim_gil_job *j, const struct shim_target *t)
+{
+	uint64_t room = room_available();
+	enum room_plan plan = room_plan(j->objects, room);
+	char msg[256];
+
+	if (plan == ROOM_NONE) {
+		snprintf(msg, sizeof msg, "snapshot skipped: a heap of about "
+			 "%zu objects needs about %llu MB to be dumped, and "
+			 "the process can get %llu MB more (its cgroup's "
+			 "memory limit, or MemAvailable)", j->objects,
+			 (unsigned long long)(j->objects *
+					      ROOM_STREAM_PER_OBJECT >> 20),
+			 (unsigned long long)(room >> 20));
+		if (!t->quiet)
+			shim_warn_once("no room", ENOMEM, msg);
+		return -1;
+	}
+	j->f->stream = j->f->graph && (j->fork_mode || shim.cfg.stream ||
+				      plan == ROOM_STREAM);
+	return 0;
 }
 
 /*
@@ -536,6 +704,12 @@ shim_snapshot_take(const char *trigger, int have_gil,
 	f.rss = shim_meta_read_rss();
 	if (j.fork_mode && !have_gil)
 		snapfork_wait_all();   /* one snapshot child at a time */
+	if (have_gil)
+		shim_job_expect(&j);
+	else
+		shim_with_gil(shim_job_expect, &j);
+	if (shim_snapshot_plan(&j, t) != 0)
+		return -ENOMEM;   /* no room for it: said */
 	if (!j.fork_mode)
 		j.prep = shim_snapshot_prepare(&j, have_gil);
 	if (have_gil)
@@ -550,7 +724,8 @@ shim_snapshot_take(const char *trigger, int have_gil,
 			snapfork_wait_all();   /* exit: the dump must be whole */
 		rc = 0;
 	} else {
-		rc = j.rc == 0 ? shim_snapshot_write(&j.res, &f, t) : j.rc;
+		rc = j.rc == 0 ? shim_snapshot_write(&j.res, &f, t, &j.st) :
+				 j.rc;
 	}
 	if (have_gil)
 		py.PyEval_RestoreThread(ts);

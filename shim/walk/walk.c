@@ -90,6 +90,7 @@
 #include <unistd.h>   /* read, close */
 
 #include "common/clock.h" /* muppy_now_ns */
+#include "format/order.h"  /* fmt_radix_sort, fmt_edges_dedup */
 #include "shim/walk/mem.h"     /* mem_realloc, mem_free: small blocks */
 #include "shim/cpython/pyapi.h"   /* py, PY_OFF_*, py_object */
 
@@ -871,6 +872,23 @@ struct walk_pending {
 #define WALK_GC_CHUNK 2048        /* gc list nodes read at a time */
 #define WALK_AHEAD 16             /* objects fetched ahead (walk_drain) */
 
+/* One chunk of a streamed walk, on its way to fmt_stream_chunk. */
+#define WALK_OUT_OBJECTS 8192
+#define WALK_OUT_EDGES 32768
+struct walk_out {
+	uint32_t first, n, nedges;
+	uint64_t addr[WALK_OUT_OBJECTS], size[WALK_OUT_OBJECTS];
+	uint32_t type[WALK_OUT_OBJECTS], refcnt[WALK_OUT_OBJECTS];
+	uint32_t label[WALK_OUT_OBJECTS];
+	uint8_t flags[WALK_OUT_OBJECTS];
+	uint32_t src[WALK_OUT_EDGES], dst[WALK_OUT_EDGES];
+	uint32_t name[WALK_OUT_EDGES];
+	/* walk_out_dedup's rows (runs of one referrer) and scratch. */
+	uint32_t row_start[WALK_OUT_EDGES + 1], row_src[WALK_OUT_EDGES];
+	struct fmt_edgekey key[WALK_OUT_EDGES];
+	uint8_t drop[WALK_OUT_EDGES];
+};
+
 struct walker {
 	const struct walk_opts *opts;
 	int graph;
@@ -910,6 +928,11 @@ struct walker {
 	/* Edges as (src slot, dst slot, name). */
 	uint32_t *esrc, *edst, *ename;
 	size_t nedges, capedges;
+
+	/* Streaming (opts->stream): objects and edges leave in chunks as
+	 * they are found; none of the columns above but addr exist. */
+	struct fmt_stream *stream;
+	struct walk_out *out;
 
 	/* Strings: ids in strs, bytes in chunks, content hash -> id. */
 	struct fmt_str *strs;
@@ -958,6 +981,99 @@ static void
 walk_fail(struct walker *w)
 {
 	w->err = MUPPY_ENOMEM;
+}
+
+/*
+ * Drops the chunk's repeated edges the reader would drop (format/order.h),
+ * within each run of edges of one referrer: an object's edges are
+ * recorded together, so this catches nearly all of them (a fifth of the
+ * edges of a mypy run), which the dump then neither stores nor
+ * compresses.  What the reader's merge of the whole stream gives is
+ * unchanged: it keeps the first of equals, in order, as this does.
+ */
+static void
+walk_out_dedup(struct walker *w)
+{
+	struct walk_out *o = w->out;
+	uint32_t rows = 0, kept;
+
+	for (uint32_t e = 0; e < o->nedges; e++) {
+		if (e && o->src[e] == o->src[e - 1])
+			continue;
+		o->row_src[rows] = o->src[e];
+		o->row_start[rows++] = e;
+	}
+	o->row_start[rows] = o->nedges;
+	kept = (uint32_t)fmt_edges_dedup(o->row_start, o->dst, o->name, rows,
+					 o->key, o->drop);
+	for (uint32_t r = 0; r < rows; r++)
+		for (uint32_t e = o->row_start[r]; e < o->row_start[r + 1]; e++)
+			o->src[e] = o->row_src[r];
+	w->nedges -= o->nedges - kept;
+	o->nedges = kept;
+}
+
+/* Sends the chunk: the strings made since the last one first (its labels
+ * and edge names may use them), then its objects and edges. */
+static void
+walk_out_flush(struct walker *w)
+{
+	struct walk_out *o = w->out;
+	struct fmt_chunk c = {
+		.first = o->first, .nobjects = o->n, .addr = o->addr,
+		.type = o->type, .size = o->size, .refcnt = o->refcnt,
+		.label = o->label, .flags = o->flags, .nedges = o->nedges,
+		.src = o->src, .dst = o->dst, .name = o->name,
+	};
+	int rc;
+
+	if (w->err || (!o->n && !o->nedges))
+		return;
+	walk_out_dedup(w);
+	c.nedges = o->nedges;
+	rc = fmt_stream_strings(w->stream, w->strs, (uint32_t)w->nstrs);
+	if (rc == 0)
+		rc = fmt_stream_chunk(w->stream, &c);
+	if (rc != 0) {
+		w->err = rc;
+		return;
+	}
+	o->first += o->n;
+	o->n = o->nedges = 0;
+}
+
+/* Streams the record of slot (type WALK_SKIPPED: left out). */
+static void
+walk_out_object(struct walker *w, uint32_t slot, uint32_t type,
+		uint64_t size, uint32_t refcnt, uint32_t label, uint8_t flags)
+{
+	struct walk_out *o = w->out;
+	uint32_t i = o->n;
+
+	if (o->first + i != slot) {   /* every slot once, in order */
+		w->err = MUPPY_EINVAL;
+		return;
+	}
+	o->addr[i] = w->addr[slot];
+	o->type[i] = type;
+	o->size[i] = size;
+	o->refcnt[i] = refcnt;
+	o->label[i] = label;
+	o->flags[i] = flags;
+	if (++o->n == WALK_OUT_OBJECTS)
+		walk_out_flush(w);
+}
+
+static inline void
+walk_out_edge(struct walker *w, uint32_t src, uint32_t dst, uint32_t name)
+{
+	struct walk_out *o = w->out;
+
+	o->src[o->nedges] = src;
+	o->dst[o->nedges] = dst;
+	o->name[o->nedges] = name;
+	if (++o->nedges == WALK_OUT_EDGES)
+		walk_out_flush(w);
 }
 
 /* ---- strings --------------------------------------------------------------- */
@@ -1221,7 +1337,7 @@ walk_new_object(struct walker *w, py_object *o, size_t at)
 
 		/* All columns share capobj: grow each to the same. */
 		c = cap; if (walk_grow(&w->addr, &c, cap + 1, 8)) goto fail;
-		if (w->graph) {
+		if (w->graph && !w->stream) {
 			c = cap; if (walk_grow(&w->size, &c, cap + 1, 8)) goto fail;
 			c = cap; if (walk_grow(&w->refcnt, &c, cap + 1, 4)) goto fail;
 			c = cap; if (walk_grow(&w->otype, &c, cap + 1, 4)) goto fail;
@@ -1295,7 +1411,7 @@ walk_flush(struct walker *w)
 	if (!n || w->err)
 		return;
 	if (walk_seen_reserve(&w->seen, n) != 0 ||
-	    (w->graph && walk_edges_reserve(w, n) != 0)) {
+	    (w->graph && !w->stream && walk_edges_reserve(w, n) != 0)) {
 		walk_fail(w);
 		return;
 	}
@@ -1326,6 +1442,11 @@ walk_flush(struct walker *w)
 		w->prev = dst;
 		if (dst == WALK_NOSLOT || !w->graph || src == WALK_NOSLOT)
 			continue;
+		if (w->stream) {
+			walk_out_edge(w, src, dst, p->name);
+			w->nedges++;
+			continue;
+		}
 		w->esrc[w->nedges] = src;
 		w->edst[w->nedges] = dst;
 		w->ename[w->nedges] = p->name;
@@ -2320,7 +2441,7 @@ walk_attr_values(const struct walk_type *ti, py_object *o, uint32_t *n)
 
 /* Instance attributes kept as values: value i named by shared key i
  * (FMT_EDGE_ATTR).  The same referents come unnamed from tp_traverse;
- * walk_dedup keeps the named edge. */
+ * fmt_edges_dedup keeps the named edge. */
 static void
 walk_instance_values(struct walker *w, uint32_t src,
 		     const struct walk_type *ti, py_object *o)
@@ -2393,7 +2514,9 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 		return;
 	if (ti->invalid) {   /* design note 8: left out, and counted */
 		w->skipped++;
-		if (w->graph)
+		if (w->stream)
+			walk_out_object(w, slot, WALK_SKIPPED, 0, 0, 0, 0);
+		else if (w->graph)
 			w->otype[slot] = WALK_SKIPPED;
 		return;
 	}
@@ -2511,17 +2634,22 @@ walk_object(struct walker *w, py_object *o, uint32_t slot)
 	}
 	w->ncmp = 0;
 	if (w->graph && !w->err) {
-		w->otype[slot] = tidx;
-		w->size[slot] = size;
 		uint64_t rc = PY_FIELD(uint64_t, o, PY_OFF_REFCNT);
+		uint32_t rc32 = rc > UINT32_MAX ? UINT32_MAX : (uint32_t)rc;
 
-		w->refcnt[slot] = rc > UINT32_MAX ? UINT32_MAX : (uint32_t)rc;
-		w->label[slot] = label;
 		/* PyGC_Head._gc_next is non-zero while tracked (3.8+). */
 		if (isgc && PY_FIELD(uintptr_t, o, -PY_GC_HEAD_SIZE) != 0)
 			flags |= FMT_OBJ_GC_TRACKED;
 		else if (walk_is_static(ti, o))
 			flags |= FMT_OBJ_STATIC;
+		if (w->stream) {
+			walk_out_object(w, slot, tidx, size, rc32, label, flags);
+			return;
+		}
+		w->otype[slot] = tidx;
+		w->size[slot] = size;
+		w->refcnt[slot] = rc32;
+		w->label[slot] = label;
 		w->oflags[slot] = flags;
 	}
 }
@@ -2587,6 +2715,10 @@ walk_drain(struct walker *w)
 			walk_prefetch_parts((py_object *)(uintptr_t)
 					    w->addr[i + WALK_AHEAD / 2]);
 		walk_object(w, (py_object *)(uintptr_t)w->addr[i], i);
+		if (w->stream && !w->err && w->out->first + w->out->n == i) {
+			w->skipped++;   /* no record: its type did not read */
+			walk_out_object(w, i, WALK_SKIPPED, 0, 0, 0, 0);
+		}
 	}
 }
 
@@ -2824,6 +2956,7 @@ walk_free_walker(struct walker *w)
 	walk_free(w->f_estart); walk_free(w->f_type); walk_free(w->f_label);
 	walk_free(w->f_edst); walk_free(w->f_ename); walk_free(w->f_flags);
 	walk_free(w->f_types);
+	walk_free(w->out);
 	walk_free(w);
 }
 
@@ -2981,15 +3114,23 @@ walk_fill_summary(struct walker *w, struct walk_result *out)
 	struct fmt_dump *d = &out->dump;
 
 	d->major = MUPPY_FORMAT_MAJOR;
-	d->minor = MUPPY_FORMAT_MINOR;
+	d->minor = FMT_MINOR_WHOLE;
 	d->flags = w->graph ? FMT_FLAG_GRAPH : 0;
 	if (w->graph && w->opts->strings)
 		d->flags |= FMT_FLAG_STRINGS;
+	if (w->stream)
+		d->flags |= FMT_FLAG_STREAM;
 	d->nstrings = (uint32_t)w->nstrs;
 	d->strings = w->strs;
 	walk_drop_empty_rows(w);
 	d->nsummary = (uint32_t)w->nrows;
 	d->summary = w->rows;
+	if (w->stream) {   /* the tail names objects by slot */
+		d->nroots = (uint32_t)w->nroots;
+		d->roots = w->roots;
+		d->nstrdata = (uint32_t)w->nstrdata;
+		d->strdata = w->strdata;
+	}
 }
 
 int
@@ -3000,7 +3141,7 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	struct walker *w = (struct walker *)prep;
 	const struct py_methoddef *m;
 	py_object *et, *ev, *etb;
-	int gc_was, rc;
+	int gc_was, rc, columns;
 
 	if (out)
 		memset(out, 0, sizeof *out);
@@ -3010,7 +3151,10 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 		walk_free_walker(w);
 		return MUPPY_EINVAL;
 	}
-	if (w && w->graph != (opts->graph != 0)) {
+	/* A streamed walk keeps no columns: its storage is a summary
+	 * walk's (walk_prepare(0, ...)). */
+	columns = opts->graph && !opts->stream;
+	if (w && w->graph != columns) {
 		walk_free_walker(w);
 		w = NULL;
 	}
@@ -3018,7 +3162,18 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	if (!w) {
 		size_t edges, objects = walk_expect(&edges);
 
-		w = walk_new(opts->graph, objects, edges, 0);
+		w = walk_new(columns, objects, edges, 0);
+	}
+	if (w && opts->stream) {
+		w->graph = 1;
+		w->stream = opts->stream;
+		w->out = walk_realloc(NULL, sizeof *w->out);
+		if (!w->out) {
+			walk_free_walker(w);
+			w = NULL;
+		} else {
+			w->out->first = w->out->n = w->out->nedges = 0;
+		}
 	}
 	if (!w) {
 		py.PyErr_Restore(et, ev, etb);
@@ -3037,6 +3192,8 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	rc = walk_gc_objects(w);
 	if (rc == 0)
 		walk_drain(w);
+	if (rc == 0 && w->stream)
+		walk_out_flush(w);   /* the last chunk */
 
 	walk_gc_on(gc_was);
 	py.PyErr_Restore(et, ev, etb);
@@ -3053,7 +3210,7 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	 * and the encoder allocate theirs, lowering the snapshot's peak; so
 	 * does the queue of a summary walk. */
 	walk_seen_free(&w->seen);
-	if (!w->graph) {
+	if (!w->graph || w->stream) {
 		walk_free(w->addr);
 		w->addr = NULL;
 	}
@@ -3083,139 +3240,6 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 }
 
 /* ---- walk_finish: address order, CSR edges ------------------------------- */
-
-struct walk_pair {
-	uint64_t key;
-	uint32_t slot;
-};
-
-/* LSD radix sort of pairs by key, 16 bits a pass; skips passes where
- * every key has the same digit.  tmp has n entries. */
-static void
-walk_radix_sort(struct walk_pair *a, struct walk_pair *tmp, size_t n,
-		size_t *count)
-{
-	for (int shift = 0; shift < 64; shift += 16) {
-		size_t sum = 0;
-		int skip = 0;
-
-		memset(count, 0, 65536 * sizeof *count);
-		for (size_t i = 0; i < n; i++)
-			count[(a[i].key >> shift) & 0xFFFF]++;
-		for (size_t d = 0; d < 65536; d++) {
-			size_t c = count[d];
-
-			if (c == n)
-				skip = 1;
-			count[d] = sum;
-			sum += c;
-		}
-		if (skip)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			tmp[count[(a[i].key >> shift) & 0xFFFF]++] = a[i];
-		memcpy(a, tmp, n * sizeof *a);
-	}
-}
-
-struct walk_edgekey {
-	uint32_t dst, name, pos;
-};
-
-/* Named first, then by name, then by position: the first of a run of
- * equal dst is the one to keep when it is named. */
-static int
-walk_edgekey_cmp(const void *pa, const void *pb)
-{
-	const struct walk_edgekey *a = pa, *b = pb;
-
-	if (a->dst != b->dst)
-		return a->dst < b->dst ? -1 : 1;
-	if ((a->name == 0) != (b->name == 0))
-		return a->name == 0 ? 1 : -1;
-	if (a->name != b->name)
-		return a->name < b->name ? -1 : 1;
-	return a->pos < b->pos ? -1 : a->pos > b->pos;
-}
-
-/* Heap sort of key[0..n) by walk_edgekey_cmp: in place, no allocation
- * (glibc's qsort mallocs a buffer for large arrays, which a snapshot
- * child must not do: mem.h). */
-static void
-walk_sift_down(struct walk_edgekey *key, size_t at, size_t n)
-{
-	for (;;) {
-		size_t big = at, l = 2 * at + 1, r = l + 1;
-		struct walk_edgekey t;
-
-		if (l < n && walk_edgekey_cmp(&key[l], &key[big]) > 0)
-			big = l;
-		if (r < n && walk_edgekey_cmp(&key[r], &key[big]) > 0)
-			big = r;
-		if (big == at)
-			return;
-		t = key[at];
-		key[at] = key[big];
-		key[big] = t;
-		at = big;
-	}
-}
-
-static void
-walk_sort_keys(struct walk_edgekey *key, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		walk_sift_down(key, i, n);
-	for (size_t end = n; end-- > 1;) {
-		struct walk_edgekey t = key[0];
-
-		key[0] = key[end];
-		key[end] = t;
-		walk_sift_down(key, 0, end);
-	}
-}
-
-/*
- * De-duplicates the edges [s, e) of one referrer in place (design note 3)
- * keeping their order; returns the new count.  key has e - s entries.
- */
-static size_t
-walk_dedup(uint32_t *dst, uint32_t *name, size_t s, size_t e,
-	   struct walk_edgekey *key, uint8_t *drop)
-{
-	size_t n = e - s, out = s;
-
-	for (size_t i = 0; i < n; i++) {
-		key[i].dst = dst[s + i];
-		key[i].name = name[s + i];
-		key[i].pos = (uint32_t)i;
-		drop[i] = 0;
-	}
-	walk_sort_keys(key, n);
-	for (size_t i = 1; i < n; i++)
-		if (key[i].dst == key[i - 1].dst &&
-		    (key[i].name == key[i - 1].name || key[i].name == 0))
-			drop[key[i].pos] = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (drop[i])
-			continue;
-		dst[out] = dst[s + i];
-		name[out] = name[s + i];
-		out++;
-	}
-	return out;
-}
-
-/* True if [s, e) holds no repeated dst (the common, cheap case). */
-static int
-walk_group_unique(const uint32_t *dst, size_t s, size_t e)
-{
-	for (size_t i = s; i < e; i++)
-		for (size_t j = s; j < i; j++)
-			if (dst[i] == dst[j])
-				return 0;
-	return 1;
-}
 
 /* Removes, in place, the edges from or to an object left out (rank
  * WALK_SKIPPED, design note 8). */
@@ -3270,9 +3294,9 @@ static int
 walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 {
 	uint32_t *start, *dst, *name;
-	struct walk_edgekey *key = NULL;
+	struct fmt_edgekey *key = NULL;
 	uint8_t *drop = NULL;
-	size_t maxg = 0, out = 0;
+	size_t maxg;
 
 	if (w->nedges > UINT32_MAX)   /* edge_start is 32-bit (dump.h) */
 		return MUPPY_EINVAL;
@@ -3285,11 +3309,8 @@ walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 	walk_drop_skipped_edges(w, rank);
 	for (size_t i = 0; i < w->nedges; i++)
 		start[rank[w->esrc[i]] + 1]++;
-	for (size_t i = 0; i < n; i++) {
-		if (start[i + 1] > maxg)
-			maxg = start[i + 1];
+	for (size_t i = 0; i < n; i++)
 		start[i + 1] += start[i];
-	}
 	/* Stable placement: start[r] walks forward, then is restored. */
 	for (size_t i = 0; i < w->nedges; i++) {
 		uint32_t at = start[rank[w->esrc[i]]]++;
@@ -3299,25 +3320,12 @@ walk_finish_edges(struct walker *w, const uint32_t *rank, size_t n)
 	for (size_t i = n; i > 0; i--)
 		start[i] = start[i - 1];
 	start[0] = 0;
+	maxg = fmt_edges_max_row(start, n);
 	key = walk_realloc(NULL, (maxg + 1) * sizeof *key);
 	drop = walk_realloc(NULL, maxg + 1);
 	if (!key || !drop)
 		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		size_t s = start[i], e = start[i + 1];
-
-		start[i] = (uint32_t)out;
-		if (e - s > 1 && (e - s > 8 || !walk_group_unique(dst, s, e)))
-			e = walk_dedup(dst, name, s, e, key, drop);
-		if (out != s) {
-			for (size_t j = s; j < e; j++) {
-				dst[out + j - s] = dst[j];
-				name[out + j - s] = name[j];
-			}
-		}
-		out += e - s;
-	}
-	start[n] = (uint32_t)out;
+	fmt_edges_dedup(start, dst, name, n, key, drop);
 	walk_free(key);
 	walk_free(drop);
 	w->f_estart = start;
@@ -3336,7 +3344,7 @@ fail:
 /* Column src (elements of esz bytes, by slot) in address order: a new
  * array, or NULL. */
 static void *
-walk_permute(const void *src, size_t esz, const struct walk_pair *order,
+walk_permute(const void *src, size_t esz, const struct fmt_pair *order,
 	     size_t n)
 {
 	char *p = walk_realloc(NULL, (n + 1) * esz);
@@ -3362,7 +3370,7 @@ walk_raw(const struct walk_result *r, struct walk_raw *out)
 {
 	const struct walker *w = r ? r->priv : NULL;
 
-	if (!w || !w->graph || w->finished)
+	if (!w || !w->graph || w->stream || w->finished)
 		return -1;
 	out->n = w->nslots;
 	out->addr = w->addr;
@@ -3377,7 +3385,7 @@ int
 walk_finish(struct walk_result *out)
 {
 	struct walker *w;
-	struct walk_pair *pairs = NULL, *tmp = NULL;
+	struct fmt_pair *pairs = NULL, *tmp = NULL;
 	size_t *count = NULL, n;
 	uint32_t *rank = NULL;
 	struct fmt_dump *d;
@@ -3388,12 +3396,12 @@ walk_finish(struct walk_result *out)
 	w = out->priv;
 	d = &out->dump;
 	n = w->nslots;
-	if (!w->graph || w->finished)
-		return 0;
+	if (!w->graph || w->stream || w->finished)
+		return 0;   /* a stream's reader orders it (format/order.h) */
 
 	pairs = walk_realloc(NULL, (n + 1) * sizeof *pairs);
 	tmp = walk_realloc(NULL, (n + 1) * sizeof *tmp);
-	count = walk_realloc(NULL, 65536 * sizeof *count);
+	count = walk_realloc(NULL, FMT_RADIX_COUNTS * sizeof *count);
 	rank = walk_realloc(NULL, (n + 1) * sizeof *rank);
 	if (!pairs || !tmp || !count || !rank)
 		goto out;
@@ -3408,7 +3416,7 @@ walk_finish(struct walk_result *out)
 		k++;
 	}
 	n -= w->skipped;
-	walk_radix_sort(pairs, tmp, n, count);
+	fmt_radix_sort(pairs, tmp, n, count);
 	for (size_t i = 0; i < n; i++)
 		rank[pairs[i].slot] = (uint32_t)i;
 

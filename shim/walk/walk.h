@@ -23,6 +23,12 @@ struct walk_opts {
 	 * walked if reachable some other way. */
 	const uintptr_t *exclude;
 	size_t nexclude;
+	/* Graph mode only: stream objects and edges to this open stream as
+	 * they are found (format 1.1, dump.h), keeping neither; the result's
+	 * dump is then the stream's tail (fmt_stream_end: tables, roots and
+	 * string contents by slot) and walk_finish has nothing to do.  Its
+	 * storage is a summary walk's: walk_prepare(0, ...). */
+	struct fmt_stream *stream;
 };
 
 struct walk_stats {
@@ -74,7 +80,8 @@ void walk_prep_free(struct walk_prep *prep);
  * released when it was made for the other mode, and in every case no
  * longer the caller's.  The GC is disabled for the duration and restored.
  * Returns 0, MUPPY_ENOMEM (no partial result is left: *out is empty), or
- * MUPPY_EINVAL if the running interpreter is not one the walker knows.
+ * MUPPY_EINVAL if the running interpreter is not one the walker knows;
+ * streaming, also the stream's error (MUPPY_EIO: the sink failed).
  * Uses only malloc/mmap, never the Python allocators.
  */
 int walk_heap(const struct walk_opts *opts, struct walk_prep *prep,

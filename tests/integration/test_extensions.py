@@ -21,6 +21,7 @@ reported as skipped, not passed):
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,14 @@ import textwrap
 import unittest
 
 import common
+
+# The one line the shim may print when a snapshot outlasts MUPPY_INTERVAL
+# (a fork child streaming mypy's heap takes 0.3-0.5 s here, against the
+# 0.2 s asked): documented, and the only stderr allowed.
+TIMER_LATE = re.compile(r"muppy: pid [0-9]+: timer dumps come every "
+                        r"[0-9.]+ s, not every [0-9.e+-]+ s "
+                        r"\(MUPPY_INTERVAL\): a snapshot takes [0-9.]+ s "
+                        r"here\n")
 
 PACKAGES = ("numpy", "lxml.etree", "msgpack", "yaml", "regex")
 
@@ -129,7 +138,8 @@ class ExtensionWalkTest(unittest.TestCase):
                                       MUPPY_INTERVAL="0.2")
                 r = subprocess.run(cmd, capture_output=True, text=True,
                                    env=env, cwd=d, timeout=600)
-                self.assertEqual((r.returncode, r.stdout, r.stderr),
+                err = TIMER_LATE.sub("", r.stderr, count=1)
+                self.assertEqual((r.returncode, r.stdout, err),
                                  (plain.returncode, plain.stdout, plain.stderr),
                                  "%s, %s snapshots" % (interp.label, mode))
                 dumps = common.list_dumps(d)

@@ -119,8 +119,9 @@ def read_dump(path):
         pos += slen
         last = sid
         if sid == 2:
+            # A streamed dump (format 1.1) appends to the table as it goes.
             n, p = _varint(payload, 0)
-            strings = []
+            strings = strings if strings is not None else []
             for _ in range(n):
                 ln, p = _varint(payload, p)
                 strings.append(payload[p:p + ln].decode("utf-8", "replace"))

@@ -146,11 +146,70 @@ write_text(FILE *f, const struct fmt_dump *d)
 	}
 }
 
+/* The text form of d and the walk's facts to path; 0 or 103. */
+static int
+write_file(const char *path, const struct fmt_dump *d,
+	   const struct walk_stats *st, uint64_t walk_ns, uint64_t finish_ns,
+	   size_t bytes)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return 103;
+	fprintf(f, "I\twalk_ns\t%llu\n", (unsigned long long)walk_ns);
+	fprintf(f, "I\tfinish_ns\t%llu\n", (unsigned long long)finish_ns);
+	fprintf(f, "I\tobjects\t%llu\n", (unsigned long long)st->objects);
+	fprintf(f, "I\tedges_raw\t%llu\n", (unsigned long long)st->edges);
+	fprintf(f, "I\tsizes_estimated\t%llu\n",
+		(unsigned long long)st->sizes_estimated);
+	fprintf(f, "I\tdump_bytes\t%zu\n", bytes);
+	write_text(f, d);
+	return fclose(f) == 0 ? 0 : 103;
+}
+
+/*
+ * The shim's way (format 1.1): a graph walk streamed into mb as it goes,
+ * then read back, which orders it.  Returns walk_heap's code, or 100 +
+ * fmt error if the stream does not read back.
+ */
+static int
+walk_streamed(struct walk_opts *opts, struct membuf *mb, struct fmt_dump *d,
+	      struct walk_stats *st)
+{
+	struct walk_result res;
+	struct fmt_stream *fs;
+	char err[256];
+	int rc;
+
+	rc = fmt_stream_begin(&fs, opts->strings ? FMT_FLAG_STRINGS : 0, 1,
+			      NULL, mem_sink, mb);
+	if (rc != 0)
+		return 100;
+	opts->stream = fs;
+	rc = walk_heap(opts, NULL, &res, st);
+	if (rc != 0) {
+		fmt_stream_abort(fs);
+		return rc;
+	}
+	rc = fmt_stream_end(fs, &res.dump);
+	walk_result_free(&res);
+	if (rc != 0)
+		return 100;
+	if (fmt_read_mem(mb->p, mb->n, FMT_READ_ALL, d, err,
+			 sizeof err) != 0) {
+		fprintf(stderr, "walk_driver: %s\n", err);
+		return 101;
+	}
+	return 0;
+}
+
 /*
  * Walks (GIL held by the ctypes.PyDLL caller) and writes the text form to
- * path (NULL: no output).  exclude: n addresses.  fail_after > 0 makes the
- * fail_after-th allocation fail.  Returns walk_heap's/walk_finish's code,
- * or 100 + fmt error if the dump does not round-trip.
+ * path (NULL: no output).  graph: 0 summary, 1 graph, 2 graph streamed as
+ * the shim streams it (the text is then the dump read back).  exclude: n
+ * addresses.  fail_after > 0 makes the fail_after-th allocation fail.
+ * Returns walk_heap's/walk_finish's code, or 100 + fmt error if the dump
+ * does not round-trip.
  */
 EXPORT int
 walk_test_dump(const char *path, int graph, unsigned strings,
@@ -165,10 +224,21 @@ walk_test_dump(const char *path, int graph, unsigned strings,
 	char err[256];
 	uint64_t t0, t1, t2;
 	int rc;
-	FILE *f;
 
 	walk_test_fail_after = fail_after;
 	t0 = muppy_now_ns(CLOCK_MONOTONIC);
+	if (graph == 2) {
+		opts.graph = 1;
+		rc = walk_streamed(&opts, &mb, &back, &st);
+		walk_test_fail_after = 0;
+		t1 = t2 = muppy_now_ns(CLOCK_MONOTONIC);
+		if (rc == 0 && path)
+			rc = write_file(path, &back, &st, t1 - t0, 0, mb.n);
+		if (rc == 0)
+			fmt_dump_free(&back);
+		free(mb.p);
+		return rc;
+	}
 	rc = walk_heap(&opts, NULL, &res, &st);
 	t1 = muppy_now_ns(CLOCK_MONOTONIC);
 	if (rc == 0)
@@ -193,25 +263,8 @@ walk_test_dump(const char *path, int graph, unsigned strings,
 	    back.nedges != res.dump.nedges)
 		rc = 102;
 	fmt_dump_free(&back);
-	if (path && rc == 0) {
-		f = fopen(path, "w");
-		if (!f) {
-			rc = 103;
-			goto out;
-		}
-		fprintf(f, "I\twalk_ns\t%llu\n", (unsigned long long)(t1 - t0));
-		fprintf(f, "I\tfinish_ns\t%llu\n",
-			(unsigned long long)(t2 - t1));
-		fprintf(f, "I\tobjects\t%llu\n",
-			(unsigned long long)st.objects);
-		fprintf(f, "I\tedges_raw\t%llu\n",
-			(unsigned long long)st.edges);
-		fprintf(f, "I\tsizes_estimated\t%llu\n",
-			(unsigned long long)st.sizes_estimated);
-		fprintf(f, "I\tdump_bytes\t%zu\n", mb.n);
-		write_text(f, &res.dump);
-		fclose(f);
-	}
+	if (path && rc == 0)
+		rc = write_file(path, &res.dump, &st, t1 - t0, t2 - t1, mb.n);
 out:
 	free(mb.p);
 	walk_result_free(&res);
