@@ -587,6 +587,38 @@ struct shim_gil_job {
 	size_t objects, edges;   /* out of shim_job_expect: the estimate */
 };
 
+/*
+ * Whether the walk may hold the graph or must stream it (room.h), from
+ * the estimate j->objects: a fork child always streams (its memory is
+ * the host's too, and holding the graph gains it nothing), an inline
+ * walk holds the graph when there is room for it, keeping the GIL only
+ * for the walk, and streams otherwise (MUPPY_STREAM=1: always).  When
+ * not even a stream fits, the snapshot is skipped: 0 to go on, -1 then.
+ */
+static int
+shim_snapshot_plan(struct shim_gil_job *j, const struct shim_target *t)
+{
+	uint64_t room = room_available();
+	enum room_plan plan = room_plan(j->objects, room);
+	char msg[256];
+
+	if (plan == ROOM_NONE) {
+		snprintf(msg, sizeof msg, "snapshot skipped: a heap of about "
+			 "%zu objects needs about %llu MB to be dumped, and "
+			 "the process can get %llu MB more (its cgroup's "
+			 "memory limit, or MemAvailable)", j->objects,
+			 (unsigned long long)(j->objects *
+					      ROOM_STREAM_PER_OBJECT >> 20),
+			 (unsigned long long)(room >> 20));
+		if (!t->quiet)
+			shim_warn_once("no room", ENOMEM, msg);
+		return -1;
+	}
+	j->f->stream = j->f->graph && (j->fork_mode || shim.cfg.stream ||
+				      plan == ROOM_STREAM);
+	return 0;
+}
+
 /* GIL held: fork a snapshot child, or walk inline. */
 static void
 shim_job_run(void *arg)
@@ -595,6 +627,12 @@ shim_job_run(void *arg)
 	uint64_t t0;
 
 	if (j->fork_mode) {
+		/* Sized here, in the GIL hold the fork needs anyway. */
+		j->objects = walk_expect(&j->edges);
+		if (shim_snapshot_plan(j, j->t) != 0) {
+			j->rc = -ENOMEM;   /* no room for it: said */
+			return;
+		}
 		j->f->snapshot = "fork";
 		if (snapfork_spawn(shim_fork_child, j->f, &j->f->gil_ns) >= 0) {
 			j->forked = 1;
@@ -643,38 +681,6 @@ shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
 }
 
 /*
- * Whether the walk may hold the graph or must stream it (room.h), from
- * the estimate j->objects: a fork child always streams (its memory is
- * the host's too, and holding the graph gains it nothing), an inline
- * walk holds the graph when there is room for it, keeping the GIL only
- * for the walk, and streams otherwise (MUPPY_STREAM=1: always).  When
- * not even a stream fits, the snapshot is skipped: 0 to go on, -1 then.
- */
-static int
-shim_snapshot_plan(struct shim_gil_job *j, const struct shim_target *t)
-{
-	uint64_t room = room_available();
-	enum room_plan plan = room_plan(j->objects, room);
-	char msg[256];
-
-	if (plan == ROOM_NONE) {
-		snprintf(msg, sizeof msg, "snapshot skipped: a heap of about "
-			 "%zu objects needs about %llu MB to be dumped, and "
-			 "the process can get %llu MB more (its cgroup's "
-			 "memory limit, or MemAvailable)", j->objects,
-			 (unsigned long long)(j->objects *
-					      ROOM_STREAM_PER_OBJECT >> 20),
-			 (unsigned long long)(room >> 20));
-		if (!t->quiet)
-			shim_warn_once("no room", ENOMEM, msg);
-		return -1;
-	}
-	j->f->stream = j->f->graph && (j->fork_mode || shim.cfg.stream ||
-				      plan == ROOM_STREAM);
-	return 0;
-}
-
-/*
  * Takes one snapshot (design note 5).  have_gil: the caller holds the GIL
  * (atexit callback, Python API); it is released while encoding and held
  * again on return.  Otherwise the caller is the worker (stop flag not
@@ -704,14 +710,15 @@ shim_snapshot_take(const char *trigger, int have_gil,
 	f.rss = shim_meta_read_rss();
 	if (j.fork_mode && !have_gil)
 		snapfork_wait_all();   /* one snapshot child at a time */
-	if (have_gil)
-		shim_job_expect(&j);
-	else
-		shim_with_gil(shim_job_expect, &j);
-	if (shim_snapshot_plan(&j, t) != 0)
-		return -ENOMEM;   /* no room for it: said */
-	if (!j.fork_mode)
+	if (!j.fork_mode) {
+		if (have_gil)
+			shim_job_expect(&j);
+		else
+			shim_with_gil(shim_job_expect, &j);
+		if (shim_snapshot_plan(&j, t) != 0)
+			return -ENOMEM;   /* no room for it: said */
 		j.prep = shim_snapshot_prepare(&j, have_gil);
+	}
 	if (have_gil)
 		shim_job_run(&j);
 	else
