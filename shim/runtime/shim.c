@@ -254,12 +254,11 @@ shim_fail(const struct shim_target *t, const char *what, int err)
 	return -(err ? err : EINVAL);
 }
 
-/* A dump is in place as seq: the shared number moves past it, and the
- * caller learns the path. */
+/* The shared number moves past seq (it only grows: another thread may
+ * have used one meanwhile). */
 static void
 shim_seq_past(uint32_t seq)
 {
-	/* seq only grows: another thread may have used one meanwhile. */
 	uint32_t cur = atomic_load(&shim.shared->seq);
 
 	while (cur <= seq &&
@@ -267,6 +266,8 @@ shim_seq_past(uint32_t seq)
 		;
 }
 
+/* A dump is in place as seq: the shared number moves past it, and the
+ * caller learns the path. */
 static void
 shim_snapshot_named(const struct shim_target *t, long pid, uint32_t seq)
 {
