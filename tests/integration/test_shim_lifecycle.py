@@ -584,7 +584,10 @@ print("ok")
                 for _ in range(5):
                     r = run_py(python, app, d, MUPPY_AT_EXIT=0,
                                MUPPY_INTERVAL="0.001")
-                    self.assertEqual((r.returncode, r.stdout, r.stderr),
+                    # A 1 ms interval cannot be kept on a loaded machine and
+                    # the shim may say so, once; a warning is anything else.
+                    err = TIMER_LATE.sub("", r.stderr, count=1)
+                    self.assertEqual((r.returncode, r.stdout, err),
                                      (0, "ok\n", ""))
 
     def test_many_forks_never_see_our_thread(self):
