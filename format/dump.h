@@ -362,6 +362,25 @@ int fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
 int fmt_read_file(const char *path, enum fmt_read_what what,
 		  struct fmt_dump *d, char *err, size_t errlen);
 
+/*
+ * How far a read is, for a caller that shows progress: fn is called about
+ * every 64 KiB of inflated body with done out of total (bytes inflated over
+ * every pass the read makes; total is fixed for one read, done only grows
+ * and is total once, on success).  fn must not call back into the reader.
+ */
+struct fmt_progress {
+	void (*fn)(void *ctx, uint64_t done, uint64_t total);
+	void *ctx;
+};
+
+/* As fmt_read_mem and fmt_read_file, telling progress (may be NULL). */
+int fmt_read_mem_with(const void *buf, size_t len, enum fmt_read_what what,
+		      const struct fmt_progress *progress, struct fmt_dump *d,
+		      char *err, size_t errlen);
+int fmt_read_file_with(const char *path, enum fmt_read_what what,
+		       const struct fmt_progress *progress,
+		       struct fmt_dump *d, char *err, size_t errlen);
+
 /* Releases what fmt_read_* allocated and zeroes *d.  NULL is a no-op. */
 void fmt_dump_free(struct fmt_dump *d);
 

@@ -26,6 +26,10 @@
  *      so no decoder depends on another having run first.
  *   4. Everything allocated hangs off d->owned (struct owned), so any
  *      failure path ends in one fmt_dump_free.
+ *   6. Progress (fmt_read_*_with) is counted in inflated bytes over every
+ *      pass: pass 1, then one (1.0) or up to three (streamed, note 5)
+ *      decoding passes, so a caller can show one steady percentage for a
+ *      read whose time is almost all inflate and decode.
  */
 #define _POSIX_C_SOURCE 200809L  /* O_CLOEXEC, ssize_t under -std=c11 */
 
@@ -60,6 +64,14 @@ struct owned {
 	void **p;
 };
 
+/* A caller's progress callback over every inflate pass of one read
+ * (design note 6). */
+struct prog {
+	const struct fmt_progress *cb;  /* NULL: nobody is told */
+	uint64_t total;           /* inflated bytes over all passes */
+	uint64_t base;            /* those of the passes before this one */
+};
+
 /* Pass-2 decoding state (design notes 1, 2). */
 struct rd {
 	z_stream zs;
@@ -80,6 +92,7 @@ struct rd {
 	struct owned *own;
 	char *err;
 	size_t errlen;
+	struct prog *prog;
 
 	/* Stream dumps (design note 5). */
 	int stage;                /* 1: tables, addresses; 2: objects and
@@ -266,6 +279,17 @@ rd_grow(struct rd *r, void **pp, uint64_t *cap, uint64_t need, size_t sz)
 
 /* ---- pass 2 read primitives (design note 2) ------------------------- */
 
+/* Tells the caller how far this read is, at most once an inflated block. */
+static void
+prog_tick(const struct prog *g, uint64_t at)
+{
+	uint64_t done = g->base + at;
+
+	if (!g->cb || !g->cb->fn)
+		return;
+	g->cb->fn(g->cb->ctx, done < g->total ? done : g->total, g->total);
+}
+
 /* Inflates the next block into buf.  Precondition: p == end. */
 static int
 rd_fill(struct rd *r)
@@ -287,8 +311,10 @@ rd_fill(struct rd *r)
 		r->zs.avail_out = RD_BUF;
 		rc = inflate(&r->zs, Z_NO_FLUSH);
 		r->end = r->buf + (RD_BUF - r->zs.avail_out);
-		if (r->end > r->buf)
+		if (r->end > r->buf) {
+			prog_tick(r->prog, r->base);
 			return 0;
+		}
 		/* Pass 1 saw this stream inflate cleanly to body_len bytes,
 		 * so running dry here means the body changed under us. */
 		if (rc != Z_OK)
@@ -1070,6 +1096,7 @@ rd_rewind(struct rd *r)
 {
 	if (inflateReset(&r->zs) != Z_OK)
 		return MUPPY_ENOMEM;
+	r->prog->base += r->body_len;
 	r->zs.avail_in = 0;
 	r->infed = 0;
 	r->base = 0;
@@ -1322,7 +1349,7 @@ decode_body(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
  * scratch, checking stream end, length and CRC against the trailer. */
 static int
 verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
-	    uint64_t *body_len, char *err, size_t errlen)
+	    struct prog *g, uint64_t *body_len, char *err, size_t errlen)
 {
 	const uint8_t *in = buf + FMT_HEADER_SIZE;
 	const uint8_t *t = buf + len - FMT_TRAILER_SIZE;
@@ -1359,6 +1386,7 @@ verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
 		got += produced;
 		if (got > want)  /* also stops a zlib bomb early */
 			break;
+		prog_tick(g, got);
 		if (rc == Z_STREAM_END)
 			break;
 		if (rc == Z_OK)
@@ -1396,6 +1424,7 @@ verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
 	}
 	inflateEnd(&zs);
 	*body_len = got;
+	g->base += got;
 	return 0;
 fail:
 	inflateEnd(&zs);
@@ -1468,10 +1497,21 @@ check_frame(const uint8_t *buf, size_t len, struct fmt_dump *d, char *err,
 
 /* ---- public entry points -------------------------------------------- */
 
-int
-fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
-	     struct fmt_dump *d, char *err, size_t errlen)
+/* Decoding passes after pass 1 (design notes 5, 6). */
+static unsigned
+decode_passes(uint32_t flags, enum fmt_read_what what)
 {
+	if (!(flags & FMT_FLAG_STREAM) || what == FMT_READ_SUMMARY)
+		return 1;
+	return what == FMT_READ_OBJECTS ? 2 : 3;
+}
+
+int
+fmt_read_mem_with(const void *buf, size_t len, enum fmt_read_what what,
+		  const struct fmt_progress *progress, struct fmt_dump *d,
+		  char *err, size_t errlen)
+{
+	struct prog g = { progress, 0, 0 };
 	struct rd r;
 	int rc;
 
@@ -1490,13 +1530,16 @@ fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
 		rc = MUPPY_ENOMEM;
 		goto fail;
 	}
-	rc = verify_body(buf, len, r.buf, &r.body_len, err, errlen);
+	g.total = get_u64((const uint8_t *)buf + len - FMT_TRAILER_SIZE) *
+		  (1 + decode_passes(d->flags, what));
+	rc = verify_body(buf, len, r.buf, &g, &r.body_len, err, errlen);
 	if (rc)
 		goto fail;
 	r.in = (const uint8_t *)buf + FMT_HEADER_SIZE;
 	r.inlen = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
 	r.err = err;
 	r.errlen = errlen;
+	r.prog = &g;
 	if (what != FMT_READ_ALL && what != FMT_READ_SUMMARY &&
 	    what != FMT_READ_OBJECTS && what != FMT_READ_DEGREES) {
 		rc = MUPPY_EINVAL;
@@ -1513,6 +1556,7 @@ fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
 	}
 	inflateEnd(&r.zs);
 	free(r.buf);
+	prog_tick(&g, g.total);
 	return 0;
 fail:
 	if (rc == MUPPY_ENOMEM && err && errlen && !err[0])
@@ -1529,6 +1573,13 @@ fail:
 		}
 	}
 	return rc;
+}
+
+int
+fmt_read_mem(const void *buf, size_t len, enum fmt_read_what what,
+	     struct fmt_dump *d, char *err, size_t errlen)
+{
+	return fmt_read_mem_with(buf, len, what, NULL, d, err, errlen);
 }
 
 /* Reads the whole of fd into a malloc'd buffer.  read(2) rather than
@@ -1580,6 +1631,14 @@ int
 fmt_read_file(const char *path, enum fmt_read_what what, struct fmt_dump *d,
 	      char *err, size_t errlen)
 {
+	return fmt_read_file_with(path, what, NULL, d, err, errlen);
+}
+
+int
+fmt_read_file_with(const char *path, enum fmt_read_what what,
+		   const struct fmt_progress *progress, struct fmt_dump *d,
+		   char *err, size_t errlen)
+{
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int fd, rc, e;
@@ -1600,7 +1659,7 @@ fmt_read_file(const char *path, enum fmt_read_what what, struct fmt_dump *d,
 		errno = e;
 		return e == ENOMEM ? MUPPY_ENOMEM : MUPPY_EIO;
 	}
-	rc = fmt_read_mem(buf, len, what, d, err, errlen);
+	rc = fmt_read_mem_with(buf, len, what, progress, d, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -57,7 +57,9 @@ print_usage(FILE *out)
 	fputs("\n"
 	      "'muppy <command> --help' describes a command's options.\n"
 	      "Exit status: 0 ok, 1 runtime failure, 2 bad input (a usage "
-	      "error or an invalid dump).\n", out);
+	      "error or an invalid dump).\n"
+	      "A read that takes over MUPPY_PROGRESS_DELAY seconds (default "
+	      "1) shows its progress when stderr is a terminal.\n", out);
 }
 
 static const struct command *

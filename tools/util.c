@@ -15,6 +15,8 @@
 #include <stdlib.h>   /* strtoll, strtod */
 #include <string.h>   /* strcmp, strncmp, strchr, strlen, strerror */
 #include <strings.h>  /* strcasecmp */
+#include <time.h>     /* clock_gettime */
+#include <unistd.h>   /* isatty */
 
 #include "tools/util.h"
 
@@ -507,15 +509,87 @@ errno_is_bad_input(int e)
 	       e == EINVAL;
 }
 
+/*
+ * Progress of a read, git's way: nothing unless stderr is a terminal and
+ * the read has taken longer than MUPPY_PROGRESS_DELAY seconds (default 1),
+ * then "muppy: reading PATH: N%" redrawn in place as N changes, ended by
+ * ", done." and a newline.
+ */
+struct load_progress {
+	const char *path;
+	double start, delay;
+	int shown;        /* a line is on the terminal */
+	int pct;          /* last percentage drawn */
+};
+
+static double
+now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double
+progress_delay(void)
+{
+	const char *v = getenv("MUPPY_PROGRESS_DELAY");
+	char *end;
+	double x;
+
+	if (!v || !*v)
+		return 1.0;
+	x = strtod(v, &end);
+	return *end || x != x || x < 0 ? 1.0 : x;
+}
+
+static void
+load_progress_tick(void *ctx, uint64_t done, uint64_t total)
+{
+	struct load_progress *lp = ctx;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (pct == lp->pct)
+		return;
+	if (!lp->shown && now_seconds() - lp->start < lp->delay)
+		return;
+	lp->shown = 1;
+	lp->pct = pct;
+	fprintf(stderr, "muppy: reading %s: %3d%%\r", lp->path, pct);
+	fflush(stderr);
+}
+
+/* Ends the progress line: ", done." on success, else a bare newline so
+ * the error that follows starts a line of its own. */
+static void
+load_progress_end(const struct load_progress *lp, int ok)
+{
+	if (!lp->shown)
+		return;
+	if (ok)
+		fprintf(stderr, "muppy: reading %s: 100%%, done.\n", lp->path);
+	else
+		fputc('\n', stderr);
+}
+
 int
 util_read_dump(const char *path, enum fmt_read_what what,
 	       struct fmt_dump *d)
 {
+	struct load_progress lp = { path, 0, 0, 0, -1 };
+	struct fmt_progress prog = { load_progress_tick, &lp };
 	char err[512];
-	int rc;
+	int rc, tty = isatty(STDERR_FILENO);
 
+	if (tty) {
+		lp.start = now_seconds();
+		lp.delay = progress_delay();
+	}
 	errno = 0;
-	rc = fmt_read_file(path, what, d, err, sizeof err);
+	rc = fmt_read_file_with(path, what, tty ? &prog : NULL, d, err,
+				sizeof err);
+	load_progress_end(&lp, rc == 0);
 	if (rc == 0)
 		return MUPPY_EXIT_OK;
 	if (!err[0])

@@ -242,7 +242,9 @@ int util_parse_series(int argc, char **argv, const char *synopsis,
  * returns the exit status: MUPPY_EXIT_USAGE for input that is not a valid
  * dump or cannot be opened as one (missing, a directory, no permission),
  * MUPPY_EXIT_FAILURE for out-of-memory and other I/O errors.  Returns 0 on
- * success; the caller then owns *d (fmt_dump_free).
+ * success; the caller then owns *d (fmt_dump_free).  A read that takes over
+ * MUPPY_PROGRESS_DELAY seconds (default 1) shows its progress on stderr
+ * when stderr is a terminal: "muppy: reading PATH: N%", then ", done.".
  */
 int util_read_dump(const char *path, enum fmt_read_what what,
 		   struct fmt_dump *d);

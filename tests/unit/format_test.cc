@@ -1672,6 +1672,61 @@ TEST(FormatStream, OneChunkAndNoSkips) {
 	ExpectSame(*s.want.Dump(), Unstreamed(r.d));
 }
 
+// Progress: over every pass, steady, ending at total exactly once.
+TEST(FormatStream, ProgressCountsEveryPass) {
+	Streamed s;
+	StreamRandom(s, 20000, 777, 0);
+	std::string whole = Write(s.want.Dump());
+	struct Tick {
+		std::vector<std::pair<uint64_t, uint64_t>> seen;
+		static void Fn(void *c, uint64_t done, uint64_t total) {
+			static_cast<Tick *>(c)->seen.push_back({done, total});
+		}
+	};
+	struct Case {
+		const std::string *file;
+		fmt_read_what what;
+		uint64_t passes;  // pass 1 and the decoding passes
+	} cases[] = {
+		{&whole, FMT_READ_ALL, 2},         {&whole, FMT_READ_SUMMARY, 2},
+		{&s.file, FMT_READ_ALL, 4},        {&s.file, FMT_READ_DEGREES, 4},
+		{&s.file, FMT_READ_OBJECTS, 3},    {&s.file, FMT_READ_SUMMARY, 2},
+	};
+	for (const Case &c : cases) {
+		Tick t;
+		fmt_progress p{Tick::Fn, &t};
+		fmt_dump d{};
+		char err[256];
+		ASSERT_EQ(fmt_read_mem_with(c.file->data(), c.file->size(), c.what,
+					    &p, &d, err, sizeof err), 0) << err;
+		fmt_dump_free(&d);
+		uint64_t total = Inflate(*c.file).size() * c.passes;
+		ASSERT_GT(t.seen.size(), 2 * c.passes) << c.what;
+		uint64_t last = 0, ends = 0;
+		for (auto &x : t.seen) {
+			EXPECT_EQ(x.second, total) << c.what;
+			EXPECT_GE(x.first, last) << c.what;
+			last = x.first;
+			ends += x.first == total;
+		}
+		EXPECT_EQ(last, total) << c.what;
+		EXPECT_LE(ends, 2u) << c.what;   // the last block, the final call
+	}
+	// A failed read is not reported as finished; NULL progress is fine.
+	std::string bad = s.file;
+	bad[bad.size() / 2] ^= 0x40;
+	Tick t;
+	fmt_progress p{Tick::Fn, &t};
+	fmt_dump d{};
+	EXPECT_NE(fmt_read_mem_with(bad.data(), bad.size(), FMT_READ_ALL, &p, &d,
+				    nullptr, 0), 0);
+	for (auto &x : t.seen)
+		EXPECT_LT(x.first, x.second);
+	EXPECT_EQ(fmt_read_mem_with(s.file.data(), s.file.size(), FMT_READ_ALL,
+				    nullptr, &d, nullptr, 0), 0);
+	fmt_dump_free(&d);
+}
+
 TEST(FormatStream, WriterRefusesOutOfOrderChunksAndBadTails) {
 	std::string f;
 	auto sink = [](void *c, const void *p, size_t len) {
