@@ -433,7 +433,11 @@ class ForkSnapshotTest(unittest.TestCase):
             r = common.run_app(interp, script, muppy_dir=d, cwd=d,
                                env=common.shim_env(d, MUPPY_SNAPSHOT="fork",
                                                    MUPPY_INTERVAL="0.05"))
-            self.assertEqual((r.stdout, r.stderr),
+            # A 50 ms interval may not be kept on a loaded machine, and
+            # the shim says so once; anything else on stderr is stray.
+            err = re.sub(r"^muppy: pid \d+: timer dumps come every [^\n]*"
+                         r"\(MUPPY_INTERVAL\)[^\n]*\n", "", r.stderr, count=1)
+            self.assertEqual((r.stdout, err),
                              ("sigchld 0 found [] dumps>=5 True\n", ""))
             # And every one of them was reaped: no zombie child is left.
             for path in common.list_dumps(d):

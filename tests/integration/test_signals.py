@@ -30,6 +30,7 @@ be there.  Cases:
     KILL, STOP, CHLD), as given or inherited from the environment.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -605,6 +606,10 @@ class SignalContractTest(unittest.TestCase):
                 run.expect("quiet")
                 os.kill(run.p.pid, signal.SIGUSR1)
                 rc, lines, err = run.finish()
+                # The one line a 50 ms interval may earn on a loaded machine.
+                err = re.sub(r"^muppy: pid \d+: timer dumps come every "
+                             r"[^\n]*\(MUPPY_INTERVAL\)[^\n]*\n", "", err,
+                             count=1)
                 self.assertEqual((rc, lines[-1], err),
                                  (0, "storm seen True last seen True", ""),
                                  mode)
