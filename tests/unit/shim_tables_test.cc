@@ -1,0 +1,302 @@
+// shim_tables_test.cc - shim/walk/tables.[ch] and maps.[ch]: the walk's
+// allocator, its two hash tables and its view of readable memory, driven
+// directly (no interpreter), each against a plain reference.
+#include <gtest/gtest.h>
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+#include "shim/walk/maps.h"
+#include "shim/walk/tables.h"
+}
+
+namespace {
+
+// Resets the failure hooks whatever a test does.
+struct Hooks {
+	Hooks() { walk_test_fail_after = walk_test_seen_widen_at = 0; }
+	~Hooks() { walk_test_fail_after = walk_test_seen_widen_at = 0; }
+};
+
+uint32_t *Put(walk_map *m, uint64_t key, uint32_t val, int *isnew) {
+	return walk_map_put(m, key, val, isnew);
+}
+
+// ---- allocation --------------------------------------------------------
+
+TEST(WalkAlloc, SmallAndBigBlocksKeepTheirBytesAcrossGrowth) {
+	Hooks h;
+	// small -> small -> big (own mapping) -> bigger (mremap) -> smaller
+	size_t sizes[] = {1, 100, 5000, (size_t)5 << 20, (size_t)9 << 20,
+			  (size_t)6 << 20};
+	unsigned char *p = nullptr;
+	size_t have = 0;
+	for (size_t n : sizes) {
+		unsigned char *q = static_cast<unsigned char *>(walk_realloc(p, n));
+		ASSERT_NE(q, nullptr) << n;
+		size_t keep = have < n ? have : n;
+		for (size_t i = 0; i < keep; i += 4093)
+			ASSERT_EQ(q[i], (unsigned char)(i * 7)) << n << " " << i;
+		for (size_t i = 0; i < n; i += 4093)
+			q[i] = (unsigned char)(i * 7);
+		p = q;
+		have = n;
+	}
+	walk_prefault(p, have);   // on a mapping of its own: harmless
+	walk_free(p);
+	walk_free(nullptr);
+	void *z = walk_realloc(nullptr, 0);
+	ASSERT_NE(z, nullptr);
+	walk_prefault(z, 0);      // a small block: left alone
+	walk_free(z);
+	EXPECT_EQ(walk_realloc(nullptr, SIZE_MAX / 2 + 1), nullptr);
+}
+
+TEST(WalkAlloc, GrowDoublesAndRefusesOverflow) {
+	Hooks h;
+	uint32_t *a = nullptr;
+	size_t cap = 0;
+	ASSERT_EQ(walk_grow(&a, &cap, 1, sizeof *a), 0);
+	EXPECT_EQ(cap, 64u);
+	a[63] = 5;
+	ASSERT_EQ(walk_grow(&a, &cap, 65, sizeof *a), 0);
+	EXPECT_EQ(cap, 128u);
+	EXPECT_EQ(a[63], 5u);
+	ASSERT_EQ(walk_grow(&a, &cap, 100, sizeof *a), 0);   // has room
+	EXPECT_EQ(cap, 128u);
+	EXPECT_EQ(walk_grow(&a, &cap, SIZE_MAX / 2, sizeof *a), -1);
+	EXPECT_EQ(cap, 128u);
+	walk_test_fail_after = 1;
+	EXPECT_EQ(walk_grow(&a, &cap, 1000, sizeof *a), -1);
+	EXPECT_EQ(cap, 128u);
+	EXPECT_EQ(a[63], 5u);   // the old block survives the failure
+	walk_free(a);
+}
+
+// ---- walk_map ----------------------------------------------------------
+
+TEST(WalkMap, AgreesWithAReferenceThroughManyRehashes) {
+	Hooks h;
+	walk_map m;
+	ASSERT_EQ(walk_map_init(&m, 1), 0);
+	EXPECT_EQ(m.cap, 1024u);
+	std::unordered_map<uint64_t, uint32_t> ref;
+	std::mt19937_64 rng(7);
+	for (uint32_t i = 0; i < 200000; i++) {
+		// Clustered keys (addresses 16 apart) and random ones.
+		uint64_t k = i % 3 ? 0x7f0000000000ull + 16 * (rng() % 300000)
+				   : (rng() | 1);
+		int isnew = -1;
+		uint32_t *v = Put(&m, k, i, &isnew);
+		ASSERT_NE(v, nullptr);
+		auto it = ref.find(k);
+		ASSERT_EQ(isnew, it == ref.end()) << k;
+		if (isnew)
+			ref[k] = i;
+		EXPECT_EQ(*v, ref[k]);
+	}
+	EXPECT_EQ(m.n, ref.size());
+	EXPECT_LE(m.n * 10, m.cap * 7);   // load stays below 70%
+	for (auto &kv : ref) {
+		uint32_t *v = walk_map_get(&m, kv.first);
+		ASSERT_NE(v, nullptr);
+		EXPECT_EQ(*v, kv.second);
+	}
+	for (int i = 0; i < 1000; i++) {
+		uint64_t k = (rng() | 1) ^ 0x5555;
+		if (!ref.count(k)) {
+			EXPECT_EQ(walk_map_get(&m, k), nullptr);
+		}
+	}
+	walk_map_free(&m);
+	EXPECT_EQ(m.ents, nullptr);
+	EXPECT_EQ(m.n, 0u);
+}
+
+TEST(WalkMap, AFailedGrowthLeavesTheMapAsItWas) {
+	Hooks h;
+	walk_map m;
+	ASSERT_EQ(walk_map_init(&m, 0), 0);
+	uint64_t k = 1;
+	int isnew;
+	for (; !WALK_MAP_FULL(&m, 1); k++)
+		ASSERT_NE(Put(&m, k, (uint32_t)(k + 1), &isnew), nullptr);
+	size_t n = m.n, cap = m.cap;
+	walk_test_fail_after = 1;
+	EXPECT_EQ(Put(&m, k, 0, &isnew), nullptr);
+	EXPECT_EQ(m.n, n);
+	EXPECT_EQ(m.cap, cap);
+	for (uint64_t j = 1; j < k; j++) {
+		uint32_t *v = walk_map_get(&m, j);
+		ASSERT_NE(v, nullptr);
+		EXPECT_EQ(*v, (uint32_t)(j + 1));
+	}
+	ASSERT_NE(Put(&m, k, 9, &isnew), nullptr);   // and it goes on
+	EXPECT_GT(m.cap, cap);
+	walk_map_free(&m);
+	walk_test_fail_after = 1;
+	EXPECT_EQ(walk_map_init(&m, 10), -1);
+	EXPECT_EQ(m.ents, nullptr);
+}
+
+// ---- walk_seen ---------------------------------------------------------
+
+// Puts addr with slot val (reserving first, as the walker does).
+int SeenPut(walk_seen *s, uint64_t addr, uint32_t val, uint32_t *slot) {
+	size_t at;
+	if (walk_seen_reserve(s, 1) != 0)
+		return -1;
+	return walk_seen_put(s, addr, val, slot, &at);
+}
+
+// Fills s with n addresses over `windows` 4 GiB windows, checks every one
+// is found with its slot, then excludes every 7th and checks again.
+void FillAndCheck(walk_seen *s, uint32_t n, unsigned windows, bool odd) {
+	std::vector<uint64_t> addrs;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t a = ((uint64_t)(0x7f00 + i % windows) << 32) |
+			     (uint64_t)(i / windows) * 48;
+		if (odd && i == n / 2)
+			a |= 3;   // not 8-aligned: cannot be packed
+		addrs.push_back(a);
+		uint32_t slot = 0;
+		ASSERT_EQ(SeenPut(s, a, i, &slot), 1) << i;
+		EXPECT_EQ(slot, i);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = 0;
+		size_t at;
+		ASSERT_EQ(walk_seen_put(s, addrs[i], 12345, &slot, &at), 0) << i;
+		ASSERT_EQ(slot, i);
+		if (i % 7 == 0)
+			walk_seen_exclude(s, at);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t slot = 0;
+		ASSERT_EQ(SeenPut(s, addrs[i], 1, &slot), 0);
+		EXPECT_EQ(slot, i % 7 ? i : WALK_NOSLOT) << i;
+	}
+	EXPECT_EQ(s->ents ? s->n : s->wide.n, (size_t)n);   // one entry each
+}
+
+TEST(WalkSeen, NarrowTableKeepsEverySlotThroughRehashes) {
+	Hooks h;
+	walk_seen s;
+	ASSERT_EQ(walk_seen_init(&s, 10), 0);
+	size_t cap0 = s.cap;
+	FillAndCheck(&s, 100000, 5, false);
+	EXPECT_NE(s.ents, nullptr);   // still narrow: 8 bytes an entry
+	EXPECT_GT(s.cap, cap0);
+	EXPECT_EQ(s.nwin, 6u);        // windows 1..5 in use
+	walk_seen_free(&s);
+	EXPECT_EQ(s.ents, nullptr);
+}
+
+TEST(WalkSeen, GoesWideForManyWindowsOddAddressesAndHugeSlots) {
+	Hooks h;
+	{
+		walk_seen s;
+		ASSERT_EQ(walk_seen_init(&s, 10), 0);
+		FillAndCheck(&s, 20000, SEEN_WINDOWS + 10, false);
+		EXPECT_EQ(s.ents, nullptr);   // 74 windows do not fit
+		walk_seen_free(&s);
+	}
+	{
+		walk_seen s;
+		ASSERT_EQ(walk_seen_init(&s, 10), 0);
+		FillAndCheck(&s, 5000, 2, true);
+		EXPECT_EQ(s.ents, nullptr);   // one odd address
+		walk_seen_free(&s);
+	}
+	{
+		walk_seen s;
+		ASSERT_EQ(walk_seen_init(&s, 10), 0);
+		uint32_t slot;
+		ASSERT_EQ(SeenPut(&s, 0x1000, 1, &slot), 1);
+		ASSERT_EQ(SeenPut(&s, 0x2000, (uint32_t)SEEN_VAL_MASK + 5, &slot), 1);
+		EXPECT_EQ(s.ents, nullptr);   // a slot past 29 bits
+		EXPECT_EQ(slot, (uint32_t)SEEN_VAL_MASK + 5);
+		ASSERT_EQ(SeenPut(&s, 0x1000, 9, &slot), 0);
+		EXPECT_EQ(slot, 1u);
+		walk_seen_free(&s);
+	}
+	{
+		walk_seen s;   // the test hook the walker checks use
+		walk_test_seen_widen_at = 1000;
+		ASSERT_EQ(walk_seen_init(&s, 10), 0);
+		FillAndCheck(&s, 3000, 1, false);
+		EXPECT_EQ(s.ents, nullptr);
+		walk_seen_free(&s);
+	}
+}
+
+TEST(WalkSeen, FailuresLeaveTheTableUsable) {
+	Hooks h;
+	walk_seen s;
+	ASSERT_EQ(walk_seen_init(&s, 0), 0);
+	uint32_t slot;
+	uint32_t i = 0;
+	for (; !WALK_MAP_FULL(&s, 1); i++)
+		ASSERT_EQ(SeenPut(&s, 0x10000 + 8 * (uint64_t)i, i, &slot), 1);
+	walk_test_fail_after = 1;   // the rehash's allocation
+	EXPECT_EQ(walk_seen_reserve(&s, 1), -1);
+	walk_test_fail_after = 1;   // going wide
+	EXPECT_EQ(walk_seen_widen(&s), -1);
+	ASSERT_NE(s.ents, nullptr);
+	for (uint32_t j = 0; j < i; j++) {
+		ASSERT_EQ(SeenPut(&s, 0x10000 + 8 * (uint64_t)j, 0, &slot), 0);
+		EXPECT_EQ(slot, j);
+	}
+	walk_seen_free(&s);
+	walk_test_fail_after = 1;
+	EXPECT_EQ(walk_seen_init(&s, 10), -1);
+}
+
+// ---- readable memory ---------------------------------------------------
+
+TEST(WalkMaps, KnowsWhatIsReadable) {
+	walk_ranges r{};
+	walk_ranges_read(&r);
+	ASSERT_EQ(r.ok, 1);
+	ASSERT_GT(r.n, 3u);
+	for (size_t i = 1; i < r.n; i++)
+		EXPECT_GT(r.lo[i], r.hi[i - 1]);   // sorted, merged
+	int local = 0;
+	static const char text[] = "in .rodata";
+	EXPECT_EQ(walk_readable(&r, &local, sizeof local), 1);
+	EXPECT_EQ(walk_readable(&r, text, sizeof text), 1);
+	EXPECT_EQ(walk_readable(&r, (void *)&walk_readable, 16), 1);
+	EXPECT_EQ(walk_readable(&r, nullptr, 8), 0);
+	EXPECT_EQ(walk_readable(&r, (void *)(UINTPTR_MAX - 4), 16), 0);
+	EXPECT_EQ(r.reread, 0);   // all of that was in the table
+
+	long pg = sysconf(_SC_PAGESIZE);
+	char *none = static_cast<char *>(mmap(nullptr, 3 * pg, PROT_NONE,
+					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	ASSERT_NE(none, MAP_FAILED);
+	ASSERT_EQ(mprotect(none + pg, pg, PROT_READ), 0);
+	// Mapped after the read: found by the one reread.
+	EXPECT_EQ(walk_readable(&r, none + pg, 8), 1);
+	EXPECT_EQ(r.reread, 1);
+	EXPECT_EQ(walk_readable(&r, none, 8), 0);            // PROT_NONE
+	EXPECT_EQ(walk_readable(&r, none + pg - 4, 8), 0);   // straddles
+	EXPECT_EQ(walk_readable(&r, none + pg, pg + 1), 0);
+	ASSERT_EQ(munmap(none, 3 * pg), 0);
+	char *late = static_cast<char *>(mmap(nullptr, pg, PROT_READ,
+					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	ASSERT_NE(late, MAP_FAILED);
+	EXPECT_EQ(walk_readable(&r, late, 8), late == none + pg);  // no 2nd reread
+	munmap(late, pg);
+	walk_ranges_free(&r);
+	EXPECT_EQ(r.lo, nullptr);
+	EXPECT_EQ(r.n, 0u);
+}
+
+}  // namespace
