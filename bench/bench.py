@@ -40,7 +40,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(HERE, "heap_app.py")
-SIZES = {"100k": 100000, "1M": 1000000, "5M": 5000000}
+SIZES = {"100k": 100000, "1M": 1000000, "5M": 5000000, "20M": 20000000,
+         "100M": 100000000}
+BIG = ("5M", "20M", "100M")   # only on --big-pythons
+WHOLE_MAX = 5000000           # the whole-walk reference: 200 B/obj
 
 
 def log(msg=""):
@@ -96,10 +99,12 @@ def meta_of(muppy, path):
     return json.loads(p.stdout)["meta"]
 
 
-def shim_run(a, python, n, workdir, snapshot, mode):
+def shim_run(a, python, n, workdir, snapshot, mode, stream=None):
     d = tempfile.mkdtemp(prefix="%s-%s-" % (snapshot, mode), dir=workdir)
     env = clean_env(LD_PRELOAD=a.shim, MUPPY_DIR=d, MUPPY_AT_EXIT=0,
                     MUPPY_SNAPSHOT=snapshot, MUPPY_MODE=mode)
+    if stream is not None:
+        env["MUPPY_STREAM"] = str(stream)
     r = run_app(python, ["--objects", str(n), "--measure", "shim"], env, d)
     for dump in r["dumps"]:
         m = meta_of(a.muppy, dump["path"])
@@ -151,7 +156,7 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
     targets = {}
     for label, python in pythons:
         for sname in sizes:
-            if sname == "5M" and label not in big:
+            if sname in BIG and label not in big:
                 continue
             n = SIZES[sname]
             log("== %s, %s objects" % (label, sname))
@@ -162,6 +167,10 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
                                         "baselines"], clean_env(), workdir)
             inl = shim_run(a, python, n, workdir, "inline", "graph")
             frk = shim_run(a, python, n, workdir, "fork", "graph")
+            # The walk alone: an inline walk that holds the graph (no
+            # encoding while the GIL is held), where 200 B/obj fit.
+            whole = (shim_run(a, python, n, workdir, "inline", "graph", 0)
+                     if n <= WHOLE_MAX else None)
             summ = shim_run(a, python, n, workdir, "inline", "summary")
             tm = None
             if n <= a.tracemalloc_max:
@@ -185,10 +194,25 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
                 "inline_s": g_in, "fork_s": g_fk, "seed_s": seed,
                 "graph_bpo": d_in["bytes"] / objs,
                 "summary_bytes": summ["dumps"][0]["bytes"]})
+            h = summary["heaps"][-1]
+            d_wh = whole["dumps"][0] if whole else None
+            h["walk_s"] = d_wh["walk_ns"] / 1e9 if d_wh else None
+            h["whole_gil_s"] = h["walk_s"]
+            h["e2e_in"], h["e2e_fk"] = d_in["e2e_s"], d_fk["e2e_s"]
+            for k, d in (("extra_in", d_in), ("extra_fk", d_fk)):
+                h[k] = (d["extra_kb"] * 1024 / objs
+                        if d["extra_kb"] is not None else None)
+            d_wh = whole["dumps"][0] if whole else None
+            walk_s = d_wh["walk_ns"] / 1e9 if d_wh else None
+            def per_walk(x):
+                return "%.1fx" % (x / walk_s) if walk_s else "-"
             e2e_rows.append([label, sname, fmt_s(d_in["e2e_s"]),
                              fmt_s(d_fk["e2e_s"]),
                              fmt_s(d_in["walk_ns"] / 1e9),
-                             fmt_s(d_fk["walk_ns"] / 1e9), fmt_s(seed),
+                             fmt_s(d_fk["walk_ns"] / 1e9), fmt_s(walk_s),
+                             per_walk(d_in["e2e_s"]), per_walk(d_fk["e2e_s"]),
+                             fmt_s(d_wh["e2e_s"]) if d_wh else "-",
+                             fmt_s(seed),
                              ratio(seed, d_in["e2e_s"]),
                              ratio(seed, d_fk["e2e_s"])])
             sm = summ["dumps"][0]
@@ -196,19 +220,18 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
                               "%d" % d_in["bytes"], "%d" % sm["bytes"],
                               "%.4f" % (sm["bytes"] / sm["objects"])])
             rss_before = d_in["rss_before_kb"]
+            def extra(d):
+                return ("-" if not d or d["extra_kb"] is None else
+                        "%.1f MB (%.0f B/obj)" % (d["extra_kb"] / 1024,
+                                                  d["extra_kb"] * 1024 / objs))
             rss_rows.append([label, sname, "%.1f MB" % (rss_before / 1024),
-                             "-" if d_in["extra_kb"] is None else
-                             "%.1f MB (%.0f B/obj)" % (d_in["extra_kb"] / 1024,
-                                                       d_in["extra_kb"] * 1024 / objs),
-                             "-" if d_fk["extra_kb"] is None else
-                             "%.1f MB (%.0f B/obj)" % (d_fk["extra_kb"] / 1024,
-                                                       d_fk["extra_kb"] * 1024 / objs)])
+                             extra(d_in), extra(d_fk), extra(d_wh)])
             if tm:
                 tm_rows.append([label, sname, fmt_s(tm["take_snapshot_s"]),
                                 "%d" % tm["traces"], fmt_s(g_in), fmt_s(g_fk),
                                 ratio(tm["take_snapshot_s"], g_in),
                                 ratio(tm["take_snapshot_s"], g_fk)])
-            if label == pythons[0][0] and sname in ("100k", "1M", "5M"):
+            if label == pythons[0][0]:
                 targets[sname] = {"dumps": [x["path"] for x in inl["dumps"]],
                                   "objects": objs,
                                   "old": inl["target_old"],
@@ -231,13 +254,22 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
               "sized from the first.")
     rep.table("End-to-end time to a complete dump (graph mode)",
               ["python", "heap", "inline e2e", "fork e2e", "inline walk",
-               "fork walk (child)", "seed (pure Python)", "seed / inline e2e",
-               "seed / fork e2e"], e2e_rows)
+               "fork walk (child)", "walk alone", "inline e2e / walk",
+               "fork e2e / walk", "whole e2e", "seed (pure Python)",
+               "seed / inline e2e", "seed / fork e2e"], e2e_rows,
+              "inline and fork: the defaults (streamed, compressed on a "
+              "helper thread as the walk goes); their walk columns include "
+              "handing chunks over.  walk alone: the GIL hold of an inline "
+              "walk that holds the graph (MUPPY_STREAM=0), the reference of "
+              "the e2e / walk ratios; whole e2e: that snapshot's end to end "
+              "(it sorts and compresses after the walk).  Not run past 5M "
+              "objects (200 B/obj).")
     rep.table("Dump size",
               ["python", "heap", "graph B/object", "graph bytes",
                "summary bytes", "summary B/object"], size_rows)
     rep.table("Extra peak RSS during a snapshot",
-              ["python", "heap", "RSS before", "inline extra", "fork extra (child)"],
+              ["python", "heap", "RSS before", "inline extra",
+               "fork extra (child)", "inline whole (MUPPY_STREAM=0)"],
               rss_rows, "inline: peak RSS during the dump (VmHWM, reset before "
               "it) minus the RSS before; fork: the reaped child's peak RSS "
               "minus the parent's RSS at the fork, i.e. the child's private "
@@ -407,7 +439,7 @@ def bench_offline(a, targets, rep, summary):
         if re.search(r"\b%s\b" % c, p.stdout + p.stderr):
             have.add(c)
     rows = []
-    for sname in ("100k", "1M", "5M"):
+    for sname in SIZES:
         t = targets.get(sname)
         if not t or (sname == "100k" and ("1M" in targets) and not a.quick):
             continue
@@ -480,6 +512,19 @@ def targets_table(summary):
         row("fork at 5M objects: report",
             ", ".join("%s %.1f ms" % (h["python"], h["fork_s"] * 1e3) for h in at5m),
             None)
+    for h in heaps:   # issue 14
+        for k, what in (("extra_in", "inline"), ("extra_fk", "fork child")):
+            if h.get(k) is not None:
+                row("%s %s %s: extra memory <= 32 B/object" % (
+                    h["python"], h["size"], what), "%.0f B/object" % h[k],
+                    h[k] <= 32)
+        if h.get("walk_s"):
+            for k, what in (("e2e_in", "inline"), ("e2e_fk", "fork")):
+                x = h[k] / h["walk_s"]
+                row("%s %s %s: complete dump <= 2x the walk" % (
+                    h["python"], h["size"], what),
+                    "%.1fx (%s / %s)" % (x, fmt_s(h[k]), fmt_s(h["walk_s"])),
+                    x <= 2)
     if heaps:
         b = max(h["graph_bpo"] for h in heaps)
         row("graph dump <= 10 bytes per object", "<= %.2f B/object" % b, b <= 10)
@@ -511,6 +556,16 @@ def targets_table(summary):
         worst = max(rss, key=lambda x: x[1])
         row("offline 1M: peak RSS <= 100 B/object",
             "max %.0f B/object (%s)" % (worst[1], worst[0]), worst[1] <= 100)
+    for (s, n), v in sorted(off.items()):   # issue 14
+        if s == "5M" and n in ("summary", "diff", "tree", "path", "leaks") \
+                and v[1]:
+            row("offline 5M: %s peak RSS <= 64 B/object" % n,
+                "%.0f B/object" % v[1], v[1] <= 64)
+    for big in ("20M", "100M"):
+        okb = [v[0] is not None for (s, n), v in off.items() if s == big]
+        if okb:
+            row("offline: %s objects works" % big,
+                "%d of %d commands ran" % (sum(okb), len(okb)), all(okb))
     ok5 = [v[0] is not None for (s, n), v in off.items() if s == "5M"]
     if ok5:
         row("offline: 5M objects works", "%d of %d commands ran" % (sum(ok5), len(ok5)),
@@ -532,7 +587,7 @@ def targets_table(summary):
             rp["5M"][1] <= 8 * 2**20)
     if not rows:
         return ""
-    return ("## Targets (issue 5)\n\n| target | this run | |\n|---|---|---|\n" +
+    return ("## Targets (issues 5 and 14)\n\n| target | this run | |\n|---|---|---|\n" +
             "\n".join(rows) + "\n\n")
 
 
@@ -589,7 +644,7 @@ def main():
         a.idle_seconds, a.idle_repeat, a.idle_timer = 2.0, 1, 1.0
     for s in sizes:
         if s not in SIZES:
-            sys.exit("bench: unknown size %s (100k, 1M, 5M)" % s)
+            sys.exit("bench: unknown size %s (%s)" % (s, ", ".join(SIZES)))
     if a.big_pythons:
         big = {v for v, path in pythons
                if os.path.abspath(path) in

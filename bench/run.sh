@@ -3,13 +3,15 @@
 # "Benchmarks").  Every figure is printed beside a baseline measured in the
 # same run; the report goes to docs/benchmarks.md (or --out FILE).
 #
-#   bench/run.sh [--quick] [--pythons P1,P2] [--sizes 100k,1M,5M]
+#   bench/run.sh [--quick] [--pythons P1,P2] [--sizes 100k,1M,5M,20M,100M]
 #                [--big-pythons P1,P2] [--out FILE] [bench.py options]
 #
 # --quick: 100k objects on one interpreter and a short idle check (about
 # 20 s; a smoke test).  Default: every Python 3.8+ present at 100k and 1M,
 # 5M on one 3.11 and one 3.12+, idle overhead and the offline commands
-# (about 15 minutes on 2 cores).
+# (about 15 minutes on 2 cores).  20M and 100M (issue 14: a ~10 GB heap)
+# are not in the default run: `--sizes 100M --big-pythons P` builds and
+# dumps a heap of 100M objects and runs every offline command on it.
 #
 # The pieces under test: $MUPPY_SHIM and $MUPPY_BIN if set, else Bazel's
 # bazel-bin/shim/libmuppy.so and bazel-bin/tools/muppy, else a gcc build

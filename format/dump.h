@@ -301,6 +301,12 @@ int fmt_stream_begin(struct fmt_stream **out, uint32_t flags, int level,
 int fmt_stream_strings(struct fmt_stream *s, const struct fmt_str *strs,
 		       uint32_t n);
 
+/* As fmt_stream_strings, given only the n strings after those sent: they
+ * get ids sent .. sent + n - 1 (for a writer that no longer holds the
+ * first ones where it can reach them). */
+int fmt_stream_more_strings(struct fmt_stream *s, const struct fmt_str *more,
+			    uint32_t n);
+
 /* Writes one CHUNK: its first slot must be the number of objects sent
  * before.  Labels must name strings already sent. */
 int fmt_stream_chunk(struct fmt_stream *s, const struct fmt_chunk *c);

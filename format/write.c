@@ -684,22 +684,36 @@ fmt_stream_begin(struct fmt_stream **out, uint32_t flags, int level,
 }
 
 int
+fmt_stream_more_strings(struct fmt_stream *s, const struct fmt_str *more,
+			uint32_t n)
+{
+	struct wr *w = &s->w;
+	struct wr_strings range = { more, 0, n };
+
+	if ((n && !more) || n > UINT32_MAX - w->sent_strings ||
+	    (w->sent_strings == 0 && n && more[0].len != 0)) {
+		w->err = w->err ? w->err : MUPPY_EINVAL;
+		return w->err;
+	}
+	if (n && !w->err) {
+		wr_section(w, FMT_SEC_STRTAB, enc_more_strings, &range);
+		w->sent_strings += n;
+	}
+	return w->err;
+}
+
+int
 fmt_stream_strings(struct fmt_stream *s, const struct fmt_str *strs,
 		   uint32_t n)
 {
 	struct wr *w = &s->w;
-	struct wr_strings range = { strs, w->sent_strings, n };
 
-	if (n < w->sent_strings || (w->sent_strings == 0 && n &&
-				    strs[0].len != 0)) {
+	if (n < w->sent_strings) {
 		w->err = w->err ? w->err : MUPPY_EINVAL;
 		return w->err;
 	}
-	if (n > w->sent_strings && !w->err) {
-		wr_section(w, FMT_SEC_STRTAB, enc_more_strings, &range);
-		w->sent_strings = n;
-	}
-	return w->err;
+	return fmt_stream_more_strings(s, strs ? strs + w->sent_strings : NULL,
+				       n - w->sent_strings);
 }
 
 int

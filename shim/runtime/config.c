@@ -89,6 +89,7 @@ shim_config_load(struct shim_config *cfg, shim_getenv_fn env,
 	cfg->at_exit = 1;
 	cfg->graph = 1;
 	cfg->level = 1;
+	cfg->stream = 1;   /* docs/usage.md "Streamed snapshots" */
 	cfg->snapshot = SHIM_SNAPSHOT_FORK;  /* docs/usage.md "Snapshot modes" */
 
 	config_load_dir(cfg, env, cwd, warn);

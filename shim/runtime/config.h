@@ -28,8 +28,9 @@ struct shim_config {
 	uint32_t strings;          /* MUPPY_STRINGS: chars of str/bytes kept */
 	int level;                 /* zlib level 0-9 */
 	enum shim_snapshot snapshot;
-	int stream;                /* MUPPY_STREAM=1: inline graph walks always
-	                              streamed (default: when short of room) */
+	int stream;                /* MUPPY_STREAM, default 1: inline graph
+	                              walks streamed; 0: held whole when
+	                              there is room (the shortest GIL hold) */
 };
 
 /* Receives one warning message, without the `muppy: pid N: ` prefix the

@@ -122,7 +122,7 @@ struct shim_sys shim_sys = {
 
 static const char *const output_op_names[SHIM_FAIL_NOPS] = {
 	"open", "write", "fsync", "close", "link", "unlink", "walk", "tmpfile",
-	"child",
+	"child", "helper",
 };
 
 static const struct {
@@ -133,7 +133,7 @@ static const struct {
 	{ "EROFS", EROFS },   { "ENOMEM", ENOMEM },
 	{ "EPERM", EPERM },   { "EEXIST", EEXIST }, { "EFBIG", EFBIG },
 	{ "EINTR", EINTR },   { "EBADF", EBADF }, { "EOPNOTSUPP", EOPNOTSUPP },
-	{ "EDQUOT", EDQUOT },
+	{ "EDQUOT", EDQUOT }, { "EAGAIN", EAGAIN },
 };
 
 static int

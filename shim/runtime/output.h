@@ -40,12 +40,14 @@ enum shim_fail_op {
 	SHIM_FAIL_LINK, SHIM_FAIL_UNLINK, SHIM_FAIL_WALK,
 	SHIM_FAIL_TMPFILE,   /* O_TMPFILE "unsupported": use the named tmp file */
 	SHIM_FAIL_CHILD,     /* a snapshot child dies of this signal number */
+	SHIM_FAIL_HELPER,    /* a streamed walk's helper thread cannot start */
 	SHIM_FAIL_NOPS
 };
 
 /*
  * Fault injection for tests: spec is a comma-separated list of `op:ERR`
- * (op one of open, write, fsync, close, link, unlink, walk, tmpfile; ERR
+ * (op one of open, write, fsync, close, link, unlink, walk, tmpfile,
+ * helper; ERR
  * an errno name such as ENOSPC or a number; child:N makes every snapshot
  * child die of signal N as it starts), e.g. "write:ENOSPC,fsync:EIO".  Each listed operation then fails every time
  * with that errno; "" or NULL clears all.  Returns 0, or -1 if spec does not parse (nothing changed).

@@ -118,6 +118,7 @@
 #include "format/dump.h" /* struct fmt_dump, fmt_meta_get */
 #include "shim/runtime/attach.h" /* attach_install */
 #include "shim/runtime/config.h" /* struct shim_config, shim_config_load */
+#include "shim/runtime/helper.h" /* struct shim_helper */
 #include "shim/runtime/meta.h" /* struct shim_meta, shim_meta_new */
 #include "shim/runtime/output.h" /* shim_output_write, shim_sys_inject */
 #include "shim/runtime/room.h" /* room_available, room_plan */
@@ -436,20 +437,26 @@ out:
 	return rc;
 }
 
-/* The GIL-held half; prep (may be NULL) is taken (walk_heap).  Returns 0
- * with *res filled, or -errno. */
+/* The GIL-held half; prep (may be NULL) is taken (walk_heap).  A stream
+ * is compressed and written on a helper thread as the walk goes (bare:
+ * the snapshot child's kind, helper.h).  Returns 0 with *res filled, or
+ * -errno. */
 static int
 shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 		   const struct shim_target *t, struct walk_prep *prep,
-		   struct shim_stream *st)
+		   struct shim_stream *st, int bare)
 {
+	struct shim_helper helper;
 	struct walk_opts opts = {
 		.graph = shim.cfg.graph,
 		.strings = shim.cfg.strings,
 		.exclude = shim.py_fns,
 		.nexclude = SHIM_NFN,
+		.helper = &helper.h,
 	};
 	int rc;
+
+	shim_helper_init(&helper, bare);
 
 	memset(res, 0, sizeof *res);
 	st->fs = NULL;
@@ -499,7 +506,7 @@ shim_fork_child(void *ctx)
 		raise(die);
 	}
 
-	if (shim_snapshot_walk(&res, f, &t, NULL, &st) != 0)
+	if (shim_snapshot_walk(&res, f, &t, NULL, &st, 1) != 0)
 		return 1;
 	f->gil_ns = snapfork_parent_pause_ns();
 	return shim_snapshot_write(&res, f, &t, &st) != 0;
@@ -591,10 +598,12 @@ struct shim_gil_job {
 /*
  * Whether the walk may hold the graph or must stream it (room.h), from
  * the estimate j->objects: a fork child always streams (its memory is
- * the host's too, and holding the graph gains it nothing), an inline
- * walk holds the graph when there is room for it, keeping the GIL only
- * for the walk, and streams otherwise (MUPPY_STREAM=1: always).  When
- * not even a stream fits, the snapshot is skipped: 0 to go on, -1 then.
+ * the host's too, and holding the graph gains it nothing), and so does
+ * an inline walk (its helper thread compresses as it goes: a fifth of
+ * the memory, the dump done soon after the walk), unless MUPPY_STREAM=0
+ * asks to hold the graph when there is room for it, for the shortest GIL
+ * hold.  When not even a stream fits, the snapshot is skipped: 0 to go
+ * on, -1 then.
  */
 static int
 shim_snapshot_plan(struct shim_gil_job *j, const struct shim_target *t)
@@ -642,7 +651,7 @@ shim_job_run(void *arg)
 		j->f->snapshot = "inline";   /* fork failed (reported) */
 	}
 	t0 = muppy_now_ns(CLOCK_MONOTONIC);
-	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep, &j->st);
+	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep, &j->st, 0);
 	j->prep = NULL;
 	j->f->gil_ns = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 }

@@ -21,6 +21,7 @@
 
 #include "common/clock.h"          /* muppy_now_ns */
 #include "shim/cpython/pyapi.h"    /* py */
+#include "shim/runtime/helper.h"   /* shim_thread_wait_gone */
 #include "shim/runtime/signals.h"  /* sig_* */
 #include "shim/runtime/snapfork.h" /* snapfork_poll, snapfork_wait_all */
 #include "shim/runtime/state.h"    /* shim */
@@ -251,28 +252,6 @@ shim_worker_start(void)
 	}
 }
 
-/*
- * pthread_join returns when the kernel clears the thread's tid, which is
- * before it leaves the thread group: for a moment /proc/self/stat still
- * counts it, and os.fork() on 3.12+ would warn that the process is
- * multi-threaded.  Waits (at most ~100 ms) until the kernel has let it go.
- */
-static void
-shim_worker_wait_gone(long tid)
-{
-	struct timespec nap = { 0, 20000 };
-	pid_t pid = getpid();
-	int i;
-
-	if (tid <= 0)
-		return;
-	for (i = 0; i < 5000; i++) {
-		if (syscall(SYS_tgkill, pid, tid, 0) != 0 && errno == ESRCH)
-			return;
-		nanosleep(&nap, NULL);
-	}
-}
-
 /* Stops and joins the worker.  Called with the GIL held (atexit and
  * before-fork hooks): the GIL is released while joining because the worker
  * may be waiting for it to finish a dump. */
@@ -288,7 +267,7 @@ shim_worker_stop(void)
 		return;
 	ts = py.PyEval_SaveThread();
 	pthread_join(shim.worker, NULL);
-	shim_worker_wait_gone(atomic_exchange(&shim.worker_tid, 0));
+	shim_thread_wait_gone(atomic_exchange(&shim.worker_tid, 0));
 	py.PyEval_RestoreThread(ts);
 }
 

@@ -61,6 +61,7 @@ walk_ranges_line(struct walk_ranges *r, const char *l, const char *end)
 		return 0;
 	return walk_ranges_add(r, v[0], v[1]);
 }
+
 void
 walk_ranges_read(struct walk_ranges *r)
 {
@@ -92,6 +93,7 @@ walk_ranges_read(struct walk_ranges *r)
 	close(fd);
 	r->ok = got == 0;
 }
+
 static int
 walk_ranges_has(struct walk_ranges *r, uint64_t lo, uint64_t hi)
 {
@@ -113,6 +115,7 @@ walk_ranges_has(struct walk_ranges *r, uint64_t lo, uint64_t hi)
 	}
 	return 0;
 }
+
 int
 walk_readable(struct walk_ranges *r, const void *p, size_t len)
 {
@@ -128,6 +131,7 @@ walk_readable(struct walk_ranges *r, const void *p, size_t len)
 	walk_ranges_read(r);
 	return walk_ranges_has(r, lo, hi);
 }
+
 void
 walk_ranges_free(struct walk_ranges *r)
 {

@@ -3,8 +3,44 @@
  * gathered into a chunk of bounded size (struct walk_out) and sent to
  * fmt_stream_chunk when it fills, the strings made since first, with each
  * referrer's repeated edges merged away before they are encoded.
+ *
+ * With a helper thread (walk_opts.helper) the encoding, compression and
+ * writing of a chunk happen there while the walk fills the next one: two
+ * chunks in turn (struct walk_pipe), handed over through a futex word
+ * each, so the walk waits only when the encoder is a whole chunk behind.
+ * The walk and the helper share nothing else while it runs: the chunk
+ * carries its own copy of the new strings (the walk's table may move),
+ * the edges merged away are counted apart and added in at the end.
+ *
+ * The futex words are waited on with the raw system call, not pthread
+ * primitives: in a snapshot child the helper is a bare clone() thread
+ * that shares the walk's thread block (helper.c), where a pthread mutex
+ * or condition variable would see one thread, not two.
  */
 #include "shim/walk/walker.h"
+
+#include <limits.h>        /* INT_MAX */
+#include <linux/futex.h>   /* FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE */
+#include <stdatomic.h>     /* atomic_load, atomic_store */
+#include <string.h>        /* memcpy, memset */
+#include <sys/syscall.h>   /* SYS_futex */
+#include <unistd.h>        /* syscall */
+
+static void
+pipe_wait(_Atomic uint32_t *word, uint32_t while_is)
+{
+	while (atomic_load(word) == while_is)
+		(void)syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, while_is,
+			      NULL, NULL, 0);   /* EINTR, EAGAIN: look again */
+}
+
+static void
+pipe_set(_Atomic uint32_t *word, uint32_t v)
+{
+	atomic_store(word, v);
+	(void)syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL,
+		      0);
+}
 
 /*
  * Drops the chunk's repeated edges the reader would drop (format/order.h),
@@ -13,12 +49,12 @@
  * edges of a mypy run), which the dump then neither stores nor
  * compresses.  What the reader's merge of the whole stream gives is
  * unchanged: it keeps the first of equals, in order, as this does.
+ * Returns how many it dropped.
  */
-static void
-walk_out_dedup(struct walker *w)
+static uint32_t
+out_dedup(struct walk_out *o)
 {
-	struct walk_out *o = w->out;
-	uint32_t rows = 0, kept;
+	uint32_t rows = 0, kept, dropped;
 
 	for (uint32_t e = 0; e < o->nedges; e++) {
 		if (e && o->src[e] == o->src[e - 1])
@@ -32,35 +68,174 @@ walk_out_dedup(struct walker *w)
 	for (uint32_t r = 0; r < rows; r++)
 		for (uint32_t e = o->row_start[r]; e < o->row_start[r + 1]; e++)
 			o->src[e] = o->row_src[r];
-	w->nedges -= o->nedges - kept;
+	dropped = o->nedges - kept;
 	o->nedges = kept;
+	return dropped;
 }
-void
-walk_out_flush(struct walker *w)
+
+/* Encodes chunk o into fs: its strings, then its objects and edges.  On
+ * the helper's thread, or the walk's without one.  0 or MUPPY_*. */
+static int
+out_encode(struct fmt_stream *fs, struct walk_out *o, uint64_t *dropped)
 {
-	struct walk_out *o = w->out;
 	struct fmt_chunk c = {
 		.first = o->first, .nobjects = o->n, .addr = o->addr,
 		.type = o->type, .size = o->size, .refcnt = o->refcnt,
-		.label = o->label, .flags = o->flags, .nedges = o->nedges,
+		.label = o->label, .flags = o->flags,
 		.src = o->src, .dst = o->dst, .name = o->name,
 	};
 	int rc;
 
+	*dropped += out_dedup(o);
+	c.nedges = o->nedges;
+	rc = fmt_stream_more_strings(fs, o->strs, (uint32_t)o->nstrs);
+	if (rc == 0)
+		rc = fmt_stream_chunk(fs, &c);
+	return rc;
+}
+
+/* The helper thread: encodes the chunks in the order they come, until
+ * the walk says stop.  After a failure it only hands chunks back. */
+static void
+out_helper(void *arg)
+{
+	struct walk_pipe *p = arg;
+
+	for (int j = 0;; j ^= 1) {
+		uint32_t s;
+		int rc;
+
+		pipe_wait(&p->state[j], WALK_PIPE_FREE);
+		s = atomic_load(&p->state[j]);
+		if (s == WALK_PIPE_STOP)
+			return;
+		if (atomic_load(&p->rc) == 0) {
+			rc = out_encode(p->stream, p->buf[j], &p->dropped);
+			if (rc != 0)
+				atomic_store(&p->rc, rc);
+		}
+		pipe_set(&p->state[j], WALK_PIPE_FREE);
+	}
+}
+
+static int
+out_new(struct walk_out **o)
+{
+	*o = walk_realloc(NULL, sizeof **o);
+	if (!*o)
+		return -1;
+	(*o)->first = (*o)->n = (*o)->nedges = 0;
+	(*o)->strs = NULL;
+	(*o)->nstrs = (*o)->capstrs = 0;
+	return 0;
+}
+
+int
+walk_out_start(struct walker *w, struct fmt_stream *fs,
+	       const struct walk_helper *helper)
+{
+	struct walk_pipe *p = &w->pipe;
+
+	memset(p, 0, sizeof *p);
+	p->stream = fs;
+	if (out_new(&p->buf[0]) != 0)
+		return -1;
+	w->out = p->buf[0];
+	if (!helper || !helper->start || out_new(&p->buf[1]) != 0)
+		return 0;   /* encoded here, between objects */
+	p->helper = helper;
+	p->running = helper->start(helper->ctx, out_helper, p) == 0;
+	return 0;
+}
+
+/* Copies the walk's strings made since the last chunk into o. */
+static int
+out_stage_strings(struct walker *w, struct walk_out *o)
+{
+	size_t n = w->nstrs - w->pipe.strs_out;
+
+	o->nstrs = 0;
+	if (!n)
+		return 0;
+	if (walk_grow(&o->strs, &o->capstrs, n, sizeof *o->strs) != 0)
+		return -1;
+	memcpy(o->strs, w->strs + w->pipe.strs_out, n * sizeof *o->strs);
+	o->nstrs = n;
+	w->pipe.strs_out = w->nstrs;
+	return 0;
+}
+
+void
+walk_out_flush(struct walker *w)
+{
+	struct walk_pipe *p = &w->pipe;
+	struct walk_out *o = w->out;
+	uint32_t next = o->first + o->n;
+	int rc;
+
 	if (w->err || (!o->n && !o->nedges))
 		return;
-	walk_out_dedup(w);
-	c.nedges = o->nedges;
-	rc = fmt_stream_strings(w->stream, w->strs, (uint32_t)w->nstrs);
-	if (rc == 0)
-		rc = fmt_stream_chunk(w->stream, &c);
-	if (rc != 0) {
-		w->err = rc;
+	if (out_stage_strings(w, o) != 0) {
+		walk_fail(w);
 		return;
 	}
-	o->first += o->n;
+	if (!p->running) {
+		rc = out_encode(p->stream, o, &p->dropped);
+		if (rc != 0) {
+			w->err = rc;
+			return;
+		}
+	} else {
+		pipe_set(&p->state[p->cur], WALK_PIPE_FULL);
+		p->cur ^= 1;
+		pipe_wait(&p->state[p->cur], WALK_PIPE_FULL);
+		o = w->out = p->buf[p->cur];
+		rc = atomic_load(&p->rc);
+		if (rc != 0) {
+			w->err = rc;
+			return;
+		}
+	}
+	o->first = next;
 	o->n = o->nedges = 0;
 }
+
+void
+walk_out_end(struct walker *w)
+{
+	struct walk_pipe *p = &w->pipe;
+	int rc;
+
+	if (p->running) {
+		/* The chunk being filled is free: the helper finds the stop
+		 * there once it is through the one before. */
+		pipe_set(&p->state[p->cur], WALK_PIPE_STOP);
+		p->helper->join(p->helper->ctx);
+		p->running = 0;
+		rc = atomic_load(&p->rc);
+		if (rc != 0 && !w->err)
+			w->err = rc;
+	}
+	w->nedges -= p->dropped;
+	p->dropped = 0;
+}
+
+void
+walk_out_free(struct walker *w)
+{
+	struct walk_pipe *p = &w->pipe;
+
+	if (p->running)
+		walk_out_end(w);
+	for (int i = 0; i < 2; i++) {
+		if (p->buf[i])
+			walk_free(p->buf[i]->strs);
+		walk_free(p->buf[i]);
+		p->buf[i] = NULL;
+	}
+	w->out = NULL;
+}
+
 void
 walk_out_object(struct walker *w, uint32_t slot, uint32_t type,
 		uint64_t size, uint32_t refcnt, uint32_t label, uint8_t flags)

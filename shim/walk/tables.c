@@ -158,6 +158,7 @@ walk_table_bits(size_t want)
 		bits++;
 	return bits;
 }
+
 int
 walk_map_init(struct walk_map *m, size_t want)
 {
@@ -177,12 +178,14 @@ walk_map_init(struct walk_map *m, size_t want)
 	m->shift = 64 - bits;
 	return 0;
 }
+
 void
 walk_map_free(struct walk_map *m)
 {
 	walk_free(m->ents);
 	memset(m, 0, sizeof *m);
 }
+
 int
 walk_map_rehash(struct walk_map *m, size_t want)
 {
@@ -205,6 +208,7 @@ walk_map_rehash(struct walk_map *m, size_t want)
 	*m = nm;
 	return 0;
 }
+
 int
 walk_seen_init(struct walk_seen *s, size_t want)
 {
@@ -223,6 +227,7 @@ walk_seen_init(struct walk_seen *s, size_t want)
 	s->nwin = 1;
 	return 0;
 }
+
 void
 walk_seen_free(struct walk_seen *s)
 {
@@ -230,6 +235,7 @@ walk_seen_free(struct walk_seen *s)
 	walk_map_free(&s->wide);
 	memset(s, 0, sizeof *s);
 }
+
 int
 walk_seen_widen(struct walk_seen *s)
 {
@@ -255,6 +261,7 @@ walk_seen_widen(struct walk_seen *s)
 	s->wide = m;
 	return 0;
 }
+
 int
 walk_seen_rehash(struct walk_seen *s, size_t want)
 {

@@ -284,7 +284,7 @@ walk_free_walker(struct walker *w)
 	walk_free(w->f_estart); walk_free(w->f_type); walk_free(w->f_label);
 	walk_free(w->f_edst); walk_free(w->f_ename); walk_free(w->f_flags);
 	walk_free(w->f_types);
-	walk_free(w->out);
+	walk_out_free(w);
 	walk_free(w);
 }
 
@@ -495,12 +495,9 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	if (w && opts->stream) {
 		w->graph = 1;
 		w->stream = opts->stream;
-		w->out = walk_realloc(NULL, sizeof *w->out);
-		if (!w->out) {
+		if (walk_out_start(w, opts->stream, opts->helper) != 0) {
 			walk_free_walker(w);
 			w = NULL;
-		} else {
-			w->out->first = w->out->n = w->out->nedges = 0;
 		}
 	}
 	if (!w) {
@@ -522,6 +519,8 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 		walk_drain(w);
 	if (rc == 0 && w->stream)
 		walk_out_flush(w);   /* the last chunk */
+	if (w->stream)
+		walk_out_end(w);
 
 	walk_gc_on(gc_was);
 	py.PyErr_Restore(et, ev, etb);

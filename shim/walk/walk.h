@@ -15,6 +15,19 @@
 
 #include "format/dump.h"   /* struct fmt_dump */
 
+/*
+ * A second thread for a streamed walk's encoder (walk_opts.helper): start
+ * runs fn(arg) on a new thread and returns 0, or -1 if it cannot (the walk
+ * then encodes on its own thread, as without a helper); join waits until
+ * fn has returned.  The walk calls each at most once, start before join.
+ * fn blocks no signal and calls no Python; it compresses and writes.
+ */
+struct walk_helper {
+	int (*start)(void *ctx, void (*fn)(void *), void *arg);
+	void (*join)(void *ctx);
+	void *ctx;
+};
+
 struct walk_opts {
 	int graph;              /* 1: objects, edges, roots; 0: summary only */
 	uint32_t strings;       /* store first N chars of str/bytes (0: none) */
@@ -29,6 +42,9 @@ struct walk_opts {
 	 * string contents by slot) and walk_finish has nothing to do.  Its
 	 * storage is a summary walk's: walk_prepare(0, ...). */
 	struct fmt_stream *stream;
+	/* With stream: where chunks are encoded while the walk goes on (NULL:
+	 * by the walk itself, between objects). */
+	const struct walk_helper *helper;
 };
 
 struct walk_stats {

@@ -136,6 +136,26 @@ struct walk_out {
 	uint32_t row_start[WALK_OUT_EDGES + 1], row_src[WALK_OUT_EDGES];
 	struct fmt_edgekey key[WALK_OUT_EDGES];
 	uint8_t drop[WALK_OUT_EDGES];
+	/* The strings made since the chunk before: sent ahead of this one
+	 * (its labels and edge names may use them).  A copy, because the
+	 * walk's own table may move while a helper encodes. */
+	struct fmt_str *strs;
+	size_t nstrs, capstrs;
+};
+
+/* Two chunks: one filled by the walk while a helper thread encodes the
+ * other (stream.c).  Without a helper only buf[0] is used, in turn. */
+enum { WALK_PIPE_FREE, WALK_PIPE_FULL, WALK_PIPE_STOP };
+struct walk_pipe {
+	struct walk_out *buf[2];
+	_Atomic uint32_t state[2];   /* WALK_PIPE_*; futex words */
+	_Atomic int rc;              /* the encoder's first failure */
+	uint64_t dropped;            /* repeated edges merged away */
+	size_t strs_out;             /* walk strings staged so far */
+	int cur;                     /* the chunk the walk fills */
+	int running;                 /* a helper is encoding */
+	struct fmt_stream *stream;
+	const struct walk_helper *helper;
 };
 
 struct walker {
@@ -181,7 +201,8 @@ struct walker {
 	/* Streaming (opts->stream): objects and edges leave in chunks as
 	 * they are found; none of the columns above but addr exist. */
 	struct fmt_stream *stream;
-	struct walk_out *out;
+	struct walk_out *out;     /* pipe.buf[pipe.cur] */
+	struct walk_pipe pipe;
 
 	/* Strings: ids in strs, bytes in chunks, content hash -> id. */
 	struct fmt_str *strs;
@@ -325,6 +346,20 @@ int walk_gc_objects(struct walker *w);
 /* Sends the chunk: the strings made since the last one first (its labels
  * and edge names may use them), then its objects and edges. */
 void walk_out_flush(struct walker *w);
+
+/* Sets up the chunks of a streamed walk into fs, and starts the helper if
+ * there is one (if it cannot start, chunks are encoded by the walk).
+ * 0, or -1 out of memory. */
+int walk_out_start(struct walker *w, struct fmt_stream *fs,
+		   const struct walk_helper *helper);
+
+/* After the last walk_out_flush: waits for the helper to encode what it
+ * was given and joins it; w->err gets its failure, w->nedges the edges
+ * merged away. */
+void walk_out_end(struct walker *w);
+
+/* Releases the chunks (joining a helper still running). */
+void walk_out_free(struct walker *w);
 
 /* Streams the record of slot (type WALK_SKIPPED: left out). */
 void walk_out_object(struct walker *w, uint32_t slot, uint32_t type,

@@ -934,6 +934,39 @@ print("done")
                              "b'write:ENOPE'))", d, MUPPY_AT_EXIT=0)
                 self.assertEqual(bad.stdout, "-1\n")
 
+    def test_streamed_with_and_without_a_helper(self):
+        # A streamed dump is compressed and written on a helper thread
+        # while the walk goes on; when none can start (helper:EAGAIN) the
+        # walk encodes on its own.  Either way: complete, valid dumps, the
+        # app's output untouched, and a write that fails on the helper is
+        # reported, and cleaned up, as any other.
+        tool = os.environ.get("MUPPY_BIN")
+        for label, python, d in self.each_python():
+            with self.subTest(python=label):
+                for spec in ("", "helper:EAGAIN"):
+                    sub = os.path.join(d, "ok" + re.sub(r"\W", "_", spec))
+                    os.mkdir(sub)
+                    r = run_py(python, self.INJECT, sub, args=[spec],
+                               MUPPY_STREAM="1", MUPPY_AT_EXIT=0)
+                    self.assertEqual((r.returncode, r.stdout, r.stderr),
+                                     (0, "done\n", ""), spec)
+                    found = dumps(sub)
+                    self.assertEqual(len(found), 2, (spec, os.listdir(sub)))
+                    for path in found.values():
+                        read_dump(path)   # raises if it is not whole
+                        if tool:   # the reader's every cross-check too
+                            subprocess.run([tool, "info", path], check=True,
+                                           stdout=subprocess.DEVNULL)
+                for spec in ("write:ENOSPC", "helper:EAGAIN,write:ENOSPC"):
+                    sub = os.path.join(d, re.sub(r"\W", "_", spec))
+                    os.mkdir(sub)
+                    r = run_py(python, self.INJECT, sub, args=[spec],
+                               MUPPY_STREAM="1", MUPPY_AT_EXIT=0)
+                    self.assert_one_warning(
+                        r, r"^muppy: pid \d+: dump to .* not written: "
+                        r"write: No space left")
+                    self.assertEqual(os.listdir(sub), [], spec)
+
     def test_recovers_after_failure(self):
         app = WAIT_FOR + """
 import ctypes, signal

@@ -1727,6 +1727,43 @@ TEST(FormatStream, ProgressCountsEveryPass) {
 	fmt_dump_free(&d);
 }
 
+// fmt_stream_more_strings: the same bytes as fmt_stream_strings, given
+// only the strings not yet sent (the shim's helper thread has no more).
+TEST(FormatStream, MoreStringsContinuesWhereStringsLeftOff) {
+	auto sink = [](void *c, const void *p, size_t len) {
+		static_cast<std::string *>(c)->append((const char *)p, len);
+		return 0;
+	};
+	struct fmt_str strs[] = {{"", 0}, {"a", 1}, {"bc", 2}, {"d", 1}};
+	fmt_dump tail{};
+	tail.nstrings = 4;
+	tail.strings = strs;
+	std::string a, b;
+	fmt_stream *st;
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &a), 0);
+	ASSERT_EQ(fmt_stream_strings(st, strs, 2), 0);
+	ASSERT_EQ(fmt_stream_strings(st, strs, 4), 0);
+	ASSERT_EQ(fmt_stream_end(st, &tail), 0);
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &b), 0);
+	ASSERT_EQ(fmt_stream_more_strings(st, strs, 2), 0);
+	ASSERT_EQ(fmt_stream_more_strings(st, nullptr, 0), 0);   // nothing
+	ASSERT_EQ(fmt_stream_more_strings(st, strs + 2, 2), 0);
+	ASSERT_EQ(fmt_stream_end(st, &tail), 0);
+	EXPECT_EQ(a, b);
+	Read r(b);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	EXPECT_EQ(r.d.nstrings, 4u);
+	EXPECT_EQ(S(r.d, 2), "bc");
+	// The first string must be "", and n strings need somewhere to be.
+	std::string c;
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &c), 0);
+	EXPECT_EQ(fmt_stream_more_strings(st, strs + 1, 1), MUPPY_EINVAL);
+	fmt_stream_abort(st);
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &c), 0);
+	EXPECT_EQ(fmt_stream_more_strings(st, nullptr, 3), MUPPY_EINVAL);
+	fmt_stream_abort(st);
+}
+
 TEST(FormatStream, WriterRefusesOutOfOrderChunksAndBadTails) {
 	std::string f;
 	auto sink = [](void *c, const void *p, size_t len) {

@@ -607,26 +607,27 @@ def check_wide_table(d_narrow):
           not differ, "%d differ" % len(differ))
 
 
-def check_stream(d_whole):
+def check_stream(d_whole, graph=2, label="streamed"):
     """The shim's walk (format 1.1): objects and edges streamed in chunks
     as they are found, ordered by the reader: the same dump as the walk
-    that holds everything, down to roots and string contents."""
-    rc, d = walk(graph=2, strings=5)
-    check("streamed walk", rc == 0, str(rc))
+    that holds everything, down to roots and string contents.  graph=3:
+    chunks encoded on a helper thread while the walk goes on."""
+    rc, d = walk(graph=graph, strings=5)
+    check("%s walk" % label, rc == 0, str(rc))
     if rc != 0:
         return
-    check("streamed: every address once",
+    check(label + ": every address once",
           len(d.by_addr) == len(d.objs), "%d addresses, %d objects" % (
               len(d.by_addr), len(d.objs)))
     foo = d.summary.get(pympler_name(Foo), (0, 0))[0]
-    check("streamed: 12345 instances of Foo", foo == 12345, str(foo))
+    check(label + ": 12345 instances of Foo", foo == 12345, str(foo))
     keys = {v for a, k, v in d.out(registry) if k == KIND_KEY}
-    check("streamed: registry's 1000 named values", keys == set(registry),
+    check(label + ": registry's 1000 named values", keys == set(registry),
           "%d names" % len(keys))
     def roots(dump):
         return {(dump.objs[o][0], k, n) for o, k, n in dump.roots}
     want, got = roots(d_whole), roots(d)
-    check("streamed: the roots of the whole walk (%d)" % len(want),
+    check(label + ": the roots of the whole walk (%d)" % len(want),
           want and want == got, "%d missing, %d extra" % (
               len(want - got), len(got - want)))
     def facts(dump, o):   # type, size, flags, label, edges (not refcnt)
@@ -636,14 +637,14 @@ def check_stream(d_whole):
     sample = foos[:200] + held_gc[:200] + [registry, bus_obj, closure_fn]
     differ = [o for o in sample
               if not facts(d, o) or facts(d, o) != facts(d_whole, o)]
-    check("streamed: %d objects and their edges as in the whole walk" %
+    check(label + ": %d objects and their edges as in the whole walk" %
           len(sample), not differ, "%d differ" % len(differ))
     got = d.strdata.get(d.by_addr.get(id(unicode_str)))
-    check("streamed: str contents by object",
+    check(label + ": str contents by object",
           got == unicode_str[:5].encode(), repr(got))
-    failures = [walk(graph=2, fail_after=k, parse=False)[0]
+    failures = [walk(graph=graph, fail_after=k, parse=False)[0]
                 for k in (1, 5, 20, 100)]
-    check("streamed: allocation failures return MUPPY_ENOMEM",
+    check(label + ": allocation failures return MUPPY_ENOMEM",
           set(failures) <= {-1, 0} and -1 in failures, str(failures))
 
 
@@ -726,6 +727,7 @@ def main():
             check_referents(d)
             check_wide_table(d)
             check_stream(d)
+            check_stream(d, 3, "streamed, helper thread")
         del d   # the parsed dump is large: keep it out of later walks
         check_strings(t)
         check_summary_mode()

@@ -18,6 +18,7 @@
  * Fields are tab-separated; names have \, tab and newline escaped.  It is
  * not part of libmuppy.so and exports walk_test_* only.
  */
+#include <pthread.h>  /* pthread_create, pthread_join */
 #include <stdio.h>    /* fopen, fprintf */
 #include <stdlib.h>   /* malloc, free */
 #include <string.h>   /* memcpy */
@@ -167,6 +168,38 @@ write_file(const char *path, const struct fmt_dump *d,
 	return fclose(f) == 0 ? 0 : 103;
 }
 
+/* A plain pthread as the stream's helper (the shim's own is helper.c). */
+struct driver_helper {
+	pthread_t t;
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *
+driver_helper_main(void *arg)
+{
+	struct driver_helper *h = arg;
+
+	h->fn(h->arg);
+	return NULL;
+}
+
+static int
+driver_helper_start(void *ctx, void (*fn)(void *), void *arg)
+{
+	struct driver_helper *h = ctx;
+
+	h->fn = fn;
+	h->arg = arg;
+	return pthread_create(&h->t, NULL, driver_helper_main, h) ? -1 : 0;
+}
+
+static void
+driver_helper_join(void *ctx)
+{
+	pthread_join(((struct driver_helper *)ctx)->t, NULL);
+}
+
 /*
  * The shim's way (format 1.1): a graph walk streamed into mb as it goes,
  * then read back, which orders it.  Returns walk_heap's code, or 100 +
@@ -206,7 +239,8 @@ walk_streamed(struct walk_opts *opts, struct membuf *mb, struct fmt_dump *d,
 /*
  * Walks (GIL held by the ctypes.PyDLL caller) and writes the text form to
  * path (NULL: no output).  graph: 0 summary, 1 graph, 2 graph streamed as
- * the shim streams it (the text is then the dump read back).  exclude: n
+ * the shim streams it (the text is then the dump read back), 3 the same
+ * with the chunks encoded on a helper thread.  exclude: n
  * addresses.  fail_after > 0 makes the fail_after-th allocation fail.
  * Returns walk_heap's/walk_finish's code, or 100 + fmt error if the dump
  * does not round-trip.
@@ -227,8 +261,13 @@ walk_test_dump(const char *path, int graph, unsigned strings,
 
 	walk_test_fail_after = fail_after;
 	t0 = muppy_now_ns(CLOCK_MONOTONIC);
-	if (graph == 2) {
+	if (graph == 2 || graph == 3) {
+		struct driver_helper dh;
+		struct walk_helper h = { driver_helper_start,
+					 driver_helper_join, &dh };
+
 		opts.graph = 1;
+		opts.helper = graph == 3 ? &h : NULL;
 		rc = walk_streamed(&opts, &mb, &back, &st);
 		walk_test_fail_after = 0;
 		t1 = t2 = muppy_now_ns(CLOCK_MONOTONIC);
