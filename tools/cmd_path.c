@@ -108,15 +108,18 @@ static int64_t
 other_referrers(const struct graph *g, const struct graph_paths *p,
 		uint32_t target, uint64_t max, struct cand **out)
 {
-	uint64_t b = g->rev_start[target], e = g->rev_start[target + 1];
-	struct cand *c = malloc((e - b + 1) * sizeof *c);
+	uint32_t *refs;
+	int64_t nr = graph_referrers(g, target, &refs);
+	struct cand *c = nr < 0 ? NULL : malloc(((size_t)nr + 1) * sizeof *c);
 	uint64_t n = 0;
 
-	if (!c)
+	if (!c) {
+		free(refs);
 		return -1;
-	for (uint64_t k = b; k < e; k++) {
-		uint32_t r = g->rev_src[k];
-		if ((k > b && g->rev_src[k - 1] == r) ||
+	}
+	for (int64_t k = 0; k < nr; k++) {
+		uint32_t r = refs[k];
+		if ((k > 0 && refs[k - 1] == r) ||
 		    r == p->parent[target] || r == target ||
 		    p->parent[r] == GRAPH_NONE)
 			continue;
@@ -124,6 +127,7 @@ other_referrers(const struct graph *g, const struct graph_paths *p,
 		c[n].depth = depth_of(p, r);
 		n++;
 	}
+	free(refs);
 	qsort(c, n, sizeof *c, cand_cmp);
 	*out = c;
 	return (int64_t)(n < max ? n : max);
@@ -396,5 +400,6 @@ cmd_path(int argc, char **argv)
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	return graph_run(a.file, run, &a);
+	/* Paths need the referrers of the target only: no reverse index. */
+	return graph_run_with(a.file, 0, run, &a);
 }

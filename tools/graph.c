@@ -36,9 +36,9 @@ check_dump(const struct fmt_dump *d)
 	return 0;
 }
 
-/* Counting sort of the edges by destination (design note 2). */
+/* rev_start[i]: where i's referrers start, as if rev_src were built. */
 static void
-fill_reverse(struct graph *g)
+count_referrers(struct graph *g)
 {
 	const struct fmt_dump *d = g->d;
 	uint32_t *pos = g->rev_start;
@@ -47,6 +47,16 @@ fill_reverse(struct graph *g)
 		pos[d->edge_dst[e] + 1]++;
 	for (uint32_t i = 0; i < g->n; i++)
 		pos[i + 1] += pos[i];
+}
+
+/* Counting sort of the edges by destination (design note 2), after
+ * count_referrers. */
+static void
+fill_reverse(struct graph *g)
+{
+	const struct fmt_dump *d = g->d;
+	uint32_t *pos = g->rev_start;
+
 	/* pos[i] is where i's referrers start; fill with pos[dst]++, which
 	 * leaves pos[i] at the start of i + 1. */
 	for (uint32_t s = 0; s < g->n; s++)
@@ -56,6 +66,27 @@ fill_reverse(struct graph *g)
 	for (uint32_t i = g->n; i > 0; i--)
 		pos[i] = pos[i - 1];
 	pos[0] = 0;
+}
+
+int64_t
+graph_referrers(const struct graph *g, uint32_t i, uint32_t **out)
+{
+	const struct fmt_dump *d = g->d;
+	uint64_t n = graph_indegree(g, i), k = 0;
+	uint32_t *r = malloc((n + 1) * sizeof *r);
+
+	*out = r;
+	if (!r)
+		return -1;
+	if (g->rev_src) {
+		memcpy(r, g->rev_src + g->rev_start[i], n * sizeof *r);
+		return (int64_t)n;
+	}
+	for (uint32_t s = 0; s < g->n && k < n; s++)
+		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
+			if (d->edge_dst[e] == i)
+				r[k++] = s;
+	return (int64_t)k;
 }
 
 static const struct fmt_dump *sort_roots_dump;
@@ -91,6 +122,12 @@ fill_flags(struct graph *g)
 int
 graph_build(struct graph *g, const struct fmt_dump *d)
 {
+	return graph_build_with(g, d, GRAPH_BUILD_REFERRERS);
+}
+
+int
+graph_build_with(struct graph *g, const struct fmt_dump *d, unsigned what)
+{
 	int rc;
 
 	memset(g, 0, sizeof *g);
@@ -100,12 +137,19 @@ graph_build(struct graph *g, const struct fmt_dump *d)
 	g->d = d;
 	g->n = (uint32_t)d->nobjects;
 	g->rev_start = calloc((size_t)g->n + 1, sizeof *g->rev_start);
-	g->rev_src = malloc((d->nedges ? d->nedges : 1) * sizeof *g->rev_src);
+	if (what & GRAPH_BUILD_REFERRERS) {
+		g->rev_src = malloc((d->nedges ? d->nedges : 1) *
+				    sizeof *g->rev_src);
+		if (!g->rev_src)
+			goto fail;
+	}
 	g->flags = calloc((size_t)g->n + 1, 1);
 	g->root_by_obj = malloc((d->nroots + 1u) * sizeof *g->root_by_obj);
-	if (!g->rev_start || !g->rev_src || !g->flags || !g->root_by_obj)
+	if (!g->rev_start || !g->flags || !g->root_by_obj)
 		goto fail;
-	fill_reverse(g);
+	count_referrers(g);
+	if (g->rev_src)
+		fill_reverse(g);
 	fill_flags(g);
 	g->nroots = d->nroots;
 	for (uint32_t r = 0; r < d->nroots; r++)
@@ -801,11 +845,18 @@ graph_read_degrees(const char *path, struct fmt_dump *d)
 int
 graph_open(const char *path, struct fmt_dump *d, struct graph *g)
 {
+	return graph_open_with(path, GRAPH_BUILD_REFERRERS, d, g);
+}
+
+int
+graph_open_with(const char *path, unsigned what, struct fmt_dump *d,
+		struct graph *g)
+{
 	int rc = graph_read_dump(path, d);
 
 	if (rc)
 		return rc;
-	rc = graph_build(g, d);
+	rc = graph_build_with(g, d, what);
 	if (rc == 0)
 		return 0;
 	fmt_dump_free(d);
@@ -819,9 +870,16 @@ graph_open(const char *path, struct fmt_dump *d, struct graph *g)
 int
 graph_run(const char *path, graph_analysis_fn fn, const void *args)
 {
+	return graph_run_with(path, GRAPH_BUILD_REFERRERS, fn, args);
+}
+
+int
+graph_run_with(const char *path, unsigned what, graph_analysis_fn fn,
+	       const void *args)
+{
 	struct fmt_dump d;
 	struct graph g;
-	int rc = graph_open(path, &d, &g);
+	int rc = graph_open_with(path, what, &d, &g);
 
 	if (rc)
 		return rc;

@@ -13,7 +13,9 @@
  *   1. Everything here is linear in objects + edges and allocates a fixed
  *      number of flat arrays, never one block per object: the reverse index
  *      is a CSR built by counting sort (8 bytes per object + 4 per edge),
- *      shortest paths add 12 bytes per object.  Object indices are uint32
+ *      shortest paths add 12 bytes per object; an analysis that needs
+ *      only in-degrees (`path`) leaves the 4 bytes per edge out
+ *      (graph_build_with).  Object indices are uint32
  *      (graph_build refuses dumps of 2**32 - 2 objects or more).
  *   2. Referrers of an object come in ascending referrer index (= address)
  *      order, a referrer holding the object twice (a list [x, x]) twice in
@@ -66,12 +68,21 @@ struct graph {
 	uint32_t *root_by_obj;     /* indices into d->roots */
 };
 
+/* What graph_build_with builds beyond in-degrees, flags and roots. */
+#define GRAPH_BUILD_REFERRERS 0x1u  /* rev_src: who refers to each object */
+
 /*
  * Builds the indexes of d into *g (zeroed first).  Returns 0; MUPPY_EINVAL
  * if d has no graph, too many objects, or an edge or root naming an object
  * out of range (g then empty); MUPPY_ENOMEM.  d is only read.
+ * graph_build builds everything; graph_build_with(g, d, 0) leaves rev_src
+ * NULL (rev_start still counts each object's referrers), 4 bytes per edge
+ * less for an analysis that asks for the referrers of a few objects only
+ * (graph_referrers scans the edges for them).
  */
 int graph_build(struct graph *g, const struct fmt_dump *d);
+int graph_build_with(struct graph *g, const struct fmt_dump *d,
+		     unsigned what);
 
 /* Releases g's arrays and zeroes it.  NULL is a no-op. */
 void graph_free(struct graph *g);
@@ -82,6 +93,14 @@ graph_indegree(const struct graph *g, uint32_t i)
 {
 	return g->rev_start[i + 1] - g->rev_start[i];
 }
+
+/*
+ * The referrers of object i, in ascending index order with repeats (as in
+ * rev_src, design note 2), into *out (malloc'd, the caller frees; at least
+ * one element allocated).  From rev_src when it was built, else by one
+ * pass over every edge.  Returns how many, or -1 when out of memory.
+ */
+int64_t graph_referrers(const struct graph *g, uint32_t i, uint32_t **out);
 
 /* The d->roots entry for object i, or -1 if i is no dump root (the first
  * entry if it is listed twice).  O(log roots). */
@@ -123,7 +142,8 @@ struct graph_hop {
 int64_t graph_chain(const struct graph *g, const struct graph_paths *p,
 		    uint32_t target, struct graph_hop **hops, size_t *cap);
 
-/* Scratch space for graph_chain_from, reused across searches. */
+/* Scratch space for graph_chain_from, reused across searches.  The
+ * backward searches need rev_src (GRAPH_BUILD_REFERRERS). */
 struct graph_search {
 	uint32_t *toward;    /* per object: the referent it was reached from */
 	uint32_t *stamp;     /* per object: the search that visited it */
@@ -240,6 +260,8 @@ int graph_read_degrees(const char *path, struct fmt_dump *d);
  * the exit status (nothing left to free).
  */
 int graph_open(const char *path, struct fmt_dump *d, struct graph *g);
+int graph_open_with(const char *path, unsigned what, struct fmt_dump *d,
+		    struct graph *g);
 
 /*
  * The analyses' one prologue and epilogue: graph_open(path), fn on the
@@ -248,6 +270,9 @@ int graph_open(const char *path, struct fmt_dump *d, struct graph *g);
  */
 typedef int (*graph_analysis_fn)(const struct graph *g, const void *args);
 int graph_run(const char *path, graph_analysis_fn fn, const void *args);
+/* As graph_run, the graph built with graph_build_with(what). */
+int graph_run_with(const char *path, unsigned what, graph_analysis_fn fn,
+		   const void *args);
 
 /*
  * Resolves a TARGET operand of `tree`/`path` in d: an address that must
