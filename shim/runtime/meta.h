@@ -43,6 +43,8 @@ struct shim_facts {
 	struct walk_stats stats;
 	const char *snapshot;     /* "inline" or "fork": what happened */
 	int stream;               /* graph streamed as walked (format 1.1) */
+	size_t expect_objects;    /* fork: the parent's estimate of the */
+	size_t expect_edges;      /* heap, the child's storage size */
 };
 
 /* The dump to write: base plus META (base stays the caller's and must

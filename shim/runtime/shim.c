@@ -439,12 +439,13 @@ out:
 
 /* The GIL-held half; prep (may be NULL) is taken (walk_heap).  A stream
  * is compressed and written on a helper thread as the walk goes (bare:
- * the snapshot child's kind, helper.h).  Returns 0 with *res filled, or
- * -errno. */
+ * the snapshot child's kind, helper.h), which reads warm ahead (NULL:
+ * nothing; walk.h).  Returns 0 with *res filled, or -errno. */
 static int
 shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 		   const struct shim_target *t, struct walk_prep *prep,
-		   struct shim_stream *st, int bare)
+		   struct shim_stream *st, int bare,
+		   const struct walk_warm *warm)
 {
 	struct shim_helper helper;
 	struct walk_opts opts = {
@@ -453,6 +454,7 @@ shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 		.exclude = shim.py_fns,
 		.nexclude = SHIM_NFN,
 		.helper = &helper.h,
+		.warm = warm,
 	};
 	int rc;
 
@@ -490,6 +492,10 @@ shim_snapshot_walk(struct walk_result *res, struct shim_facts *f,
 }
 
 /* snapfork_child_fn: the whole snapshot, in the forked child. */
+/* A child whose parent could not estimate the heap starts from this many
+ * objects (its tables grow as they must). */
+#define SHIM_CHILD_OBJECTS ((size_t)1 << 16)
+
 static int
 shim_fork_child(void *ctx)
 {
@@ -497,7 +503,9 @@ shim_fork_child(void *ctx)
 	struct shim_target t = { NULL, NULL, 0, 0 };
 	struct walk_result res;
 	struct shim_stream st;
-	int die = shim_sys_injected(SHIM_FAIL_CHILD);
+	struct walk_warm warm;
+	struct walk_prep *prep;
+	int rc, die = shim_sys_injected(SHIM_FAIL_CHILD);
 
 	if (die > 0 && die < 65) {   /* test hook: a crashing child */
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -505,8 +513,17 @@ shim_fork_child(void *ctx)
 		sig_sys_sigaction(die, &dfl, NULL);
 		raise(die);
 	}
-
-	if (shim_snapshot_walk(&res, f, &t, NULL, &st, 1) != 0)
+	/* Listed first, before the child maps anything of its own (maps.h):
+	 * what the helper reads ahead of the walk (walk.c design note 10). */
+	(void)walk_warm_read(&warm);
+	/* Sized by the parent's estimate: the child asks nothing of Python
+	 * (walk_expect would call sys.getallocatedblocks). */
+	prep = walk_prepare(f->graph && !f->stream, f->expect_objects
+			    ? f->expect_objects : SHIM_CHILD_OBJECTS,
+			    f->expect_edges, 0);
+	rc = shim_snapshot_walk(&res, f, &t, prep, &st, 1, &warm);
+	walk_warm_free(&warm);
+	if (rc != 0)
 		return 1;
 	f->gil_ns = snapfork_parent_pause_ns();
 	return shim_snapshot_write(&res, f, &t, &st) != 0;
@@ -639,6 +656,8 @@ shim_job_run(void *arg)
 	if (j->fork_mode) {
 		/* Sized here, in the GIL hold the fork needs anyway. */
 		j->objects = walk_expect(&j->edges);
+		j->f->expect_objects = j->objects;
+		j->f->expect_edges = j->edges;
 		if (shim_snapshot_plan(j, j->t) != 0) {
 			j->rc = -ENOMEM;   /* no room for it: said */
 			return;
@@ -651,7 +670,8 @@ shim_job_run(void *arg)
 		j->f->snapshot = "inline";   /* fork failed (reported) */
 	}
 	t0 = muppy_now_ns(CLOCK_MONOTONIC);
-	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep, &j->st, 0);
+	j->rc = shim_snapshot_walk(&j->res, j->f, j->t, j->prep, &j->st, 0,
+				   NULL);
 	j->prep = NULL;
 	j->f->gil_ns = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 }
@@ -684,7 +704,7 @@ shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
 		ts = py.PyEval_SaveThread();
 	/* A streamed walk keeps no columns: a summary walk's storage. */
 	prep = walk_prepare(j->f->graph && !j->f->stream, j->objects,
-			    j->edges);
+			    j->edges, 1);
 	if (have_gil)
 		py.PyEval_RestoreThread(ts);
 	return prep;

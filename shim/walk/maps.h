@@ -36,4 +36,29 @@ int walk_readable(struct walk_ranges *r, const void *p, size_t len);
 /* Releases the table and zeroes r. */
 void walk_ranges_free(struct walk_ranges *r);
 
+/*
+ * The memory a snapshot child reads ahead of its walk (walk.c design note
+ * 10): the private anonymous readable mappings of the process (pymalloc's
+ * arenas, the malloc heap, anonymous mmaps; never a file, a device or
+ * shared memory, whose reads can fault or have side effects), listed when
+ * the child starts, before it maps anything of its own, so every range is
+ * the parent's and stays mapped for the child's life.  At most
+ * WALK_WARM_MAX ranges (the rest is left out); the storage is one mapping
+ * of its own, cut out of the list.
+ */
+#define WALK_WARM_MAX 4096
+
+struct walk_warm {
+	uint64_t *lo, *hi;        /* [lo[i], hi[i]), ascending */
+	size_t n;
+	size_t page;              /* the page size */
+};
+
+/* Lists the ranges into *w (zeroed first).  Returns 0, or -1 (nothing
+ * listed: /proc/self/maps unreadable or no memory). */
+int walk_warm_read(struct walk_warm *w);
+
+/* Releases w's storage and zeroes it.  NULL is a no-op. */
+void walk_warm_free(struct walk_warm *w);
+
 #endif

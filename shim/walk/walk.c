@@ -72,6 +72,18 @@
  *      and roots dropped by walk_finish, counted in walk_stats.skipped
  *      (META `skipped`).  A skipped object can hide what only it holds;
  *      a crash would hide the whole program.
+ *   9. (walk_hint_*) The sizes of the last walk size the next one's
+ *      storage; a first walk asks walk_expect.
+ *  10. A snapshot child's first read of each page is slow on some hosts:
+ *      on a shadow-paging hypervisor (PVM: this project's CI machines)
+ *      every page of the parent costs the child ~4.5 us the first time
+ *      it reads it, in every thread of the child at once, against ~20 ns
+ *      on bare metal; half a fork walk's time was that.  So the helper,
+ *      while it has no chunk to encode, reads one byte of every resident
+ *      page of the parent's anonymous memory (walk_opts.warm, maps.h's
+ *      list) ahead of the walk, a block of pages between looks at the
+ *      chunk queue, and stops when the walk ends.  Pages it reads the
+ *      walk then finds ready; where the two meet, a page is read twice.
  *
  * The files: walker.h lists which part of the walk each owns (walk.c:
  * discovery, the edge batches and the life cycle).
@@ -409,11 +421,11 @@ walk_expect(size_t *edges)
 }
 
 struct walk_prep *
-walk_prepare(int graph, size_t objects, size_t edges)
+walk_prepare(int graph, size_t objects, size_t edges, int prefault)
 {
 	if (!objects)
 		return NULL;
-	return (struct walk_prep *)walk_new(graph, objects, edges, 1);
+	return (struct walk_prep *)walk_new(graph, objects, edges, prefault);
 }
 
 void
@@ -495,7 +507,8 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	if (w && opts->stream) {
 		w->graph = 1;
 		w->stream = opts->stream;
-		if (walk_out_start(w, opts->stream, opts->helper) != 0) {
+		if (walk_out_start(w, opts->stream, opts->helper,
+				   opts->warm) != 0) {
 			walk_free_walker(w);
 			w = NULL;
 		}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "format/dump.h"   /* struct fmt_dump */
+#include "shim/walk/maps.h" /* struct walk_warm */
 
 /*
  * A second thread for a streamed walk's encoder (walk_opts.helper): start
@@ -45,6 +46,10 @@ struct walk_opts {
 	/* With stream: where chunks are encoded while the walk goes on (NULL:
 	 * by the walk itself, between objects). */
 	const struct walk_helper *helper;
+	/* With a helper: memory it reads ahead of the walk while it has no
+	 * chunk to encode (walk.c design note 10; a snapshot child's), or
+	 * NULL.  Must stay mapped until walk_heap returns. */
+	const struct walk_warm *warm;
 };
 
 struct walk_stats {
@@ -80,13 +85,15 @@ size_t walk_expect(size_t *edges);
 
 /*
  * Allocates the walk's arrays for about objects objects and edges edges
- * (0: 2.5 per object) and faults their pages in: about 100 bytes per object
- * of page faults that walk_heap would otherwise take with the GIL held.
- * Needs no GIL (call it with the GIL released).  Returns NULL when objects
+ * (0: 2.5 per object) and, if prefault, faults their pages in: about 100
+ * bytes per object of page faults that walk_heap would otherwise take with
+ * the GIL held (a snapshot child, which holds no GIL, leaves them to the
+ * walk: they come as the tables fill).  Needs no GIL (call it with the GIL released).  Returns NULL when objects
  * is 0 or memory is short: walk_heap then allocates as it goes.  Owned by
  * the caller until passed to walk_heap; walk_prep_free(NULL) is a no-op.
  */
-struct walk_prep *walk_prepare(int graph, size_t objects, size_t edges);
+struct walk_prep *walk_prepare(int graph, size_t objects, size_t edges,
+			       int prefault);
 void walk_prep_free(struct walk_prep *prep);
 
 /*

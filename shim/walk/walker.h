@@ -156,6 +156,9 @@ struct walk_pipe {
 	int running;                 /* a helper is encoding */
 	struct fmt_stream *stream;
 	const struct walk_helper *helper;
+	const struct walk_warm *warm;   /* helper's read-ahead (note 10) */
+	size_t warm_i;               /* range being read ahead */
+	uint64_t warm_at;            /* next address in it */
 };
 
 struct walker {
@@ -348,10 +351,12 @@ int walk_gc_objects(struct walker *w);
 void walk_out_flush(struct walker *w);
 
 /* Sets up the chunks of a streamed walk into fs, and starts the helper if
- * there is one (if it cannot start, chunks are encoded by the walk).
+ * there is one (if it cannot start, chunks are encoded by the walk), with
+ * warm (may be NULL) to read ahead while idle (walk.c design note 10).
  * 0, or -1 out of memory. */
 int walk_out_start(struct walker *w, struct fmt_stream *fs,
-		   const struct walk_helper *helper);
+		   const struct walk_helper *helper,
+		   const struct walk_warm *warm);
 
 /* After the last walk_out_flush: waits for the helper to encode what it
  * was given and joins it; w->err gets its failure, w->nedges the edges

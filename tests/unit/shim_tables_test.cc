@@ -300,3 +300,67 @@ TEST(WalkMaps, KnowsWhatIsReadable) {
 }
 
 }  // namespace
+
+// ---- the warm list (walk.c design note 10) ------------------------------
+
+namespace {
+
+// The warm range holding p, or -1.
+long WarmHolding(const walk_warm &w, const void *p) {
+	uint64_t a = (uint64_t)(uintptr_t)p;
+	for (size_t i = 0; i < w.n; i++)
+		if (w.lo[i] <= a && a < w.hi[i]) return (long)i;
+	return -1;
+}
+
+}  // namespace
+
+TEST(WalkWarm, ListsPrivateAnonymousMemoryOnly) {
+	long pg = sysconf(_SC_PAGESIZE);
+	char *anon = static_cast<char *>(mmap(nullptr, 8 * pg, PROT_READ | PROT_WRITE,
+					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	char *shared = static_cast<char *>(mmap(nullptr, 4 * pg, PROT_READ | PROT_WRITE,
+						MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+	char *none = static_cast<char *>(mmap(nullptr, 4 * pg, PROT_NONE,
+					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	ASSERT_NE(anon, MAP_FAILED);
+	ASSERT_NE(shared, MAP_FAILED);
+	ASSERT_NE(none, MAP_FAILED);
+	memset(anon, 1, 8 * pg);
+	memset(shared, 1, 4 * pg);
+	static const char text[] = "in .rodata";
+	void *heap = malloc(100);   // the [heap] (brk) for a small block
+	ASSERT_NE(heap, nullptr);
+
+	walk_warm w;
+	ASSERT_EQ(walk_warm_read(&w), 0);
+	EXPECT_EQ(w.page, (size_t)pg);
+	ASSERT_GT(w.n, 0u);
+	for (size_t i = 0; i < w.n; i++) {
+		EXPECT_LT(w.lo[i], w.hi[i]);
+		if (i) {
+			EXPECT_GE(w.lo[i], w.hi[i - 1]);   // ascending, apart
+		}
+	}
+	EXPECT_GE(WarmHolding(w, anon), 0);
+	EXPECT_GE(WarmHolding(w, anon + 8 * pg - 1), 0);
+	EXPECT_GE(WarmHolding(w, heap), 0);
+	EXPECT_EQ(WarmHolding(w, shared), -1);              // shared memory
+	EXPECT_EQ(WarmHolding(w, none), -1);                // unreadable
+	EXPECT_EQ(WarmHolding(w, text), -1);                // a file's
+	EXPECT_EQ(WarmHolding(w, (void *)&walk_warm_read), -1);
+	int local = 0;
+	EXPECT_EQ(WarmHolding(w, &local), -1);              // [stack]
+	// The list's own storage is cut out of it.
+	EXPECT_EQ(WarmHolding(w, w.lo), -1);
+	EXPECT_EQ(WarmHolding(w, w.hi + WALK_WARM_MAX - 1), -1);
+	walk_warm_free(&w);
+	EXPECT_EQ(w.lo, nullptr);
+	EXPECT_EQ(w.n, 0u);
+	walk_warm_free(&w);       // zeroed: harmless
+	walk_warm_free(nullptr);
+	free(heap);
+	munmap(anon, 8 * pg);
+	munmap(shared, 4 * pg);
+	munmap(none, 4 * pg);
+}

@@ -340,7 +340,7 @@ walk_test_time(int flags, long long *cpu_ns, long long *finish_ns)
 	if (flags & 2) {
 		size_t edges, objects = walk_expect(&edges);
 
-		prep = walk_prepare(opts.graph, objects, edges);
+		prep = walk_prepare(opts.graph, objects, edges, 1);
 	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
 	rc = walk_heap(&opts, prep, &res, &st);
