@@ -30,6 +30,14 @@
  *      pass: pass 1, then one (1.0) or up to three (streamed, note 5)
  *      decoding passes, so a caller can show one steady percentage for a
  *      read whose time is almost all inflate and decode.
+ *   7. A file is read block by block (pread, RD_IN bytes at a time) at
+ *      each pass rather than held whole: at 5M objects the compressed body
+ *      is 4 bytes per object more at the reader's peak.  The descriptor
+ *      stays on one inode for the whole read; muppy replaces dumps by
+ *      rename, never in place, and a body that changes anyway fails a
+ *      pass (short read, zlib error, bad section) rather than crash.
+ *      Files whose frame is not whole (short, no trailer at the end) and
+ *      what is not a regular file are read whole, for the messages.
  */
 #define _POSIX_C_SOURCE 200809L  /* O_CLOEXEC, ssize_t under -std=c11 */
 
@@ -49,7 +57,17 @@
 #include "format/order.h"  /* fmt_radix_sort, fmt_edges_dedup */
 
 #define RD_BUF 65536
+#define RD_IN ((size_t)1 << 20)   /* compressed bytes per read(2) of a file */
 #define ZCHUNK ((size_t)1 << 30)  /* avail_in is a uInt: feed <= 1 GiB */
+
+/* Where the compressed body comes from (design note 7). */
+struct rd_in {
+	const uint8_t *mem;       /* the body in memory, or NULL: from fd */
+	int fd;
+	uint64_t off;             /* the body's file offset */
+	size_t len;               /* its bytes */
+	uint8_t *blk;             /* RD_IN bytes for the reads of fd */
+};
 
 /* Section bits for struct rd.seen. */
 #define SEEN(id) (1u << (id))
@@ -76,8 +94,7 @@ struct prog {
 struct rd {
 	z_stream zs;
 	int zinit;
-	const uint8_t *in;        /* compressed body */
-	size_t inlen;             /* its length */
+	struct rd_in *in;         /* compressed body */
 	size_t infed;             /* bytes of in handed to inflate so far */
 	uint8_t *buf;             /* RD_BUF inflated bytes */
 	const uint8_t *p, *end;   /* unread part of buf */
@@ -269,6 +286,23 @@ rd_grow(struct rd *r, void **pp, uint64_t *cap, uint64_t need, size_t sz)
 	return 0;
 }
 
+/* Gives back the tail of *pp (one of r's allocations) past n elements of
+ * sz bytes; *pp stays as it was if realloc will not (n > 0). */
+static void
+rd_shrink(struct rd *r, void **pp, uint64_t n, size_t sz)
+{
+	size_t i = rd_owned_at(r, *pp);
+	void *g;
+
+	if (!*pp || n == 0 || i == r->own->n)
+		return;
+	g = realloc(*pp, (size_t)n * sz);
+	if (!g)
+		return;
+	r->own->p[i] = g;
+	*pp = g;
+}
+
 #define ALLOC(ptr, n) do { \
 	void *p_; \
 	int rc_ = rd_alloc(r, &p_, (n), sizeof *(ptr)); \
@@ -290,6 +324,72 @@ prog_tick(const struct prog *g, uint64_t at)
 	g->cb->fn(g->cb->ctx, done < g->total ? done : g->total, g->total);
 }
 
+/* len bytes of fd at off into buf; 0, or -1 (errno; EIO if short). */
+static int
+pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t k = pread(fd, buf + got, len - got,
+				  (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Points *p at the compressed bytes from body offset fed on: how many
+ * (0 at the end), or -1 when the file cannot be read or ends before the
+ * length it had when opened (errno set; EIO for the latter).
+ */
+static int64_t
+in_next(struct rd_in *in, size_t fed, const uint8_t **p)
+{
+	size_t n = in->len - fed;
+
+	if (in->mem) {
+		*p = in->mem + fed;
+		return (int64_t)(n < ZCHUNK ? n : ZCHUNK);
+	}
+	if (n > RD_IN)
+		n = RD_IN;
+	if (pread_full(in->fd, in->blk, n, in->off + fed) != 0)
+		return -1;
+	*p = in->blk;
+	return (int64_t)n;
+}
+
+/* Hands zs the next compressed bytes when it has none.  0, or -1 with
+ * err set (the file could not be read). */
+static int
+in_feed(struct rd_in *in, z_stream *zs, size_t *fed, char *err,
+	size_t errlen)
+{
+	const uint8_t *p;
+	int64_t n;
+
+	if (zs->avail_in != 0 || *fed >= in->len)
+		return 0;
+	n = in_next(in, *fed, &p);
+	if (n < 0) {
+		set_err(err, errlen, "cannot read at file offset %llu: %s",
+			(unsigned long long)(in->off + *fed),
+			errno == EIO ? "the file is shorter than it was "
+			"(changed while being read?)" : strerror(errno));
+		return -1;
+	}
+	zs->next_in = (Bytef *)p;
+	zs->avail_in = (uInt)n;
+	*fed += (size_t)n;
+	return 0;
+}
+
 /* Inflates the next block into buf.  Precondition: p == end. */
 static int
 rd_fill(struct rd *r)
@@ -299,14 +399,8 @@ rd_fill(struct rd *r)
 	r->base += (uint64_t)(r->end - r->buf);
 	r->p = r->end = r->buf;
 	for (;;) {
-		if (r->zs.avail_in == 0 && r->infed < r->inlen) {
-			size_t n = r->inlen - r->infed;
-			if (n > ZCHUNK)
-				n = ZCHUNK;
-			r->zs.next_in = (Bytef *)(r->in + r->infed);
-			r->zs.avail_in = (uInt)n;
-			r->infed += n;
-		}
+		if (in_feed(r->in, &r->zs, &r->infed, r->err, r->errlen))
+			return MUPPY_EIO;
 		r->zs.next_out = r->buf;
 		r->zs.avail_out = RD_BUF;
 		rc = inflate(&r->zs, Z_NO_FLUSH);
@@ -1043,6 +1137,9 @@ stream_edges_done(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 				    n, key, drop);
 	rd_release(r, key);
 	rd_release(r, drop);
+	/* Repeats merged: their room goes back before an analysis runs. */
+	rd_shrink(r, (void **)&d->edge_dst, d->nedges, sizeof *d->edge_dst);
+	rd_shrink(r, (void **)&d->edge_name, d->nedges, sizeof *d->edge_name);
 	if (what == FMT_READ_DEGREES) {
 		rd_release(r, d->edge_dst);
 		rd_release(r, d->edge_name);
@@ -1348,12 +1445,10 @@ decode_body(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 /* Inflates the body of buf (header and trailer already located) into
  * scratch, checking stream end, length and CRC against the trailer. */
 static int
-verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
+verify_body(struct rd_in *in, const uint8_t *t, uint8_t *scratch,
 	    struct prog *g, uint64_t *body_len, char *err, size_t errlen)
 {
-	const uint8_t *in = buf + FMT_HEADER_SIZE;
-	const uint8_t *t = buf + len - FMT_TRAILER_SIZE;
-	size_t inlen = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE, fed = 0;
+	size_t inlen = in->len, fed = 0;
 	uint64_t want = get_u64(t), got = 0;
 	uint32_t want_crc = get_u32(t + 8), crc = (uint32_t)crc32(0, NULL, 0);
 	z_stream zs;
@@ -1372,11 +1467,9 @@ verify_body(const uint8_t *buf, size_t len, uint8_t *scratch,
 		return MUPPY_ENOMEM;
 	for (;;) {
 		size_t produced;
-		if (zs.avail_in == 0 && fed < inlen) {
-			size_t n = inlen - fed < ZCHUNK ? inlen - fed : ZCHUNK;
-			zs.next_in = (Bytef *)(in + fed);
-			zs.avail_in = (uInt)n;
-			fed += n;
+		if (in_feed(in, &zs, &fed, err, errlen)) {
+			inflateEnd(&zs);
+			return MUPPY_EIO;
 		}
 		zs.next_out = scratch;
 		zs.avail_out = RD_BUF;
@@ -1442,7 +1535,8 @@ find_trailer_magic(const uint8_t *buf, size_t len)
 }
 
 /* Header: magic, version (before the CRC: a newer major may lay out the
- * rest differently), CRC; then the trailer's presence. */
+ * rest differently), CRC; then the trailer's presence.  buf may also be
+ * the header followed by the trailer alone (fmt_read_file_with). */
 static int
 check_frame(const uint8_t *buf, size_t len, struct fmt_dump *d, char *err,
 	    size_t errlen)
@@ -1506,37 +1600,44 @@ decode_passes(uint32_t flags, enum fmt_read_what what)
 	return what == FMT_READ_OBJECTS ? 2 : 3;
 }
 
-int
-fmt_read_mem_with(const void *buf, size_t len, enum fmt_read_what what,
-		  const struct fmt_progress *progress, struct fmt_dump *d,
-		  char *err, size_t errlen)
+/* A check_frame failure: d emptied, its version kept for MUPPY_EVERSION
+ * (callers may want to show it). */
+static int
+frame_failed(struct fmt_dump *d, int rc)
+{
+	uint16_t major = d->major, minor = d->minor;
+
+	memset(d, 0, sizeof *d);
+	if (rc == MUPPY_EVERSION) {
+		d->major = major;
+		d->minor = minor;
+	}
+	return rc;
+}
+
+/* Both passes over the body of in, whose header check_frame has read
+ * into d and whose trailer is t. */
+static int
+read_body(struct rd_in *in, const uint8_t *t, enum fmt_read_what what,
+	  const struct fmt_progress *progress, struct fmt_dump *d,
+	  char *err, size_t errlen)
 {
 	struct prog g = { progress, 0, 0 };
 	struct rd r;
 	int rc;
 
-	memset(d, 0, sizeof *d);
 	memset(&r, 0, sizeof r);
-	if (err && errlen)
-		err[0] = '\0';
-	if (!buf && len)
-		return MUPPY_EINVAL;
-	rc = check_frame(buf ? buf : "", len, d, err, errlen);
-	if (rc)
-		goto fail;
 	d->owned = r.own = calloc(1, sizeof *r.own);
 	r.buf = malloc(RD_BUF);
 	if (!r.own || !r.buf) {
 		rc = MUPPY_ENOMEM;
 		goto fail;
 	}
-	g.total = get_u64((const uint8_t *)buf + len - FMT_TRAILER_SIZE) *
-		  (1 + decode_passes(d->flags, what));
-	rc = verify_body(buf, len, r.buf, &g, &r.body_len, err, errlen);
+	g.total = get_u64(t) * (1 + decode_passes(d->flags, what));
+	rc = verify_body(in, t, r.buf, &g, &r.body_len, err, errlen);
 	if (rc)
 		goto fail;
-	r.in = (const uint8_t *)buf + FMT_HEADER_SIZE;
-	r.inlen = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
+	r.in = in;
 	r.err = err;
 	r.errlen = errlen;
 	r.prog = &g;
@@ -1573,6 +1674,28 @@ fail:
 		}
 	}
 	return rc;
+}
+
+int
+fmt_read_mem_with(const void *buf, size_t len, enum fmt_read_what what,
+		  const struct fmt_progress *progress, struct fmt_dump *d,
+		  char *err, size_t errlen)
+{
+	struct rd_in in = { 0 };
+	int rc;
+
+	memset(d, 0, sizeof *d);
+	if (err && errlen)
+		err[0] = '\0';
+	if (!buf && len)
+		return MUPPY_EINVAL;
+	rc = check_frame(buf ? buf : "", len, d, err, errlen);
+	if (rc)
+		return frame_failed(d, rc);
+	in.mem = (const uint8_t *)buf + FMT_HEADER_SIZE;
+	in.len = len - FMT_HEADER_SIZE - FMT_TRAILER_SIZE;
+	return read_body(&in, (const uint8_t *)buf + len - FMT_TRAILER_SIZE,
+			 what, progress, d, err, errlen);
 }
 
 int
@@ -1627,6 +1750,51 @@ slurp(int fd, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
+/*
+ * A regular file whose frame looks whole is read block by block (design
+ * note 7): 1 when *d holds the result in *rc, 0 when the caller must read
+ * it whole (not a regular file, too short, no trailer at the end: the
+ * whole-buffer path words those errors).
+ */
+static int
+read_fd_blocks(int fd, enum fmt_read_what what,
+	       const struct fmt_progress *progress, struct fmt_dump *d,
+	       char *err, size_t errlen, int *rc)
+{
+	uint8_t frame[FMT_HEADER_SIZE + FMT_TRAILER_SIZE];
+	struct rd_in in = { 0 };
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	size = (uint64_t)st.st_size;
+	if (size < sizeof frame || size - sizeof frame > SIZE_MAX ||
+	    pread_full(fd, frame, FMT_HEADER_SIZE, 0) != 0 ||
+	    pread_full(fd, frame + FMT_HEADER_SIZE, FMT_TRAILER_SIZE,
+		       size - FMT_TRAILER_SIZE) != 0 ||
+	    memcmp(frame + sizeof frame - 4, FMT_TRAILER_MAGIC, 4) != 0)
+		return 0;
+	*rc = check_frame(frame, sizeof frame, d, err, errlen);
+	if (*rc) {
+		*rc = frame_failed(d, *rc);
+		return 1;
+	}
+	in.fd = fd;
+	in.off = FMT_HEADER_SIZE;
+	in.len = (size_t)(size - sizeof frame);
+	in.blk = malloc(RD_IN);
+	if (!in.blk) {
+		set_err(err, errlen, "out of memory");
+		*rc = frame_failed(d, MUPPY_ENOMEM);
+		return 1;
+	}
+	*rc = read_body(&in, frame + FMT_HEADER_SIZE, what, progress, d, err,
+			errlen);
+	free(in.blk);
+	return 1;
+}
+
 int
 fmt_read_file(const char *path, enum fmt_read_what what, struct fmt_dump *d,
 	      char *err, size_t errlen)
@@ -1644,12 +1812,20 @@ fmt_read_file_with(const char *path, enum fmt_read_what what,
 	int fd, rc, e;
 
 	memset(d, 0, sizeof *d);
+	if (err && errlen)
+		err[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
 		set_err(err, errlen, "cannot open: %s", strerror(e));
 		errno = e;
 		return MUPPY_EIO;
+	}
+	if (read_fd_blocks(fd, what, progress, d, err, errlen, &rc)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return rc;
 	}
 	rc = slurp(fd, &buf, &len);
 	e = errno;

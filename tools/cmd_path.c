@@ -400,6 +400,7 @@ cmd_path(int argc, char **argv)
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	/* Paths need the referrers of the target only: no reverse index. */
-	return graph_run_with(a.file, 0, run, &a);
+	/* Paths need the referrers of the target only: no reverse index,
+	 * and its in-degree is counted when asked for. */
+	return graph_run_with(a.file, GRAPH_BUILD_NO_DEGREES, run, &a);
 }

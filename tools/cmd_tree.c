@@ -130,6 +130,9 @@ struct tree {
 	uint32_t *stamp;     /* per object: last listing (epoch) it was in */
 	uint32_t epoch;
 	uint32_t *kids;      /* scratch for one node's children */
+	uint32_t *refs;      /* scratch for one object's referrers */
+	uint64_t nrefs;      /* its capacity */
+	struct graph_near near;  /* referrers near the targets */
 	int oom, too_big;
 };
 
@@ -155,12 +158,31 @@ tree_grow(struct tree *t, uint32_t more)
 	return 0;
 }
 
+/* Room in t->refs for n referrers; -1 (t->oom set) when out of memory. */
+static int
+referrers_room(struct tree *t, uint64_t n)
+{
+	uint32_t *r;
+
+	if (n <= t->nrefs)
+		return 0;
+	r = realloc(t->refs, (size_t)n * sizeof *r);
+	if (!r) {
+		t->oom = 1;
+		return -1;
+	}
+	t->refs = r;
+	t->nrefs = n;
+	return 0;
+}
+
 /* The distinct neighbours of obj in edge order into t->kids; how many. */
 static uint32_t
 neighbours(struct tree *t, uint32_t obj)
 {
 	const struct graph *g = t->g;
 	const struct fmt_dump *d = g->d;
+	const uint32_t *src;
 	uint64_t b, e;
 	uint32_t n = 0, ep;
 
@@ -170,14 +192,18 @@ neighbours(struct tree *t, uint32_t obj)
 	}
 	ep = t->epoch;
 	if (t->a->referents) {
+		src = d->edge_dst;
 		b = d->edge_start[obj];
 		e = d->edge_start[obj + 1];
 	} else {
-		b = g->rev_start[obj];
-		e = g->rev_start[obj + 1];
+		if (referrers_room(t, graph_indegree(g, obj)) != 0)
+			return 0;
+		src = t->refs;
+		b = 0;
+		e = graph_near_referrers(&t->near, obj, t->refs);
 	}
 	for (uint64_t k = b; k < e; k++) {
-		uint32_t o = t->a->referents ? d->edge_dst[k] : g->rev_src[k];
+		uint32_t o = src[k];
 		if (t->stamp[o] == ep)
 			continue;
 		t->stamp[o] = ep;
@@ -515,6 +541,13 @@ run(const struct graph *g, const void *args)
 	}
 	if ((rc = pick_objects(g->d, a, sel, &nsel)))
 		goto out;
+	/* Nodes at depth maxdepth have no children: their referrers are
+	 * never asked for. */
+	if (!a->referents && graph_near_build(&t.near, g, sel, nsel,
+					      (uint32_t)a->maxdepth) != 0) {
+		rc = util_error("out of memory");
+		goto out;
+	}
 	if (a->format == UTIL_FORMAT_JSON)
 		fputs("[\n", stdout);
 	else if (a->format == UTIL_FORMAT_CSV)
@@ -524,7 +557,8 @@ run(const struct graph *g, const void *args)
 		      stdout);
 	for (uint64_t k = 0; k < nsel; k++) {
 		/* Each tree on its own, as each ConsoleBrowser would be. */
-		memset(t.included, 0, (size_t)g->n + 1);
+		if (k)
+			memset(t.included, 0, (size_t)g->n + 1);
 		if ((rc = one_tree(&t, sel[k], k)))
 			goto out;
 	}
@@ -538,7 +572,9 @@ out:
 	free(t.included);
 	free(t.stamp);
 	free(t.kids);
+	free(t.refs);
 	free(t.nodes);
+	graph_near_free(&t.near);
 	return rc;
 }
 
@@ -550,5 +586,6 @@ cmd_tree(int argc, char **argv)
 
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
-	return graph_run(a.file, run, &a);
+	/* Referrers are gathered near the targets (graph_near_build). */
+	return graph_run_with(a.file, 0, run, &a);
 }

@@ -68,11 +68,36 @@ fill_reverse(struct graph *g)
 	pos[0] = 0;
 }
 
-int64_t
-graph_referrers(const struct graph *g, uint32_t i, uint32_t **out)
+uint64_t
+graph_scan_indegree(const struct graph *g, uint32_t i)
+{
+	const struct fmt_dump *d = g->d;
+	uint64_t n = 0;
+
+	for (uint64_t e = 0; e < d->nedges; e++)
+		n += d->edge_dst[e] == i;
+	return n;
+}
+
+/* The referrers of i into out (room for its in-degree) by one pass over
+ * the edges, in source order; how many. */
+static uint64_t
+scan_referrers(const struct graph *g, uint32_t i, uint32_t *out)
 {
 	const struct fmt_dump *d = g->d;
 	uint64_t n = graph_indegree(g, i), k = 0;
+
+	for (uint32_t s = 0; s < g->n && k < n; s++)
+		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
+			if (d->edge_dst[e] == i)
+				out[k++] = s;
+	return k;
+}
+
+int64_t
+graph_referrers(const struct graph *g, uint32_t i, uint32_t **out)
+{
+	uint64_t n = graph_indegree(g, i);
 	uint32_t *r = malloc((n + 1) * sizeof *r);
 
 	*out = r;
@@ -82,11 +107,196 @@ graph_referrers(const struct graph *g, uint32_t i, uint32_t **out)
 		memcpy(r, g->rev_src + g->rev_start[i], n * sizeof *r);
 		return (int64_t)n;
 	}
-	for (uint32_t s = 0; s < g->n && k < n; s++)
+	return (int64_t)scan_referrers(g, i, r);
+}
+
+/* ---- referrers near some targets ------------------------------------ */
+
+static inline int
+bit_get(const uint8_t *m, uint32_t i)
+{
+	return m[i >> 3] >> (i & 7) & 1;
+}
+
+static inline void
+bit_put(uint8_t *m, uint32_t i, int on)
+{
+	if (on)
+		m[i >> 3] |= (uint8_t)(1u << (i & 7));
+	else
+		m[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+
+static int
+u64_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* The whole index into r->all, for levels that would cost more. */
+static int
+near_all(struct graph_near *r)
+{
+	const struct graph *g = r->g;
+	const struct fmt_dump *d = g->d;
+	uint32_t *pos;
+
+	free(r->pairs);
+	free(r->covered);
+	r->pairs = NULL;
+	r->covered = NULL;
+	r->npairs = 0;
+	r->all = malloc((d->nedges ? d->nedges : 1) * sizeof *r->all);
+	pos = malloc(((size_t)g->n + 1) * sizeof *pos);
+	if (!r->all || !pos) {
+		free(pos);
+		return MUPPY_ENOMEM;
+	}
+	memcpy(pos, g->rev_start, ((size_t)g->n + 1) * sizeof *pos);
+	for (uint32_t s = 0; s < g->n; s++)
 		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
-			if (d->edge_dst[e] == i)
-				r[k++] = s;
-	return (int64_t)k;
+			r->all[pos[d->edge_dst[e]]++] = s;
+	free(pos);
+	return 0;
+}
+
+/* One pass: the referrers of want's objects appended to r->pairs (room
+ * made by the caller), in source order. */
+static void
+near_scan(struct graph_near *r, const uint8_t *want)
+{
+	const struct fmt_dump *d = r->g->d;
+
+	for (uint32_t s = 0; s < r->g->n; s++)
+		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
+			if (bit_get(want, d->edge_dst[e]))
+				r->pairs[r->npairs++] =
+					(uint64_t)d->edge_dst[e] << 32 | s;
+}
+
+/*
+ * Level by level: front holds the objects of this level (none seen
+ * before), whose referrers one pass gathers; those not seen yet are the
+ * next level.  Returns 0, 1 when the whole index is the cheaper way, or
+ * MUPPY_ENOMEM.
+ */
+static int
+near_levels(struct graph_near *r, uint32_t *front, uint32_t nfront,
+	    uint8_t *want, uint8_t *seen, uint32_t levels)
+{
+	const struct graph *g = r->g;
+	uint64_t budget = g->d->nedges / 4 > (1u << 16) ?
+			  g->d->nedges / 4 : (1u << 16);
+
+	for (uint32_t pass = 0; pass < levels && nfront; pass++) {
+		uint64_t need = r->npairs, first = r->npairs;
+		if (pass == GRAPH_NEAR_PASSES)
+			return 1;
+		for (uint32_t k = 0; k < nfront; k++)
+			need += graph_indegree(g, front[k]);
+		if (need > budget)
+			return 1;
+		uint64_t *np = realloc(r->pairs, (need ? need : 1) *
+				       sizeof *np);
+		if (!np)
+			return MUPPY_ENOMEM;
+		r->pairs = np;
+		for (uint32_t k = 0; k < nfront; k++) {
+			bit_put(want, front[k], 1);
+			bit_put(r->covered, front[k], 1);
+		}
+		near_scan(r, want);
+		for (uint32_t k = 0; k < nfront; k++)
+			bit_put(want, front[k], 0);
+		nfront = 0;
+		for (uint64_t k = first; k < r->npairs; k++) {
+			uint32_t s = (uint32_t)r->pairs[k];
+			if (bit_get(seen, s))
+				continue;
+			bit_put(seen, s, 1);
+			front[nfront++] = s;
+		}
+	}
+	return 0;
+}
+
+int
+graph_near_build(struct graph_near *r, const struct graph *g,
+		 const uint32_t *targets, size_t ntargets, uint32_t levels)
+{
+	size_t bytes = ((size_t)g->n + 8) / 8;
+	uint32_t *front = NULL, nfront = 0;
+	uint8_t *want = NULL, *seen = NULL;
+	int rc = MUPPY_ENOMEM;
+
+	memset(r, 0, sizeof *r);
+	r->g = g;
+	if (g->rev_src || levels == 0)
+		return 0;
+	/* A level is at most every object: front never needs more room. */
+	front = malloc(((size_t)g->n + 1) * sizeof *front);
+	want = calloc(bytes, 1);
+	seen = calloc(bytes, 1);
+	r->covered = calloc(bytes, 1);
+	if (!front || !want || !seen || !r->covered)
+		goto out;
+	for (size_t k = 0; k < ntargets; k++) {
+		if (targets[k] >= g->n || bit_get(seen, targets[k]))
+			continue;
+		bit_put(seen, targets[k], 1);
+		front[nfront++] = targets[k];
+	}
+	rc = near_levels(r, front, nfront, want, seen, levels);
+	if (rc == 1)
+		rc = near_all(r);
+	else if (rc == 0)
+		qsort(r->pairs, r->npairs, sizeof *r->pairs, u64_cmp);
+out:
+	free(front);
+	free(want);
+	free(seen);
+	if (rc)
+		graph_near_free(r);
+	return rc;
+}
+
+uint64_t
+graph_near_referrers(const struct graph_near *r, uint32_t obj,
+		     uint32_t *out)
+{
+	const struct graph *g = r->g;
+	const uint32_t *from = g->rev_src ? g->rev_src : r->all;
+	uint64_t n = graph_indegree(g, obj), lo = 0, hi = r->npairs;
+
+	if (from) {
+		memcpy(out, from + g->rev_start[obj], n * sizeof *out);
+		return n;
+	}
+	if (!r->covered || !bit_get(r->covered, obj))
+		return scan_referrers(g, obj, out);
+	while (lo < hi) {  /* the first pair of obj */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (r->pairs[mid] >> 32 < obj)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		out[k] = (uint32_t)r->pairs[lo + k];
+	return n;
+}
+
+void
+graph_near_free(struct graph_near *r)
+{
+	if (!r)
+		return;
+	free(r->pairs);
+	free(r->covered);
+	free(r->all);
+	memset(r, 0, sizeof *r);
 }
 
 static const struct fmt_dump *sort_roots_dump;
@@ -151,6 +361,10 @@ graph_build_with(struct graph *g, const struct fmt_dump *d, unsigned what)
 	if (g->rev_src)
 		fill_reverse(g);
 	fill_flags(g);
+	if ((what & GRAPH_BUILD_NO_DEGREES) && !g->rev_src) {
+		free(g->rev_start);
+		g->rev_start = NULL;
+	}
 	g->nroots = d->nroots;
 	for (uint32_t r = 0; r < d->nroots; r++)
 		g->root_by_obj[r] = r;
@@ -216,7 +430,6 @@ bfs_run(const struct graph *g, struct graph_paths *p, uint32_t head,
 			if (p->parent[t] != GRAPH_NONE)
 				continue;
 			p->parent[t] = s;
-			p->pedge[t] = (uint32_t)(k - b);
 			p->order[tail++] = t;
 		}
 	}
@@ -229,7 +442,6 @@ seed(struct graph_paths *p, uint32_t obj, uint32_t tail)
 	if (p->parent[obj] != GRAPH_NONE)
 		return tail;
 	p->parent[obj] = GRAPH_ROOTED;
-	p->pedge[obj] = 0;
 	p->order[tail] = obj;
 	return tail + 1;
 }
@@ -245,9 +457,8 @@ graph_paths_compute(const struct graph *g, struct graph_paths *p)
 
 	memset(p, 0, sizeof *p);
 	p->parent = malloc(n * sizeof *p->parent);
-	p->pedge = malloc(n * sizeof *p->pedge);
 	p->order = malloc(n * sizeof *p->order);
-	if (!p->parent || !p->pedge || !p->order) {
+	if (!p->parent || !p->order) {
 		graph_paths_free(p);
 		return MUPPY_ENOMEM;
 	}
@@ -276,9 +487,23 @@ graph_paths_free(struct graph_paths *p)
 	if (!p)
 		return;
 	free(p->parent);
-	free(p->pedge);
 	free(p->order);
 	memset(p, 0, sizeof *p);
+}
+
+/*
+ * The edge the BFS reached child by from parent: the first of parent's
+ * edges to child, as bfs_run takes them in order and keeps the first.
+ * Found again rather than stored, 4 bytes per object less.
+ */
+static uint64_t
+parent_edge(const struct fmt_dump *d, uint32_t parent, uint32_t child)
+{
+	uint64_t k = d->edge_start[parent], e = d->edge_start[parent + 1];
+
+	while (k + 1 < e && d->edge_dst[k] != child)
+		k++;
+	return k;
 }
 
 /* Room in *hops for hop n (grown by doubling).  0 or -1. */
@@ -314,8 +539,8 @@ graph_chain(const struct graph *g, const struct graph_paths *p,
 		(*hops)[n].obj = o;
 		(*hops)[n].name = 0;
 		if (p->parent[o] != GRAPH_ROOTED)
-			(*hops)[n].name = d->edge_name[
-				d->edge_start[p->parent[o]] + p->pedge[o]];
+			(*hops)[n].name = d->edge_name[parent_edge(d,
+							p->parent[o], o)];
 		n++;
 		if (p->parent[o] == GRAPH_ROOTED)
 			break;

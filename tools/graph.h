@@ -13,7 +13,8 @@
  *   1. Everything here is linear in objects + edges and allocates a fixed
  *      number of flat arrays, never one block per object: the reverse index
  *      is a CSR built by counting sort (8 bytes per object + 4 per edge),
- *      shortest paths add 12 bytes per object; an analysis that needs
+ *      shortest paths add 8 bytes per object (the edge a parent
+ *      reached a child by is found again, not kept); an analysis that needs
  *      only in-degrees (`path`) leaves the 4 bytes per edge out
  *      (graph_build_with).  Object indices are uint32
  *      (graph_build refuses dumps of 2**32 - 2 objects or more).
@@ -70,6 +71,9 @@ struct graph {
 
 /* What graph_build_with builds beyond in-degrees, flags and roots. */
 #define GRAPH_BUILD_REFERRERS 0x1u  /* rev_src: who refers to each object */
+#define GRAPH_BUILD_NO_DEGREES 0x2u /* rev_start freed once the flags are
+                                       set (without REFERRERS only):
+                                       graph_indegree then scans the edges */
 
 /*
  * Builds the indexes of d into *g (zeroed first).  Returns 0; MUPPY_EINVAL
@@ -87,10 +91,15 @@ int graph_build_with(struct graph *g, const struct fmt_dump *d,
 /* Releases g's arrays and zeroes it.  NULL is a no-op. */
 void graph_free(struct graph *g);
 
-/* Edges into object i found in the heap. */
+uint64_t graph_scan_indegree(const struct graph *g, uint32_t i);
+
+/* Edges into object i found in the heap (one pass over the edges when
+ * built with GRAPH_BUILD_NO_DEGREES). */
 static inline uint64_t
 graph_indegree(const struct graph *g, uint32_t i)
 {
+	if (!g->rev_start)
+		return graph_scan_indegree(g, i);
 	return g->rev_start[i + 1] - g->rev_start[i];
 }
 
@@ -101,6 +110,45 @@ graph_indegree(const struct graph *g, uint32_t i)
  * pass over every edge.  Returns how many, or -1 when out of memory.
  */
 int64_t graph_referrers(const struct graph *g, uint32_t i, uint32_t **out);
+
+/*
+ * The referrers of every object within a few referrer steps of some
+ * targets, for an analysis that walks referrers outward from them
+ * (`tree`) on a graph built without rev_src: each level costs one pass
+ * over the edges and 8 bytes per referrer found, where the whole index
+ * costs 4 bytes per edge.  When the levels do not close within
+ * GRAPH_NEAR_PASSES passes, or the referrers found pass a quarter of the
+ * edges, it builds the whole index instead (its own copy).  On a graph
+ * built with rev_src it only borrows that.
+ */
+#define GRAPH_NEAR_PASSES 8
+
+struct graph_near {
+	const struct graph *g;
+	uint64_t *pairs;       /* dst << 32 | src, ascending */
+	uint64_t npairs;
+	uint8_t *covered;      /* bitmap: objects whose referrers pairs holds */
+	uint32_t *all;         /* the whole index (rev_src's layout) instead */
+};
+
+/*
+ * Gathers the referrers of the objects at most levels - 1 referrer steps
+ * from targets[0 .. ntargets) into *r.  Returns 0 or MUPPY_ENOMEM (r then
+ * empty).
+ */
+int graph_near_build(struct graph_near *r, const struct graph *g,
+		     const uint32_t *targets, size_t ntargets,
+		     uint32_t levels);
+
+/*
+ * The referrers of obj as graph_referrers orders them, into out (room for
+ * graph_indegree(g, obj)); how many.  An object outside the levels
+ * gathered costs a pass over the edges.
+ */
+uint64_t graph_near_referrers(const struct graph_near *r, uint32_t obj,
+			      uint32_t *out);
+
+void graph_near_free(struct graph_near *r);
 
 /* The d->roots entry for object i, or -1 if i is no dump root (the first
  * entry if it is listed twice).  O(log roots). */
@@ -115,8 +163,6 @@ struct graph_paths {
 	uint32_t *parent;    /* per object: the object it was reached from,
 	                        GRAPH_ROOTED for roots, GRAPH_NONE if not
 	                        reachable from any root */
-	uint32_t *pedge;     /* per object: offset of the edge parent -> object
-	                        among the parent's edges (valid with parent) */
 	uint32_t *order;     /* reached objects in BFS order (parents first) */
 	uint32_t nreached;
 };

@@ -380,3 +380,121 @@ TEST(GraphTest, ParsesAddresses) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every object's referrers from near equal the whole index's.
+void ExpectNearMatches(const graph &full, const graph_near &near) {
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < full.n; i++) {
+    out.assign(graph_indegree(&full, i) + 1, 0);
+    uint64_t k = graph_near_referrers(&near, i, out.data());
+    EXPECT_EQ(std::vector<uint32_t>(out.begin(), out.begin() + k),
+              std::vector<uint32_t>(full.rev_src + full.rev_start[i],
+                                    full.rev_src + full.rev_start[i + 1]))
+        << i;
+  }
+}
+
+}  // namespace
+
+// graph_near_build gathers referrers level by level (repeats, self
+// references and duplicate targets included) and gives what the index
+// gives, inside the levels and outside them (by a scan).
+TEST(GraphTest, NearReferrersMatchTheIndex) {
+  Mem m;
+  uint32_t t = m.Type("list");
+  std::vector<uint32_t> o;
+  for (int i = 0; i < 40; i++) o.push_back(m.Obj(t));
+  for (int i = 0; i < 40; i++)
+    for (int k = 1; k <= 3; k++) m.Edge(o[i], o[(i * 7 + k * k) % 40]);
+  m.Edge(o[5], o[9]);
+  m.Edge(o[9], o[9]);
+  graph full, lite;
+  ASSERT_EQ(graph_build(&full, m.View()), 0);
+  ASSERT_EQ(graph_build_with(&lite, m.View(), 0), 0);
+  const uint32_t targets[] = {o[9], o[17], o[9]};
+  for (uint32_t levels = 0; levels <= 4; levels++) {
+    graph_near near;
+    ASSERT_EQ(graph_near_build(&near, &lite, targets, 3, levels), 0);
+    EXPECT_EQ(near.all, nullptr);  // small levels: pairs, no index
+    if (levels == 1) {  // the two targets' referrers only
+      EXPECT_EQ(near.npairs,
+                graph_indegree(&full, o[9]) + graph_indegree(&full, o[17]));
+    }
+    if (levels > 0) {
+      EXPECT_TRUE(near.covered[o[9] >> 3] >> (o[9] & 7) & 1);
+    }
+    ExpectNearMatches(full, near);
+    graph_near_free(&near);
+  }
+  graph_near near;  // on a graph with rev_src: borrowed
+  ASSERT_EQ(graph_near_build(&near, &full, targets, 3, 3), 0);
+  EXPECT_EQ(near.pairs, nullptr);
+  EXPECT_EQ(near.all, nullptr);
+  ExpectNearMatches(full, near);
+  graph_near_free(&near);
+  graph_free(&full);
+  graph_free(&lite);
+}
+
+// A chain deeper than GRAPH_NEAR_PASSES levels: the whole index is
+// built instead, and still agrees.
+TEST(GraphTest, NearFallsBackToTheIndexOnDeepLevels) {
+  Mem m;
+  uint32_t t = m.Type("node");
+  std::vector<uint32_t> o;
+  for (int i = 0; i < 30; i++) o.push_back(m.Obj(t));
+  for (int i = 0; i + 1 < 30; i++) m.Edge(o[i + 1], o[i]);
+  graph full, lite;
+  ASSERT_EQ(graph_build(&full, m.View()), 0);
+  ASSERT_EQ(graph_build_with(&lite, m.View(), 0), 0);
+  graph_near near;
+  ASSERT_EQ(graph_near_build(&near, &lite, &o[0], 1, GRAPH_NEAR_PASSES), 0);
+  EXPECT_EQ(near.all, nullptr);
+  EXPECT_EQ(near.npairs, (uint64_t)GRAPH_NEAR_PASSES);
+  ExpectNearMatches(full, near);
+  graph_near_free(&near);
+  ASSERT_EQ(graph_near_build(&near, &lite, &o[0], 1, 20), 0);
+  EXPECT_NE(near.all, nullptr);
+  EXPECT_EQ(near.pairs, nullptr);
+  ExpectNearMatches(full, near);
+  graph_near_free(&near);
+  // Levels that close early never fall back.
+  ASSERT_EQ(graph_near_build(&near, &lite, &o[25], 1, 1000), 0);
+  EXPECT_EQ(near.all, nullptr);
+  EXPECT_EQ(near.npairs, 4u);
+  graph_near_free(&near);
+  graph_free(&full);
+  graph_free(&lite);
+}
+
+// GRAPH_BUILD_NO_DEGREES frees the counts: the same flags, and in-degrees
+// and referrers counted by scans.
+TEST(GraphTest, NoDegreesKeepsFlagsAndCountsByScans) {
+  Mem m;
+  uint32_t t = m.Type("object");
+  uint32_t a = m.Obj(t), b = m.Obj(t, 16, 3), c = m.Obj(t, 16, 1);
+  m.Edge(a, b);
+  m.Edge(a, b);
+  m.Edge(c, b);
+  m.Edge(b, c);
+  m.Root(a, FMT_ROOT_MODULE, "m");
+  graph full, lite;
+  ASSERT_EQ(graph_build(&full, m.View()), 0);
+  ASSERT_EQ(graph_build_with(&lite, m.View(), GRAPH_BUILD_NO_DEGREES), 0);
+  EXPECT_EQ(lite.rev_start, nullptr);
+  EXPECT_EQ(lite.rev_src, nullptr);
+  for (uint32_t i = 0; i < full.n; i++) {
+    EXPECT_EQ(lite.flags[i], full.flags[i]) << i;
+    EXPECT_EQ(graph_indegree(&lite, i), graph_indegree(&full, i)) << i;
+  }
+  EXPECT_EQ(graph_indegree(&lite, b), 3u);
+  uint32_t *r = nullptr;
+  ASSERT_EQ(graph_referrers(&lite, b, &r), 3);
+  EXPECT_EQ(std::vector<uint32_t>(r, r + 3),
+            (std::vector<uint32_t>{a, a, c}));
+  free(r);
+  graph_free(&full);
+  graph_free(&lite);
+}
