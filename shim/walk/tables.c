@@ -148,7 +148,7 @@ walk_grow(void *arr, size_t *cap, size_t need, size_t esz)
 }
 
 /* log2 of the power-of-two capacity (at least 1024) that holds want
- * entries below WALK_MAP_FULL's load; the seen table sizes the same way. */
+ * entries below WALK_MAP_FULL's load (walk_seen_cap sizes the seen table). */
 static unsigned
 walk_table_bits(size_t want)
 {
@@ -209,21 +209,33 @@ walk_map_rehash(struct walk_map *m, size_t want)
 	return 0;
 }
 
+/* Entries for want addresses below WALK_MAP_FULL's load: at least 1024,
+ * a multiple of 64 (whole pages of entries). */
+static size_t
+walk_seen_cap(size_t want)
+{
+	size_t cap;
+
+	if (want > SIZE_MAX / 16)
+		return 0;
+	cap = (want * 10 + 10) / 7 + 1;
+	cap = (cap + 63) & ~(size_t)63;
+	return cap < 1024 ? 1024 : cap;
+}
+
 int
 walk_seen_init(struct walk_seen *s, size_t want)
 {
-	unsigned bits = walk_table_bits(want);
-	size_t cap = (size_t)1 << bits;
+	size_t cap = walk_seen_cap(want);
 
 	memset(s, 0, sizeof *s);
-	if (cap > SIZE_MAX / sizeof *s->ents)
+	if (cap == 0 || cap > SIZE_MAX / sizeof *s->ents)
 		return -1;
 	s->ents = walk_realloc(NULL, cap * sizeof *s->ents);
 	if (!s->ents)
 		return -1;
 	memset(s->ents, 0, cap * sizeof *s->ents);
 	s->cap = cap;
-	s->shift = 64 - bits;
 	s->nwin = 1;
 	return 0;
 }
@@ -275,14 +287,13 @@ walk_seen_rehash(struct walk_seen *s, size_t want)
 
 		if (!e)
 			continue;
-		j = walk_seen_hash(t.shift, walk_seen_addr(s, e));
+		j = walk_seen_hash(t.cap, walk_seen_addr(s, e));
 		while (t.ents[j])
-			j = (j + 1) & (t.cap - 1);
+			j = walk_seen_next(t.cap, j);
 		t.ents[j] = e;
 	}
 	walk_free(s->ents);
 	s->ents = t.ents;
 	s->cap = t.cap;
-	s->shift = t.shift;
 	return 0;
 }

@@ -54,7 +54,10 @@ struct walk_map {
  * 6).  From the top: the address's 4 GiB window, as an index into
  * windows[] (6 bits, 1-63; 0 is an empty entry); the address's low 32 bits
  * over 8 (29 bits: a PyObject is 8-byte aligned); the slot (29 bits; all
- * ones for an excluded object).  A heap spread over more than 63 windows,
+ * ones for an excluded object).  Its capacity is what the load asks for,
+ * not a power of two (a hash maps to [0, cap) by a multiply, fastrange):
+ * rounding up to one wasted up to half of the table, the biggest part of
+ * a streamed walk's memory.  A heap spread over more than 63 windows,
  * an odd address or a slot past 2^29 - 2 moves every entry into a
  * walk_map once (the table is then "wide"), and the walk goes on there.
  */
@@ -64,9 +67,8 @@ struct walk_map {
 
 struct walk_seen {
 	uint64_t *ents;           /* packed entries; NULL once wide */
-	size_t cap;               /* power of two */
+	size_t cap;               /* entries (a multiple of 64) */
 	size_t n;
-	unsigned shift;           /* 64 - log2(cap) */
 	unsigned nwin;            /* windows[1 .. nwin-1] in use */
 	unsigned lastwin;         /* the last window found (a one-entry cache) */
 	uint32_t windows[SEEN_WINDOWS];  /* address bits 32-63 of each */
@@ -174,11 +176,20 @@ walk_map_put(struct walk_map *m, uint64_t key, uint32_t val, int *isnew)
 	return walk_map_put_at(m, walk_map_hash(m, key), key, val, isnew);
 }
 
+/* addr's home entry in a table of cap entries. */
 static inline size_t
-walk_seen_hash(unsigned shift, uint64_t addr)
+walk_seen_hash(size_t cap, uint64_t addr)
 {
-	return (size_t)(((addr ^ (addr >> 32)) * 0x9E3779B97F4A7C15ull) >>
-			shift);
+	uint64_t h = (addr ^ (addr >> 32)) * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(((unsigned __int128)h * cap) >> 64);
+}
+
+/* The entry after i, wrapping. */
+static inline size_t
+walk_seen_next(size_t cap, size_t i)
+{
+	return i + 1 == cap ? 0 : i + 1;
 }
 
 /* The address entry e stands for. */
@@ -210,7 +221,7 @@ static WALK_PREFETCHER void
 walk_seen_prefetch(const struct walk_seen *s, uint64_t addr)
 {
 	if (s->ents)
-		__builtin_prefetch(&s->ents[walk_seen_hash(s->shift, addr)], 1);
+		__builtin_prefetch(&s->ents[walk_seen_hash(s->cap, addr)], 1);
 	else
 		__builtin_prefetch(&s->wide.ents[walk_map_hash(&s->wide, addr)],
 				   1);
@@ -271,8 +282,8 @@ walk_seen_put(struct walk_seen *s, uint64_t addr, uint32_t val,
 		return 1;
 	}
 	key = ((uint64_t)win << 29 | (addr & 0xFFFFFFFF) >> 3) << SEEN_VAL_BITS;
-	for (i = walk_seen_hash(s->shift, addr); *(e = &s->ents[i]);
-	     i = (i + 1) & (s->cap - 1)) {
+	for (i = walk_seen_hash(s->cap, addr); *(e = &s->ents[i]);
+	     i = walk_seen_next(s->cap, i)) {
 		if ((*e & ~SEEN_VAL_MASK) == key) {
 			uint32_t v = (uint32_t)(*e & SEEN_VAL_MASK);
 

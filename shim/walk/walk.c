@@ -305,9 +305,10 @@ walk_free_walker(struct walker *w)
  * C function (O(arenas) on 3.12+, a counter before), called only if it
  * still is the builtin.  It counts every pymalloc block, so small objects
  * and their small buffers: within about 2x above the object count for a
- * heap of small objects.  Without it the first walk grew its table by
- * rehashing from empty, 70-120 ms more per 1M objects; a table twice too
- * big costs only its pages.  0 if unknown.
+ * heap of small objects (1.33x for bench/heap_app.py).  Without it the
+ * first walk grew its table by rehashing from empty, 70-120 ms more per
+ * 1M objects; a table too big costs its pages, the walk's memory.  0 if
+ * unknown.
  */
 static size_t
 walk_guess_objects(void)
@@ -329,7 +330,9 @@ walk_guess_objects(void)
 		py.PyErr_Clear();
 		return 0;
 	}
-	return (size_t)n;
+	/* walk_new adds 1/8 for a heap that grew since the hint; a count of
+	 * blocks is above the object count already. */
+	return (size_t)n - (size_t)n / 9;
 }
 
 /*

@@ -199,6 +199,47 @@ TEST(WalkSeen, NarrowTableKeepsEverySlotThroughRehashes) {
 	EXPECT_EQ(s.ents, nullptr);
 }
 
+// The table is as big as the load asks, not a power of two: a table
+// sized for n holds n without a rehash, below 70% load, at about 11.4
+// bytes an address; a probe that runs past the last entry wraps to the
+// first.
+TEST(WalkSeen, SizedForTheLoadNotAPowerOfTwo) {
+	Hooks h;
+	for (size_t want : {(size_t)1500, (size_t)100000, (size_t)3000000}) {
+		walk_seen s;
+		ASSERT_EQ(walk_seen_init(&s, want), 0);
+		size_t cap = s.cap;
+		EXPECT_EQ(cap % 64, 0u);
+		EXPECT_GE(cap * 7, want * 10);
+		EXPECT_LE(cap * 7, want * 10 + 7 * 128);   // no rounding up to 2^k
+		if (want == 3000000) {
+			EXPECT_NE(cap & (cap - 1), 0u);
+		}
+		FillAndCheck(&s, (uint32_t)want, 3, false);
+		EXPECT_EQ(s.cap, cap) << want;   // no rehash on the way
+		EXPECT_NE(s.ents, nullptr);
+		walk_seen_free(&s);
+	}
+	// Three addresses whose home is the last entry: two wrap to 0, 1.
+	walk_seen s;
+	ASSERT_EQ(walk_seen_init(&s, 5000), 0);
+	std::vector<uint64_t> last;
+	for (uint64_t a = 0x7f0000000000; last.size() < 3; a += 8)
+		if (walk_seen_hash(s.cap, a) == s.cap - 1)
+			last.push_back(a);
+	uint32_t slot;
+	for (uint32_t i = 0; i < 3; i++)
+		ASSERT_EQ(SeenPut(&s, last[i], i, &slot), 1);
+	EXPECT_NE(s.ents[s.cap - 1], 0u);
+	EXPECT_NE(s.ents[0], 0u);
+	EXPECT_NE(s.ents[1], 0u);
+	for (uint32_t i = 0; i < 3; i++) {
+		ASSERT_EQ(SeenPut(&s, last[i], 9, &slot), 0);
+		EXPECT_EQ(slot, i);
+	}
+	walk_seen_free(&s);
+}
+
 TEST(WalkSeen, GoesWideForManyWindowsOddAddressesAndHugeSlots) {
 	Hooks h;
 	{
