@@ -87,17 +87,24 @@ TEST(GraphTest, ReverseIndexListsReferrersInOrderWithDuplicates) {
 }
 
 
-// graph_build_with(0) keeps the counts but no rev_src; graph_referrers
-// then scans the edges and must give exactly what the index gives.
-TEST(GraphTest, ReferrersWithoutTheIndexMatchTheIndex) {
-  Mem m;
+// 40 lists, three edges out of each, a repeat (o[5] -> o[9] twice) and
+// a self-reference (o[9]).
+static std::vector<uint32_t> TangledGraph(Mem &m) {
   uint32_t t = m.Type("list");
   std::vector<uint32_t> o;
   for (int i = 0; i < 40; i++) o.push_back(m.Obj(t));
   for (int i = 0; i < 40; i++)
     for (int k = 1; k <= 3; k++) m.Edge(o[i], o[(i * 7 + k * k) % 40]);
-  m.Edge(o[5], o[9]);  // a repeat
-  m.Edge(o[9], o[9]);  // a self-reference
+  m.Edge(o[5], o[9]);
+  m.Edge(o[9], o[9]);
+  return o;
+}
+
+// graph_build_with(0) keeps the counts but no rev_src; graph_referrers
+// then scans the edges and must give exactly what the index gives.
+TEST(GraphTest, ReferrersWithoutTheIndexMatchTheIndex) {
+  Mem m;
+  std::vector<uint32_t> o = TangledGraph(m);
   graph full, lite;
   ASSERT_EQ(graph_build(&full, m.View()), 0);
   ASSERT_EQ(graph_build_with(&lite, m.View(), 0), 0);
@@ -403,13 +410,7 @@ void ExpectNearMatches(const graph &full, const graph_near &near) {
 // gives, inside the levels and outside them (by a scan).
 TEST(GraphTest, NearReferrersMatchTheIndex) {
   Mem m;
-  uint32_t t = m.Type("list");
-  std::vector<uint32_t> o;
-  for (int i = 0; i < 40; i++) o.push_back(m.Obj(t));
-  for (int i = 0; i < 40; i++)
-    for (int k = 1; k <= 3; k++) m.Edge(o[i], o[(i * 7 + k * k) % 40]);
-  m.Edge(o[5], o[9]);
-  m.Edge(o[9], o[9]);
+  std::vector<uint32_t> o = TangledGraph(m);
   graph full, lite;
   ASSERT_EQ(graph_build(&full, m.View()), 0);
   ASSERT_EQ(graph_build_with(&lite, m.View(), 0), 0);
