@@ -49,19 +49,26 @@ count_referrers(struct graph *g)
 		pos[i + 1] += pos[i];
 }
 
-/* Counting sort of the edges by destination (design note 2), after
- * count_referrers. */
+/* Counting sort of the edges by destination into out (design note 2):
+ * pos[i] is where i's referrers start; filled with pos[dst]++, which
+ * leaves pos[i] at the start of i + 1. */
+static void
+sort_referrers(const struct graph *g, uint32_t *pos, uint32_t *out)
+{
+	const struct fmt_dump *d = g->d;
+
+	for (uint32_t s = 0; s < g->n; s++)
+		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
+			out[pos[d->edge_dst[e]]++] = s;
+}
+
+/* rev_src, after count_referrers. */
 static void
 fill_reverse(struct graph *g)
 {
-	const struct fmt_dump *d = g->d;
 	uint32_t *pos = g->rev_start;
 
-	/* pos[i] is where i's referrers start; fill with pos[dst]++, which
-	 * leaves pos[i] at the start of i + 1. */
-	for (uint32_t s = 0; s < g->n; s++)
-		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
-			g->rev_src[pos[d->edge_dst[e]]++] = s;
+	sort_referrers(g, pos, g->rev_src);
 	/* Each pos[i] moved to the old pos[i + 1]: shift back. */
 	for (uint32_t i = g->n; i > 0; i--)
 		pos[i] = pos[i - 1];
@@ -155,9 +162,7 @@ near_all(struct graph_near *r)
 		return MUPPY_ENOMEM;
 	}
 	memcpy(pos, g->rev_start, ((size_t)g->n + 1) * sizeof *pos);
-	for (uint32_t s = 0; s < g->n; s++)
-		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1]; e++)
-			r->all[pos[d->edge_dst[e]]++] = s;
+	sort_referrers(g, pos, r->all);
 	free(pos);
 	return 0;
 }
