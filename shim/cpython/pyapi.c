@@ -91,9 +91,9 @@ static const struct py_layout py_layouts[6] = {
 		.ht_cached_keys = 872, .dv_values = 0,
 		.str_ascii_size = 48, .str_compact_size = 72,
 	},
-	[4] = { /* 3.12: gc objects come from PyUnstable_GC_VisitObjects */
-		.gc_in_runtime = 0, .gc_state = -1, .gc_enabled = -1,
-		.gc_generations = -1, .gc_permanent = -1,
+	[4] = { /* 3.12: the gc offsets are checked (roots.c) */
+		.gc_in_runtime = 0, .gc_state = 112, .gc_enabled = 12,
+		.gc_generations = 24, .gc_permanent = 104,
 		.ts_frame = -1, .ts_thread_id = 136,
 		.fr_back = 16, .fr_code = -1, .fr_localsplus = -1,
 		.fr_iframe = 24, .if_code = 0, .if_func = 16,
@@ -108,8 +108,8 @@ static const struct py_layout py_layouts[6] = {
 		.str_ascii_size = 40, .str_compact_size = 56,
 	},
 	[5] = { /* 3.13 */
-		.gc_in_runtime = 0, .gc_state = -1, .gc_enabled = -1,
-		.gc_generations = -1, .gc_permanent = -1,
+		.gc_in_runtime = 0, .gc_state = 7400, .gc_enabled = 12,
+		.gc_generations = 24, .gc_permanent = 104,
 		.ts_frame = -1, .ts_thread_id = 152,
 		.fr_back = 16, .fr_code = -1, .fr_localsplus = -1,
 		.fr_iframe = 24, .if_code = 0, .if_func = 16,

@@ -1,8 +1,8 @@
 /*
  * roots.c - where the walk starts: the modules of sys.modules, the frames
- * of every thread, and every object on the gc lists (or, on 3.12+,
- * PyUnstable_GC_VisitObjects), plus turning the collector off and on
- * around a walk.
+ * of every thread, and every object on the gc lists (read directly on
+ * every version: walk_gc_objects says why), plus turning the collector off
+ * and on around a walk.
  */
 #include "shim/walk/walker.h"
 
@@ -131,7 +131,7 @@ walk_gc_visit(py_object *o, void *arg)
 	return w->err ? 0 : 1;
 }
 
-/* The gc state (3.8-3.11): in _PyRuntime (3.8) or the interpreter. */
+/* The gc state: in _PyRuntime (3.8) or the interpreter. */
 static char *
 walk_gc_state(void)
 {
@@ -141,15 +141,23 @@ walk_gc_state(void)
 	return base ? base + py.lay.gc_state : NULL;
 }
 
-/* One gc list (a circular PyGC_Head list); -1 if it does not look like
- * one (the layout table would be wrong for this build). */
+/* 1 if head looks like a gc list's head: a circular PyGC_Head list whose
+ * first node points back at it (the layout table could be wrong for this
+ * build). */
 static int
+walk_gc_head_ok(const uintptr_t *head)
+{
+	const uintptr_t *g = (const uintptr_t *)head[0];
+
+	return g && (g[1] & ~(uintptr_t)3) == (uintptr_t)head;
+}
+
+/* One gc list, a circular PyGC_Head list checked by walk_gc_head_ok. */
+static void
 walk_gc_list(struct walker *w, uintptr_t *head)
 {
 	uintptr_t *g = (uintptr_t *)head[0];
 
-	if (!g || (g[1] & ~(uintptr_t)3) != (uintptr_t)head)
-		return -1;
 	while (g != head && !w->err) {
 		while (g != head && w->ngcbuf < WALK_GC_CHUNK) {
 			w->gcbuf[w->ngcbuf++] = (py_object *)(g + 2);
@@ -157,28 +165,72 @@ walk_gc_list(struct walker *w, uintptr_t *head)
 		}
 		walk_gc_discover(w);
 	}
-	return 0;
 }
 
+/* The three generations' heads, then the permanent one's (gc.freeze). */
+static uintptr_t *
+walk_gc_head(char *gc, int i)
+{
+	return (uintptr_t *)(gc + (i < 3 ? py.lay.gc_generations + 24 * i :
+				   py.lay.gc_permanent));
+}
+
+/*
+ * The gc state, trusted only once it has shown itself where it can (3.10+,
+ * whose PyGC_Enable and PyGC_Disable do not go through the layout): the
+ * structures are internal, so the table's offset is checked by watching
+ * the `enabled` flag follow those two calls (the collector is off for the
+ * walk, and nothing can allocate in between).  NULL if it does not, or if
+ * a list head does not look like one.
+ */
+static char *
+walk_gc_state_checked(void)
+{
+	char *gc = walk_gc_state();
+	volatile int *enabled;
+	int seen_on;
+
+	if (!gc)
+		return NULL;
+	if (py.PyGC_Enable && py.PyGC_Disable) {
+		enabled = (volatile int *)(gc + py.lay.gc_enabled);
+		if (*enabled != 0)
+			return NULL;
+		py.PyGC_Enable();
+		seen_on = *enabled == 1;
+		py.PyGC_Disable();
+		if (!seen_on || *enabled != 0)
+			return NULL;
+	}
+	for (int i = 0; i < 4; i++)
+		if (!walk_gc_head_ok(walk_gc_head(gc, i)))
+			return NULL;
+	return gc;
+}
+
+/*
+ * Every object on the gc lists, read directly.  3.12+ has an API for
+ * it, but PyUnstable_GC_VisitObjects increfs and decrefs each object it
+ * visits, and in a snapshot child that write copies every page that
+ * holds a gc object, most of the heap (perf at 1M objects on 3.12: more
+ * than half the child's walk was copy-on-write faults).  It also leaves
+ * out the permanent generation (gc.freeze), which the lists give, as on
+ * 3.8-3.11.  The API is the fallback where the layout does not check out.
+ */
 int
 walk_gc_objects(struct walker *w)
 {
-	char *gc;
+	char *gc = walk_gc_state_checked();
 
-	if (py.minor >= 12) {
+	if (!gc && py.minor >= 12) {
 		py.PyUnstable_GC_VisitObjects(walk_gc_visit, w);
 		walk_gc_discover(w);
 		return 0;
 	}
-	gc = walk_gc_state();
 	if (!gc)
 		return MUPPY_EINVAL;
-	for (int i = 0; i < 3; i++)
-		if (walk_gc_list(w, (uintptr_t *)(gc + py.lay.gc_generations +
-						  24 * i)) != 0)
-			return MUPPY_EINVAL;
-	if (walk_gc_list(w, (uintptr_t *)(gc + py.lay.gc_permanent)) != 0)
-		return MUPPY_EINVAL;
+	for (int i = 0; i < 4; i++)
+		walk_gc_list(w, walk_gc_head(gc, i));
 	return 0;
 }
 
