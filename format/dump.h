@@ -312,6 +312,34 @@ int fmt_stream_more_strings(struct fmt_stream *s, const struct fmt_str *more,
 int fmt_stream_chunk(struct fmt_stream *s, const struct fmt_chunk *c);
 
 /*
+ * A chunk encoded ahead: the bytes fmt_stream_more_strings(more, nmore)
+ * and fmt_stream_chunk(c) would hand to deflate, made on any thread and
+ * given to the stream later, in order, by fmt_stream_rawchunk.  A
+ * streamed walk encodes here while a helper thread compresses the chunk
+ * before (shim/walk/stream.c); deflate stays one stream, so the file is
+ * what the two calls would have written.
+ */
+struct fmt_rawchunk;
+
+/* A reusable buffer for encoded chunks, allocating through a (NULL:
+ * malloc).  0, MUPPY_EINVAL or MUPPY_ENOMEM. */
+int fmt_rawchunk_new(struct fmt_rawchunk **out, const struct fmt_alloc *a);
+
+/* Encodes nmore strings (they follow the first `strings` ones) and chunk
+ * c into r, replacing what it held, with the checks of the two calls it
+ * stands for.  0, MUPPY_EINVAL (r then holds nothing) or MUPPY_ENOMEM. */
+int fmt_rawchunk_encode(struct fmt_rawchunk *r, uint32_t strings,
+			const struct fmt_str *more, uint32_t nmore,
+			const struct fmt_chunk *c);
+
+/* Writes what r holds; it must have been encoded for exactly where the
+ * stream is (its strings sent and its first slot), else MUPPY_EINVAL. */
+int fmt_stream_rawchunk(struct fmt_stream *s, const struct fmt_rawchunk *r);
+
+/* Releases r.  NULL is a no-op. */
+void fmt_rawchunk_free(struct fmt_rawchunk *r);
+
+/*
  * Ends the dump: the strings of tail not sent yet, then META, TYPES,
  * SUMMARY, ROOTS and (with FMT_FLAG_STRINGS) STRDATA from tail, whose
  * roots and strdata name objects by slot; its object and edge arrays are

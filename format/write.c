@@ -47,6 +47,8 @@ struct wr {
 	uint32_t sent_strings;    /* a stream's strings written so far */
 	uint64_t sent_objects;    /* a stream's slots written so far */
 	unsigned flag_bits;       /* OBJECTS flag bits next to the type */
+	struct fmt_rawchunk *keep; /* encoding ahead: in[] goes here, not to
+	                             deflate (fmt_rawchunk_encode) */
 	size_t inlen;             /* bytes pending in in[] */
 	uint8_t in[WR_BUF];       /* uncompressed body, pending */
 	uint8_t out[WR_BUF];      /* compressed bytes, on their way out */
@@ -65,11 +67,17 @@ wr_sink(struct wr *w, const void *buf, size_t len)
 
 /* Hands in[] to deflate (mode Z_NO_FLUSH or Z_FINISH) and sinks all the
  * output deflate has ready. */
+static void wr_keep(struct wr *w);
+
 static void
 wr_flush(struct wr *w, int mode)
 {
 	int rc;
 
+	if (w->keep) {
+		wr_keep(w);
+		return;
+	}
 	w->crc = (uint32_t)crc32(w->crc, w->in, (uInt)w->inlen);
 	w->body_len += w->inlen;
 	w->zs.next_in = w->in;
@@ -683,6 +691,29 @@ fmt_stream_begin(struct fmt_stream **out, uint32_t flags, int level,
 	return 0;
 }
 
+/* Whether n more strings may follow the sent ones: only the first
+ * STRTAB holds entry 0, the empty string. */
+static int
+more_strings_ok(uint32_t sent, const struct fmt_str *more, uint32_t n)
+{
+	return !(n && !more) && n <= UINT32_MAX - sent &&
+	       !(sent == 0 && n && more[0].len != 0);
+}
+
+/* Whether chunk c may follow sent_objects slots, its labels naming the
+ * strings sent so far. */
+static int
+chunk_ok(uint64_t sent_objects, uint32_t strings, const struct fmt_chunk *c)
+{
+	if (c->first != sent_objects || c->first + c->nobjects > UINT32_MAX)
+		return 0;
+	for (uint32_t i = 0; i < c->nobjects; i++)
+		if (c->label[i] >= strings ||
+		    (c->type[i] != FMT_SLOT_SKIPPED && c->flags[i] > 7))
+			return 0;
+	return 1;
+}
+
 int
 fmt_stream_more_strings(struct fmt_stream *s, const struct fmt_str *more,
 			uint32_t n)
@@ -690,8 +721,7 @@ fmt_stream_more_strings(struct fmt_stream *s, const struct fmt_str *more,
 	struct wr *w = &s->w;
 	struct wr_strings range = { more, 0, n };
 
-	if ((n && !more) || n > UINT32_MAX - w->sent_strings ||
-	    (w->sent_strings == 0 && n && more[0].len != 0)) {
+	if (!more_strings_ok(w->sent_strings, more, n)) {
 		w->err = w->err ? w->err : MUPPY_EINVAL;
 		return w->err;
 	}
@@ -723,20 +753,150 @@ fmt_stream_chunk(struct fmt_stream *s, const struct fmt_chunk *c)
 
 	if (w->err)
 		return w->err;
-	if (c->first != w->sent_objects ||
-	    c->first + c->nobjects > UINT32_MAX) {
+	if (!chunk_ok(w->sent_objects, w->sent_strings, c)) {
 		w->err = MUPPY_EINVAL;
 		return w->err;
 	}
-	for (uint32_t i = 0; i < c->nobjects; i++)
-		if (c->label[i] >= w->sent_strings ||
-		    (c->type[i] != FMT_SLOT_SKIPPED && c->flags[i] > 7)) {
-			w->err = MUPPY_EINVAL;
-			return w->err;
-		}
 	wr_section(w, FMT_SEC_CHUNK, enc_chunk, c);
 	w->sent_objects += c->nobjects;
 	return w->err;
+}
+
+/* ---- chunks encoded ahead (dump.h) --------------------------------- */
+
+struct fmt_rawchunk {
+	struct fmt_alloc mem;
+	struct wr *w;             /* an encoder without deflate (w->keep) */
+	int err;                  /* the last encode's outcome */
+	uint32_t strings;         /* strings sent before it */
+	uint32_t nstrings;        /* strings it adds */
+	uint64_t first;           /* its first slot */
+	uint32_t nobjects;
+	uint8_t *bytes;           /* the body bytes: STRTAB (if any), CHUNK */
+	size_t len, cap;
+};
+
+/* wr_flush for an encoder that keeps its bytes: in[] is appended to
+ * w->keep's buffer, doubling it. */
+static void
+wr_keep(struct wr *w)
+{
+	struct fmt_rawchunk *r = w->keep;
+
+	w->body_len += w->inlen;
+	if (w->err)
+		return;
+	if (r->cap - r->len < w->inlen) {
+		size_t cap = r->cap ? r->cap : WR_BUF;
+		uint8_t *g;
+
+		while (cap - r->len < w->inlen)
+			cap *= 2;
+		g = r->mem.alloc(r->mem.ctx, cap);
+		if (!g) {
+			w->err = MUPPY_ENOMEM;
+			w->inlen = 0;
+			return;
+		}
+		if (r->len)
+			memcpy(g, r->bytes, r->len);
+		if (r->bytes)
+			r->mem.free(r->mem.ctx, r->bytes);
+		r->bytes = g;
+		r->cap = cap;
+	}
+	memcpy(r->bytes + r->len, w->in, w->inlen);
+	r->len += w->inlen;
+	w->inlen = 0;
+}
+
+int
+fmt_rawchunk_new(struct fmt_rawchunk **out, const struct fmt_alloc *a)
+{
+	struct fmt_rawchunk *r;
+
+	*out = NULL;
+	if (!a)
+		a = &wr_plain;
+	if (!a->alloc || !a->free)
+		return MUPPY_EINVAL;
+	r = a->alloc(a->ctx, sizeof *r);
+	if (!r)
+		return MUPPY_ENOMEM;
+	memset(r, 0, sizeof *r);
+	r->mem = *a;
+	r->err = MUPPY_EINVAL;   /* nothing encoded yet */
+	r->w = a->alloc(a->ctx, sizeof *r->w);
+	if (!r->w) {
+		a->free(a->ctx, r);
+		return MUPPY_ENOMEM;
+	}
+	memset(r->w, 0, offsetof(struct wr, in));
+	r->w->keep = r;
+	*out = r;
+	return 0;
+}
+
+int
+fmt_rawchunk_encode(struct fmt_rawchunk *r, uint32_t strings,
+		    const struct fmt_str *more, uint32_t nmore,
+		    const struct fmt_chunk *c)
+{
+	struct wr *w = r->w;
+	struct wr_strings range = { more, 0, nmore };
+
+	r->len = 0;
+	w->err = 0;
+	w->body_len = w->inlen = 0;
+	r->err = MUPPY_EINVAL;
+	if (!more_strings_ok(strings, more, nmore) ||
+	    !chunk_ok(c->first, strings + nmore, c))
+		return r->err;
+	if (nmore)
+		wr_section(w, FMT_SEC_STRTAB, enc_more_strings, &range);
+	wr_section(w, FMT_SEC_CHUNK, enc_chunk, c);
+	if (!w->err)
+		wr_keep(w);
+	r->err = w->err;
+	if (r->err == 0) {
+		r->strings = strings;
+		r->nstrings = nmore;
+		r->first = c->first;
+		r->nobjects = c->nobjects;
+	}
+	return r->err;
+}
+
+int
+fmt_stream_rawchunk(struct fmt_stream *s, const struct fmt_rawchunk *r)
+{
+	struct wr *w = &s->w;
+
+	if (w->err)
+		return w->err;
+	if (r->err != 0 || r->strings != w->sent_strings ||
+	    r->first != w->sent_objects) {
+		w->err = MUPPY_EINVAL;
+		return w->err;
+	}
+	wr_bytes(w, r->bytes, r->len);
+	w->sent_strings += r->nstrings;
+	w->sent_objects += r->nobjects;
+	return w->err;
+}
+
+void
+fmt_rawchunk_free(struct fmt_rawchunk *r)
+{
+	struct fmt_alloc a;
+
+	if (!r)
+		return;
+	a = r->mem;
+	if (r->bytes)
+		a.free(a.ctx, r->bytes);
+	a.free(a.ctx, r->w);
+	a.free(a.ctx, r);
 }
 
 /* The tail's own checks: what it names must exist. */

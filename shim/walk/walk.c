@@ -3,8 +3,8 @@
  * the running interpreter and records what the dump needs; without the
  * GIL, sorts them into the form fmt_write expects.
  *
- * What is found: every GC-tracked object (the gc generation lists on
- * 3.8-3.11, PyUnstable_GC_VisitObjects on 3.12+), every module in
+ * What is found: every GC-tracked object (the gc generation lists and
+ * the permanent one, roots.c), every module in
  * sys.modules, the frames of every thread of this interpreter, and the
  * closure of all of those through tp_traverse and the walker's own readers
  * (dict entries, list/tuple items, frame locals, closure cells, __dict__,
@@ -485,6 +485,7 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 	const struct py_methoddef *m;
 	py_object *et, *ev, *etb;
 	int gc_was, rc, columns;
+	uint64_t ahead = 0;
 
 	if (out)
 		memset(out, 0, sizeof *out);
@@ -535,8 +536,10 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 		walk_drain(w);
 	if (rc == 0 && w->stream)
 		walk_out_flush(w);   /* the last chunk */
-	if (w->stream)
+	if (w->stream) {
 		walk_out_end(w);
+		ahead = w->pipe.ahead;
+	}
 
 	walk_gc_on(gc_was);
 	py.PyErr_Restore(et, ev, etb);
@@ -577,6 +580,7 @@ walk_heap(const struct walk_opts *opts, struct walk_prep *prep,
 		stats->edges = w->nedges;
 		stats->sizes_estimated = w->estimated;
 		stats->skipped = w->skipped;
+		stats->chunks_ahead = ahead;
 		stats->walk_ns = muppy_now_ns(CLOCK_MONOTONIC) - t0;
 	}
 	return 0;

@@ -64,6 +64,9 @@ struct walk_stats {
 	/* Objects left out because a fact the walker needs about them (their
 	 * type, its layout) did not hold up (walk.c design note 8). */
 	uint64_t skipped;
+	/* A stream with a helper: chunks the walk encoded itself because the
+	 * helper was still compressing the one before (stream.c). */
+	uint64_t chunks_ahead;
 };
 
 /* A walk result: the dump plus the storage behind it. */

@@ -141,16 +141,26 @@ struct walk_out {
 	 * walk's own table may move while a helper encodes. */
 	struct fmt_str *strs;
 	size_t nstrs, capstrs;
+	size_t strs_at;           /* the walk's strings before these */
+	/* Encoded ahead by the walk while the helper was busy (stream.c):
+	 * the helper then only compresses it.  NULL without a helper. */
+	struct fmt_rawchunk *raw;
+	int encoded;              /* raw holds this chunk */
 };
 
-/* Two chunks: one filled by the walk while a helper thread encodes the
- * other (stream.c).  Without a helper only buf[0] is used, in turn. */
+/* A ring of chunks: one filled by the walk while a helper thread
+ * encodes the others in turn (stream.c).  Without a helper only buf[0]
+ * is used, over and over. */
+#define WALK_PIPE_N 2
 enum { WALK_PIPE_FREE, WALK_PIPE_FULL, WALK_PIPE_STOP };
 struct walk_pipe {
-	struct walk_out *buf[2];
-	_Atomic uint32_t state[2];   /* WALK_PIPE_*; futex words */
+	struct walk_out *buf[WALK_PIPE_N];
+	_Atomic uint32_t state[WALK_PIPE_N];   /* WALK_PIPE_*; futex words */
 	_Atomic int rc;              /* the encoder's first failure */
-	uint64_t dropped;            /* repeated edges merged away */
+	uint64_t dropped;            /* repeated edges merged away, by the
+	                                helper (or the walk without one) */
+	uint64_t dropped_ahead;      /* ... by the walk, encoding ahead */
+	uint64_t ahead;              /* chunks the walk encoded ahead */
 	size_t strs_out;             /* walk strings staged so far */
 	int cur;                     /* the chunk the walk fills */
 	int running;                 /* a helper is encoding */

@@ -1492,8 +1492,10 @@ struct Streamed {
 	uint32_t nslots = 0;
 };
 
+// ahead: every other chunk goes through fmt_rawchunk_encode (the first of
+// them with a quarter of the strings) and fmt_stream_rawchunk.
 void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
-		  bool skip = true) {
+		  bool skip = true, bool ahead = false) {
 	Builder &b = s.want;
 	uint64_t seed = 777;
 	auto rnd = [&seed](uint64_t m) {
@@ -1551,7 +1553,12 @@ void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
 		return 0;
 	}, &f), 0);
 	// Half the strings first, the rest with the tail.
-	ASSERT_EQ(fmt_stream_strings(st, d->strings, d->nstrings / 2), 0);
+	uint32_t sent = d->nstrings / 4;
+	ASSERT_EQ(fmt_stream_strings(st, d->strings, sent), 0);
+	fmt_rawchunk *raw = nullptr;
+	if (ahead) {
+		ASSERT_EQ(fmt_rawchunk_new(&raw, nullptr), 0);
+	}
 	std::vector<uint32_t> es, ed, en;
 	for (uint32_t first = 0; first < s.nslots; first += per_chunk) {
 		uint32_t k = std::min(per_chunk, s.nslots - first);
@@ -1575,7 +1582,8 @@ void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
 			ct.push_back(d->obj_type[i]);
 			cs.push_back(d->obj_size[i]);
 			cr.push_back(d->obj_refcnt[i]);
-			cl.push_back(d->obj_label[i] < d->nstrings / 2 ?
+			cl.push_back(d->obj_label[i] < (first ? d->nstrings / 2 :
+							 d->nstrings / 4) ?
 				     d->obj_label[i] : 0);
 			b.label[i] = cl.back();
 			cf.push_back(d->obj_flags[i]);
@@ -1599,7 +1607,19 @@ void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
 		// Edges lag a chunk behind their objects, as in a walk.
 		c.nedges = (uint32_t)es.size() / 2;
 		c.src = es.data(); c.dst = ed.data(); c.name = en.data();
-		ASSERT_EQ(fmt_stream_chunk(st, &c), 0);
+		// The second quarter of the strings goes with chunk 1.
+		uint32_t more = first == per_chunk ? d->nstrings / 2 - sent : 0;
+		if (ahead && (first / per_chunk) % 2 == 1) {
+			ASSERT_EQ(fmt_rawchunk_encode(raw, sent,
+						      d->strings + sent,
+						      more, &c), 0);
+			ASSERT_EQ(fmt_stream_rawchunk(st, raw), 0);
+		} else {
+			ASSERT_EQ(fmt_stream_more_strings(st, d->strings + sent,
+							  more), 0);
+			ASSERT_EQ(fmt_stream_chunk(st, &c), 0);
+		}
+		sent += more;
 		es.erase(es.begin(), es.begin() + c.nedges);
 		ed.erase(ed.begin(), ed.begin() + c.nedges);
 		en.erase(en.begin(), en.begin() + c.nedges);
@@ -1619,6 +1639,7 @@ void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
 	tail.roots = roots.data();
 	tail.strdata = sd.data();
 	ASSERT_EQ(fmt_stream_end(st, &tail), 0);
+	fmt_rawchunk_free(raw);
 }
 
 fmt_dump Unstreamed(const fmt_dump &d) {
@@ -1662,6 +1683,82 @@ TEST(FormatStream, EveryReadModeAgreesWithTheWholeDump) {
 			x.edge_start = y.edge_start = none.data();
 		ExpectSame(x, y);
 	}
+}
+
+// Chunks encoded ahead make the same file, byte for byte, as chunks
+// given to the stream: deflate sees the same bytes in the same order.
+TEST(FormatStream, ChunksEncodedAheadMakeTheSameFile) {
+	for (int flags : {0, (int)FMT_FLAG_STRINGS}) {
+		Streamed plain, ahead;
+		StreamRandom(plain, 20000, 777, flags, true, false);
+		StreamRandom(ahead, 20000, 777, flags, true, true);
+		ASSERT_FALSE(plain.file.empty());
+		EXPECT_TRUE(plain.file == ahead.file);
+		Read r(ahead.file);
+		ASSERT_EQ(r.rc, 0) << r.Err();
+		ExpectSame(*ahead.want.Dump(), Unstreamed(r.d));
+	}
+}
+
+// A chunk encoded ahead goes only where it was encoded for, and is
+// checked as the calls it stands for are.
+TEST(FormatStream, ChunksEncodedAheadAreChecked) {
+	std::string f;
+	auto sink = [](void *c, const void *p, size_t len) {
+		static_cast<std::string *>(c)->append((const char *)p, len);
+		return 0;
+	};
+	struct fmt_str strs[] = {{"", 0}, {"x", 1}, {"y", 1}};
+	uint64_t addr = 0x1000, size = 16;
+	uint32_t type = 0, rc = 1, label = 2;
+	uint8_t fl = 0;
+	fmt_chunk c{};
+	c.nobjects = 1;
+	c.addr = &addr; c.type = &type; c.size = &size;
+	c.refcnt = &rc; c.label = &label; c.flags = &fl;
+	fmt_rawchunk *raw;
+	ASSERT_EQ(fmt_rawchunk_new(&raw, nullptr), 0);
+	fmt_stream *st;
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	// Nothing encoded yet; a label past the strings; "" not first.
+	EXPECT_EQ(fmt_stream_rawchunk(st, raw), MUPPY_EINVAL);
+	fmt_stream_abort(st);
+	EXPECT_EQ(fmt_rawchunk_encode(raw, 0, strs, 2, &c), MUPPY_EINVAL);
+	EXPECT_EQ(fmt_rawchunk_encode(raw, 0, strs + 1, 2, &c), MUPPY_EINVAL);
+	fl = 8;
+	EXPECT_EQ(fmt_rawchunk_encode(raw, 0, strs, 3, &c), MUPPY_EINVAL);
+	fl = 0;
+	// Encoded for slot 0 after no strings: refused anywhere else.
+	ASSERT_EQ(fmt_rawchunk_encode(raw, 0, strs, 3, &c), 0);
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	ASSERT_EQ(fmt_stream_strings(st, strs, 1), 0);
+	EXPECT_EQ(fmt_stream_rawchunk(st, raw), MUPPY_EINVAL);
+	fmt_stream_abort(st);
+	// A failed encode leaves nothing to write.
+	EXPECT_EQ(fmt_rawchunk_encode(raw, 0, strs, 1, &c), MUPPY_EINVAL);
+	f.clear();
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	EXPECT_EQ(fmt_stream_rawchunk(st, raw), MUPPY_EINVAL);
+	fmt_stream_abort(st);
+	// Where it belongs it is the dump the two calls would write.
+	ASSERT_EQ(fmt_rawchunk_encode(raw, 0, strs, 3, &c), 0);
+	f.clear();
+	ASSERT_EQ(fmt_stream_begin(&st, 0, 1, NULL, sink, &f), 0);
+	ASSERT_EQ(fmt_stream_rawchunk(st, raw), 0);
+	fmt_type t = {0x500, 1};
+	fmt_dump tail{};
+	tail.nstrings = 3;
+	tail.strings = strs;
+	tail.ntypes = 1;
+	tail.types = &t;
+	ASSERT_EQ(fmt_stream_end(st, &tail), 0);
+	fmt_rawchunk_free(raw);
+	fmt_rawchunk_free(nullptr);
+	Read r(f);
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	ASSERT_EQ(r.d.nobjects, 1u);
+	EXPECT_EQ(r.d.obj_addr[0], 0x1000u);
+	EXPECT_EQ(S(r.d, r.d.obj_label[0]), "y");
 }
 
 TEST(FormatStream, OneChunkAndNoSkips) {

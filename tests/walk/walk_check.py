@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 # Heap objects made before any walk, for the FMT_OBJ_STATIC checks.
 STATIC_PROBES = (int("1" * 30), "".join(["not", "interned", "probe"]))
@@ -559,6 +560,90 @@ def check_side_effects():
     gc.enable()
 
 
+def check_frozen():
+    """Objects in the permanent generation (gc.freeze) are walked: a
+    garbage cycle frozen before the walk is only on that list."""
+    gc.disable()
+    cycle = [Marker()]
+    cycle.append(cycle)
+    addr = id(cycle)
+    del cycle
+    gc.freeze()
+    try:
+        rc, d = walk()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+        gc.collect()
+    check("frozen walk", rc == 0, str(rc))
+    if rc == 0:
+        check("a frozen garbage cycle is in the dump", addr in d.by_addr)
+
+
+def check_layout_fallback():
+    """A gc layout that does not check out is not trusted: 3.12+ walks
+    through PyUnstable_GC_VisitObjects instead, 3.10-3.11 fail cleanly."""
+    if sys.version_info < (3, 10):
+        return
+    DRIVER.walk_test_gc_enabled_shift(4)   # onto the `debug` field
+    try:
+        rc, d = walk()
+    finally:
+        DRIVER.walk_test_gc_enabled_shift(0)
+    if sys.version_info >= (3, 12):
+        check("a wrong gc layout: the API's walk", rc == 0, str(rc))
+        check("a wrong gc layout: gc objects still found",
+              d is not None and d.obj(foos[0]) is not None)
+    else:
+        check("a wrong gc layout: the walk fails", rc != 0, str(rc))
+    check("a wrong gc layout: gc state restored", gc.isenabled())
+    rc, d = walk()
+    check("the layout back: walks again", rc == 0 and d.obj(foos[0]), str(rc))
+
+
+def exclusive_pages(pages):
+    """How many of these pages (numbers) are mapped by this process
+    alone: /proc/self/pagemap bit 56, no privilege needed."""
+    fd = os.open("/proc/self/pagemap", os.O_RDONLY)
+    try:
+        return sum(int.from_bytes(os.pread(fd, 8, p * 8), "little") >> 56 & 1
+                   for p in pages)
+    finally:
+        os.close(fd)
+
+
+def check_copy_on_write():
+    """A walk in a forked child writes (copies) almost none of the heap's
+    pages: the snapshot child's private memory is its own tables, not a
+    second heap (PyUnstable_GC_VisitObjects increfs every object, and
+    copied every page of gc objects on 3.12+)."""
+    objs = [[i] for i in range(200000)]
+    pages = sorted({id(o) >> 12 for o in objs})
+    rd, wr = os.pipe()
+    with warnings.catch_warnings():   # 3.12+: "multi-threaded" (the worker)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        os.close(rd)
+        before = exclusive_pages(pages)
+        rc, _ = walk(parse=False)
+        after = exclusive_pages(pages)
+        os.write(wr, ("%d %d %d" % (rc, before, after)).encode())
+        os._exit(0)
+    os.close(wr)
+    with os.fdopen(rd) as f:
+        got = f.read().split()
+    os.waitpid(pid, 0)
+    if len(got) != 3:
+        check("walk in a forked child", False, "no answer from the child")
+        return
+    rc, before, after = map(int, got)
+    check("walk in a forked child", rc == 0, str(rc))
+    check("a forked walk copies few of the heap's pages",
+          after - before <= len(pages) // 20,
+          "%d of %d pages copied" % (after - before, len(pages)))
+
+
 def check_referents(d):
     """Every referent tp_traverse reports (gc.get_referents) is an edge of
     the dump, whatever the walker read itself instead of calling it."""
@@ -611,7 +696,8 @@ def check_stream(d_whole, graph=2, label="streamed"):
     """The shim's walk (format 1.1): objects and edges streamed in chunks
     as they are found, ordered by the reader: the same dump as the walk
     that holds everything, down to roots and string contents.  graph=3:
-    chunks encoded on a helper thread while the walk goes on."""
+    chunks encoded on a helper thread while the walk goes on; 4: the
+    helper slowed down (zlib level 9), so that the walk encodes ahead."""
     rc, d = walk(graph=graph, strings=5)
     check("%s walk" % label, rc == 0, str(rc))
     if rc != 0:
@@ -624,12 +710,14 @@ def check_stream(d_whole, graph=2, label="streamed"):
     keys = {v for a, k, v in d.out(registry) if k == KIND_KEY}
     check(label + ": registry's 1000 named values", keys == set(registry),
           "%d names" % len(keys))
-    def roots(dump):
-        return {(dump.objs[o][0], k, n) for o, k, n in dump.roots}
+    def roots(dump):   # a thread's frame object may be made anew per
+        return {(dump.objs[o][0] if k != 2 else 0, k, n)   # walk (3.13)
+                for o, k, n in dump.roots}
     want, got = roots(d_whole), roots(d)
     check(label + ": the roots of the whole walk (%d)" % len(want),
-          want and want == got, "%d missing, %d extra" % (
-              len(want - got), len(got - want)))
+          want and want == got, "%d missing, %d extra: %r / %r" % (
+              len(want - got), len(got - want), sorted(want - got)[:3],
+              sorted(got - want)[:3]))
     def facts(dump, o):   # type, size, flags, label, edges (not refcnt)
         r = dump.obj(o)
         return r and (dump.typename(r), r[2], r[4], r[5],
@@ -639,6 +727,12 @@ def check_stream(d_whole, graph=2, label="streamed"):
               if not facts(d, o) or facts(d, o) != facts(d_whole, o)]
     check(label + ": %d objects and their edges as in the whole walk" %
           len(sample), not differ, "%d differ" % len(differ))
+    if graph == 4:
+        check(label + ": the walk encoded chunks ahead",
+              d.info.get("chunks_ahead", 0) > 0, str(d.info))
+    elif graph == 2:
+        check(label + ": no chunk encoded ahead without a helper",
+              d.info.get("chunks_ahead") == 0, str(d.info))
     got = d.strdata.get(d.by_addr.get(id(unicode_str)))
     check(label + ": str contents by object",
           got == unicode_str[:5].encode(), repr(got))
@@ -728,11 +822,15 @@ def main():
             check_wide_table(d)
             check_stream(d)
             check_stream(d, 3, "streamed, helper thread")
+            check_stream(d, 4, "streamed, helper slower than the walk")
         del d   # the parsed dump is large: keep it out of later walks
         check_strings(t)
         check_summary_mode()
         check_exclude()
         check_side_effects()
+        check_frozen()
+        check_layout_fallback()
+        check_copy_on_write()
         check_enomem()
     finally:
         thread_stop.set()

@@ -26,6 +26,7 @@
 
 #include "common/clock.h"  /* muppy_now_ns */
 #include "format/dump.h"
+#include "shim/cpython/pyapi.h"  /* py.lay */
 #include "shim/walk/walk.h"
 
 extern long walk_test_fail_after;
@@ -161,6 +162,8 @@ write_file(const char *path, const struct fmt_dump *d,
 	fprintf(f, "I\tfinish_ns\t%llu\n", (unsigned long long)finish_ns);
 	fprintf(f, "I\tobjects\t%llu\n", (unsigned long long)st->objects);
 	fprintf(f, "I\tedges_raw\t%llu\n", (unsigned long long)st->edges);
+	fprintf(f, "I\tchunks_ahead\t%llu\n",
+		(unsigned long long)st->chunks_ahead);
 	fprintf(f, "I\tsizes_estimated\t%llu\n",
 		(unsigned long long)st->sizes_estimated);
 	fprintf(f, "I\tdump_bytes\t%zu\n", bytes);
@@ -206,16 +209,16 @@ driver_helper_join(void *ctx)
  * fmt error if the stream does not read back.
  */
 static int
-walk_streamed(struct walk_opts *opts, struct membuf *mb, struct fmt_dump *d,
-	      struct walk_stats *st)
+walk_streamed(struct walk_opts *opts, int level, struct membuf *mb,
+	      struct fmt_dump *d, struct walk_stats *st)
 {
 	struct walk_result res;
 	struct fmt_stream *fs;
 	char err[256];
 	int rc;
 
-	rc = fmt_stream_begin(&fs, opts->strings ? FMT_FLAG_STRINGS : 0, 1,
-			      NULL, mem_sink, mb);
+	rc = fmt_stream_begin(&fs, opts->strings ? FMT_FLAG_STRINGS : 0,
+			      level, NULL, mem_sink, mb);
 	if (rc != 0)
 		return 100;
 	opts->stream = fs;
@@ -240,7 +243,8 @@ walk_streamed(struct walk_opts *opts, struct membuf *mb, struct fmt_dump *d,
  * Walks (GIL held by the ctypes.PyDLL caller) and writes the text form to
  * path (NULL: no output).  graph: 0 summary, 1 graph, 2 graph streamed as
  * the shim streams it (the text is then the dump read back), 3 the same
- * with the chunks encoded on a helper thread.  exclude: n
+ * with the chunks encoded on a helper thread, 4 as 3 with a helper slowed
+ * by zlib level 9, so that the walk encodes chunks ahead.  exclude: n
  * addresses.  fail_after > 0 makes the fail_after-th allocation fail.
  * Returns walk_heap's/walk_finish's code, or 100 + fmt error if the dump
  * does not round-trip.
@@ -261,14 +265,14 @@ walk_test_dump(const char *path, int graph, unsigned strings,
 
 	walk_test_fail_after = fail_after;
 	t0 = muppy_now_ns(CLOCK_MONOTONIC);
-	if (graph == 2 || graph == 3) {
+	if (graph >= 2 && graph <= 4) {
 		struct driver_helper dh;
 		struct walk_helper h = { driver_helper_start,
 					 driver_helper_join, &dh };
 
 		opts.graph = 1;
-		opts.helper = graph == 3 ? &h : NULL;
-		rc = walk_streamed(&opts, &mb, &back, &st);
+		opts.helper = graph >= 3 ? &h : NULL;
+		rc = walk_streamed(&opts, graph == 4 ? 9 : 1, &mb, &back, &st);
 		walk_test_fail_after = 0;
 		t1 = t2 = muppy_now_ns(CLOCK_MONOTONIC);
 		if (rc == 0 && path)
@@ -316,6 +320,22 @@ EXPORT void
 walk_test_seen_widen(long n)
 {
 	walk_test_seen_widen_at = n;
+}
+
+/* Moves the gc state's `enabled` field delta bytes from where the layout
+ * table has it (0: back), so that the checks see a layout that does not
+ * check out (roots.c).  0, or -1 before the API is up. */
+EXPORT int
+walk_test_gc_enabled_shift(long delta)
+{
+	static ssize_t table = -1;
+
+	if (py_api_init() != 0)
+		return -1;
+	if (table < 0)
+		table = py.lay.gc_enabled;
+	py.lay.gc_enabled = table + delta;
+	return 0;
 }
 
 /*
