@@ -370,6 +370,10 @@ enum fmt_read_what {
 	                            edge_dst and edge_name NULL; ROOTS and
 	                            STRDATA as with OBJECTS (33 bytes per
 	                            object, for muppy leaks) */
+	FMT_READ_MATCH = 4,      /* as OBJECTS but only addresses and types:
+	                            obj_size, obj_refcnt, obj_label and
+	                            obj_flags NULL (12 bytes per object: which
+	                            objects two dumps share, for muppy leaks) */
 };
 
 /*
@@ -417,6 +421,14 @@ int fmt_read_file_with(const char *path, enum fmt_read_what what,
 
 /* Releases what fmt_read_* allocated and zeroes *d.  NULL is a no-op. */
 void fmt_dump_free(struct fmt_dump *d);
+
+/*
+ * Frees one array fmt_read_* allocated for d (d->obj_refcnt, say) before
+ * the rest, for an analysis that is done with it; the caller then sets
+ * the field to NULL.  Returns 0, or -1 (nothing freed) when array is NULL
+ * or not the reader's.
+ */
+int fmt_dump_release(struct fmt_dump *d, const void *array);
 
 /* Value of META key (NUL-terminated) or NULL if absent.  Borrowed from d. */
 const char *fmt_meta_get(const struct fmt_dump *d, const char *key);

@@ -76,6 +76,13 @@ struct rd_in {
 #define SEEN_GRAPH (SEEN(FMT_SEC_OBJECTS) | SEEN(FMT_SEC_EDGES) | \
 		    SEEN(FMT_SEC_ROOTS))
 
+/* The modes that decode OBJECTS and no edges. */
+static inline int
+objects_only(enum fmt_read_what what)
+{
+	return what == FMT_READ_OBJECTS || what == FMT_READ_MATCH;
+}
+
 /* Reader allocations (design note 4). */
 struct owned {
 	size_t n, cap;
@@ -107,6 +114,7 @@ struct rd {
 	uint32_t seen;            /* SEEN() bits of known sections */
 	uint64_t edges_nobj;      /* object count EDGES was written for */
 	struct owned *own;
+	int match;                /* FMT_READ_MATCH: addresses and types only */
 	char *err;
 	size_t errlen;
 	struct prog *prog;
@@ -665,7 +673,8 @@ dec_types_flags(struct rd *r, struct fmt_dump *d, uint64_t n)
 					  "not fit in 32 bits",
 					  (unsigned long long)i);
 		d->obj_type[i] = (uint32_t)(v >> bits);
-		d->obj_flags[i] = (uint8_t)(v & ((1u << bits) - 1));
+		if (d->obj_flags)
+			d->obj_flags[i] = (uint8_t)(v & ((1u << bits) - 1));
 	}
 	return 0;
 }
@@ -679,27 +688,41 @@ dec_objects(struct rd *r, struct fmt_dump *d)
 	TRY(rd_count(r, &n, UINT32_MAX, 5, "objects"));
 	ALLOC(d->obj_addr, n);
 	ALLOC(d->obj_type, n);
-	ALLOC(d->obj_size, n);
-	ALLOC(d->obj_refcnt, n);
-	ALLOC(d->obj_label, n);
-	ALLOC(d->obj_flags, n);
+	if (!r->match) {
+		ALLOC(d->obj_size, n);
+		ALLOC(d->obj_refcnt, n);
+		ALLOC(d->obj_label, n);
+		ALLOC(d->obj_flags, n);
+	}
 	d->nobjects = n;
 	if (n == 0)
 		return 0;
 	TRY(dec_addrs(r, d->obj_addr, n));
 	TRY(dec_types_flags(r, d, n));
-	for (uint64_t i = 0; i < n; i++)
-		TRY(rd_varint(r, &d->obj_size[i]));
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t size;
+
+		TRY(rd_varint(r, &size));
+		if (d->obj_size)
+			d->obj_size[i] = size;
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t rc;
 
 		TRY(rd_varint(r, &rc));
 		/* Saturated: only the immortal mark (3.12+: 2^32 - 1) and
 		 * static objects (~1e9) come near it. */
-		d->obj_refcnt[i] = rc > UINT32_MAX ? UINT32_MAX : (uint32_t)rc;
+		if (d->obj_refcnt)
+			d->obj_refcnt[i] = rc > UINT32_MAX ? UINT32_MAX :
+					   (uint32_t)rc;
 	}
-	for (uint64_t i = 0; i < n; i++)
-		TRY(rd_u32(r, &d->obj_label[i], "label"));
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t label = 0;
+
+		TRY(rd_u32(r, &label, "label"));
+		if (d->obj_label)
+			d->obj_label[i] = label;
+	}
 	return 0;
 }
 
@@ -956,7 +979,8 @@ dec_chunk_rest(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 					  "fit in 32 bits",
 					  (unsigned long long)(first + i));
 		d->obj_type[at] = (uint32_t)((v >> 3) - 1);
-		d->obj_flags[at] = (uint8_t)(v & 7);
+		if (d->obj_flags)
+			d->obj_flags[at] = (uint8_t)(v & 7);
 	}
 	for (int col = 0; col < 3; col++) {
 		for (uint64_t i = 0; i < n; i++) {
@@ -965,21 +989,23 @@ dec_chunk_rest(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 			TRY(rd_varint(r, &v));
 			if (r->stage != 2 || at == FMT_SLOT_SKIPPED)
 				continue;
+			if (col == 2 && v > UINT32_MAX)
+				return rd_corrupt(r, "label %llu does not fit "
+						  "in 32 bits",
+						  (unsigned long long)v);
+			if (r->match)
+				continue;
 			if (col == 0)
 				d->obj_size[at] = v;
 			else if (col == 1)
 				d->obj_refcnt[at] = v > UINT32_MAX ?
 						    UINT32_MAX : (uint32_t)v;
-			else if (v > UINT32_MAX)
-				return rd_corrupt(r, "label %llu does not fit "
-						  "in 32 bits",
-						  (unsigned long long)v);
 			else
 				d->obj_label[at] = (uint32_t)v;
 		}
 	}
 	r->nslots += n;
-	if (what == FMT_READ_OBJECTS)
+	if (objects_only(what))
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
 	/* Two slot columns and a name, at least a byte each per edge. */
 	TRY(rd_count(r, &m, UINT32_MAX, 3, "edges"));
@@ -1097,6 +1123,8 @@ stream_order(struct rd *r, struct fmt_dump *d)
 	d->nobjects = n;
 	r->edges_nobj = n;
 	ALLOC(d->obj_type, n);
+	if (r->match)
+		return 0;
 	ALLOC(d->obj_size, n);
 	ALLOC(d->obj_refcnt, n);
 	ALLOC(d->obj_label, n);
@@ -1216,7 +1244,7 @@ decode_stream(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	if (what == FMT_READ_SUMMARY)
 		return 0;
 	TRY(stream_order(r, d));
-	if (what != FMT_READ_OBJECTS)
+	if (!objects_only(what))
 		ALLOC(d->edge_start, d->nobjects + 1);
 	if (d->edge_start)
 		memset(d->edge_start, 0, (d->nobjects + 1) * sizeof
@@ -1224,7 +1252,7 @@ decode_stream(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	r->stage = 2;
 	TRY(rd_rewind(r));
 	TRY(dec_sections(r, d, what));
-	if (what != FMT_READ_OBJECTS) {
+	if (!objects_only(what)) {
 		TRY(stream_edge_room(r, d));
 		r->stage = 3;
 		TRY(rd_rewind(r));
@@ -1281,7 +1309,7 @@ check_graph_refs(struct rd *r, const struct fmt_dump *d,
 					   "type %u of %u",
 					   (unsigned long long)i,
 					   d->obj_type[i], d->ntypes);
-		if (d->obj_label[i] >= d->nstrings)
+		if (d->obj_label && d->obj_label[i] >= d->nstrings)
 			return ref_corrupt(r, FMT_SEC_OBJECTS, "object %llu "
 					   "label names string %u of %u",
 					   (unsigned long long)i,
@@ -1369,7 +1397,7 @@ dec_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 		return dec_edge_degrees(r, d);
 	if (is_graph_section(id) &&   /* not wanted: verified in pass 1 */
 	    (what == FMT_READ_SUMMARY ||
-	     ((what == FMT_READ_OBJECTS || what == FMT_READ_DEGREES) &&
+	     ((objects_only(what) || what == FMT_READ_DEGREES) &&
 	      id != FMT_SEC_OBJECTS)))
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
 	TRY(dec[id](r, d));
@@ -1597,7 +1625,7 @@ decode_passes(uint32_t flags, enum fmt_read_what what)
 {
 	if (!(flags & FMT_FLAG_STREAM) || what == FMT_READ_SUMMARY)
 		return 1;
-	return what == FMT_READ_OBJECTS ? 2 : 3;
+	return objects_only(what) ? 2 : 3;
 }
 
 /* A check_frame failure: d emptied, its version kept for MUPPY_EVERSION
@@ -1642,10 +1670,12 @@ read_body(struct rd_in *in, const uint8_t *t, enum fmt_read_what what,
 	r.errlen = errlen;
 	r.prog = &g;
 	if (what != FMT_READ_ALL && what != FMT_READ_SUMMARY &&
-	    what != FMT_READ_OBJECTS && what != FMT_READ_DEGREES) {
+	    what != FMT_READ_OBJECTS && what != FMT_READ_DEGREES &&
+	    what != FMT_READ_MATCH) {
 		rc = MUPPY_EINVAL;
 		goto fail;
 	}
+	r.match = what == FMT_READ_MATCH;
 	rc = decode_body(&r, d, what);
 	if (rc)
 		goto fail;
@@ -1838,6 +1868,20 @@ fmt_read_file_with(const char *path, enum fmt_read_what what,
 	rc = fmt_read_mem_with(buf, len, what, progress, d, err, errlen);
 	free(buf);
 	return rc;
+}
+
+int
+fmt_dump_release(struct fmt_dump *d, const void *array)
+{
+	struct owned *o = d->owned;
+
+	for (size_t i = 0; array && o && i < o->n; i++)
+		if (o->p[i] == array) {
+			free(o->p[i]);
+			o->p[i] = o->p[--o->n];
+			return 0;
+		}
+	return -1;
 }
 
 void

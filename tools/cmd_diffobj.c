@@ -15,7 +15,7 @@
 #include <stdlib.h>   /* calloc, free */
 #include <string.h>   /* strcmp, memset */
 
-#include "tools/graph.h"   /* graph_read_objects, graph_mark_common */
+#include "tools/graph.h"   /* graph_read_*, graph_mark_common */
 #include "tools/muppy.h"   /* cmd_diff_objects, MUPPY_USAGE_DIFF */
 #include "tools/table.h"   /* struct tbl_row, tbl_print_summary */
 #include "tools/util.h"    /* options, messages, exit statuses */
@@ -93,7 +93,7 @@ cmd_diff_objects(int argc, char **argv)
 	if (!summary_parse_args(argc, argv, MUPPY_USAGE_DIFF, diffobj_help,
 				files, 2, 1, &o, &rc))
 		return rc;
-	rc = graph_read_objects(files[0], &old);
+	rc = graph_read_match(files[0], &old);   /* addresses, types */
 	if (rc)
 		return rc;
 	rc = graph_read_objects(files[1], &new_);

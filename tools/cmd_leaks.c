@@ -72,6 +72,17 @@
  *      all, that holds no leaked object (a bytearray that is extended, a
  *      list of small ints): nothing is born, so no group shows it; it is
  *      a line of its own, count 1, with how much it grew.
+ *  10. Memory (issue 14: at most 64 bytes per object at 5M objects, with
+ *      the dump itself taking 55).  The earlier dumps are matched against
+ *      Dn's addresses and types alone (FMT_READ_MATCH), then Dn is read
+ *      whole.  No referrer index is built: adoption (note 5) counts the
+ *      referrers it needs over the forward edges, the names of note 8
+ *      gather the referrers near the examples (graph_search_gather,
+ *      within an eighth of the edges: past that a search keeps the BFS
+ *      name).  What the analysis is done with goes when it is: the
+ *      refcounts and object flags once the graph's flags are set, the
+ *      BFS order once the leaked objects are picked out of it; arrays per
+ *      leaked object (struct rank) stand in for arrays per object.
  */
 #include <inttypes.h> /* PRIx64, PRIu64 */
 #include <stdio.h>    /* printf */
@@ -125,6 +136,20 @@ struct past {
 	uint16_t *dumps;
 };
 
+/* What leaks_mark learnt from the earlier dumps (tools/leaks.h), and
+ * what leaks_prepare then picked out of the BFS order. */
+struct leaks_marks {
+	uint64_t nobjects;   /* of Dn */
+	uint8_t *leaked;
+	uint16_t *run;       /* NULL with two dumps */
+	struct past past;
+	int prepared;
+	uint32_t *bfs;       /* the leaked objects, in BFS order */
+	uint32_t nbfs;
+	uint32_t *grow;      /* design note 9's objects, in BFS order */
+	uint32_t ngrow;
+};
+
 /* leaked[i]: 0 not leaked, LEAK_YOUNG born in the last interval, LEAK_OLD
  * born earlier (design note 4). */
 #define LEAK_YOUNG 1
@@ -151,8 +176,10 @@ warn_other_process(const struct util_series *a, int k,
  * Marks leaked[i] for the objects of last (the dump files[n-1]) that
  * design note 1 calls leaked, reading files[n-2] down to files[0], and
  * the shapes of those that were in files[0] and files[n-2] (design note
- * 7; the others keep size SHAPE_NONE), and run[i], the first dump of the run of dumps
- * ending at Dn that holds object i (its birth, for note 7).  Returns 0 or an exit status (message printed).
+ * 7; the others keep size SHAPE_NONE), and run[i], the first dump of the
+ * run of dumps ending at Dn that holds object i (its birth, for note 7;
+ * run is NULL with two dumps: every birth is then D2).  Returns 0 or an
+ * exit status (message printed).
  */
 static int
 mark_leaked(const struct util_series *a, const struct fmt_dump *last,
@@ -167,7 +194,8 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 		goto out;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		run[i] = (uint16_t)(a->nfiles - 1);
+		if (run)
+			run[i] = (uint16_t)(a->nfiles - 1);
 		leaked[i] = 1;  /* cleared below when disproved */
 	}
 	for (int k = a->nfiles - 2; k >= 0; k--) {
@@ -179,7 +207,7 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 		/* D1 and D(n-1) with out-degrees: they tell steady holders
 		 * (note 7). */
 		rc = sh ? graph_read_degrees(a->files[k], &dk) :
-			  graph_read_objects(a->files[k], &dk);
+			  graph_read_match(a->files[k], &dk);
 		if (rc)
 			goto out;
 		warn_other_process(a, k, &dk, last);
@@ -197,14 +225,14 @@ mark_leaked(const struct util_series *a, const struct fmt_dump *last,
 				continue;
 			if (past->dumps)
 				past->dumps[i]++;
-			if (run[i] == k + 1 && k > 0)
+			if (run && run[i] == k + 1 && k > 0)
 				run[i] = (uint16_t)k;
 			else
 				leaked[i] = 0;  /* in D1, or came back */
 		}
 	}
 	/* LEAK_OLD: born before the last interval (design note 4). */
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; run && i < n; i++)
 		if (leaked[i] && run[i] < a->nfiles - 1)
 			leaked[i] = LEAK_OLD;
 out:
@@ -416,59 +444,164 @@ head_add(struct group *gr, uint32_t par, uint32_t type, uint16_t born,
 		gr->votes--;
 }
 
-/* Design note 5, in BFS order so that chains of them are found. */
+#define LEAK_CANDIDATE 0x80   /* adopt_reused's mark, cleared after */
+
+/* Dense numbers for the objects of a subset (the leaked ones, say): a
+ * bitmap and the count before each word, 0.2 bytes per object, so that
+ * an array per member of the subset can stand in for one per object. */
+struct rank {
+	uint64_t *bits;
+	uint32_t *before;    /* members in the words before */
+	uint32_t n;          /* members */
+};
+
+/* The objects i < n with leaked[i] == only (only 0: leaked[i] != 0). */
+static int
+rank_build(struct rank *r, const uint8_t *leaked, uint32_t n, uint8_t only)
+{
+	size_t words = (size_t)n / 64 + 1;
+
+	r->n = 0;
+	r->bits = calloc(words, sizeof *r->bits);
+	r->before = malloc(words * sizeof *r->before);
+	if (!r->bits || !r->before)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		if (only ? leaked[i] == only : leaked[i] != 0)
+			r->bits[i / 64] |= 1ull << (i % 64);
+	for (size_t w = 0; w < words; w++) {
+		r->before[w] = r->n;
+		r->n += (uint32_t)__builtin_popcountll(r->bits[w]);
+	}
+	return 0;
+}
+
+/* The dense number of member o. */
+static inline uint32_t
+rank_of(const struct rank *r, uint32_t o)
+{
+	uint64_t below = r->bits[o / 64] & ((1ull << (o % 64)) - 1);
+
+	return r->before[o / 64] + (uint32_t)__builtin_popcountll(below);
+}
+
 static void
-adopt_reused(const struct graph *g, const struct graph_paths *p,
-	     uint8_t *leaked)
+rank_free(struct rank *r)
+{
+	free(r->bits);
+	free(r->before);
+}
+
+/* The referents of o that are candidates lose a referrer that is not
+ * leaked (o was just adopted). */
+static void
+adopt_edges(const struct fmt_dump *d, const uint8_t *leaked, uint32_t o,
+	    const struct rank *cand, uint32_t *left)
+{
+	for (uint64_t e = d->edge_start[o]; e < d->edge_start[o + 1]; e++)
+		if (leaked[d->edge_dst[e]] == LEAK_CANDIDATE)
+			left[rank_of(cand, d->edge_dst[e])]--;
+}
+
+/* Marks LEAK_CANDIDATE the objects below a leaked one in the BFS tree
+ * through objects that are not leaked, roots left out. */
+static void
+mark_candidates(const struct graph *g, const struct graph_paths *p,
+		uint8_t *leaked)
 {
 	for (uint32_t k = 0; k < p->nreached; k++) {
-		uint32_t o = p->order[k], par = p->parent[o], all = 1;
-		if (leaked[o] || par == GRAPH_ROOTED || !leaked[par] ||
-		    (g->flags[o] & (GRAPH_F_DUMPROOT | GRAPH_F_EXTERN)))
-			continue;
-		for (uint64_t e = g->rev_start[o]; e < g->rev_start[o + 1]; e++)
-			if (!leaked[g->rev_src[e]])
-				all = 0;
-		if (all)
-			leaked[o] = leaked[par];
+		uint32_t o = p->order[k], par = p->parent[o];
+		if (!leaked[o] && par != GRAPH_ROOTED && leaked[par] &&
+		    !(g->flags[o] & (GRAPH_F_DUMPROOT | GRAPH_F_EXTERN)))
+			leaked[o] = LEAK_CANDIDATE;
 	}
 }
 
-/* Groups every reachable leaked object, in BFS order (parents first). */
+/*
+ * Design note 5, in BFS order so that chains of them are found: an object
+ * not leaked, not a root, whose BFS parent is leaked (or was adopted just
+ * before) and whose every referrer is leaked.  Forward edges only (no
+ * referrer index): each candidate counts its referrers that are not
+ * leaked in one pass over the edges, and an adoption takes one off each
+ * of its referents.  4 bytes per candidate.  0 or -1 (out of memory).
+ */
 static int
-group_all(const struct graph *g, const struct graph_paths *p,
-	  uint8_t *leaked, const uint16_t *run, const struct past *past,
-	  int nfiles, struct groups *gs)
+adopt_reused(const struct graph *g, const struct graph_paths *p,
+	     uint8_t *leaked)
 {
 	const struct fmt_dump *d = g->d;
-	uint32_t *gid = malloc(((size_t)g->n + 1) * sizeof *gid);
+	struct rank cand = {0};
+	uint32_t *left = NULL;
+	int rc = -1;
+
+	mark_candidates(g, p, leaked);
+	if (rank_build(&cand, leaked, g->n, LEAK_CANDIDATE) != 0 ||
+	    !(left = calloc((size_t)cand.n + 1, sizeof *left)))
+		goto out;
+	for (uint32_t s = 0; s < g->n && cand.n; s++) {
+		if (leaked[s] && leaked[s] != LEAK_CANDIDATE)
+			continue;
+		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1];
+		     e++)
+			if (leaked[d->edge_dst[e]] == LEAK_CANDIDATE)
+				left[rank_of(&cand, d->edge_dst[e])]++;
+	}
+	for (uint32_t k = 0; k < p->nreached && cand.n; k++) {
+		uint32_t o = p->order[k], par = p->parent[o];
+		if (leaked[o] != LEAK_CANDIDATE ||
+		    leaked[par] == LEAK_CANDIDATE ||
+		    left[rank_of(&cand, o)] != 0)
+			continue;
+		leaked[o] = leaked[par];
+		adopt_edges(d, leaked, o, &cand, left);
+	}
+	rc = 0;
+out:
+	for (uint32_t i = 0; i < g->n; i++)
+		if (leaked[i] == LEAK_CANDIDATE)
+			leaked[i] = 0;
+	free(left);
+	rank_free(&cand);
+	return rc;
+}
+
+/* Groups the leaked objects bfs[0 .. n) (every reachable one, in BFS
+ * order: parents first).  A member's group is its parent's: gid holds
+ * one per leaked object, not one per object. */
+static int
+group_all(const struct graph *g, const struct graph_paths *p,
+	  const uint8_t *leaked, const uint16_t *run, const struct past *past,
+	  int nfiles, const uint32_t *bfs, uint32_t n, struct groups *gs)
+{
+	const struct fmt_dump *d = g->d;
+	struct rank member = {0};
+	uint32_t *gid = NULL;
 	struct graph_hop *h = NULL;
 	size_t cap = 0;
 	int rc = -1;
 
-	if (!gid)
-		return -1;
-	adopt_reused(g, p, leaked);
-	for (uint32_t k = 0; k < p->nreached; k++) {
-		uint32_t o = p->order[k], par = p->parent[o], id;
-		if (!leaked[o])
-			continue;
+	if (rank_build(&member, leaked, g->n, 0) != 0 ||
+	    !(gid = malloc(((size_t)member.n + 1) * sizeof *gid)))
+		goto out;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t o = bfs[k], par = p->parent[o], id;
+		uint32_t at = rank_of(&member, o);
 		if (par != GRAPH_ROOTED && leaked[par]) {
-			id = gid[par];
+			id = gid[rank_of(&member, par)];
 			if (id == GRAPH_NONE) {  /* in flight, as its holder */
-				gid[o] = id;
+				gid[at] = id;
 				continue;
 			}
 		} else {
 			struct text_buf b = {0};
-			int64_t n = graph_chain(g, p, o, &h, &cap);
-			if (n <= 0)
+			int64_t len = graph_chain(g, p, o, &h, &cap);
+			if (len <= 0)
 				goto out;
 			if (leaked[h[0].obj] == LEAK_YOUNG) {  /* note 6 */
-				gid[o] = GRAPH_NONE;
+				gid[at] = GRAPH_NONE;
 				continue;
 			}
-			graph_chain_text(g, h, (size_t)n, 1, leaked, &b);
+			graph_chain_text(g, h, (size_t)len, 1, leaked, &b);
 			if (b.oom) {
 				text_free(&b);
 				goto out;
@@ -476,10 +609,11 @@ group_all(const struct graph *g, const struct graph_paths *p,
 			id = groups_get(gs, b.s, o, d->obj_type[o]);
 			if (id == GRAPH_NONE)
 				goto out;
-			head_add(&gs->g[id], par, d->obj_type[o], run[o],
+			head_add(&gs->g[id], par, d->obj_type[o],
+				 run ? run[o] : (uint16_t)(nfiles - 1),
 				 steady_holder(d, leaked, past, nfiles, par));
 		}
-		gid[o] = id;
+		gid[at] = id;
 		if (leaked[o] == LEAK_OLD)
 			gs->g[id].old = 1;
 		gs->g[id].objects++;
@@ -490,6 +624,7 @@ group_all(const struct graph *g, const struct graph_paths *p,
 out:
 	free(h);
 	free(gid);
+	rank_free(&member);
 	return rc;
 }
 
@@ -568,28 +703,36 @@ holds_leaked(const struct fmt_dump *d, const uint8_t *leaked, uint32_t i)
 #define LEAKS_GROW_MIN 1024
 
 static int
+grows_alone(const struct fmt_dump *d, const uint8_t *leaked,
+	    const struct past *past, int nfiles, uint32_t i)
+{
+	uint32_t s1, s2, s3;
+
+	if (leaked[i] || past->dumps[i] < nfiles - 1)
+		return 0;
+	s1 = past->first.size[i];
+	s2 = past->prev.size[i];
+	s3 = shape_size(d->obj_size[i]);
+	return s1 < s2 && s2 < s3 && s3 - s1 >= LEAKS_GROW_MIN &&
+	       !holds_leaked(d, leaked, i);
+}
+
+/* The objects grows_alone picks, grow[0 .. n) in BFS order, as lines. */
+static int
 add_growing_objects(const struct graph *g, const struct graph_paths *p,
-		    const uint8_t *leaked, const struct past *past,
-		    int nfiles, struct groups *gs)
+		    const struct past *past, const uint32_t *grow,
+		    uint32_t ngrow, struct groups *gs)
 {
 	const struct fmt_dump *d = g->d;
 	struct graph_hop *h = NULL;
 	size_t cap = 0;
 	int rc = -1;
 
-	for (uint32_t k = 0; nfiles >= 3 && k < p->nreached; k++) {
-		uint32_t i = p->order[k], s1, s2, s3;
+	for (uint32_t k = 0; k < ngrow; k++) {
+		uint32_t i = grow[k];
 		struct text_buf b = {0};
 		int64_t n;
 
-		if (leaked[i] || past->dumps[i] < nfiles - 1)
-			continue;
-		s1 = past->first.size[i];
-		s2 = past->prev.size[i];
-		s3 = shape_size(d->obj_size[i]);
-		if (!(s1 < s2 && s2 < s3) || s3 - s1 < LEAKS_GROW_MIN ||
-		    holds_leaked(d, leaked, i))
-			continue;
 		n = graph_chain(g, p, i, &h, &cap);
 		if (n < 0)
 			goto out;
@@ -606,7 +749,7 @@ add_growing_objects(const struct graph *g, const struct graph_paths *p,
 		head_add(gr, p->parent[i], d->obj_type[i], 0, 0);
 		gr->objects = 1;
 		gr->size = d->obj_size[i];
-		gr->grew = s3 - s1;
+		gr->grew = shape_size(d->obj_size[i]) - past->first.size[i];
 		hold_add(gr, d->obj_type[i], 1, d->obj_size[i]);
 	}
 	rc = 0;
@@ -816,6 +959,39 @@ set_path(const struct graph *g, const uint8_t *leaked, struct group *gr,
 	return 0;
 }
 
+/* Without the referrer index: the referrers better_names' searches may
+ * follow from the examples (as far as the deepest one goes: 3 per step of
+ * the longest BFS path), within an eighth of the edges. */
+static int
+gather_referrers(const struct graph *g, struct graph_search *s,
+		 const struct graph_paths *p, const struct groups *gs,
+		 uint64_t shown)
+{
+	uint32_t *ex = malloc((shown + 1) * sizeof *ex), n = 0, levels = 0;
+	uint64_t maxpairs = g->d->nedges / 8 > (1u << 16) ?
+			    g->d->nedges / 8 : (1u << 16);
+	int rc;
+
+	if (g->rev_src)
+		return free(ex), 0;
+	if (!ex)
+		return -1;
+	for (uint64_t k = 0; k < shown; k++) {
+		uint32_t depth = 0;
+		if (gs->g[k].grew)
+			continue;
+		ex[n++] = gs->g[k].example;
+		for (uint32_t o = gs->g[k].example; o < g->n &&
+		     depth < UINT32_MAX / 4; o = p->parent[o])
+			depth++;
+		if (3 * depth > levels)
+			levels = 3 * depth;
+	}
+	rc = graph_search_gather(s, g, ex, n, levels, maxpairs);
+	free(ex);
+	return rc ? -1 : 0;
+}
+
 /*
  * Design note 8: names each group through the module that defines its
  * objects' class when such a path is at most two steps longer than the
@@ -834,8 +1010,9 @@ better_names(const struct graph *g, const struct graph_paths *p,
 	size_t cap = 0, acap = 0;
 	int rc = -1;
 
-	if (graph_search_init(&s, g) != 0)
-		return -1;
+	if (graph_search_init(&s, g) != 0 ||
+	    gather_referrers(g, &s, p, gs, shown) != 0)
+		goto out;
 	for (uint64_t k = 0; k < shown; k++) {
 		struct group *gr = &gs->g[k];
 		uint32_t m = defining_module(d, fmt_str(d,
@@ -1010,18 +1187,19 @@ print_report(const struct fmt_dump *d, const struct leaks_report *r,
 /* Groups, refines, sorts and names the leaked objects of g into *r. */
 static int
 analyse(const struct util_series *a, const struct graph *g,
-	const struct graph_paths *p, uint8_t *leaked,
-	const struct past *past, const uint16_t *run,
+	const struct graph_paths *p, const struct leaks_marks *m,
 	struct leaks_report *r)
 {
+	const uint8_t *leaked = m->leaked;
 	struct groups gs = {0};
 	uint64_t shown;
 	int rc = -1;
 
-	if (group_all(g, p, leaked, run, past, a->nfiles, &gs) != 0)
+	if (group_all(g, p, leaked, m->run, &m->past, a->nfiles, m->bfs,
+		      m->nbfs, &gs) != 0)
 		goto out;
 	refine(g->d, a->nfiles, &gs);
-	if (add_growing_objects(g, p, leaked, past, a->nfiles, &gs) != 0)
+	if (add_growing_objects(g, p, &m->past, m->grow, m->ngrow, &gs) != 0)
 		goto out;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
 		qsort(gs.g, gs.n, sizeof *gs.g, group_cmp);
@@ -1077,13 +1255,6 @@ shapes_free(struct past *p)
 	free(p->dumps);
 }
 
-/* What leaks_mark learnt from the earlier dumps (tools/leaks.h). */
-struct leaks_marks {
-	uint8_t *leaked;
-	uint16_t *run;
-	struct past past;
-};
-
 void
 leaks_marks_free(struct leaks_marks *m)
 {
@@ -1092,6 +1263,8 @@ leaks_marks_free(struct leaks_marks *m)
 	free(m->run);
 	shapes_free(&m->past);
 	free(m->leaked);
+	free(m->bfs);
+	free(m->grow);
 	free(m);
 }
 
@@ -1106,12 +1279,14 @@ leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	if (!m)
 		return util_error("out of memory");
 	m->leaked = malloc(last->nobjects + 1);
-	m->run = malloc((last->nobjects + 1) * sizeof *m->run);
-	if (!m->leaked || !m->run ||
+	if (a->nfiles > 2)
+		m->run = malloc((last->nobjects + 1) * sizeof *m->run);
+	if (!m->leaked || (a->nfiles > 2 && !m->run) ||
 	    shapes_alloc(&m->past, last->nobjects, a->nfiles) != 0)
 		rc = util_error("out of memory");
 	else
 		rc = mark_leaked(a, last, m->leaked, &m->past, m->run);
+	m->nobjects = last->nobjects;
 	if (rc)
 		leaks_marks_free(m);
 	else
@@ -1119,47 +1294,117 @@ leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	return rc;
 }
 
+uint64_t
+leaks_marks_objects(const struct leaks_marks *m)
+{
+	return m->nobjects;
+}
+
+/* Appends o to *list (room doubling).  0 or -1. */
+static int
+list_push(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t o)
+{
+	if (*n == *cap) {
+		uint32_t c = *cap ? 2 * *cap : 1024;
+		uint32_t *nw = realloc(*list, (size_t)c * sizeof *nw);
+		if (!nw)
+			return -1;
+		*list = nw;
+		*cap = c;
+	}
+	(*list)[(*n)++] = o;
+	return 0;
+}
+
 int
-leaks_find(const struct util_series *a, const struct leaks_marks *m,
+leaks_prepare(const struct util_series *a, struct leaks_marks *m,
+	      const struct graph *g, const struct graph_paths *p)
+{
+	uint32_t capb = 0, capg = 0;
+
+	if (m->prepared)
+		return 0;
+	if (adopt_reused(g, p, m->leaked) != 0)
+		return util_error("out of memory");
+	for (uint32_t k = 0; k < p->nreached; k++)  /* room, exactly */
+		capb += m->leaked[p->order[k]] != 0;
+	m->bfs = malloc(((size_t)capb + 1) * sizeof *m->bfs);
+	if (!m->bfs)
+		return util_error("out of memory");
+	for (uint32_t k = 0; k < p->nreached; k++) {
+		uint32_t o = p->order[k];
+		if ((m->leaked[o] &&
+		     list_push(&m->bfs, &m->nbfs, &capb, o) != 0) ||
+		    (a->nfiles >= 3 &&
+		     grows_alone(g->d, m->leaked, &m->past, a->nfiles, o) &&
+		     list_push(&m->grow, &m->ngrow, &capg, o) != 0))
+			return util_error("out of memory");
+	}
+	m->prepared = 1;
+	return 0;
+}
+
+int
+leaks_find(const struct util_series *a, struct leaks_marks *m,
 	   const struct graph *g, const struct graph_paths *p,
 	   struct leaks_report *r)
 {
+	int rc;
+
 	r->lines = NULL;
 	r->n = 0;
-	if (analyse(a, g, p, m->leaked, &m->past, m->run, r) != 0) {
+	if ((rc = leaks_prepare(a, m, g, p)))
+		return rc;
+	if (analyse(a, g, p, m, r) != 0) {
 		leaks_report_free(r);
 		return util_error("out of memory");
 	}
 	return 0;
 }
 
-/* The earlier dumps are read before the graph is built: only two dumps
- * and no index in memory at once (design note 3). */
+/*
+ * Design note 3, in memory: the earlier dumps are matched against Dn's
+ * addresses and types alone (12 bytes per object), then Dn is read whole;
+ * its graph has no referrer index (better_names gathers what it needs)
+ * and what the analysis is done with goes as soon as it is: the
+ * refcounts once the flags are set, the BFS order once leaks_prepare has
+ * picked the leaked objects out of it.
+ */
 static int
-leaks_print(const struct util_series *a, struct fmt_dump *last)
+leaks_print(const struct util_series *a, struct leaks_marks *m)
 {
-	struct leaks_marks *m;
+	const char *path = a->files[a->nfiles - 1];
+	struct fmt_dump last;
 	struct graph g;
 	struct graph_paths p = {0};
 	struct leaks_report r = {0};
-	int rc = leaks_mark(a, last, &m);
+	uint64_t n = leaks_marks_objects(m);
+	int rc = graph_read_dump(path, &last);
 
 	if (rc)
 		return rc;
-	if (graph_build(&g, last) != 0) {
-		leaks_marks_free(m);
-		return util_error("%s: cannot index the object graph (out of "
-				  "memory or inconsistent)",
-				  a->files[a->nfiles - 1]);
+	if (last.nobjects != n) {
+		fmt_dump_free(&last);
+		return util_error("%s changed while it was read", path);
 	}
-	if (graph_paths_compute(&g, &p) != 0)
+	if (graph_build_with(&g, &last, GRAPH_BUILD_NO_DEGREES) != 0) {
+		fmt_dump_free(&last);
+		return util_error("%s: cannot index the object graph (out of "
+				  "memory or inconsistent)", path);
+	}
+	graph_drop_counts(&last);
+	if (graph_paths_compute(&g, &p) != 0) {
 		rc = util_error("out of memory");
-	else if (!(rc = leaks_find(a, m, &g, &p, &r)))
-		print_report(last, &r, a->format);
+	} else if (!(rc = leaks_prepare(a, m, &g, &p))) {
+			free(p.order);
+		p.order = NULL;
+		if (!(rc = leaks_find(a, m, &g, &p, &r)))
+			print_report(&last, &r, a->format);
+	}
 	leaks_report_free(&r);
 	graph_paths_free(&p);
 	graph_free(&g);
-	leaks_marks_free(m);
+	fmt_dump_free(&last);
 	return rc;
 }
 
@@ -1167,7 +1412,8 @@ int
 cmd_leaks(int argc, char **argv)
 {
 	struct util_series a;
-	struct fmt_dump last;
+	struct fmt_dump match;
+	struct leaks_marks *m = NULL;
 	int rc;
 
 	a.files = malloc(((size_t)argc + 1) * sizeof *a.files);
@@ -1177,11 +1423,14 @@ cmd_leaks(int argc, char **argv)
 	if (!util_parse_series(argc, argv, MUPPY_USAGE_LEAKS, leaks_help,
 			       LEAKS_MAX_DUMPS, "too many dumps", &a, &rc))
 		goto out_files;
-	rc = graph_read_dump(a.files[a.nfiles - 1], &last);
+	rc = graph_read_match(a.files[a.nfiles - 1], &match);
 	if (rc)
 		goto out_files;
-	rc = util_finish_stdout(leaks_print(&a, &last));
-	fmt_dump_free(&last);
+	rc = leaks_mark(&a, &match, &m);
+	fmt_dump_free(&match);
+	if (!rc)
+		rc = util_finish_stdout(leaks_print(&a, m));
+	leaks_marks_free(m);
 out_files:
 	free(a.files);
 	return rc;

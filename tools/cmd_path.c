@@ -402,5 +402,6 @@ cmd_path(int argc, char **argv)
 		return rc;
 	/* Paths need the referrers of the target only: no reverse index,
 	 * and its in-degree is counted when asked for. */
-	return graph_run_with(a.file, GRAPH_BUILD_NO_DEGREES, run, &a);
+	return graph_run_with(a.file, GRAPH_BUILD_NO_DEGREES |
+			      GRAPH_BUILD_DROP_COUNTS, run, &a);
 }

@@ -587,5 +587,5 @@ cmd_tree(int argc, char **argv)
 	if (!parse_args(argc, argv, &a, &rc))
 		return rc;
 	/* Referrers are gathered near the targets (graph_near_build). */
-	return graph_run_with(a.file, 0, run, &a);
+	return graph_run_with(a.file, GRAPH_BUILD_DROP_COUNTS, run, &a);
 }

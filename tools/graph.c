@@ -382,6 +382,15 @@ fail:
 }
 
 void
+graph_drop_counts(struct fmt_dump *d)
+{
+	fmt_dump_release(d, d->obj_refcnt);
+	fmt_dump_release(d, d->obj_flags);
+	d->obj_refcnt = NULL;
+	d->obj_flags = NULL;
+}
+
+void
 graph_free(struct graph *g)
 {
 	if (!g)
@@ -580,7 +589,128 @@ graph_search_free(struct graph_search *s)
 	free(s->stamp);
 	free(s->queue);
 	free(s->pend);
+	free(s->near);
+	free(s->covered);
 	memset(s, 0, sizeof *s);
+}
+
+/* One level: the referrers of want's objects appended to s->near.  0, or
+ * 1 when they would pass maxpairs (none appended), or MUPPY_ENOMEM. */
+static int
+gather_level(struct graph_search *s, const struct graph *g,
+	     const uint8_t *want, uint64_t *cap, uint64_t maxpairs)
+{
+	const struct fmt_dump *d = g->d;
+	uint64_t first = s->nnear;
+
+	for (uint32_t src = 0; src < g->n; src++)
+		for (uint64_t e = d->edge_start[src];
+		     e < d->edge_start[src + 1]; e++) {
+			if (!bit_get(want, d->edge_dst[e]))
+				continue;
+			if (s->nnear == maxpairs) {
+				s->nnear = first;
+				return 1;
+			}
+			if (s->nnear == *cap) {
+				uint64_t c = *cap ? 2 * *cap : 4096;
+				uint64_t *np = realloc(s->near, c * sizeof *np);
+				if (!np)
+					return MUPPY_ENOMEM;
+				s->near = np;
+				*cap = c;
+			}
+			s->near[s->nnear++] = (uint64_t)d->edge_dst[e] << 32 |
+					      src;
+		}
+	return 0;
+}
+
+int
+graph_search_gather(struct graph_search *s, const struct graph *g,
+		    const uint32_t *targets, size_t n, uint32_t levels,
+		    uint64_t maxpairs)
+{
+	size_t bytes = ((size_t)g->n + 8) / 8;
+	uint64_t cap = 0;
+	uint8_t *want;
+	int rc = 0, any = n > 0;
+
+	if (g->rev_src)
+		return 0;
+	want = calloc(bytes, 1);
+	if (!s->covered)
+		s->covered = calloc(bytes, 1);
+	if (!want || !s->covered) {
+		free(want);
+		return MUPPY_ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (targets[k] < g->n && !bit_get(s->covered, targets[k]))
+			bit_put(want, targets[k], 1);
+	for (uint32_t level = 0; level < levels && any; level++) {
+		uint64_t first = s->nnear;
+		rc = gather_level(s, g, want, &cap, maxpairs);
+		if (rc)
+			break;
+		for (size_t b = 0; b < bytes; b++) {
+			s->covered[b] |= want[b];
+			want[b] = 0;
+		}
+		any = 0;
+		for (uint64_t k = first; k < s->nnear; k++) {
+			uint32_t src = (uint32_t)s->near[k];
+			if (!bit_get(s->covered, src)) {
+				bit_put(want, src, 1);
+				any = 1;
+			}
+		}
+	}
+	free(want);
+	if (rc == MUPPY_ENOMEM)
+		return rc;
+	if (s->nnear)   /* qsort(NULL, 0, ...) is undefined behaviour */
+		qsort(s->near, s->nnear, sizeof *s->near, u64_cmp);
+	return 0;
+}
+
+/* Where a search finds the referrers of one object. */
+struct refs {
+	const uint32_t *r32;    /* in rev_src */
+	const uint64_t *r64;    /* in s->near (the low half) */
+	uint64_t n;
+};
+
+static struct refs
+search_refs(const struct graph *g, const struct graph_search *s, uint32_t o)
+{
+	struct refs r = {0};
+	uint64_t lo = 0, hi = s->nnear;
+
+	if (g->rev_src) {
+		r.r32 = g->rev_src + g->rev_start[o];
+		r.n = g->rev_start[o + 1] - g->rev_start[o];
+		return r;
+	}
+	if (!s->covered || !bit_get(s->covered, o))
+		return r;      /* not gathered: a dead end */
+	while (lo < hi) {  /* the first pair of o */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (s->near[mid] >> 32 < o)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	r.r64 = s->near + lo;
+	while (lo + r.n < s->nnear && s->near[lo + r.n] >> 32 == o)
+		r.n++;
+	return r;
+}
+
+static inline uint32_t
+refs_at(const struct refs *r, uint64_t k)
+{
+	return r->r32 ? r->r32[k] : (uint32_t)r->r64[k];
 }
 
 /* An entry of graph_chain_named's queue: obj, reached from toward, due
@@ -642,9 +772,9 @@ graph_chain_named(const struct graph *g, struct graph_search *s,
 			root = e.obj;
 			break;
 		}
-		for (uint32_t k = g->rev_start[e.obj];
-		     k < g->rev_start[e.obj + 1]; k++) {
-			uint32_t r = g->rev_src[k];
+		struct refs rs = search_refs(g, s, e.obj);
+		for (uint64_t k = 0; k < rs.n; k++) {
+			uint32_t r = refs_at(&rs, k);
 			if (s->stamp[r] == s->gen)
 				continue;
 			if (tail >= budget)
@@ -707,9 +837,9 @@ graph_chain_from(const struct graph *g, struct graph_search *s,
 			level_end = tail;
 		}
 		o = s->queue[head++];
-		for (uint32_t e = g->rev_start[o]; e < g->rev_start[o + 1];
-		     e++) {
-			uint32_t r = g->rev_src[e];
+		struct refs rs = search_refs(g, s, o);
+		for (uint64_t e = 0; e < rs.n; e++) {
+			uint32_t r = refs_at(&rs, e);
 			if (s->stamp[r] == s->gen)
 				continue;
 			if (tail >= budget)
@@ -1067,6 +1197,12 @@ graph_read_objects(const char *path, struct fmt_dump *d)
 }
 
 int
+graph_read_match(const char *path, struct fmt_dump *d)
+{
+	return graph_read(path, FMT_READ_MATCH, d);
+}
+
+int
 graph_read_degrees(const char *path, struct fmt_dump *d)
 {
 	return graph_read(path, FMT_READ_DEGREES, d);
@@ -1087,6 +1223,8 @@ graph_open_with(const char *path, unsigned what, struct fmt_dump *d,
 	if (rc)
 		return rc;
 	rc = graph_build_with(g, d, what);
+	if (rc == 0 && (what & GRAPH_BUILD_DROP_COUNTS))
+		graph_drop_counts(d);
 	if (rc == 0)
 		return 0;
 	fmt_dump_free(d);

@@ -74,6 +74,11 @@ struct graph {
 #define GRAPH_BUILD_NO_DEGREES 0x2u /* rev_start freed once the flags are
                                        set (without REFERRERS only):
                                        graph_indegree then scans the edges */
+#define GRAPH_BUILD_DROP_COUNTS 0x4u /* graph_open_with: the dump's
+                                        refcounts and object flags freed
+                                        once the graph's flags are set,
+                                        for an analysis that shows
+                                        neither (graph_drop_counts) */
 
 /*
  * Builds the indexes of d into *g (zeroed first).  Returns 0; MUPPY_EINVAL
@@ -85,6 +90,9 @@ struct graph {
  * (graph_referrers scans the edges for them).
  */
 int graph_build(struct graph *g, const struct fmt_dump *d);
+/* Frees d's obj_refcnt and obj_flags (NULL after): graph_build_with has
+ * read what it needs of them. */
+void graph_drop_counts(struct fmt_dump *d);
 int graph_build_with(struct graph *g, const struct fmt_dump *d,
 		     unsigned what);
 
@@ -189,7 +197,8 @@ int64_t graph_chain(const struct graph *g, const struct graph_paths *p,
 		    uint32_t target, struct graph_hop **hops, size_t *cap);
 
 /* Scratch space for graph_chain_from, reused across searches.  The
- * backward searches need rev_src (GRAPH_BUILD_REFERRERS). */
+ * backward searches follow rev_src (GRAPH_BUILD_REFERRERS), or the
+ * referrers graph_search_gather collected. */
 struct graph_search {
 	uint32_t *toward;    /* per object: the referent it was reached from */
 	uint32_t *stamp;     /* per object: the search that visited it */
@@ -197,9 +206,25 @@ struct graph_search {
 	uint32_t gen;
 	struct graph_pending *pend;   /* graph_chain_named's queue */
 	uint32_t npend;      /* its capacity */
+	uint64_t *near;      /* without rev_src: dst << 32 | src, ascending */
+	uint64_t nnear;
+	uint8_t *covered;    /* bitmap: objects whose referrers near holds */
 };
 int graph_search_init(struct graph_search *s, const struct graph *g);
 void graph_search_free(struct graph_search *s);
+/*
+ * For a graph built without rev_src: gathers the referrers the searches
+ * below will follow, level by level outward from targets[0 .. n): one
+ * pass over the edges per level, at most levels of them, and at most
+ * maxpairs referrers (8 bytes each; a level that would pass that is left
+ * out).  A search that reaches an object whose referrers were not
+ * gathered goes no further from it, so it may find no chain where the
+ * whole index would: the caller keeps what it had.  Returns 0 or
+ * MUPPY_ENOMEM.  A no-op on a graph with rev_src.
+ */
+int graph_search_gather(struct graph_search *s, const struct graph *g,
+			const uint32_t *targets, size_t n, uint32_t levels,
+			uint64_t maxpairs);
 
 /*
  * A shortest chain from object `from` to target, as graph_chain's (hops[0]
@@ -295,6 +320,8 @@ int graph_read_dump(const char *path, struct fmt_dump *d);
  * (graph_mark_common): a quarter of the memory of a whole graph.
  */
 int graph_read_objects(const char *path, struct fmt_dump *d);
+/* As graph_read_objects, addresses and types only (FMT_READ_MATCH). */
+int graph_read_match(const char *path, struct fmt_dump *d);
 
 /* As graph_read_objects, with each object's number of referents too
  * (FMT_READ_DEGREES: edge_start only). */

@@ -51,20 +51,33 @@ struct leaks_marks;
 /*
  * Step 1, before the last dump's graph is built (so that only two dumps
  * and no index are in memory at once): reads a->files[0 .. nfiles-1)
- * (oldest first; the last one, already read, is last) one at a time into
- * *m.  Returns 0, or an exit status with its message printed (*m NULL).
+ * (oldest first; the last one, already read, is last: its addresses and
+ * types are all step 1 needs, FMT_READ_MATCH) one at a time into *m.  Returns 0, or an exit status with its message printed (*m NULL).
  */
 int leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	       struct leaks_marks **m);
 void leaks_marks_free(struct leaks_marks *m);
+/* The number of objects of the last dump m was made for. */
+uint64_t leaks_marks_objects(const struct leaks_marks *m);
 
 /*
- * Step 2: the leaks (a->limit lines at most, 0 all) into *r.  g is the
- * graph of the last dump (graph_build) and p its shortest paths; both
- * are only read and must outlive *r (its type names are the dump's).
- * Returns 0, or an exit status with its message printed (r then empty).
+ * Step 2 (leaks_find does it when the caller has not): picks out of p's
+ * BFS order what step 3 needs, so that the caller may free p->order
+ * (4 bytes per object) before it.  g is the graph of the last dump and p
+ * its shortest paths.  Returns 0, or an exit status (message printed).
  */
-int leaks_find(const struct util_series *a, const struct leaks_marks *m,
+int leaks_prepare(const struct util_series *a, struct leaks_marks *m,
+		  const struct graph *g, const struct graph_paths *p);
+
+/*
+ * Step 3: the leaks (a->limit lines at most, 0 all) into *r.  g is the
+ * graph of the last dump (graph_build, or graph_build_with without the
+ * referrer index: the better names of design note 8 then gather the
+ * referrers they need) and p its shortest paths; both are only read and
+ * must outlive *r (its type names are the dump's).  Returns 0, or an
+ * exit status with its message printed (r then empty).
+ */
+int leaks_find(const struct util_series *a, struct leaks_marks *m,
 	       const struct graph *g, const struct graph_paths *p,
 	       struct leaks_report *r);
 

@@ -22,7 +22,10 @@
 
 #include "format/dump.h"
 #include "tests/unit/test_dump.h"
+#include "tools/graph.h"
+#include "tools/leaks.h"
 #include "tools/muppy.h"
+#include "tools/util.h"
 
 namespace {
 
@@ -507,6 +510,91 @@ TEST(LeaksTest, WarnsAboutDumpsOfDifferentProcesses) {
   EXPECT_EQ(r.err, "muppy: warning: " + f[0] + " is from process 100, " +
                        f[1] + " from process 200: objects are matched by "
                        "address, which only works within one process\n");
+}
+
+// `muppy leaks` runs without the referrer index (it reads Dn twice,
+// frees what it is done with, gathers referrers for the names); browse
+// and report find the leaks on the whole graph (tools/loaded.c).  Both
+// must say the same, line for line.
+std::string LinesOfReport(const leaks_report &r, const fmt_dump &d) {
+  std::string out;
+  for (uint64_t k = 0; k < r.n; k++) {
+    const leaks_line &l = r.lines[k];
+    char addr[32];
+    snprintf(addr, sizeof addr, "0x%llx",
+             (unsigned long long)d.obj_addr[l.example_obj]);
+    out += l.pattern + std::string(" ") + std::to_string(l.count) + " " +
+           l.type + " " + std::to_string(l.size) + " " +
+           std::to_string(l.objects) + " " + l.example + " " + addr + "\n";
+  }
+  return out;
+}
+
+std::string JsonField(const std::string &line, const std::string &key) {
+  size_t at = line.find("\"" + key + "\": ");
+  if (at == std::string::npos) return "?";
+  at += key.size() + 4;
+  if (line[at] == '"') {
+    std::string v;
+    for (size_t i = at + 1; i < line.size() && line[i] != '"'; i++) {
+      if (line[i] == '\\') i++;
+      v += line[i];
+    }
+    return v;
+  }
+  return line.substr(at, line.find_first_of(",}", at) - at);
+}
+
+std::string LinesOfJson(const std::string &json) {
+  std::string out;
+  for (const std::string &l : Lines(json)) {
+    if (l.find("\"pattern\"") == std::string::npos) continue;
+    out += JsonField(l, "pattern") + " " + JsonField(l, "count") + " " +
+           JsonField(l, "type") + " " + JsonField(l, "size") + " " +
+           JsonField(l, "objects") + " " + JsonField(l, "example") + " " +
+           JsonField(l, "example_address") + "\n";
+  }
+  return out;
+}
+
+TEST(LeaksTest, WithoutTheReferrerIndexAsWithIt) {
+  auto f = LeakDumps();
+  std::vector<std::vector<std::string>> series = {
+      {f[0], f[1], f[2], f[3]}, {f[2], f[3]}, {f[0], f[3]},
+      {f[1], f[2], f[3]}, {f[0], f[1]}};
+  int nonempty = 0;
+  for (const auto &s : series) {
+    std::vector<const char *> files;
+    for (const auto &x : s) files.push_back(x.c_str());
+    util_series a = {};
+    a.files = files.data();
+    a.nfiles = (int)files.size();
+    fmt_dump d;
+    ASSERT_EQ(graph_read_dump(files.back(), &d), 0);
+    leaks_marks *m = nullptr;
+    ASSERT_EQ(leaks_mark(&a, &d, &m), 0);
+    graph g;
+    graph_paths p;
+    ASSERT_EQ(graph_build(&g, &d), 0);
+    ASSERT_EQ(graph_paths_compute(&g, &p), 0);
+    leaks_report r = {};
+    ASSERT_EQ(leaks_find(&a, m, &g, &p, &r), 0);
+    std::string whole = LinesOfReport(r, d);
+    std::vector<std::string> args = {"leaks"};
+    args.insert(args.end(), s.begin(), s.end());
+    args.push_back("--format");
+    args.push_back("json");
+    Result lean = Muppy(args);
+    EXPECT_EQ(lean.status, 0) << lean.err;
+    EXPECT_EQ(LinesOfJson(lean.out), whole) << s.size();
+    nonempty += r.n > 0;
+    leaks_report_free(&r);
+    leaks_marks_free(m);
+    graph_paths_free(&p);
+    graph_free(&g);
+    fmt_dump_free(&d);
+  }
+  EXPECT_GE(nonempty, 4);
 }
 
 TEST(LeaksTest, Usage) {

@@ -498,7 +498,7 @@ TEST(Format, ReadObjectsModeSkipsEdgesRootsAndStrdata) {
 			       Body(secs)), FMT_READ_OBJECTS).rc,
 		  MUPPY_ECORRUPT);
 	// Not a mode: refused before anything is decoded.
-	Read unknown(f, (fmt_read_what)4);
+	Read unknown(f, (fmt_read_what)5);
 	EXPECT_EQ(unknown.rc, MUPPY_EINVAL);
 	EXPECT_TRUE(Zeroed(unknown.d));
 	// DEGREES: OBJECTS plus each object's out-degree, nothing else of
@@ -518,6 +518,69 @@ TEST(Format, ReadObjectsModeSkipsEdgesRootsAndStrdata) {
 	EXPECT_EQ(Read(Reframe(Header(1, 0, FMT_FLAG_GRAPH | FMT_FLAG_STRINGS),
 			       Body(secs)), FMT_READ_DEGREES).rc,
 		  MUPPY_ECORRUPT);
+}
+
+// MATCH: addresses and types only, from a 1.0 file and from a stream;
+// the other columns are still read (a corrupt OBJECTS is refused) but not
+// kept.
+static void
+ExpectMatchOf(const std::string &f, const fmt_dump &all)
+{
+	Read m(f, FMT_READ_MATCH);
+	ASSERT_EQ(m.rc, 0) << m.Err();
+	ASSERT_EQ(m.d.nobjects, all.nobjects);
+	ASSERT_GT(m.d.nobjects, 0u);
+	for (uint64_t i = 0; i < m.d.nobjects; i++) {
+		ASSERT_EQ(m.d.obj_addr[i], all.obj_addr[i]) << i;
+		ASSERT_EQ(m.d.obj_type[i], all.obj_type[i]) << i;
+	}
+	EXPECT_EQ(m.d.ntypes, all.ntypes);
+	EXPECT_EQ(m.d.nmeta, all.nmeta);
+	EXPECT_EQ(m.d.obj_size, nullptr);
+	EXPECT_EQ(m.d.obj_refcnt, nullptr);
+	EXPECT_EQ(m.d.obj_label, nullptr);
+	EXPECT_EQ(m.d.obj_flags, nullptr);
+	EXPECT_EQ(m.d.edge_start, nullptr);
+	EXPECT_EQ(m.d.edge_dst, nullptr);
+	EXPECT_EQ(m.d.nedges, 0u);
+	EXPECT_EQ(m.d.nroots, 0u);
+}
+
+TEST(Format, ReadMatchModeKeepsAddressesAndTypes) {
+	Builder b;
+	SampleGraph(b);
+	std::string f = Write(b.Dump());
+	Read all(f);
+	ASSERT_EQ(all.rc, 0) << all.Err();
+	ExpectMatchOf(f, all.d);
+	std::vector<Sec> secs = Sections(Inflate(f));
+	Find(secs, FMT_SEC_OBJECTS)->payload.resize(
+		Find(secs, FMT_SEC_OBJECTS)->payload.size() - 1);
+	Read cut(Reframe(Header(1, 0, FMT_FLAG_GRAPH), Body(secs)),
+		 FMT_READ_MATCH);
+	EXPECT_EQ(cut.rc, MUPPY_ECORRUPT);
+	EXPECT_TRUE(Zeroed(cut.d));
+	std::string bad = f;
+	bad[bad.size() - 8] ^= 1;
+	EXPECT_EQ(Read(bad, FMT_READ_MATCH).rc, MUPPY_ECORRUPT);
+}
+
+// fmt_dump_release frees one of the reader's arrays, and nothing else.
+TEST(Format, ReleaseFreesOneReaderArray) {
+	Builder b;
+	SampleGraph(b);
+	Read r(Write(b.Dump()));
+	ASSERT_EQ(r.rc, 0) << r.Err();
+	uint32_t mine[4] = {0};
+	EXPECT_EQ(fmt_dump_release(&r.d, mine), -1);
+	EXPECT_EQ(fmt_dump_release(&r.d, nullptr), -1);
+	EXPECT_EQ(fmt_dump_release(&r.d, r.d.obj_refcnt), 0);
+	EXPECT_EQ(fmt_dump_release(&r.d, r.d.obj_refcnt), -1);  // gone now
+	r.d.obj_refcnt = nullptr;
+	EXPECT_EQ(fmt_dump_release(&r.d, r.d.obj_flags), 0);
+	r.d.obj_flags = nullptr;
+	EXPECT_GT(r.d.obj_addr[1], r.d.obj_addr[0]);   // the rest is intact
+	// fmt_dump_free (in ~Read) frees the rest once: ASan checks that.
 }
 
 // FMT_READ_SUMMARY does not depend on the writer's section order: graph
@@ -1667,6 +1730,11 @@ TEST(FormatStream, EveryReadModeAgreesWithTheWholeDump) {
 	Streamed s;
 	StreamRandom(s, 5000, 1000, 0);
 	std::string whole = Write(s.want.Dump());
+	{
+		Read all(whole);
+		ASSERT_EQ(all.rc, 0) << all.Err();
+		ExpectMatchOf(s.file, all.d);
+	}
 	for (fmt_read_what w : {FMT_READ_SUMMARY, FMT_READ_OBJECTS,
 				FMT_READ_DEGREES}) {
 		Read a(whole, w), b(s.file, w);

@@ -499,3 +499,116 @@ TEST(GraphTest, NoDegreesKeepsFlagsAndCountsByScans) {
   graph_free(&full);
   graph_free(&lite);
 }
+
+namespace {
+
+// A random graph of n objects: a few module roots, named and unnamed
+// edges, repeats and self references.
+void RandomGraph(Mem &m, uint32_t n, uint32_t seed) {
+  uint32_t t = m.Type("node");
+  for (uint32_t i = 0; i < n; i++) m.Obj(t);
+  uint64_t x = seed * 2654435761u + 1;
+  auto next = [&x](uint32_t mod) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(x >> 33) % mod;
+  };
+  for (uint32_t i = 0; i < 3 * n; i++) {
+    uint32_t a = next(n), b = next(n);
+    m.Edge(a, b, next(3) ? m.Attr("a" + std::to_string(next(5))) : 0);
+  }
+  for (uint32_t r = 0; r < 4; r++)
+    m.Root(next(n), FMT_ROOT_MODULE, "m" + std::to_string(r));
+}
+
+// The hops of a search, as (obj, name) pairs; empty when none was found.
+std::vector<std::pair<uint32_t, uint32_t>> Hops(int64_t n, const graph_hop *h) {
+  std::vector<std::pair<uint32_t, uint32_t>> v;
+  for (int64_t k = 0; k < n; k++) v.push_back({h[k].obj, h[k].name});
+  return v;
+}
+
+// Every hop of a chain is an edge of the dump.
+bool IsChain(const fmt_dump *d, const std::vector<std::pair<uint32_t, uint32_t>> &v) {
+  for (size_t k = 1; k < v.size(); k++) {
+    bool found = false;
+    for (uint64_t e = d->edge_start[v[k - 1].first];
+         e < d->edge_start[v[k - 1].first + 1]; e++)
+      found |= d->edge_dst[e] == v[k].first;
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Without rev_src the searches follow the referrers graph_search_gather
+// collected: with levels enough they find exactly the chains the index
+// finds; with a cap on the referrers they find the same chain or none,
+// never a wrong one.
+TEST(GraphTest, SearchesOnGatheredReferrersMatchTheIndex) {
+  for (uint32_t seed = 1; seed <= 6; seed++) {
+    Mem m;
+    RandomGraph(m, 300, seed);
+    graph full, lite;
+    ASSERT_EQ(graph_build(&full, m.View()), 0);
+    ASSERT_EQ(graph_build_with(&lite, m.View(), GRAPH_BUILD_NO_DEGREES), 0);
+    const fmt_dump *d = m.View();
+    for (uint64_t cap : {(uint64_t)1 << 30, (uint64_t)40}) {
+      graph_search sf, sl;
+      ASSERT_EQ(graph_search_init(&sf, &full), 0);
+      ASSERT_EQ(graph_search_init(&sl, &lite), 0);
+      std::vector<uint32_t> targets;
+      for (uint32_t t = 0; t < 300; t += 7) targets.push_back(t);
+      ASSERT_EQ(graph_search_gather(&sl, &lite, targets.data(), targets.size(),
+                                    12, cap), 0);
+      ASSERT_EQ(graph_search_gather(&sf, &full, targets.data(), targets.size(),
+                                    12, cap), 0);
+      EXPECT_EQ(sf.near, nullptr);   // the index is there: nothing gathered
+      if (cap < 100) {
+        EXPECT_LE(sl.nnear, cap);
+      }
+      int same = 0, none = 0;
+      graph_hop *a = nullptr, *b = nullptr;
+      size_t ca = 0, cb = 0;
+      for (uint32_t t : targets) {
+        for (uint32_t r = 0; r < d->nroots; r++) {
+          uint32_t from = d->roots[r].obj;
+          int64_t na = graph_chain_from(&full, &sf, from, t, 4, 1u << 20, &a, &ca);
+          int64_t nb = graph_chain_from(&lite, &sl, from, t, 4, 1u << 20, &b, &cb);
+          ASSERT_GE(na, 0);
+          ASSERT_GE(nb, 0);
+          if (cap > 1000) {
+            EXPECT_EQ(Hops(na, a), Hops(nb, b)) << seed << " " << t;
+          } else if (nb) {
+            EXPECT_EQ(Hops(na, a), Hops(nb, b)) << seed << " " << t;
+          }
+          same += na > 0 && na == nb;
+          none += na > 0 && nb == 0;
+        }
+        int64_t na = graph_chain_named(&full, &sf, t, 12, 1u << 16, &a, &ca);
+        int64_t nb = graph_chain_named(&lite, &sl, t, 12, 1u << 16, &b, &cb);
+        ASSERT_GE(na, 0);
+        ASSERT_GE(nb, 0);
+        EXPECT_TRUE(IsChain(d, Hops(na, a)));
+        if (cap > 1000 || nb) {
+          EXPECT_EQ(Hops(na, a), Hops(nb, b)) << seed << " " << t;
+        }
+        if (nb) {
+          EXPECT_TRUE(d->roots && IsChain(d, Hops(nb, b)));
+        }
+      }
+      if (cap > 1000) {
+        EXPECT_GT(same, 0);         // the searches do find chains
+        EXPECT_EQ(none, 0);
+      } else {
+        EXPECT_GT(none, 0);         // and the cap does bite
+      }
+      free(a);
+      free(b);
+      graph_search_free(&sf);
+      graph_search_free(&sl);
+    }
+    graph_free(&full);
+    graph_free(&lite);
+  }
+}
