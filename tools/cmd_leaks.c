@@ -493,15 +493,25 @@ rank_free(struct rank *r)
 	free(r->before);
 }
 
+/* A candidate's count of referrers that are not leaked saturates here,
+ * and then stays: it is never adopted (65535 referrers or more, all of
+ * them adopted in turn, is no case worth 2 more bytes a candidate). */
+#define LEFT_MANY UINT16_MAX
+
 /* The referents of o that are candidates lose a referrer that is not
  * leaked (o was just adopted). */
 static void
 adopt_edges(const struct fmt_dump *d, const uint8_t *leaked, uint32_t o,
-	    const struct rank *cand, uint32_t *left)
+	    const struct rank *cand, uint16_t *left)
 {
-	for (uint64_t e = d->edge_start[o]; e < d->edge_start[o + 1]; e++)
-		if (leaked[d->edge_dst[e]] == LEAK_CANDIDATE)
-			left[rank_of(cand, d->edge_dst[e])]--;
+	for (uint64_t e = d->edge_start[o]; e < d->edge_start[o + 1]; e++) {
+		uint16_t *c;
+		if (leaked[d->edge_dst[e]] != LEAK_CANDIDATE)
+			continue;
+		c = &left[rank_of(cand, d->edge_dst[e])];
+		if (*c != LEFT_MANY)
+			(*c)--;
+	}
 }
 
 /* Marks LEAK_CANDIDATE the objects below a leaked one in the BFS tree
@@ -524,7 +534,7 @@ mark_candidates(const struct graph *g, const struct graph_paths *p,
  * before) and whose every referrer is leaked.  Forward edges only (no
  * referrer index): each candidate counts its referrers that are not
  * leaked in one pass over the edges, and an adoption takes one off each
- * of its referents.  4 bytes per candidate.  0 or -1 (out of memory).
+ * of its referents.  2 bytes per candidate.  0 or -1 (out of memory).
  */
 static int
 adopt_reused(const struct graph *g, const struct graph_paths *p,
@@ -532,7 +542,7 @@ adopt_reused(const struct graph *g, const struct graph_paths *p,
 {
 	const struct fmt_dump *d = g->d;
 	struct rank cand = {0};
-	uint32_t *left = NULL;
+	uint16_t *left = NULL;
 	int rc = -1;
 
 	mark_candidates(g, p, leaked);
@@ -544,8 +554,11 @@ adopt_reused(const struct graph *g, const struct graph_paths *p,
 			continue;
 		for (uint64_t e = d->edge_start[s]; e < d->edge_start[s + 1];
 		     e++)
-			if (leaked[d->edge_dst[e]] == LEAK_CANDIDATE)
-				left[rank_of(&cand, d->edge_dst[e])]++;
+			if (leaked[d->edge_dst[e]] == LEAK_CANDIDATE) {
+				uint16_t *c = &left[rank_of(&cand,
+							    d->edge_dst[e])];
+				*c += *c != LEFT_MANY;
+			}
 	}
 	for (uint32_t k = 0; k < p->nreached && cand.n; k++) {
 		uint32_t o = p->order[k], par = p->parent[o];

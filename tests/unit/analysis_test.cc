@@ -597,6 +597,40 @@ TEST(LeaksTest, WithoutTheReferrerIndexAsWithIt) {
   EXPECT_GE(nonempty, 4);
 }
 
+// Design note 5 counts, for an old object below a leaked one, its
+// referrers that are not leaked, in 16 bits that saturate: an object
+// with 65536 old referrers must not read as held by the leak alone.
+TEST(LeaksTest, ManyOldReferrersKeepAnObjectOld) {
+  std::vector<std::string> f;
+  for (int k = 1; k <= 2; k++) {
+    Dump d;
+    uint32_t tm = d.Type("module", 0x100), tl = d.Type("list", 0x300),
+             tn = d.Type("app.Node", 0x400), ts = d.Type("str", 0x500);
+    uint32_t mod = d.Obj(0x1000, tm, 72, "app");
+    uint32_t shared = d.Obj(0x2000, ts, 64);
+    uint32_t all = d.Obj(0x3000, tl, 8 * 65536);
+    if (k == 2) {  // the leak, seen first by the BFS (module roots first)
+      uint32_t leak = d.Obj(0x4000, tn, 48);
+      d.Edge(mod, leak, d.Attr("leak"));
+      d.Edge(leak, shared, d.Attr("name"));
+    }
+    d.Edge(mod, all, d.Attr("nodes"));
+    for (uint32_t i = 0; i < 65536; i++) {
+      uint32_t n = d.Obj(0x100000 + 0x40 * (uint64_t)i, tn, 48);
+      d.Edge(all, n, Dump::Index(i));
+      d.Edge(n, shared, d.Attr("name"));
+    }
+    d.Root(mod, FMT_ROOT_MODULE, "app");
+    f.push_back(d.Write("many" + std::to_string(k) + ".dump"));
+  }
+  Result r = Muppy({"leaks", f[0], f[1], "--format", "json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\"pattern\": \"sys.modules['app'].leak\", "
+                       "\"count\": 1, \"type\": \"app.Node\", "
+                       "\"size\": 48, \"objects\": 1"),
+            std::string::npos) << r.out;
+}
+
 TEST(LeaksTest, Usage) {
   auto f = LeakDumps();
   Result r = Muppy({"leaks", f[0]});
