@@ -74,12 +74,8 @@ zigzag_dec(uint64_t u)
 static inline size_t
 varint_len(uint64_t v)
 {
-	size_t n = 1;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
+	/* 7 bits a byte: 1 + (index of the highest set bit) / 7. */
+	return 1 + (size_t)(63 - __builtin_clzll(v | 1)) / 7;
 }
 
 /* Writes v as unsigned LEB128 at p (room for VARINT_MAX_LEN bytes);
