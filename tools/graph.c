@@ -142,6 +142,22 @@ u64_cmp(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
+/* Where the pairs (dst << 32 | src, ascending) of dst obj begin. */
+static uint64_t
+pairs_first(const uint64_t *pairs, uint64_t n, uint32_t obj)
+{
+	uint64_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (pairs[mid] >> 32 < obj)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The whole index into r->all, for levels that would cost more. */
 static int
 near_all(struct graph_near *r)
@@ -273,7 +289,7 @@ graph_near_referrers(const struct graph_near *r, uint32_t obj,
 {
 	const struct graph *g = r->g;
 	const uint32_t *from = g->rev_src ? g->rev_src : r->all;
-	uint64_t n = graph_indegree(g, obj), lo = 0, hi = r->npairs;
+	uint64_t n = graph_indegree(g, obj), lo;
 
 	if (from) {
 		memcpy(out, from + g->rev_start[obj], n * sizeof *out);
@@ -281,13 +297,7 @@ graph_near_referrers(const struct graph_near *r, uint32_t obj,
 	}
 	if (!r->covered || !bit_get(r->covered, obj))
 		return scan_referrers(g, obj, out);
-	while (lo < hi) {  /* the first pair of obj */
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (r->pairs[mid] >> 32 < obj)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = pairs_first(r->pairs, r->npairs, obj);
 	for (uint64_t k = 0; k < n; k++)
 		out[k] = (uint32_t)r->pairs[lo + k];
 	return n;
@@ -685,7 +695,7 @@ static struct refs
 search_refs(const struct graph *g, const struct graph_search *s, uint32_t o)
 {
 	struct refs r = {0};
-	uint64_t lo = 0, hi = s->nnear;
+	uint64_t lo;
 
 	if (g->rev_src) {
 		r.r32 = g->rev_src + g->rev_start[o];
@@ -694,13 +704,7 @@ search_refs(const struct graph *g, const struct graph_search *s, uint32_t o)
 	}
 	if (!s->covered || !bit_get(s->covered, o))
 		return r;      /* not gathered: a dead end */
-	while (lo < hi) {  /* the first pair of o */
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (s->near[mid] >> 32 < o)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = pairs_first(s->near, s->nnear, o);
 	r.r64 = s->near + lo;
 	while (lo + r.n < s->nnear && s->near[lo + r.n] >> 32 == o)
 		r.n++;
