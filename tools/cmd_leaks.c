@@ -975,7 +975,10 @@ set_path(const struct graph *g, const uint8_t *leaked, struct group *gr,
 
 /* Without the referrer index: the referrers better_names' searches may
  * follow from the examples (as far as the deepest one goes: 3 per step of
- * the longest BFS path), within an eighth of the edges. */
+ * the longest BFS path, LEAKS_NAME_LEVELS at most: each level is a pass
+ * over the edges, and an example at the end of a long chain would ask
+ * for thousands), within an eighth of the edges. */
+#define LEAKS_NAME_LEVELS 32
 static int
 gather_referrers(const struct graph *g, struct graph_search *s,
 		 const struct graph_paths *p, const struct groups *gs,
@@ -1001,6 +1004,8 @@ gather_referrers(const struct graph *g, struct graph_search *s,
 		if (3 * depth > levels)
 			levels = 3 * depth;
 	}
+	if (levels > LEAKS_NAME_LEVELS)
+		levels = LEAKS_NAME_LEVELS;
 	rc = graph_search_gather(s, g, ex, n, levels, maxpairs);
 	free(ex);
 	return rc ? -1 : 0;
