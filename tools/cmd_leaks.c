@@ -57,9 +57,13 @@
  *      missing from an earlier dump is reused, its contents churn.  A
  *      dict's keys fold into the line of its values; weak references
  *      (held as side effects of what they refer to) are left out when a
- *      strong holder is reported.  Known miss: a linked chain grown at a
- *      steady holder (`head = Node(head)`) reads as replaced; `muppy
- *      track` shows the type growing.
+ *      strong holder is reported.  Known misses: a linked chain grown at a
+ *      steady holder (`head = Node(head)`) reads as replaced, and so does
+ *      a container made after D1 at a fresh address that then grows (one
+ *      head, born once: growth of its own size between D(n-1) and Dn
+ *      was tried as the sign and fell to address reuse, a frame local's
+ *      list taking a bigger list's place); `muppy track` shows the type
+ *      growing.
  *   8. Names.  A group is named through the module that defines its
  *      objects' class when such a path is at most two steps longer than
  *      the shortest (`logging.root.manager.loggerDict`, not the same dict
