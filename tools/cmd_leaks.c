@@ -671,35 +671,75 @@ ends_with(const char *s, const char *tail)
 }
 
 
-/* A dict's keys fold into the line of its values (design note 7): the
- * key group of gr's holder goes into gr when gr holds values. */
+/* Key group o goes into gr (design note 7: a dict's keys fold into the
+ * line of its values). */
 static void
-merge_keys(struct groups *gs, uint32_t k)
+merge_group(struct group *gr, struct group *o)
 {
-	struct group *gr = &gs->g[k];
+	gr->objects += o->objects;
+	gr->size += o->size;
+	gr->old |= o->old;
+	gr->growing += o->growing;
+	for (uint32_t h = 0; h < o->nholds; h++)
+		hold_add(gr, o->holds[h].type, o->holds[h].count,
+			 o->holds[h].size);
+	gr->other_count += o->other_count;
+	gr->other_size += o->other_size;
+	if (o->born_min < gr->born_min)
+		gr->born_min = o->born_min;
+	if (o->born_max > gr->born_max)
+		gr->born_max = o->born_max;
+	o->dropped = 1;
+}
 
-	if (ends_with(gr->pattern, ".<key>"))
-		return;
-	for (uint32_t j = 0; j < gs->n; j++) {
-		struct group *o = &gs->g[j];
-		if (o == gr || o->dropped || o->holder != gr->holder ||
-		    !ends_with(o->pattern, ".<key>"))
+/* Key groups by holder, then by index: (holder << 32 | index). */
+static int
+u64_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * Every group of values (in index order) takes the key groups of its
+ * holder that are left, in index order; found through the key groups
+ * sorted by holder, not by a pass over all groups for each.  0 or -1.
+ */
+static int
+merge_keys(const struct fmt_dump *d, struct groups *gs)
+{
+	uint64_t *keys = malloc(((size_t)gs->n + 1) * sizeof *keys);
+	uint32_t nkeys = 0;
+
+	if (!keys)
+		return -1;
+	for (uint32_t j = 0; j < gs->n; j++)
+		if (!gs->g[j].dropped && ends_with(gs->g[j].pattern, ".<key>"))
+			keys[nkeys++] = (uint64_t)gs->g[j].holder << 32 | j;
+	if (nkeys)
+		qsort(keys, nkeys, sizeof *keys, u64_cmp);
+	for (uint32_t k = 0; k < gs->n && nkeys; k++) {
+		struct group *gr = &gs->g[k];
+		uint32_t lo = 0, hi = nkeys;
+		if (gr->dropped || gr->holder >= d->nobjects ||
+		    ends_with(gr->pattern, ".<key>"))
 			continue;
-		gr->objects += o->objects;
-		gr->size += o->size;
-		gr->old |= o->old;
-		gr->growing += o->growing;
-		for (uint32_t h = 0; h < o->nholds; h++)
-			hold_add(gr, o->holds[h].type, o->holds[h].count,
-				 o->holds[h].size);
-		gr->other_count += o->other_count;
-		gr->other_size += o->other_size;
-		if (o->born_min < gr->born_min)
-			gr->born_min = o->born_min;
-		if (o->born_max > gr->born_max)
-			gr->born_max = o->born_max;
-		o->dropped = 1;
+		while (lo < hi) {   /* the first key group of gr's holder */
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (keys[mid] >> 32 < gr->holder)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nkeys && keys[lo] >> 32 == gr->holder; lo++) {
+			struct group *o = &gs->g[(uint32_t)keys[lo]];
+			if (!o->dropped)
+				merge_group(gr, o);
+		}
 	}
+	free(keys);
+	return 0;
 }
 
 /* Whether i holds a leaked object (its growth is then the group's). */
@@ -778,8 +818,8 @@ out:
 
 /* Design note 7 on the groups, then note 4 (nfiles >= 3: groups without
  * an old member go).  The hash index is not needed after grouping and
- * goes stale. */
-static void
+ * goes stale.  0 or -1 (out of memory). */
+static int
 refine(const struct fmt_dump *d, int nfiles, struct groups *gs)
 {
 	uint32_t n = 0, strong = 0;
@@ -787,9 +827,8 @@ refine(const struct fmt_dump *d, int nfiles, struct groups *gs)
 	for (uint32_t k = 0; k < gs->n && nfiles >= 3; k++)
 		if (gs->g[k].growing == 0)
 			gs->g[k].dropped = 1;
-	for (uint32_t k = 0; k < gs->n; k++)
-		if (!gs->g[k].dropped && gs->g[k].holder < d->nobjects)
-			merge_keys(gs, k);
+	if (merge_keys(d, gs) != 0)
+		return -1;
 	for (uint32_t k = 0; k < gs->n; k++) {
 		struct group *gr = &gs->g[k];
 		if (nfiles >= 3 && (!gr->old || gr->born_min == gr->born_max))
@@ -808,6 +847,7 @@ refine(const struct fmt_dump *d, int nfiles, struct groups *gs)
 			gs->g[n++] = *gr;
 	}
 	gs->n = n;
+	return 0;
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -1221,7 +1261,8 @@ analyse(const struct util_series *a, const struct graph *g,
 	if (group_all(g, p, leaked, m->run, &m->past, a->nfiles, m->bfs,
 		      m->nbfs, &gs) != 0)
 		goto out;
-	refine(g->d, a->nfiles, &gs);
+	if (refine(g->d, a->nfiles, &gs) != 0)
+		goto out;
 	if (add_growing_objects(g, p, &m->past, m->grow, m->ngrow, &gs) != 0)
 		goto out;
 	if (gs.n)  /* qsort(NULL, 0, ...) is undefined behaviour */
