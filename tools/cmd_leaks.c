@@ -145,6 +145,7 @@ struct past {
  * what leaks_prepare then picked out of the BFS order. */
 struct leaks_marks {
 	uint64_t nobjects;   /* of Dn */
+	uint64_t print;      /* Dn's fingerprint (dump_print) */
 	uint8_t *leaked;
 	uint16_t *run;       /* NULL with two dumps */
 	struct past past;
@@ -1332,6 +1333,18 @@ leaks_marks_free(struct leaks_marks *m)
 	free(m);
 }
 
+/* The objects' addresses and types, mixed: what tells that a dump read
+ * again is the one the marks were made for. */
+static uint64_t
+dump_print(const struct fmt_dump *d)
+{
+	uint64_t h = d->nobjects;
+
+	for (uint64_t i = 0; i < d->nobjects; i++)
+		h = (h ^ d->obj_addr[i] ^ d->obj_type[i]) * 0x100000001b3ull;
+	return h;
+}
+
 int
 leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	   struct leaks_marks **out)
@@ -1351,6 +1364,7 @@ leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	else
 		rc = mark_leaked(a, last, m->leaked, &m->past, m->run);
 	m->nobjects = last->nobjects;
+	m->print = dump_print(last);
 	if (rc)
 		leaks_marks_free(m);
 	else
@@ -1358,10 +1372,10 @@ leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	return rc;
 }
 
-uint64_t
-leaks_marks_objects(const struct leaks_marks *m)
+int
+leaks_marks_fit(const struct leaks_marks *m, const struct fmt_dump *d)
 {
-	return m->nobjects;
+	return d->nobjects == m->nobjects && dump_print(d) == m->print;
 }
 
 /* Appends o to *list (room doubling).  0 or -1. */
@@ -1442,12 +1456,11 @@ leaks_print(const struct util_series *a, struct leaks_marks *m)
 	struct graph g;
 	struct graph_paths p = {0};
 	struct leaks_report r = {0};
-	uint64_t n = leaks_marks_objects(m);
 	int rc = graph_read_dump(path, &last);
 
 	if (rc)
 		return rc;
-	if (last.nobjects != n) {
+	if (!leaks_marks_fit(m, &last)) {
 		fmt_dump_free(&last);
 		return util_error("%s changed while it was read", path);
 	}

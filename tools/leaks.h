@@ -57,8 +57,9 @@ struct leaks_marks;
 int leaks_mark(const struct util_series *a, const struct fmt_dump *last,
 	       struct leaks_marks **m);
 void leaks_marks_free(struct leaks_marks *m);
-/* The number of objects of the last dump m was made for. */
-uint64_t leaks_marks_objects(const struct leaks_marks *m);
+/* Whether d (read again) is the last dump m was made for: the same
+ * objects, addresses and types. */
+int leaks_marks_fit(const struct leaks_marks *m, const struct fmt_dump *d);
 
 /*
  * Step 2 (leaks_find does it when the caller has not): picks out of p's

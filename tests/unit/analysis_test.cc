@@ -631,6 +631,34 @@ TEST(LeaksTest, ManyOldReferrersKeepAnObjectOld) {
             std::string::npos) << r.out;
 }
 
+// leaks reads Dn twice (addresses and types to mark, then whole): the
+// second read must be the dump the marks were made for.
+TEST(LeaksTest, MarksFitOnlyTheDumpTheyWereMadeFor) {
+  auto f = LeakDumps();
+  std::vector<const char *> files = {f[2].c_str(), f[3].c_str()};
+  util_series a = {};
+  a.files = files.data();
+  a.nfiles = 2;
+  fmt_dump match, whole, other, moved;
+  ASSERT_EQ(graph_read_match(f[3].c_str(), &match), 0);
+  leaks_marks *m = nullptr;
+  ASSERT_EQ(leaks_mark(&a, &match, &m), 0);
+  ASSERT_EQ(graph_read_dump(f[3].c_str(), &whole), 0);
+  ASSERT_EQ(graph_read_dump(f[2].c_str(), &other), 0);
+  EXPECT_TRUE(leaks_marks_fit(m, &match));
+  EXPECT_TRUE(leaks_marks_fit(m, &whole));
+  EXPECT_FALSE(leaks_marks_fit(m, &other));
+  // Same count, one address moved: not the same dump.
+  ASSERT_EQ(graph_read_dump(f[3].c_str(), &moved), 0);
+  moved.obj_addr[moved.nobjects - 1] += 0x10;
+  EXPECT_FALSE(leaks_marks_fit(m, &moved));
+  leaks_marks_free(m);
+  fmt_dump_free(&match);
+  fmt_dump_free(&whole);
+  fmt_dump_free(&other);
+  fmt_dump_free(&moved);
+}
+
 TEST(LeaksTest, Usage) {
   auto f = LeakDumps();
   Result r = Muppy({"leaks", f[0]});
