@@ -693,15 +693,6 @@ merge_group(struct group *gr, struct group *o)
 	o->dropped = 1;
 }
 
-/* Key groups by holder, then by index: (holder << 32 | index). */
-static int
-u64_cmp(const void *pa, const void *pb)
-{
-	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-
-	return (a > b) - (a < b);
-}
-
 /*
  * Every group of values (in index order) takes the key groups of its
  * holder that are left, in index order; found through the key groups
@@ -718,21 +709,15 @@ merge_keys(const struct fmt_dump *d, struct groups *gs)
 	for (uint32_t j = 0; j < gs->n; j++)
 		if (!gs->g[j].dropped && ends_with(gs->g[j].pattern, ".<key>"))
 			keys[nkeys++] = (uint64_t)gs->g[j].holder << 32 | j;
-	if (nkeys)
-		qsort(keys, nkeys, sizeof *keys, u64_cmp);
+	if (nkeys)   /* by holder, then by index */
+		qsort(keys, nkeys, sizeof *keys, graph_pair_cmp);
 	for (uint32_t k = 0; k < gs->n && nkeys; k++) {
 		struct group *gr = &gs->g[k];
-		uint32_t lo = 0, hi = nkeys;
+		uint64_t lo;
 		if (gr->dropped || gr->holder >= d->nobjects ||
 		    ends_with(gr->pattern, ".<key>"))
 			continue;
-		while (lo < hi) {   /* the first key group of gr's holder */
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (keys[mid] >> 32 < gr->holder)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = graph_pairs_first(keys, nkeys, gr->holder);
 		for (; lo < nkeys && keys[lo] >> 32 == gr->holder; lo++) {
 			struct group *o = &gs->g[(uint32_t)keys[lo]];
 			if (!o->dropped)
@@ -1398,24 +1383,24 @@ int
 leaks_prepare(const struct util_series *a, struct leaks_marks *m,
 	      const struct graph *g, const struct graph_paths *p)
 {
-	uint32_t capb = 0, capg = 0;
+	uint32_t nbfs = 0, capg = 0;
 
 	if (m->prepared)
 		return 0;
 	if (adopt_reused(g, p, m->leaked) != 0)
 		return util_error("out of memory");
 	for (uint32_t k = 0; k < p->nreached; k++)  /* room, exactly */
-		capb += m->leaked[p->order[k]] != 0;
-	m->bfs = malloc(((size_t)capb + 1) * sizeof *m->bfs);
+		nbfs += m->leaked[p->order[k]] != 0;
+	m->bfs = malloc(((size_t)nbfs + 1) * sizeof *m->bfs);
 	if (!m->bfs)
 		return util_error("out of memory");
 	for (uint32_t k = 0; k < p->nreached; k++) {
 		uint32_t o = p->order[k];
-		if ((m->leaked[o] &&
-		     list_push(&m->bfs, &m->nbfs, &capb, o) != 0) ||
-		    (a->nfiles >= 3 &&
-		     grows_alone(g->d, m->leaked, &m->past, a->nfiles, o) &&
-		     list_push(&m->grow, &m->ngrow, &capg, o) != 0))
+		if (m->leaked[o])
+			m->bfs[m->nbfs++] = o;
+		else if (a->nfiles >= 3 &&
+			 grows_alone(g->d, m->leaked, &m->past, a->nfiles, o) &&
+			 list_push(&m->grow, &m->ngrow, &capg, o) != 0)
 			return util_error("out of memory");
 	}
 	m->prepared = 1;

@@ -134,23 +134,22 @@ bit_put(uint8_t *m, uint32_t i, int on)
 		m[i >> 3] &= (uint8_t)~(1u << (i & 7));
 }
 
-static int
-u64_cmp(const void *pa, const void *pb)
+int
+graph_pair_cmp(const void *pa, const void *pb)
 {
 	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
 
 	return (a > b) - (a < b);
 }
 
-/* Where the pairs (dst << 32 | src, ascending) of dst obj begin. */
-static uint64_t
-pairs_first(const uint64_t *pairs, uint64_t n, uint32_t obj)
+uint64_t
+graph_pairs_first(const uint64_t *pairs, uint64_t n, uint32_t key)
 {
 	uint64_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		if (pairs[mid] >> 32 < obj)
+		if (pairs[mid] >> 32 < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -273,7 +272,7 @@ graph_near_build(struct graph_near *r, const struct graph *g,
 	if (rc == 1)
 		rc = near_all(r);
 	else if (rc == 0)
-		qsort(r->pairs, r->npairs, sizeof *r->pairs, u64_cmp);
+		qsort(r->pairs, r->npairs, sizeof *r->pairs, graph_pair_cmp);
 out:
 	free(front);
 	free(want);
@@ -297,7 +296,7 @@ graph_near_referrers(const struct graph_near *r, uint32_t obj,
 	}
 	if (!r->covered || !bit_get(r->covered, obj))
 		return scan_referrers(g, obj, out);
-	lo = pairs_first(r->pairs, r->npairs, obj);
+	lo = graph_pairs_first(r->pairs, r->npairs, obj);
 	for (uint64_t k = 0; k < n; k++)
 		out[k] = (uint32_t)r->pairs[lo + k];
 	return n;
@@ -680,7 +679,7 @@ graph_search_gather(struct graph_search *s, const struct graph *g,
 	if (rc == MUPPY_ENOMEM)
 		return rc;
 	if (s->nnear)   /* qsort(NULL, 0, ...) is undefined behaviour */
-		qsort(s->near, s->nnear, sizeof *s->near, u64_cmp);
+		qsort(s->near, s->nnear, sizeof *s->near, graph_pair_cmp);
 	return 0;
 }
 
@@ -704,7 +703,7 @@ search_refs(const struct graph *g, const struct graph_search *s, uint32_t o)
 	}
 	if (!s->covered || !bit_get(s->covered, o))
 		return r;      /* not gathered: a dead end */
-	lo = pairs_first(s->near, s->nnear, o);
+	lo = graph_pairs_first(s->near, s->nnear, o);
 	r.r64 = s->near + lo;
 	while (lo + r.n < s->nnear && s->near[lo + r.n] >> 32 == o)
 		r.n++;

@@ -300,6 +300,12 @@ int graph_match_common(const struct fmt_dump *a, const struct fmt_dump *b,
 		       uint8_t *seen, uint8_t bit, uint32_t *size_in_a,
 		       uint32_t *degree_in_a);
 
+/* Pairs key << 32 | value (a referrer index's dst << 32 | src): qsort's
+ * comparator, and where the pairs of key begin in ascending pairs[0 .. n)
+ * (n when none is at or past key). */
+int graph_pair_cmp(const void *pa, const void *pb);
+uint64_t graph_pairs_first(const uint64_t *pairs, uint64_t n, uint32_t key);
+
 /* ---- command helpers ------------------------------------------------ */
 
 /*

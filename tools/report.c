@@ -13,6 +13,7 @@
 
 #include "common/pympler.h"   /* pym_size */
 #include "common/text.h"      /* struct text_buf */
+#include "tools/graph.h"       /* graph_pair_cmp, graph_pairs_first */
 #include "tools/report.h"
 #include "tools/table.h"      /* tbl_json_string_html */
 #include "tools/util.h"       /* util_error, util_read_dump */
@@ -338,14 +339,6 @@ seed_add(struct rep_nodes *r, uint32_t obj)
 	node_add(r, obj, 0);
 }
 
-static int
-u64_cmp(const void *pa, const void *pb)
-{
-	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-
-	return (a > b) - (a < b);
-}
-
 /* from's edges by destination (cached); NULL when out of memory. */
 static const struct rep_big *
 big_index(struct rep_nodes *r, uint32_t from)
@@ -364,7 +357,7 @@ big_index(struct rep_nodes *r, uint32_t from)
 		return NULL;
 	for (uint64_t k = 0; k < n; k++)
 		b->by_dst[k] = (uint64_t)d->edge_dst[lo + k] << 32 | k;
-	qsort(b->by_dst, n, sizeof *b->by_dst, u64_cmp);
+	qsort(b->by_dst, n, sizeof *b->by_dst, graph_pair_cmp);
 	b->src = from;
 	b->n = (uint32_t)n;
 	return b;
@@ -377,7 +370,7 @@ edge_of(struct rep_nodes *r, uint32_t from, uint32_t to)
 	const struct fmt_dump *d = &r->l->d;
 	uint64_t lo = d->edge_start[from], hi = d->edge_start[from + 1];
 	const struct rep_big *b;
-	uint32_t a, z;
+	uint64_t a;
 
 	if (hi - lo <= REP_BIG_EDGES || !(b = big_index(r, from))) {
 		for (uint64_t k = lo; k < hi; k++)
@@ -385,15 +378,7 @@ edge_of(struct rep_nodes *r, uint32_t from, uint32_t to)
 				return d->edge_name[k];
 		return 0;
 	}
-	a = 0;
-	z = b->n;
-	while (a < z) {   /* the first entry with dst >= to */
-		uint32_t m = a + (z - a) / 2;
-		if (b->by_dst[m] >> 32 < to)
-			a = m + 1;
-		else
-			z = m;
-	}
+	a = graph_pairs_first(b->by_dst, b->n, to);
 	return a < b->n && b->by_dst[a] >> 32 == to ?
 	       d->edge_name[lo + (uint32_t)b->by_dst[a]] : 0;
 }
