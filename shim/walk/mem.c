@@ -13,12 +13,18 @@
  *      gives its space back only if it is the last one carved (the usual
  *      pattern of the walk's growing buffers); otherwise the space stays
  *      used until the child exits.  Growing the last block is in place.
- *   3. No locks: a snapshot child has one thread.  In the profiled process
- *      the functions are malloc's, thread-safe as malloc is.
+ *   3. A snapshot child has two threads, the walk and its helper
+ *      (stream.c), and both may allocate (a chunk's encoding buffer grows
+ *      on whichever thread encodes it), so the arena is guarded by a spin
+ *      lock: taken only in the child, where pthread locks do not work
+ *      (the helper is a bare clone, helper.c), for a few instructions or
+ *      an mmap, by two threads at most.  In the profiled process the
+ *      functions are malloc's, thread-safe as malloc is.
  */
 #include "shim/walk/mem.h"
 
-#include <stdatomic.h>  /* atomic_int */
+#include <sched.h>      /* sched_yield */
+#include <stdatomic.h>  /* atomic_int, atomic_flag */
 #include <stdint.h>     /* uint64_t, SIZE_MAX */
 #include <stdlib.h>     /* malloc, realloc, free */
 #include <string.h>     /* memcpy, memset */
@@ -38,13 +44,28 @@ struct mem_hdr {
 	uint32_t pad;
 };
 
-/* The arena of this process (used only in private mode, one thread). */
+/* The arena of this process (used only in private mode, under lock). */
 static struct {
 	atomic_int private_mode;
+	atomic_flag lock;  /* design note 3 */
 	char *chunk;       /* current chunk */
 	size_t used, size; /* bytes carved from it, its size */
 	char *last;        /* header of the block carved last, or NULL */
-} mem;
+} mem = { .lock = ATOMIC_FLAG_INIT };
+
+static void
+mem_lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&mem.lock,
+						 memory_order_acquire))
+		sched_yield();
+}
+
+static void
+mem_unlock(void)
+{
+	atomic_flag_clear_explicit(&mem.lock, memory_order_release);
+}
 
 static struct mem_hdr *
 mem_hdr_of(void *p)
@@ -110,6 +131,16 @@ mem_private_alloc(size_t n)
 	return (char *)h + MEM_HDR;
 }
 
+/* Frees arena block h: its space comes back if it was carved last. */
+static void
+mem_arena_free(struct mem_hdr *h)
+{
+	if ((char *)h == mem.last) {
+		mem.used = (size_t)((char *)h - mem.chunk);
+		mem.last = NULL;
+	}
+}
+
 static void *
 mem_private_realloc(void *p, size_t n)
 {
@@ -142,13 +173,14 @@ mem_private_realloc(void *p, size_t n)
 	if (!q)
 		return NULL;
 	memcpy(q, p, h->cap);
-	mem_free(p);
+	mem_arena_free(h);   /* MEM_MAPPED grew above */
 	return q;
 }
 
 void
 mem_use_private(void)
 {
+	atomic_flag_clear(&mem.lock);
 	atomic_store(&mem.private_mode, 1);
 	mem.chunk = NULL;   /* the parent's chunk, if any, is not ours */
 	mem.last = NULL;
@@ -164,9 +196,14 @@ void *
 mem_alloc(size_t n)
 {
 	struct mem_hdr *h;
+	void *p;
 
-	if (mem_is_private())
-		return mem_private_alloc(n);
+	if (mem_is_private()) {
+		mem_lock();
+		p = mem_private_alloc(n);
+		mem_unlock();
+		return p;
+	}
 	if (n > SIZE_MAX - MEM_HDR)
 		return NULL;
 	h = malloc(n + MEM_HDR);
@@ -201,12 +238,15 @@ mem_realloc(void *p, size_t n)
 	if (mem_is_private() || h->origin != MEM_GLIBC) {
 		void *q;
 
-		if (h->origin != MEM_GLIBC)
-			return mem_private_realloc(p, n);
-		/* A glibc block in the child: copy out, never free it. */
-		q = mem_private_alloc(n);
-		if (q)
-			memcpy(q, p, h->cap < n ? h->cap : n);
+		mem_lock();
+		if (h->origin != MEM_GLIBC) {
+			q = mem_private_realloc(p, n);
+		} else {   /* a glibc block in the child: never freed */
+			q = mem_private_alloc(n);
+			if (q)
+				memcpy(q, p, h->cap < n ? h->cap : n);
+		}
+		mem_unlock();
 		return q;
 	}
 	if (n > SIZE_MAX - MEM_HDR)
@@ -235,10 +275,9 @@ mem_free(void *p)
 		munmap(h, h->cap + MEM_HDR);
 		return;
 	case MEM_ARENA:
-		if ((char *)h == mem.last) {   /* give the tail back */
-			mem.used = (size_t)((char *)h - mem.chunk);
-			mem.last = NULL;
-		}
+		mem_lock();
+		mem_arena_free(h);
+		mem_unlock();
 		return;
 	}
 }

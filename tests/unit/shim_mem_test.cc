@@ -102,6 +102,46 @@ TEST(ShimMem, PrivateArenaContracts) {
   }), 0);
 }
 
+// A snapshot child's walk and its helper thread both allocate (mem.c note
+// 3): two threads growing, shrinking and freeing blocks at once must each
+// keep what they wrote.  Without the arena's lock they are handed the
+// same bytes within a few thousand calls.
+TEST(ShimMem, PrivateArenaIsSharedByTwoThreads) {
+  EXPECT_EQ(in_child([] {
+    mem_use_private();
+    std::atomic<int> bad{0};
+    auto work = [&bad](unsigned char tag) {
+      unsigned char *blocks[64] = {};
+      size_t len[64] = {};
+      for (int i = 0; i < 60000 && !bad; i++) {
+        int k = (i * 37) % 64;
+        for (size_t j = 0; j < len[k]; j++)
+          if (blocks[k][j] != (unsigned char)(tag + k)) bad = 1 + tag;
+        if (i % 7 == 0) {
+          mem_free(blocks[k]);
+          blocks[k] = nullptr;
+          len[k] = 0;
+          continue;
+        }
+        size_t n = 1 + (size_t)(i * 7919) % (i % 50 ? 2000 : 300000);
+        void *q = mem_realloc(blocks[k], n);
+        if (!q) {
+          bad = 100;
+          return;
+        }
+        blocks[k] = static_cast<unsigned char *>(q);
+        memset(blocks[k], tag + k, n);
+        len[k] = n;
+      }
+      for (auto *b : blocks) mem_free(b);
+    };
+    std::thread other(work, 128);
+    work(0);
+    other.join();
+    return bad.load();
+  }), 0);
+}
+
 // The hazard (snapfork.c notes 1 and 10): a raw clone copies a malloc lock
 // another thread holds at that instant, and nothing releases it in the
 // child.  With one arena for every thread and a thread that allocates
