@@ -112,6 +112,10 @@ out_encode(struct fmt_stream *fs, struct walk_out *o, uint64_t *dropped)
 		return fmt_stream_rawchunk(fs, o->raw);
 	*dropped += out_dedup(o);
 	c = out_chunk(o);
+	if (o->raw &&   /* the chunk's own buffer, not the stream's */
+	    fmt_rawchunk_encode(o->raw, (uint32_t)o->strs_at, o->strs,
+				(uint32_t)o->nstrs, &c) == 0)
+		return fmt_stream_rawchunk(fs, o->raw);
 	rc = fmt_stream_more_strings(fs, o->strs, (uint32_t)o->nstrs);
 	if (rc == 0)
 		rc = fmt_stream_chunk(fs, &c);

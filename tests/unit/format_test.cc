@@ -1829,6 +1829,105 @@ TEST(FormatStream, ChunksEncodedAheadAreChecked) {
 	EXPECT_EQ(S(r.d, r.d.obj_label[0]), "y");
 }
 
+// The chunk encoders' buffers grow as a chunk needs (write.c struct
+// raw_buf): every allocation that fails, at any point, ends in
+// MUPPY_ENOMEM and no dump, never a short or wrong one; with room the same
+// calls write a dump that reads back whole.
+TEST(FormatStream, ChunkBuffersThatCannotGrowFailCleanly) {
+	struct Budget {
+		int left;
+		static void *Alloc(void *ctx, size_t n) {
+			Budget *b = static_cast<Budget *>(ctx);
+			return b->left-- > 0 ? malloc(n) : nullptr;
+		}
+		static void Free(void *, void *p) { free(p); }
+	};
+	auto sink = [](void *c, const void *p, size_t len) {
+		static_cast<std::string *>(c)->append((const char *)p, len);
+		return 0;
+	};
+	const uint32_t n = 20000;   // a chunk of about 200 KB encoded
+	std::vector<uint64_t> addr(n), size(n);
+	std::vector<uint32_t> type(n, 0), rc(n, 1), label(n, 0);
+	std::vector<uint8_t> fl(n, 0);
+	std::vector<uint32_t> src(3 * n), dst(3 * n), name(3 * n);
+	for (uint32_t i = 0; i < n; i++) {
+		addr[i] = 0x7f0000000000ull + 48ull * i + (i % 7) * 0x10000000ull;
+		size[i] = (uint64_t)i * 977;
+	}
+	std::sort(addr.begin(), addr.end());
+	for (uint32_t e = 0; e < 3 * n; e++) {
+		src[e] = e / 3;
+		dst[e] = (e * 7919u) % n;
+		name[e] = FMT_EDGE_NAME(FMT_EDGE_INDEX, e % 3);
+	}
+	struct fmt_str strs[] = {{"", 0}};
+	fmt_type t = {0x500, 0};
+	fmt_dump tail{};
+	tail.nstrings = 1;
+	tail.strings = strs;
+	tail.ntypes = 1;
+	tail.types = &t;
+	int failed = 0, wrote = 0;
+	for (int budget = 0; budget < 64 && !wrote; budget++) {
+		for (int ahead = 0; ahead < 2; ahead++) {
+			Budget b{budget};
+			fmt_alloc a = {Budget::Alloc, Budget::Free, &b};
+			std::string f;
+			fmt_stream *st;
+			int r = fmt_stream_begin(&st, 0, 1, &a, sink, &f);
+			if (r != 0) {
+				EXPECT_EQ(r, MUPPY_ENOMEM);
+				failed++;
+				continue;
+			}
+			fmt_rawchunk *raw = nullptr;
+			if (ahead && (r = fmt_rawchunk_new(&raw, &a)) != 0) {
+				EXPECT_EQ(r, MUPPY_ENOMEM);
+				fmt_stream_abort(st);
+				failed++;
+				continue;
+			}
+			r = fmt_stream_strings(st, strs, 1);
+			for (uint32_t first = 0; r == 0 && first < n;
+			     first += n / 2) {
+				fmt_chunk c{};
+				c.first = first;
+				c.nobjects = n / 2;
+				c.addr = &addr[first]; c.type = &type[first];
+				c.size = &size[first]; c.refcnt = &rc[first];
+				c.label = &label[first]; c.flags = &fl[first];
+				c.nedges = 3 * n / 2;
+				c.src = &src[3 * first]; c.dst = &dst[3 * first];
+				c.name = &name[3 * first];
+				if (raw) {
+					r = fmt_rawchunk_encode(raw, 1, nullptr, 0,
+								&c);
+					if (r == 0)
+						r = fmt_stream_rawchunk(st, raw);
+				} else {
+					r = fmt_stream_chunk(st, &c);
+				}
+			}
+			fmt_rawchunk_free(raw);
+			if (r != 0) {
+				EXPECT_EQ(r, MUPPY_ENOMEM) << budget;
+				fmt_stream_abort(st);
+				failed++;
+				continue;
+			}
+			ASSERT_EQ(fmt_stream_end(st, &tail), 0) << budget;
+			Read rd(f);
+			ASSERT_EQ(rd.rc, 0) << rd.Err();
+			ASSERT_EQ(rd.d.nobjects, n);
+			EXPECT_EQ(rd.d.obj_size[n - 1], (uint64_t)(n - 1) * 977);
+			wrote++;
+		}
+	}
+	EXPECT_GT(failed, 4);   // the chunk buffers' growth was reached
+	EXPECT_GT(wrote, 0);
+}
+
 TEST(FormatStream, OneChunkAndNoSkips) {
 	Streamed s;
 	StreamRandom(s, 300, 100000, 0, false);
