@@ -74,9 +74,25 @@ sift_down(struct fmt_edgekey *key, size_t at, size_t n)
 	}
 }
 
+/* Rows up to this long are sorted by insertion: most rows that need a
+ * sort (an instance dict's dozen edges) are short, where a heap sort's
+ * sifting costs more than the moves it saves. */
+#define SORT_SMALL 32
+
 static void
 sort_keys(struct fmt_edgekey *key, size_t n)
 {
+	if (n <= SORT_SMALL) {
+		for (size_t i = 1; i < n; i++) {
+			struct fmt_edgekey t = key[i];
+			size_t j = i;
+
+			for (; j > 0 && edgekey_cmp(&key[j - 1], &t) > 0; j--)
+				key[j] = key[j - 1];
+			key[j] = t;
+		}
+		return;
+	}
 	for (size_t i = n / 2; i-- > 0;)
 		sift_down(key, i, n);
 	for (size_t end = n; end-- > 1;) {
