@@ -340,6 +340,27 @@ int fmt_stream_rawchunk(struct fmt_stream *s, const struct fmt_rawchunk *r);
 void fmt_rawchunk_free(struct fmt_rawchunk *r);
 
 /*
+ * A chunk compressed ahead (write.c design note 5): after
+ * fmt_rawchunk_encode, the thread that encoded r may also compress it, with
+ * a deflater of its own; fmt_stream_rawchunk then only copies the
+ * compressed bytes into the stream, which stays one plain zlib stream.  A
+ * deflater is deflate's state (about 270 KB) at stream s's level, through
+ * s's allocator; it may outlive s.
+ */
+struct fmt_deflater;
+
+/* 0, MUPPY_ENOMEM or MUPPY_EINVAL. */
+int fmt_deflater_new(struct fmt_deflater **out, const struct fmt_stream *s);
+
+/* Releases z.  NULL is a no-op. */
+void fmt_deflater_free(struct fmt_deflater *z);
+
+/* Compresses what r holds with z.  0, MUPPY_EINVAL (r holds nothing
+ * encoded) or MUPPY_ENOMEM; on failure r is left uncompressed, still
+ * good for fmt_stream_rawchunk. */
+int fmt_rawchunk_deflate(struct fmt_rawchunk *r, struct fmt_deflater *z);
+
+/*
  * Ends the dump: the strings of tail not sent yet, then META, TYPES,
  * SUMMARY, ROOTS and (with FMT_FLAG_STRINGS) STRDATA from tail, whose
  * roots and strdata name objects by slot; its object and edge arrays are

@@ -23,6 +23,16 @@
  *      deflate, in the one place that does so (wr_deflate).
  *   4. After the sink fails once it is never called again; the encoders
  *      keep running but every output path returns at once.
+ *   5. deflate runs raw (no zlib wrapper) and the writer adds the zlib
+ *      header and Adler-32 trailer itself, the bytes deflateInit would
+ *      have written: so a chunk compressed elsewhere, on another thread,
+ *      can be spliced into the stream (fmt_rawchunk_deflate).  Such a
+ *      piece is a run of deflate blocks that ends on a byte boundary
+ *      (Z_SYNC_FLUSH), and the stream is brought to one before it; its
+ *      checksums are combined in (crc32_combine, adler32_combine), and
+ *      the stream's deflate starts again after it with its last 32 KiB
+ *      as the dictionary, which the inflater holds as its window.  The
+ *      file is a plain zlib stream either way.
  */
 #include <stdint.h>   /* SIZE_MAX */
 #include <stdlib.h>   /* malloc, free */
@@ -45,6 +55,8 @@ struct wr {
 	int counting;             /* 1: only count bytes (design note 2) */
 	uint64_t count;           /* bytes counted while counting */
 	uint32_t crc;             /* CRC32 of the body so far */
+	uint32_t adler;           /* its Adler-32, zlib's trailer (note 5) */
+	int level;                /* deflate's, for the zlib header */
 	uint64_t body_len;        /* body bytes handed to deflate so far */
 	unsigned addr_shift;      /* OBJECTS address gap shift */
 	uint32_t stream_flags;    /* a stream's header flags (else 0) */
@@ -81,6 +93,7 @@ wr_deflate(struct wr *w, const uint8_t *p, size_t len, int mode)
 	int rc;
 
 	w->crc = (uint32_t)crc32(w->crc, p, (uInt)len);
+	w->adler = (uint32_t)adler32(w->adler, p, (uInt)len);
 	w->body_len += len;
 	w->zs.next_in = (Bytef *)(uintptr_t)p;
 	w->zs.avail_in = (uInt)len;
@@ -451,6 +464,22 @@ check_dump(const struct fmt_dump *d, struct wr *w)
 
 /* ---- fmt_write ------------------------------------------------------ */
 
+/* The two bytes deflateInit(level) starts a stream with (RFC 1950):
+ * CMF deflate with a 32 KiB window, FLEVEL as zlib sets it, FCHECK. */
+static void
+wr_zlib_header(struct wr *w)
+{
+	int level = w->level == Z_DEFAULT_COMPRESSION ? 6 : w->level;
+	unsigned flevel = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3;
+	unsigned h = (0x78u << 8) | (flevel << 6);
+	uint8_t b[2];
+
+	h += 31 - h % 31;
+	b[0] = (uint8_t)(h >> 8);
+	b[1] = (uint8_t)h;
+	wr_sink(w, b, sizeof b);
+}
+
 static void
 wr_header(struct wr *w, uint32_t flags, uint16_t minor)
 {
@@ -462,6 +491,22 @@ wr_header(struct wr *w, uint32_t flags, uint16_t minor)
 	put_u32(h + 12, flags);
 	put_u32(h + 16, (uint32_t)crc32(0, h, 16));
 	wr_sink(w, h, sizeof h);
+	wr_zlib_header(w);
+}
+
+/* The end of the zlib stream: deflate's last block, then the Adler-32
+ * of the body, big-endian (RFC 1950; design note 5). */
+static void
+wr_finish(struct wr *w)
+{
+	uint8_t a[4];
+
+	wr_flush(w, Z_FINISH);
+	a[0] = (uint8_t)(w->adler >> 24);
+	a[1] = (uint8_t)(w->adler >> 16);
+	a[2] = (uint8_t)(w->adler >> 8);
+	a[3] = (uint8_t)w->adler;
+	wr_sink(w, a, sizeof a);
 }
 
 static void
@@ -492,7 +537,7 @@ wr_body(struct wr *w, const struct fmt_dump *d)
 		wr_section(w, FMT_SEC_STRDATA, enc_strdata, d);
 	wr_section(w, FMT_SEC_END, enc_end, d);
 	if (!w->err)
-		wr_flush(w, Z_FINISH);
+		wr_finish(w);
 }
 
 static void *
@@ -509,24 +554,24 @@ wr_free(void *ctx, void *p)
 	free(p);
 }
 
-/* zlib's allocator, over w->mem (opaque is w). */
+/* zlib's allocator, over a struct fmt_alloc (opaque). */
 static voidpf
 wr_zalloc(voidpf opaque, uInt items, uInt size)
 {
-	struct wr *w = opaque;
+	const struct fmt_alloc *a = opaque;
 
 	if (size && items > SIZE_MAX / size)
 		return Z_NULL;
-	return w->mem.alloc(w->mem.ctx, (size_t)items * size);
+	return a->alloc(a->ctx, (size_t)items * size);
 }
 
 static void
 wr_zfree(voidpf opaque, voidpf p)
 {
-	struct wr *w = opaque;
+	const struct fmt_alloc *a = opaque;
 
 	if (p)
-		w->mem.free(w->mem.ctx, p);
+		a->free(a->ctx, p);
 }
 
 int
@@ -554,10 +599,14 @@ wr_open(int level, const struct fmt_alloc *a, size_t size, fmt_sink_fn sink,
 	w->sink = sink;
 	w->ctx = ctx;
 	w->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	w->adler = (uint32_t)adler32(0, Z_NULL, 0);
+	w->level = level;
 	w->zs.zalloc = wr_zalloc;
 	w->zs.zfree = wr_zfree;
-	w->zs.opaque = w;
-	zrc = deflateInit(&w->zs, level);
+	w->zs.opaque = &w->mem;
+	/* Raw: the zlib wrapper is the writer's own (design note 5). */
+	zrc = deflateInit2(&w->zs, level, Z_DEFLATED, -MAX_WBITS, 8,
+			   Z_DEFAULT_STRATEGY);
 	if (zrc != Z_OK) {
 		*rc = zrc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
 		a->free(a->ctx, w);
@@ -927,6 +976,9 @@ struct fmt_rawchunk {
 	uint64_t first;           /* its first slot */
 	uint32_t nobjects;
 	struct raw_buf buf;       /* the body bytes: STRTAB (if any), CHUNK */
+	int deflated;             /* zbuf holds buf compressed (note 5) */
+	struct raw_buf zbuf;
+	uint32_t crc, adler;      /* of buf's bytes, once deflated */
 };
 
 /* wr_flush for an encoder that keeps its bytes: in[] is appended to
@@ -962,6 +1014,7 @@ fmt_rawchunk_new(struct fmt_rawchunk **out, const struct fmt_alloc *a)
 	memset(r, 0, sizeof *r);
 	r->mem = *a;
 	r->buf.mem = *a;
+	r->zbuf.mem = *a;
 	r->err = MUPPY_EINVAL;   /* nothing encoded yet */
 	r->w = a->alloc(a->ctx, sizeof *r->w);
 	if (!r->w) {
@@ -983,6 +1036,7 @@ fmt_rawchunk_encode(struct fmt_rawchunk *r, uint32_t strings,
 	struct wr_strings range = { more, 0, nmore };
 
 	r->buf.len = 0;
+	r->deflated = 0;
 	w->err = 0;
 	w->body_len = w->inlen = 0;
 	r->err = MUPPY_EINVAL;
@@ -1004,6 +1058,125 @@ fmt_rawchunk_encode(struct fmt_rawchunk *r, uint32_t strings,
 	return r->err;
 }
 
+/* Brings the stream's deflate to a byte boundary, every byte of it
+ * sunk; 0 if it could not. */
+static int
+wr_sync(struct wr *w)
+{
+	int rc;
+
+	if (w->inlen)
+		wr_flush(w, Z_NO_FLUSH);
+	do {
+		if (w->err)
+			return 0;
+		w->zs.next_in = Z_NULL;
+		w->zs.avail_in = 0;
+		w->zs.next_out = w->out;
+		w->zs.avail_out = WR_BUF;
+		rc = deflate(&w->zs, Z_SYNC_FLUSH);
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {   /* BUF: nothing new */
+			w->err = MUPPY_EIO;
+			return 0;
+		}
+		wr_sink(w, w->out, WR_BUF - w->zs.avail_out);
+	} while (w->zs.avail_out == 0);
+	return !w->err;
+}
+
+/* Writes r's compressed bytes into the stream (design note 5). */
+static void
+wr_splice(struct wr *w, const struct fmt_rawchunk *r)
+{
+	const struct raw_buf *b = &r->buf;
+	size_t dict = b->len < 32768 ? b->len : 32768;
+
+	if (!wr_sync(w))
+		return;
+	wr_sink(w, r->zbuf.bytes, r->zbuf.len);
+	w->crc = (uint32_t)crc32_combine(w->crc, r->crc, (z_off_t)b->len);
+	w->adler = (uint32_t)adler32_combine(w->adler, r->adler,
+					     (z_off_t)b->len);
+	w->body_len += b->len;
+	if (deflateReset(&w->zs) != Z_OK ||
+	    deflateSetDictionary(&w->zs, b->bytes + b->len - dict,
+				 (uInt)dict) != Z_OK)
+		w->err = w->err ? w->err : MUPPY_EIO;
+}
+
+struct fmt_deflater {
+	struct fmt_alloc mem;
+	z_stream zs;              /* raw, at the stream's level */
+};
+
+int
+fmt_deflater_new(struct fmt_deflater **out, const struct fmt_stream *s)
+{
+	const struct fmt_alloc *a = &s->w.mem;
+	struct fmt_deflater *z;
+	int zrc;
+
+	*out = NULL;
+	z = a->alloc(a->ctx, sizeof *z);
+	if (!z)
+		return MUPPY_ENOMEM;
+	memset(z, 0, sizeof *z);
+	z->mem = *a;
+	z->zs.zalloc = wr_zalloc;
+	z->zs.zfree = wr_zfree;
+	z->zs.opaque = &z->mem;
+	zrc = deflateInit2(&z->zs, s->w.level, Z_DEFLATED, -MAX_WBITS, 8,
+			   Z_DEFAULT_STRATEGY);
+	if (zrc != Z_OK) {
+		a->free(a->ctx, z);
+		return zrc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
+	}
+	*out = z;
+	return 0;
+}
+
+void
+fmt_deflater_free(struct fmt_deflater *z)
+{
+	struct fmt_alloc a;
+
+	if (!z)
+		return;
+	a = z->mem;
+	deflateEnd(&z->zs);
+	a.free(a.ctx, z);
+}
+
+int
+fmt_rawchunk_deflate(struct fmt_rawchunk *r, struct fmt_deflater *z)
+{
+	struct raw_buf *o = &r->zbuf;
+	int rc;
+
+	if (r->err != 0)
+		return MUPPY_EINVAL;
+	r->deflated = 0;
+	if (deflateReset(&z->zs) != Z_OK)
+		return MUPPY_EINVAL;
+	o->len = 0;
+	z->zs.next_in = r->buf.bytes;
+	z->zs.avail_in = (uInt)r->buf.len;
+	do {   /* Z_SYNC_FLUSH: ends on a byte boundary, not the stream */
+		if (raw_room(o, r->buf.len / 2 + 64) != 0)
+			return MUPPY_ENOMEM;
+		z->zs.next_out = o->bytes + o->len;
+		z->zs.avail_out = (uInt)(o->cap - o->len);
+		rc = deflate(&z->zs, Z_SYNC_FLUSH);
+		o->len = o->cap - z->zs.avail_out;
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return MUPPY_EINVAL;
+	} while (z->zs.avail_out == 0);
+	r->crc = (uint32_t)crc32(0, r->buf.bytes, (uInt)r->buf.len);
+	r->adler = (uint32_t)adler32(1, r->buf.bytes, (uInt)r->buf.len);
+	r->deflated = 1;
+	return 0;
+}
+
 int
 fmt_stream_rawchunk(struct fmt_stream *s, const struct fmt_rawchunk *r)
 {
@@ -1016,7 +1189,10 @@ fmt_stream_rawchunk(struct fmt_stream *s, const struct fmt_rawchunk *r)
 		w->err = MUPPY_EINVAL;
 		return w->err;
 	}
-	wr_raw(w, &r->buf);
+	if (r->deflated)
+		wr_splice(w, r);
+	else
+		wr_raw(w, &r->buf);
 	w->sent_strings += r->nstrings;
 	w->sent_objects += r->nobjects;
 	return w->err;
@@ -1031,6 +1207,7 @@ fmt_rawchunk_free(struct fmt_rawchunk *r)
 		return;
 	a = r->mem;
 	raw_release(&r->buf);
+	raw_release(&r->zbuf);
 	a.free(a.ctx, r->w);
 	a.free(a.ctx, r);
 }
@@ -1074,7 +1251,7 @@ fmt_stream_end(struct fmt_stream *s, const struct fmt_dump *tail)
 		wr_section(w, FMT_SEC_END, enc_end, tail);
 	}
 	if (!w->err)
-		wr_flush(w, Z_FINISH);
+		wr_finish(w);
 	if (!w->err)
 		wr_trailer(w);
 	return stream_close(s);

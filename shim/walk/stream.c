@@ -5,17 +5,18 @@
  * referrer's repeated edges merged away before they are encoded.
  *
  * With a helper thread (walk_opts.helper) the encoding, compression and
- * writing of a chunk happen there while the walk fills the next one: two
- * chunks in turn (struct walk_pipe), handed over through a futex word
- * each, so the walk waits only when the encoder is a whole chunk behind.
+ * writing of a chunk happen there while the walk fills the next one:
+ * three chunks in turn (struct walk_pipe), handed over through a futex
+ * word each, so the walk waits only when the encoder is two chunks
+ * behind.
  * Compression is most of the helper's work (zlib level 1 on a streamed
- * body of 20-23 bytes an object: about 170 ms of its 250 at 1M objects on
- * 3.10), and deflate is one stream that cannot be split between threads
- * without changing the file; so when the walk fills a chunk while the
- * helper is still on the one before, it dedups and encodes the chunk
- * itself (fmt_rawchunk_encode) instead of waiting, and the helper only
- * compresses it.  The work then splits itself between the two threads,
- * whichever is behind.
+ * body of 20-23 bytes an object: about 100 ms of its 130 at 1M objects on
+ * 3.11); so when the walk fills a chunk while the helper is still on the
+ * one before, it dedups and encodes the chunk itself (fmt_rawchunk_encode)
+ * instead of waiting, and if the helper is still busy then, compresses
+ * it too (fmt_rawchunk_deflate: a piece of the one deflate stream made
+ * apart, format/write.c note 5); the helper then only writes it.  The
+ * work splits itself between the two threads, whichever is behind.
  * The walk and the helper share nothing else while it runs: the chunk
  * carries its own copy of the new strings (the walk's table may move),
  * the edges merged away are counted apart and added in at the end.
@@ -65,22 +66,22 @@ pipe_set(_Atomic uint32_t *word, uint32_t v)
  * Returns how many it dropped.
  */
 static uint32_t
-out_dedup(struct walk_out *o)
+out_dedup(struct walk_out *o, struct walk_dedup *d)
 {
 	uint32_t rows = 0, kept, dropped;
 
 	for (uint32_t e = 0; e < o->nedges; e++) {
 		if (e && o->src[e] == o->src[e - 1])
 			continue;
-		o->row_src[rows] = o->src[e];
-		o->row_start[rows++] = e;
+		d->row_src[rows] = o->src[e];
+		d->row_start[rows++] = e;
 	}
-	o->row_start[rows] = o->nedges;
-	kept = (uint32_t)fmt_edges_dedup(o->row_start, o->dst, o->name, rows,
-					 o->key, o->drop);
+	d->row_start[rows] = o->nedges;
+	kept = (uint32_t)fmt_edges_dedup(d->row_start, o->dst, o->name, rows,
+					 d->key, d->drop);
 	for (uint32_t r = 0; r < rows; r++)
-		for (uint32_t e = o->row_start[r]; e < o->row_start[r + 1]; e++)
-			o->src[e] = o->row_src[r];
+		for (uint32_t e = d->row_start[r]; e < d->row_start[r + 1]; e++)
+			o->src[e] = d->row_src[r];
 	dropped = o->nedges - kept;
 	o->nedges = kept;
 	return dropped;
@@ -103,14 +104,15 @@ out_chunk(const struct walk_out *o)
  * the bytes the walk encoded ahead.  On the helper's thread, or the
  * walk's without one.  0 or MUPPY_*. */
 static int
-out_encode(struct fmt_stream *fs, struct walk_out *o, uint64_t *dropped)
+out_encode(struct fmt_stream *fs, struct walk_out *o, struct walk_dedup *d,
+	   uint64_t *dropped)
 {
 	struct fmt_chunk c;
 	int rc;
 
 	if (o->encoded)
 		return fmt_stream_rawchunk(fs, o->raw);
-	*dropped += out_dedup(o);
+	*dropped += out_dedup(o, d);
 	c = out_chunk(o);
 	if (o->raw &&   /* the chunk's own buffer, not the stream's */
 	    fmt_rawchunk_encode(o->raw, (uint32_t)o->strs_at, o->strs,
@@ -122,6 +124,14 @@ out_encode(struct fmt_stream *fs, struct walk_out *o, uint64_t *dropped)
 	return rc;
 }
 
+/* Whether the helper is still on the chunk the walk must fill next. */
+static int
+out_helper_behind(struct walk_pipe *p)
+{
+	return atomic_load(&p->state[(p->cur + 1) % WALK_PIPE_N]) ==
+	       WALK_PIPE_FULL;
+}
+
 /* The walk's half of the split (top of file): dedups and encodes o while
  * the helper compresses the chunk before.  A chunk that cannot be
  * encoded here (out of memory) goes to the helper as it is. */
@@ -130,12 +140,14 @@ out_encode_ahead(struct walk_pipe *p, struct walk_out *o)
 {
 	struct fmt_chunk c;
 
-	p->dropped_ahead += out_dedup(o);
+	p->dropped_ahead += out_dedup(o, p->dedup[0]);
 	c = out_chunk(o);
 	o->encoded = fmt_rawchunk_encode(o->raw, (uint32_t)o->strs_at,
 					 o->strs, (uint32_t)o->nstrs,
 					 &c) == 0;
 	p->ahead += o->encoded;
+	if (o->encoded && p->z && out_helper_behind(p))
+		p->deflated_ahead += fmt_rawchunk_deflate(o->raw, p->z) == 0;
 }
 
 /*
@@ -192,7 +204,8 @@ out_helper(void *arg)
 		if (s == WALK_PIPE_STOP)
 			return;
 		if (atomic_load(&p->rc) == 0) {
-			rc = out_encode(p->stream, p->buf[j], &p->dropped);
+			rc = out_encode(p->stream, p->buf[j], p->dedup[1],
+					&p->dropped);
 			if (rc != 0)
 				atomic_store(&p->rc, rc);
 		}
@@ -243,7 +256,8 @@ walk_out_start(struct walker *w, struct fmt_stream *fs,
 
 	memset(p, 0, sizeof *p);
 	p->stream = fs;
-	if (out_new(&p->buf[0], helper && helper->start) != 0)
+	p->dedup[0] = walk_realloc(NULL, sizeof *p->dedup[0]);
+	if (!p->dedup[0] || out_new(&p->buf[0], helper && helper->start) != 0)
 		return -1;
 	w->out = p->buf[0];
 	if (!helper || !helper->start)
@@ -251,7 +265,12 @@ walk_out_start(struct walker *w, struct fmt_stream *fs,
 	for (int i = 1; i < WALK_PIPE_N; i++)
 		if (out_new(&p->buf[i], 1) != 0)
 			return 0;   /* the same, short of room */
+	p->dedup[1] = walk_realloc(NULL, sizeof *p->dedup[1]);
+	if (!p->dedup[1])
+		return 0;
 	p->helper = helper;
+	if (fmt_deflater_new(&p->z, fs) != 0)
+		p->z = NULL;   /* encode ahead only */
 	if (warm && warm->n && warm->page) {
 		p->warm = warm;
 		p->warm_at = warm->lo[0];
@@ -293,16 +312,14 @@ walk_out_flush(struct walker *w)
 		return;
 	}
 	if (!p->running) {
-		rc = out_encode(p->stream, o, &p->dropped);
+		rc = out_encode(p->stream, o, p->dedup[0], &p->dropped);
 		if (rc != 0) {
 			w->err = rc;
 			return;
 		}
 	} else {
 		/* The helper is a chunk behind: work instead of waiting. */
-		if (o->raw && atomic_load(&p->state[(p->cur + WALK_PIPE_N - 1) %
-						    WALK_PIPE_N]) ==
-			      WALK_PIPE_FULL)
+		if (o->raw && out_helper_behind(p))
 			out_encode_ahead(p, o);
 		pipe_set(&p->state[p->cur], WALK_PIPE_FULL);
 		p->cur = (p->cur + 1) % WALK_PIPE_N;
@@ -354,6 +371,11 @@ walk_out_free(struct walker *w)
 		walk_free(p->buf[i]);
 		p->buf[i] = NULL;
 	}
+	fmt_deflater_free(p->z);
+	p->z = NULL;
+	walk_free(p->dedup[0]);
+	walk_free(p->dedup[1]);
+	p->dedup[0] = p->dedup[1] = NULL;
 	w->out = NULL;
 }
 

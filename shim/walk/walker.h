@@ -132,10 +132,6 @@ struct walk_out {
 	uint8_t flags[WALK_OUT_OBJECTS];
 	uint32_t src[WALK_OUT_EDGES], dst[WALK_OUT_EDGES];
 	uint32_t name[WALK_OUT_EDGES];
-	/* walk_out_dedup's rows (runs of one referrer) and scratch. */
-	uint32_t row_start[WALK_OUT_EDGES + 1], row_src[WALK_OUT_EDGES];
-	struct fmt_edgekey key[WALK_OUT_EDGES];
-	uint8_t drop[WALK_OUT_EDGES];
 	/* The strings made since the chunk before: sent ahead of this one
 	 * (its labels and edge names may use them).  A copy, because the
 	 * walk's own table may move while a helper encodes. */
@@ -148,10 +144,21 @@ struct walk_out {
 	int encoded;              /* raw holds this chunk */
 };
 
+/* The scratch of a chunk's dedup (stream.c out_dedup): its rows (runs of
+ * one referrer) and fmt_edges_dedup's keys.  One for each thread that
+ * encodes, not one for each chunk: two thirds of a chunk's size. */
+struct walk_dedup {
+	uint32_t row_start[WALK_OUT_EDGES + 1], row_src[WALK_OUT_EDGES];
+	struct fmt_edgekey key[WALK_OUT_EDGES];
+	uint8_t drop[WALK_OUT_EDGES];
+};
+
 /* A ring of chunks: one filled by the walk while a helper thread
- * encodes the others in turn (stream.c).  Without a helper only buf[0]
- * is used, over and over. */
-#define WALK_PIPE_N 2
+ * encodes the others in turn (stream.c).  Three, so that the helper has
+ * one queued while it encodes another: with two, a chunk the walk
+ * compressed ahead left the helper idle until the next one filled.
+ * Without a helper only buf[0] is used, over and over. */
+#define WALK_PIPE_N 3
 enum { WALK_PIPE_FREE, WALK_PIPE_FULL, WALK_PIPE_STOP };
 struct walk_pipe {
 	struct walk_out *buf[WALK_PIPE_N];
@@ -161,6 +168,10 @@ struct walk_pipe {
 	                                helper (or the walk without one) */
 	uint64_t dropped_ahead;      /* ... by the walk, encoding ahead */
 	uint64_t ahead;              /* chunks the walk encoded ahead */
+	uint64_t deflated_ahead;     /* ... and compressed too */
+	struct fmt_deflater *z;      /* the walk's deflate, to compress
+	                                ahead (NULL: only encode ahead) */
+	struct walk_dedup *dedup[2]; /* the walk's, the helper's */
 	size_t strs_out;             /* walk strings staged so far */
 	int cur;                     /* the chunk the walk fills */
 	int running;                 /* a helper is encoding */
