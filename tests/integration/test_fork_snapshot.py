@@ -373,7 +373,9 @@ class ForkSnapshotTest(unittest.TestCase):
     def test_a_timer_that_cannot_keep_up_says_so_once(self):
         app = textwrap.dedent("""
             import os, time
-            heap = [{"i": i, "s": str(i)} for i in range(250000)]
+            # A snapshot must take well over the 50 ms of grace a period
+            # has (worker.c shim_timer_check): about 2M objects.
+            heap = [{"i": i, "s": str(i)} for i in range(700000)]
             # Three late periods need four timer dumps, however slow the
             # machine is today: wait for six (at most 60 s).
             end = time.time() + 60
