@@ -574,6 +574,23 @@ wr_zfree(voidpf opaque, voidpf p)
 		a->free(a->ctx, p);
 }
 
+/* Opens zs as every deflate here is: raw (design note 5), at level,
+ * allocating through *a (which must outlive zs).  0 or MUPPY_*. */
+static int
+wr_deflate_init(z_stream *zs, int level, const struct fmt_alloc *a)
+{
+	int zrc;
+
+	zs->zalloc = wr_zalloc;
+	zs->zfree = wr_zfree;
+	zs->opaque = (voidpf)(uintptr_t)a;
+	zrc = deflateInit2(zs, level, Z_DEFLATED, -MAX_WBITS, 8,
+			   Z_DEFAULT_STRATEGY);
+	if (zrc == Z_OK)
+		return 0;
+	return zrc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
+}
+
 int
 fmt_write(const struct fmt_dump *d, int level, fmt_sink_fn sink, void *ctx)
 {
@@ -587,7 +604,6 @@ wr_open(int level, const struct fmt_alloc *a, size_t size, fmt_sink_fn sink,
 	void *ctx, int *rc)
 {
 	struct wr *w;
-	int zrc;
 
 	w = a->alloc(a->ctx, size);
 	if (!w) {
@@ -601,14 +617,8 @@ wr_open(int level, const struct fmt_alloc *a, size_t size, fmt_sink_fn sink,
 	w->crc = (uint32_t)crc32(0, Z_NULL, 0);
 	w->adler = (uint32_t)adler32(0, Z_NULL, 0);
 	w->level = level;
-	w->zs.zalloc = wr_zalloc;
-	w->zs.zfree = wr_zfree;
-	w->zs.opaque = &w->mem;
-	/* Raw: the zlib wrapper is the writer's own (design note 5). */
-	zrc = deflateInit2(&w->zs, level, Z_DEFLATED, -MAX_WBITS, 8,
-			   Z_DEFAULT_STRATEGY);
-	if (zrc != Z_OK) {
-		*rc = zrc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
+	*rc = wr_deflate_init(&w->zs, level, &w->mem);
+	if (*rc != 0) {
 		a->free(a->ctx, w);
 		return NULL;
 	}
@@ -1114,7 +1124,7 @@ fmt_deflater_new(struct fmt_deflater **out, const struct fmt_stream *s)
 {
 	const struct fmt_alloc *a = &s->w.mem;
 	struct fmt_deflater *z;
-	int zrc;
+	int rc;
 
 	*out = NULL;
 	z = a->alloc(a->ctx, sizeof *z);
@@ -1122,14 +1132,10 @@ fmt_deflater_new(struct fmt_deflater **out, const struct fmt_stream *s)
 		return MUPPY_ENOMEM;
 	memset(z, 0, sizeof *z);
 	z->mem = *a;
-	z->zs.zalloc = wr_zalloc;
-	z->zs.zfree = wr_zfree;
-	z->zs.opaque = &z->mem;
-	zrc = deflateInit2(&z->zs, s->w.level, Z_DEFLATED, -MAX_WBITS, 8,
-			   Z_DEFAULT_STRATEGY);
-	if (zrc != Z_OK) {
+	rc = wr_deflate_init(&z->zs, s->w.level, &z->mem);
+	if (rc != 0) {
 		a->free(a->ctx, z);
-		return zrc == Z_MEM_ERROR ? MUPPY_ENOMEM : MUPPY_EINVAL;
+		return rc;
 	}
 	*out = z;
 	return 0;

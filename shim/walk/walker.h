@@ -168,7 +168,6 @@ struct walk_pipe {
 	                                helper (or the walk without one) */
 	uint64_t dropped_ahead;      /* ... by the walk, encoding ahead */
 	uint64_t ahead;              /* chunks the walk encoded ahead */
-	uint64_t deflated_ahead;     /* ... and compressed too */
 	struct fmt_deflater *z;      /* the walk's deflate, to compress
 	                                ahead (NULL: only encode ahead) */
 	struct walk_dedup *dedup[2]; /* the walk's, the helper's */
