@@ -688,9 +688,12 @@ shim_job_expect(void *arg)
 /*
  * The inline walk's storage, allocated and faulted in without the GIL
  * (design note 5): page faults are a third of a first walk's time and
- * need no GIL.  have_gil: the caller holds it (released meanwhile).
- * NULL if the size is unknown or memory short (the walk then allocates
- * as it goes).
+ * need no GIL.  A streamed walk's queue is not faulted in: it gives its
+ * head back as it goes (stream.c out_release_queue), and faulting it all
+ * first would make every slot's page resident at once; its faults come
+ * a huge page at a time.  have_gil: the caller holds it (released
+ * meanwhile).  NULL if the size is unknown or memory short (the walk
+ * then allocates as it goes).
  */
 static struct walk_prep *
 shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
@@ -704,7 +707,7 @@ shim_snapshot_prepare(struct shim_gil_job *j, int have_gil)
 		ts = py.PyEval_SaveThread();
 	/* A streamed walk keeps no columns: a summary walk's storage. */
 	prep = walk_prepare(j->f->graph && !j->f->stream, j->objects,
-			    j->edges, 1);
+			    j->edges, !j->f->stream);
 	if (have_gil)
 		py.PyEval_RestoreThread(ts);
 	return prep;

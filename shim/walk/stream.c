@@ -297,6 +297,29 @@ out_stage_strings(struct walker *w, struct walk_out *o)
 	return 0;
 }
 
+/*
+ * The addr column is the walk's queue (walk.c design note 3), and in a
+ * streamed walk a slot's address is read only until the slot has gone
+ * out in a chunk: the pages of the slots before next go back to the
+ * system, a huge page at a time, once the walk is a huge page past the
+ * last release.  Its peak is then the queue's longest stretch (the gc
+ * objects, found first, waiting to be processed) instead of every slot:
+ * about 1.5 of the 8 bytes an object at 1M objects of bench/heap_app.py,
+ * more where fewer of the objects are gc objects.  Not faulted in ahead
+ * (shim.c shim_snapshot_prepare).  The slot before next stays: it may
+ * be the one being processed.
+ */
+static void
+out_release_queue(struct walker *w, uint32_t next)
+{
+	size_t upto = (size_t)(next ? next - 1 : 0) * sizeof *w->addr;
+
+	if (upto < w->pipe.queue_freed + ((size_t)2 << 20))
+		return;
+	walk_release_head(w->addr, upto);
+	w->pipe.queue_freed = upto;
+}
+
 void
 walk_out_flush(struct walker *w)
 {
@@ -334,6 +357,7 @@ walk_out_flush(struct walker *w)
 	o->first = next;
 	o->n = o->nedges = 0;
 	o->encoded = 0;
+	out_release_queue(w, next);
 }
 
 void

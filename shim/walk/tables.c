@@ -50,13 +50,24 @@ walk_map_new(size_t len)
 	return q;
 }
 
+/* The walk_test_fail_after hook.  Atomic: a streamed walk's helper thread
+ * allocates too (its chunk buffers). */
+static int
+walk_test_fails(void)
+{
+	if (__atomic_load_n(&walk_test_fail_after, __ATOMIC_RELAXED) <= 0)
+		return 0;
+	return __atomic_sub_fetch(&walk_test_fail_after, 1,
+				  __ATOMIC_RELAXED) == 0;
+}
+
 void *
 walk_realloc(void *p, size_t n)
 {
 	size_t *old = p ? (size_t *)((char *)p - WALK_HDR) : NULL;
 	size_t *q, len;
 
-	if (walk_test_fail_after > 0 && --walk_test_fail_after == 0)
+	if (walk_test_fails())
 		return NULL;
 	if (n > SIZE_MAX / 2)
 		return NULL;
@@ -124,6 +135,29 @@ walk_prefault(void *p, size_t len)
 	 * undefined until the walk writes them; page 0 holds the header). */
 	for (size_t off = WALK_PAGE; off < end; off += WALK_PAGE)
 		((volatile char *)h)[off] = 0;
+}
+
+/* The unit walk_release_head gives back: a huge page, so that a page the
+ * kernel backed with one is freed whole, not split. */
+#define WALK_HUGE ((uintptr_t)2 << 20)
+
+void
+walk_release_head(void *p, size_t upto)
+{
+	size_t *h;
+	uintptr_t lo, hi;
+
+	if (!p)
+		return;
+	h = (size_t *)((char *)p - WALK_HDR);
+	if (!h[0])
+		return;
+	if (upto > h[0] - WALK_HDR)
+		upto = h[0] - WALK_HDR;
+	lo = ((uintptr_t)h + WALK_PAGE + WALK_HUGE - 1) & ~(WALK_HUGE - 1);
+	hi = ((uintptr_t)p + upto) & ~(WALK_HUGE - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int

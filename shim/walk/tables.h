@@ -89,6 +89,14 @@ void walk_free(void *p);
  */
 void walk_prefault(void *p, size_t len);
 
+/*
+ * Gives back the memory of the whole huge pages (2 MiB) of block p that
+ * lie below byte upto of it, but never its first page (the header): for
+ * an array whose head is done with, the queue of a streamed walk.  Those
+ * bytes read as zero afterwards.  Small (malloc) blocks are left alone.
+ */
+void walk_release_head(void *p, size_t upto);
+
 /* Grows *arr (element size esz) to hold at least need elements. */
 int walk_grow(void *arr, size_t *cap, size_t need, size_t esz);
 

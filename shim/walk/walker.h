@@ -172,6 +172,8 @@ struct walk_pipe {
 	                                ahead (NULL: only encode ahead) */
 	struct walk_dedup *dedup[2]; /* the walk's, the helper's */
 	size_t strs_out;             /* walk strings staged so far */
+	size_t queue_freed;          /* bytes of the addr column given back
+	                                (stream.c out_release_queue) */
 	int cur;                     /* the chunk the walk fills */
 	int running;                 /* a helper is encoding */
 	struct fmt_stream *stream;

@@ -59,6 +59,62 @@ TEST(WalkAlloc, SmallAndBigBlocksKeepTheirBytesAcrossGrowth) {
 	EXPECT_EQ(walk_realloc(nullptr, SIZE_MAX / 2 + 1), nullptr);
 }
 
+// The addr column of a streamed walk gives its head back as the walk goes
+// (shim/walk/stream.c): only whole huge pages below the point, never the
+// header's page, and what lies beyond is untouched.
+TEST(WalkAlloc, ReleasingTheHeadFreesWholeHugePagesBelowIt) {
+	Hooks h;
+	const size_t len = (size_t)12 << 20, upto = ((size_t)9 << 20) + 123;
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	unsigned char *p = static_cast<unsigned char *>(walk_realloc(nullptr, len));
+	ASSERT_NE(p, nullptr);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)(i % 251 + 1);
+	walk_release_head(p, upto);
+	size_t zero = 0, first_zero = len, last_zero = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == 0) {
+			zero++;
+			if (first_zero == len)
+				first_zero = i;
+			last_zero = i;
+		} else {
+			ASSERT_EQ(p[i], (unsigned char)(i % 251 + 1)) << i;
+		}
+	}
+	// One run of whole, aligned huge pages, all below upto: at least two
+	// fit in 9 MiB whatever the block's alignment.
+	ASSERT_GE(zero, (size_t)huge * 2);
+	EXPECT_EQ(zero % huge, 0u);
+	EXPECT_EQ(last_zero - first_zero + 1, zero);
+	EXPECT_EQ((uintptr_t)(p + first_zero) % huge, 0u);
+	EXPECT_LT(last_zero, upto);
+	// Given back: not resident until read (the loop above faulted the
+	// zero pages in again, so release and look before reading).
+	walk_release_head(p, upto);
+	std::vector<unsigned char> vec(zero / 4096);
+	ASSERT_EQ(mincore(p + first_zero, zero, vec.data()), 0);
+	for (size_t k = 0; k < vec.size(); k++)
+		ASSERT_EQ(vec[k] & 1, 0) << k;
+	// The block is whole: it grows, keeps its tail and frees.
+	unsigned char *q = static_cast<unsigned char *>(walk_realloc(p, len * 2));
+	ASSERT_NE(q, nullptr);
+	for (size_t i = upto; i < len; i += 4093)
+		ASSERT_EQ(q[i], (unsigned char)(i % 251 + 1)) << i;
+	walk_release_head(q, len * 8);   // past the end: up to it
+	EXPECT_EQ(q[0], 1u);             // the first page stays
+	walk_free(q);
+	// A small block and NULL are left alone.
+	unsigned char *s = static_cast<unsigned char *>(walk_realloc(nullptr, 1000));
+	ASSERT_NE(s, nullptr);
+	memset(s, 7, 1000);
+	walk_release_head(s, 1000);
+	for (size_t i = 0; i < 1000; i++)
+		ASSERT_EQ(s[i], 7) << i;
+	walk_free(s);
+	walk_release_head(nullptr, 100);
+}
+
 TEST(WalkAlloc, GrowDoublesAndRefusesOverflow) {
 	Hooks h;
 	uint32_t *a = nullptr;

@@ -742,6 +742,18 @@ def check_stream(d_whole, graph=2, label="streamed"):
           set(failures) <= {-1, 0} and -1 in failures, str(failures))
 
 
+def check_stream_big():
+    """A streamed walk of a million objects gives the pages of its queue
+    back as it goes (shim/walk/stream.c out_release_queue): it must still
+    find every object and edge of the whole walk of the same heap, taken
+    under the same GIL hold."""
+    heap = [(i, "s%d" % i) for i in range(350000)]
+    rc = DRIVER.walk_test_stream_same()
+    check("streamed walk of %d+ objects: the whole walk's graph" %
+          (3 * len(heap)), rc == 0, "walk_test_stream_same: %d" % rc)
+    del heap
+
+
 def check_enomem():
     bad = []
     for k in list(range(1, 40, 3)) + [60, 100, 200]:
@@ -824,6 +836,7 @@ def main():
             check_stream(d, 3, "streamed, helper thread")
             check_stream(d, 4, "streamed, helper slower than the walk")
         del d   # the parsed dump is large: keep it out of later walks
+        check_stream_big()
         check_strings(t)
         check_summary_mode()
         check_exclude()

@@ -314,6 +314,98 @@ out:
 	return rc;
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* 0 if a and b hold the same objects (address, type address, size,
+ * flags) and, per object, the same referents (as a multiset: a streamed
+ * dump keeps an object's edges in recording order); else which differs. */
+static int
+same_graph(const struct fmt_dump *a, const struct fmt_dump *b)
+{
+	uint32_t *ra = NULL, *rb = NULL;
+	int rc = 0;
+
+	if (a->nobjects != b->nobjects)
+		return 1;
+	if (a->nedges != b->nedges)
+		return 2;
+	for (uint64_t i = 0; i < a->nobjects && !rc; i++) {
+		uint32_t s = a->edge_start[i], n = a->edge_start[i + 1] - s;
+
+		if (a->obj_addr[i] != b->obj_addr[i])
+			rc = 3;
+		else if (a->types[a->obj_type[i]].addr !=
+			 b->types[b->obj_type[i]].addr ||
+			 a->obj_size[i] != b->obj_size[i] ||
+			 a->obj_flags[i] != b->obj_flags[i])
+			rc = 4;
+		else if (b->edge_start[i] != s || b->edge_start[i + 1] - s != n)
+			rc = 5;
+		else if (n) {
+			ra = realloc(ra, n * sizeof *ra);
+			rb = realloc(rb, n * sizeof *rb);
+			if (!ra || !rb) {
+				rc = 7;
+				break;
+			}
+			memcpy(ra, a->edge_dst + s, n * sizeof *ra);
+			memcpy(rb, b->edge_dst + s, n * sizeof *rb);
+			qsort(ra, n, sizeof *ra, cmp_u32);
+			qsort(rb, n, sizeof *rb, cmp_u32);
+			if (memcmp(ra, rb, n * sizeof *ra) != 0)
+				rc = 6;
+		}
+	}
+	free(ra);
+	free(rb);
+	return rc;
+}
+
+/*
+ * Walks the heap twice under the one GIL hold of the caller, whole and
+ * streamed with a helper thread, and compares the two: 0 when the same,
+ * 1-7 (same_graph) when not, 100+ when a walk failed.  The heap of a
+ * caller that makes it large (a million objects) covers what only a big
+ * walk does: the streamed walk's queue giving its head back (stream.c).
+ */
+EXPORT int
+walk_test_stream_same(void)
+{
+	struct walk_opts opts = { .graph = 1 };
+	struct driver_helper dh;
+	struct walk_helper h = { driver_helper_start, driver_helper_join, &dh };
+	struct walk_result res;
+	struct walk_stats st;
+	struct membuf mb = { 0 };
+	struct fmt_dump back;
+	int rc;
+
+	rc = walk_heap(&opts, NULL, &res, &st);
+	if (rc == 0)
+		rc = walk_finish(&res);
+	if (rc != 0) {
+		walk_result_free(&res);
+		return 100;
+	}
+	opts.helper = &h;
+	rc = walk_streamed(&opts, 1, &mb, &back, &st);
+	free(mb.p);
+	if (rc != 0) {
+		walk_result_free(&res);
+		return 100 + rc;
+	}
+	rc = same_graph(&res.dump, &back);
+	fmt_dump_free(&back);
+	walk_result_free(&res);
+	return rc;
+}
+
 /* Makes the walks' seen table go wide once it holds n addresses (0: only
  * when it must), so that the checks cover both forms and the move. */
 EXPORT void
