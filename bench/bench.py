@@ -122,6 +122,31 @@ def shim_run(a, python, n, workdir, snapshot, mode, stream=None):
     return r
 
 
+# Fields of a dump that vary from run to run: shim_runs takes their median.
+VARYING = ("e2e_s", "gil_ns", "walk_ns", "extra_kb")
+
+
+def shim_runs(a, python, n, workdir, snapshot, mode, stream=None):
+    """shim_run a.repeat times (heaps up to 1M objects; once above): the
+    first run's dumps, with the median of each varying figure (VARYING)
+    per dump over the runs.  This host varies by 10-20% from one run to
+    the next; a median of three is what the targets are judged on."""
+    runs = [shim_run(a, python, n, workdir, snapshot, mode, stream)]
+    for _ in range(a.repeat - 1 if n <= SIZES["1M"] else 0):
+        r = shim_run(a, python, n, workdir, snapshot, mode, stream)
+        shutil.rmtree(r["dir"], ignore_errors=True)
+        runs.append(r)
+    first = runs[0]
+    for k, dump in enumerate(first["dumps"]):
+        for f in VARYING:
+            xs = [r["dumps"][k][f] for r in runs
+                  if len(r["dumps"]) > k and r["dumps"][k].get(f) is not None]
+            if xs:
+                dump[f] = sorted(xs)[(len(xs) - 1) // 2]
+    first["runs"] = len(runs)
+    return first
+
+
 def fmt_s(s):
     if s is None:
         return "-"
@@ -165,11 +190,11 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
             if n <= a.seed_max:
                 base = run_app(python, ["--objects", str(n), "--measure",
                                         "baselines"], clean_env(), workdir)
-            inl = shim_run(a, python, n, workdir, "inline", "graph")
-            frk = shim_run(a, python, n, workdir, "fork", "graph")
+            inl = shim_runs(a, python, n, workdir, "inline", "graph")
+            frk = shim_runs(a, python, n, workdir, "fork", "graph")
             # The walk alone: an inline walk that holds the graph (no
             # encoding while the GIL is held), where 200 B/obj fit.
-            whole = (shim_run(a, python, n, workdir, "inline", "graph", 0)
+            whole = (shim_runs(a, python, n, workdir, "inline", "graph", 0)
                      if n <= WHOLE_MAX else None)
             summ = shim_run(a, python, n, workdir, "inline", "summary")
             tm = None
@@ -251,7 +276,9 @@ def bench_heaps(a, pythons, sizes, big, workdir, rep, keep, summary):
               "inline per 1M: the inline pause scaled to 1M objects.  "
               "inline and the ratios: the process's first dump (its walk "
               "sizes its tables from an estimate); 2nd dump: the next one, "
-              "sized from the first.")
+              "sized from the first.  Up to 1M objects every figure of a "
+              "snapshot (this table's, the two below) is the median of "
+              "--repeat runs (3 by default), each in a new process.")
     rep.table("End-to-end time to a complete dump (graph mode)",
               ["python", "heap", "inline e2e", "fork e2e", "inline walk",
                "fork walk (child)", "walk alone", "inline e2e / walk",
@@ -513,18 +540,23 @@ def targets_table(summary):
             ", ".join("%s %.1f ms" % (h["python"], h["fork_s"] * 1e3) for h in at5m),
             None)
     for h in heaps:   # issue 14
+        # Its targets are set from 1M objects up; below, a snapshot's
+        # fixed costs (zlib, chunks in flight: ~3 MB) are reported only.
+        aim = h["size"] != "100k"
         for k, what in (("extra_in", "inline"), ("extra_fk", "fork child")):
             if h.get(k) is not None:
-                row("%s %s %s: extra memory <= 32 B/object" % (
-                    h["python"], h["size"], what), "%.0f B/object" % h[k],
-                    h[k] <= 32)
+                row("%s %s %s: extra memory <= 32 B/object%s" % (
+                    h["python"], h["size"], what,
+                    "" if aim else " (report: no target below 1M)"),
+                    "%.1f B/object" % h[k], h[k] <= 32 if aim else None)
         if h.get("walk_s"):
             for k, what in (("e2e_in", "inline"), ("e2e_fk", "fork")):
                 x = h[k] / h["walk_s"]
-                row("%s %s %s: complete dump <= 2x the walk" % (
-                    h["python"], h["size"], what),
-                    "%.1fx (%s / %s)" % (x, fmt_s(h[k]), fmt_s(h["walk_s"])),
-                    x <= 2)
+                row("%s %s %s: complete dump <= 2x the walk%s" % (
+                    h["python"], h["size"], what,
+                    "" if aim else " (report: no target below 1M)"),
+                    "%.2fx (%s / %s)" % (x, fmt_s(h[k]), fmt_s(h["walk_s"])),
+                    x <= 2 if aim else None)
     if heaps:
         b = max(h["graph_bpo"] for h in heaps)
         row("graph dump <= 10 bytes per object", "<= %.2f B/object" % b, b <= 10)
@@ -622,6 +654,9 @@ def main():
     p.add_argument("--seed-max", type=int, default=1000000,
                    help="largest heap the pure-Python baseline runs on")
     p.add_argument("--tracemalloc-max", type=int, default=1000000)
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of each snapshot at up to 1M objects: the "
+                   "median of each time and memory figure (default 3)")
     p.add_argument("--no-idle", action="store_true")
     p.add_argument("--no-offline", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the dumps")
@@ -641,6 +676,7 @@ def main():
     sizes = a.sizes.split(",") if a.sizes else ["100k", "1M", "5M"]
     if a.quick:
         pythons, sizes = pythons[:1], ["100k"]
+        a.repeat = 1
         a.idle_seconds, a.idle_repeat, a.idle_timer = 2.0, 1, 1.0
     for s in sizes:
         if s not in SIZES:
