@@ -314,7 +314,7 @@ out_release_queue(struct walker *w, uint32_t next)
 {
 	size_t upto = (size_t)(next ? next - 1 : 0) * sizeof *w->addr;
 
-	if (upto < w->pipe.queue_freed + ((size_t)2 << 20))
+	if (upto < w->pipe.queue_freed + WALK_HUGE)
 		return;
 	walk_release_head(w->addr, upto);
 	w->pipe.queue_freed = upto;

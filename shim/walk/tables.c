@@ -137,10 +137,6 @@ walk_prefault(void *p, size_t len)
 		((volatile char *)h)[off] = 0;
 }
 
-/* The unit walk_release_head gives back: a huge page, so that a page the
- * kernel backed with one is freed whole, not split. */
-#define WALK_HUGE ((uintptr_t)2 << 20)
-
 void
 walk_release_head(void *p, size_t upto)
 {
@@ -154,8 +150,9 @@ walk_release_head(void *p, size_t upto)
 		return;
 	if (upto > h[0] - WALK_HDR)
 		upto = h[0] - WALK_HDR;
-	lo = ((uintptr_t)h + WALK_PAGE + WALK_HUGE - 1) & ~(WALK_HUGE - 1);
-	hi = ((uintptr_t)p + upto) & ~(WALK_HUGE - 1);
+	lo = ((uintptr_t)h + WALK_PAGE + WALK_HUGE - 1) &
+	     ~(uintptr_t)(WALK_HUGE - 1);
+	hi = ((uintptr_t)p + upto) & ~(uintptr_t)(WALK_HUGE - 1);
 	if (hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }

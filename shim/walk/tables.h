@@ -89,8 +89,12 @@ void walk_free(void *p);
  */
 void walk_prefault(void *p, size_t len);
 
+/* The unit walk_release_head gives back: a huge page, so that a page the
+ * kernel backed with one is freed whole, not split. */
+#define WALK_HUGE ((size_t)2 << 20)
+
 /*
- * Gives back the memory of the whole huge pages (2 MiB) of block p that
+ * Gives back the memory of the whole huge pages (WALK_HUGE) of block p that
  * lie below byte upto of it, but never its first page (the header): for
  * an array whose head is done with, the queue of a streamed walk.  Those
  * bytes read as zero afterwards.  Small (malloc) blocks are left alone.

@@ -154,7 +154,7 @@ struct walk_out {
 
 /* The scratch of a chunk's dedup (stream.c out_dedup): its rows (runs of
  * one referrer) and fmt_edges_dedup's keys.  One for each thread that
- * encodes, not one for each chunk: two thirds of a chunk's size. */
+ * encodes, not one for each chunk: about a chunk's size. */
 struct walk_dedup {
 	uint32_t row_start[WALK_OUT_EDGES + 1], row_src[WALK_OUT_EDGES];
 	struct fmt_edgekey key[WALK_OUT_EDGES];

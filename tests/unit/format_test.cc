@@ -1779,8 +1779,6 @@ TEST(FormatStream, ChunksEncodedAheadMakeTheSameFile) {
 	}
 }
 
-// A chunk encoded ahead goes only where it was encoded for, and is
-// checked as the calls it stands for are.
 // Chunks compressed ahead are spliced into the one zlib stream (write.c
 // note 5): the body is byte for byte the one written without them, the
 // file reads back as the same dump (the reader checks zlib's Adler-32 and
@@ -1802,8 +1800,8 @@ TEST(FormatStream, ChunksCompressedAheadReadBackTheSame) {
 		ASSERT_EQ(r.rc, 0) << "level " << level << ": " << r.Err();
 		ExpectSame(*ahead.want.Dump(), Unstreamed(r.d));
 	}
-	// A compressed piece changes nothing a reader checks if a bit of it
-	// flips: the file is refused.
+	// A bit flipped in the compressed pieces is caught: the file is
+	// refused.
 	Streamed s;
 	StreamRandom(s, 20000, 777, 0, true, true, true);
 	for (size_t at : {s.file.size() / 3, s.file.size() / 2}) {
@@ -1814,6 +1812,7 @@ TEST(FormatStream, ChunksCompressedAheadReadBackTheSame) {
 	}
 }
 
+// A deflater outlives its stream, and refuses a chunk with nothing encoded.
 TEST(FormatStream, ChunksCompressedAheadAreChecked) {
 	std::string f;
 	auto sink = [](void *c, const void *p, size_t len) {
@@ -1833,6 +1832,8 @@ TEST(FormatStream, ChunksCompressedAheadAreChecked) {
 	fmt_deflater_free(nullptr);
 }
 
+// A chunk encoded ahead goes only where it was encoded for, and is
+// checked as the calls it stands for are.
 TEST(FormatStream, ChunksEncodedAheadAreChecked) {
 	std::string f;
 	auto sink = [](void *c, const void *p, size_t len) {

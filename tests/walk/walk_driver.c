@@ -26,6 +26,7 @@
 
 #include "common/clock.h"  /* muppy_now_ns */
 #include "format/dump.h"
+#include "format/order.h"  /* fmt_edges_max_row */
 #include "shim/cpython/pyapi.h"  /* py.lay */
 #include "shim/walk/walk.h"
 
@@ -328,13 +329,22 @@ cmp_u32(const void *a, const void *b)
 static int
 same_graph(const struct fmt_dump *a, const struct fmt_dump *b)
 {
-	uint32_t *ra = NULL, *rb = NULL;
+	size_t most;
+	uint32_t *ra, *rb;
 	int rc = 0;
 
 	if (a->nobjects != b->nobjects)
 		return 1;
 	if (a->nedges != b->nedges)
 		return 2;
+	most = fmt_edges_max_row(a->edge_start, a->nobjects) + 1;
+	ra = malloc(most * sizeof *ra);
+	rb = malloc(most * sizeof *rb);
+	if (!ra || !rb) {
+		free(ra);
+		free(rb);
+		return 7;
+	}
 	for (uint64_t i = 0; i < a->nobjects && !rc; i++) {
 		uint32_t s = a->edge_start[i], n = a->edge_start[i + 1] - s;
 
@@ -348,12 +358,6 @@ same_graph(const struct fmt_dump *a, const struct fmt_dump *b)
 		else if (b->edge_start[i] != s || b->edge_start[i + 1] - s != n)
 			rc = 5;
 		else if (n) {
-			ra = realloc(ra, n * sizeof *ra);
-			rb = realloc(rb, n * sizeof *rb);
-			if (!ra || !rb) {
-				rc = 7;
-				break;
-			}
 			memcpy(ra, a->edge_dst + s, n * sizeof *ra);
 			memcpy(rb, b->edge_dst + s, n * sizeof *rb);
 			qsort(ra, n, sizeof *ra, cmp_u32);
