@@ -48,10 +48,11 @@ extern "C" {
 /* Bump the major when an old reader would misread a new file; bump the
  * minor when a new file only adds sections or meta keys old readers skip. */
 #define MUPPY_FORMAT_MAJOR 1
-#define MUPPY_FORMAT_MINOR 1     /* the newest this code reads and writes */
+#define MUPPY_FORMAT_MINOR 2     /* the newest this code reads and writes */
 #define FMT_MINOR_WHOLE 0        /* what fmt_write writes: a 1.0 reader
                                     reads it */
-#define FMT_MINOR_STREAM 1       /* what fmt_stream_* write (1.1) */
+#define FMT_MINOR_STREAM 2       /* what fmt_stream_* write (1.2: CHUNK2;
+                                    1.1 wrote CHUNK, still read) */
 
 #define FMT_MAGIC "MUPPYDMP"           /* 8 bytes, no NUL on disk */
 #define FMT_TRAILER_MAGIC "MEND"       /* 4 bytes, no NUL on disk */
@@ -70,7 +71,7 @@ extern "C" {
 /* Header flags. */
 #define FMT_FLAG_GRAPH   0x1u  /* OBJECTS, EDGES and ROOTS sections present */
 #define FMT_FLAG_STRINGS 0x2u  /* STRDATA section present (string contents) */
-#define FMT_FLAG_STREAM  0x4u  /* 1.1: the graph is in CHUNK sections, in
+#define FMT_FLAG_STREAM  0x4u  /* 1.1: the graph is in CHUNK(2) sections, in
                                   the walk's order (see fmt_stream_begin) */
 
 /* On-disk section ids.  Frozen: never renumber, never reuse. */
@@ -84,6 +85,7 @@ extern "C" {
 #define FMT_SEC_ROOTS   7u
 #define FMT_SEC_STRDATA 8u
 #define FMT_SEC_CHUNK   9u     /* 1.1, FMT_FLAG_STREAM: objects and edges */
+#define FMT_SEC_CHUNK2  10u    /* 1.2: CHUNK, targets move-to-front coded */
 
 /* Errors: every library function returns 0 or one of these. */
 enum muppy_err {
@@ -257,11 +259,12 @@ int fmt_write_with(const struct fmt_dump *d, int level,
 		   const struct fmt_alloc *a, fmt_sink_fn sink, void *ctx);
 
 /*
- * Streaming (format 1.1, FMT_FLAG_STREAM): a dump written while the heap
+ * Streaming (format 1.1+, FMT_FLAG_STREAM): a dump written while the heap
  * is walked, in bounded pieces, so that the writer never holds the graph.
  * Objects go out in slots, the order the walk met them (0, 1, 2 ...), in
- * CHUNK sections of consecutive slots; each chunk also carries the edges
- * recorded since the last, between slots, in any order and with repeats.
+ * CHUNK2 sections (1.1: CHUNK) of consecutive slots; each chunk also
+ * carries the edges recorded since the last, between slots, in any order
+ * and with repeats.
  * Strings go out as they are made, in STRTAB sections (ids continue from
  * one to the next); the tables and roots (objects named by slot) come
  * last.  The reader sorts objects by address and merges the edges

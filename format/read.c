@@ -110,7 +110,7 @@ struct rd {
 	uint64_t limit;           /* body offset reads must stay below */
 	int in_section;           /* messages name the section */
 	uint32_t sec_id;
-	uint64_t sec_off[FMT_SEC_CHUNK + 1];  /* where each section began */
+	uint64_t sec_off[FMT_SEC_CHUNK2 + 1]; /* where each section began */
 	uint32_t seen;            /* SEEN() bits of known sections */
 	uint64_t edges_nobj;      /* object count EDGES was written for */
 	struct owned *own;
@@ -127,6 +127,7 @@ struct rd {
 	struct fmt_pair *pairs;   /* stage 1: (address, slot) of each kept */
 	uint64_t npairs, cappairs;
 	uint32_t *rank;           /* slot -> object index, FMT_SLOT_SKIPPED */
+	uint32_t chunk_id;        /* CHUNK or CHUNK2: the last chunk's id */
 	uint32_t *esrc, *edst;    /* one chunk's edges */
 	uint64_t capsrc, capdst;
 	uint64_t kept;            /* stage 2: edges between kept objects */
@@ -152,6 +153,7 @@ section_name(uint32_t id)
 	static const char *const names[] = {
 		"END", "META", "STRTAB", "TYPES", "SUMMARY",
 		"OBJECTS", "EDGES", "ROOTS", "STRDATA", "CHUNK",
+		"CHUNK2",
 	};
 	return id < sizeof names / sizeof names[0] ? names[id] : "unknown";
 }
@@ -954,6 +956,45 @@ dec_slot_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
 	return 0;
 }
 
+/* A CHUNK2's target column: move-to-front coded (format/bytes.h). */
+static int
+dec_target_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
+{
+	struct mtf mtf;
+	int64_t prev = (int64_t)first;
+	uint64_t v;
+
+	mtf_init(&mtf);
+	for (uint64_t e = 0; e < m; e++) {
+		unsigned at = MTF_N;
+
+		TRY(rd_varint(r, &v));
+		if (v < MTF_N) {
+			if (v >= mtf.n)
+				return rd_corrupt(r, "edge %llu of the chunk "
+						  "names place %llu of a "
+						  "move-to-front list of %u",
+						  (unsigned long long)e,
+						  (unsigned long long)v,
+						  mtf.n);
+			at = (unsigned)v;
+			prev = mtf_at(&mtf, at);
+		} else {
+			prev = (int64_t)((uint64_t)prev +
+					 (uint64_t)zigzag_dec(v - MTF_N));
+			if (prev < 0 || (uint64_t)prev >= r->slots)
+				return rd_corrupt(r, "edge %llu of the chunk "
+						  "names slot %lld of %llu",
+						  (unsigned long long)e,
+						  (long long)prev,
+						  (unsigned long long)r->slots);
+		}
+		out[e] = (uint32_t)prev;
+		mtf_front(&mtf, at, (uint32_t)prev);
+	}
+	return 0;
+}
+
 /* Stage 2: object columns into their places; out-degrees counted.
  * Stage 3: edges into their places (edge_start walks forward). */
 static int
@@ -1012,7 +1053,10 @@ dec_chunk_rest(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	TRY(rd_grow(r, (void **)&r->esrc, &r->capsrc, m, sizeof *r->esrc));
 	TRY(rd_grow(r, (void **)&r->edst, &r->capdst, m, sizeof *r->edst));
 	TRY(dec_slot_column(r, r->esrc, m, first));
-	TRY(dec_slot_column(r, r->edst, m, first));
+	if (r->sec_id == FMT_SEC_CHUNK2)
+		TRY(dec_target_column(r, r->edst, m, first));
+	else
+		TRY(dec_slot_column(r, r->edst, m, first));
 	for (uint64_t e = 0; e < m; e++) {
 		uint32_t s = r->rank[r->esrc[e]], t = r->rank[r->edst[e]];
 		uint32_t name = 0;
@@ -1055,15 +1099,17 @@ dec_stream_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 		[FMT_SEC_STRDATA] = dec_strdata,
 	};
 	uint32_t id = r->sec_id;
+	int is_chunk = id == FMT_SEC_CHUNK || id == FMT_SEC_CHUNK2;
 	int rc;
 
 	if (id == FMT_SEC_OBJECTS || id == FMT_SEC_EDGES)
 		return rd_corrupt(r, "a stream dump has CHUNK sections, not "
 				  "this one");
-	if (id == FMT_SEC_END || id > FMT_SEC_CHUNK ||
-	    (r->stage > 1 && id != FMT_SEC_CHUNK))
+	if (id == FMT_SEC_END || id > FMT_SEC_CHUNK2 ||
+	    (r->stage > 1 && !is_chunk))
 		return rd_bytes(r, NULL, r->limit - rd_pos(r));
-	if (id == FMT_SEC_CHUNK) {
+	if (is_chunk) {
+		r->chunk_id = id;
 		if (r->stage == 1 && what == FMT_READ_SUMMARY)
 			rc = rd_bytes(r, NULL, r->limit - rd_pos(r));
 		else if (r->stage == 1)
@@ -1084,7 +1130,7 @@ dec_stream_payload(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	}
 	if (rc)
 		return rc;
-	if (id != FMT_SEC_CHUNK || r->stage == 1)
+	if (!is_chunk || r->stage == 1)
 		r->seen |= SEEN(id);
 	r->sec_off[id] = rd_pos(r);
 	return rd_payload_done(r);
@@ -1106,7 +1152,7 @@ stream_order(struct rd *r, struct fmt_dump *d)
 	rd_release(r, tmp);
 	for (uint64_t i = 1; i < n; i++)
 		if (r->pairs[i].key == r->pairs[i - 1].key)
-			return ref_corrupt(r, FMT_SEC_CHUNK, "slots %u and %u "
+			return ref_corrupt(r, r->chunk_id, "slots %u and %u "
 					   "are at one address",
 					   r->pairs[i - 1].slot,
 					   r->pairs[i].slot);

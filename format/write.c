@@ -15,7 +15,7 @@
  *      produced on the fly.  Each section encoder therefore runs twice:
  *      once counting bytes (w->counting), once emitting them.  Encoding is
  *      cheap next to deflate, and no section is ever buffered whole
- *      but one: a stream's CHUNK sections, most of its body, are written
+ *      but one: a stream's CHUNK2 sections, most of its body, are written
  *      once each into a buffer (struct raw_buf, about 20 bytes an object
  *      of the chunk), a column at a time, and their length patched in
  *      after (raw_chunk): a third less time than counting first.
@@ -671,7 +671,7 @@ fmt_write_with(const struct fmt_dump *d, int level,
 	return wr_close(w);
 }
 
-/* ---- streaming (format 1.1, dump.h) ------------------------------------ */
+/* ---- streaming (format 1.1+, dump.h) ------------------------------------ */
 
 /* The strings of a STRTAB section of a stream: [from, to) of strs. */
 struct wr_strings {
@@ -737,7 +737,7 @@ struct fmt_stream {
 };
 
 /*
- * CHUNK payload (docs/format.md): the object columns, then the edges.
+ * CHUNK2 payload (docs/format.md): the object columns, then the edges.
  * Chunks are most of a streamed body and encoding them is a fifth of a
  * snapshot's time, so they skip wr_section's two runs through wr_varint
  * (a test of counting, err and room per value): a chunk is written once
@@ -745,7 +745,7 @@ struct fmt_stream {
  * block of values, and its length patched into the header after.
  */
 enum chunk_col { COL_ADDR, COL_TYPE, COL_SIZE, COL_REFCNT, COL_LABEL,
-		 COL_SRC, COL_DST, COL_NAME };
+		 COL_SRC, COL_NAME };
 
 /* Always inlined, as is the loop over it: each column's loop is then its
  * own, without the switch. */
@@ -771,9 +771,6 @@ col_value(const struct fmt_chunk *c, enum chunk_col col, uint32_t i,
 	case COL_SRC:
 		return zigzag_enc((int64_t)c->src[i] -
 				  (int64_t)(i ? c->src[i - 1] : c->first));
-	case COL_DST:
-		return zigzag_enc((int64_t)c->dst[i] -
-				  (int64_t)(i ? c->dst[i - 1] : c->first));
 	case COL_NAME:
 		return c->name[i];
 	}
@@ -797,6 +794,36 @@ col_put(struct raw_buf *b, const struct fmt_chunk *c, enum chunk_col col,
 		p = b->bytes + b->len;
 		for (; i < end; i++)
 			p += put_varint(p, col_value(c, col, i, shift));
+		b->len = (size_t)(p - b->bytes);
+	}
+	return 0;
+}
+
+/* Appends c's target column to b, move-to-front coded (bytes.h). */
+static int
+col_put_targets(struct raw_buf *b, const struct fmt_chunk *c)
+{
+	struct mtf m;
+	uint32_t prev = (uint32_t)c->first;
+
+	mtf_init(&m);
+	for (uint32_t i = 0; i < c->nedges; ) {
+		uint32_t end = c->nedges - i > COL_BLOCK ? i + COL_BLOCK
+							   : c->nedges;
+		uint8_t *p;
+
+		if (raw_room(b, (size_t)(end - i) * VARINT_MAX_LEN) != 0)
+			return MUPPY_ENOMEM;
+		p = b->bytes + b->len;
+		for (; i < end; i++) {
+			uint32_t t = c->dst[i];
+			unsigned at = mtf_find(&m, t);
+
+			p += put_varint(p, at < MTF_N ? at : MTF_N +
+					zigzag_enc((int64_t)t - (int64_t)prev));
+			mtf_front(&m, at, t);
+			prev = t;
+		}
 		b->len = (size_t)(p - b->bytes);
 	}
 	return 0;
@@ -826,7 +853,7 @@ chunk_shift(const struct fmt_chunk *c)
 	return shift;
 }
 
-/* Appends the CHUNK section of c to b: its header, then its payload.
+/* Appends the CHUNK2 section of c to b: its header, then its payload.
  * 0 or MUPPY_ENOMEM (b then holds part of it). */
 static int
 raw_chunk(struct raw_buf *b, const struct fmt_chunk *c)
@@ -849,11 +876,11 @@ raw_chunk(struct raw_buf *b, const struct fmt_chunk *c)
 	if (!rc) rc = col_put(b, c, COL_LABEL, n, shift);
 	if (!rc) rc = raw_varint(b, m);
 	if (!rc) rc = col_put(b, c, COL_SRC, m, shift);
-	if (!rc) rc = col_put(b, c, COL_DST, m, shift);
+	if (!rc) rc = col_put_targets(b, c);
 	if (!rc) rc = col_put(b, c, COL_NAME, m, shift);
 	if (rc)
 		return rc;
-	put_u32(b->bytes + start, FMT_SEC_CHUNK);
+	put_u32(b->bytes + start, FMT_SEC_CHUNK2);
 	put_u64(b->bytes + start + 4, b->len - start - 12);
 	return 0;
 }
@@ -985,7 +1012,7 @@ struct fmt_rawchunk {
 	uint32_t nstrings;        /* strings it adds */
 	uint64_t first;           /* its first slot */
 	uint32_t nobjects;
-	struct raw_buf buf;       /* the body bytes: STRTAB (if any), CHUNK */
+	struct raw_buf buf;       /* the body bytes: STRTAB (if any), CHUNK2 */
 	int deflated;             /* zbuf holds buf compressed (note 5) */
 	struct raw_buf zbuf;
 	uint32_t crc, adler;      /* of buf's bytes, once deflated */

@@ -119,7 +119,7 @@ def read_dump(path):
         pos += slen
         last = sid
         if sid == 2:
-            # A streamed dump (format 1.1) appends to the table as it goes.
+            # A streamed dump (format 1.1+) appends to the table as it goes.
             n, p = _varint(payload, 0)
             strings = strings if strings is not None else []
             for _ in range(n):

@@ -340,7 +340,7 @@ class KnownObjectsTest(unittest.TestCase):
             self.assertEqual(meta.get("objects"), str(counts["objects"]),
                              "META objects vs the objects in the dump")
             # A streamed dump's META counts the edges as the walk recorded
-            # them; its reader merges the few repeats (format 1.1).
+            # them; its reader merges the few repeats (format 1.1+).
             walked = int(meta.get("edges", "0"))
             self.assertTrue(counts["edges"] <= walked <=
                             counts["edges"] + counts["edges"] // 50,

@@ -272,7 +272,7 @@ TEST_F(Cli, Version) {
   Result r = Run({"--version"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out.rfind("muppy ", 0), 0u);
-  EXPECT_NE(r.out.find("(dump format 1.1)\n"), std::string::npos);
+  EXPECT_NE(r.out.find("(dump format 1.2)\n"), std::string::npos);
 }
 
 TEST_F(Cli, MissingAndExtraArguments) {
@@ -752,7 +752,7 @@ TEST_F(Cli, NewerMajorVersionIsRejected) {
   WriteFile(Path("v2.dump"), a);
   ExpectRejected(Run({"summary", Path("v2.dump")}),
                  "muppy: error: " + Path("v2.dump") +
-                     ": dump version 2.0 is newer than this reader (1.1)");
+                     ": dump version 2.0 is newer than this reader (1.2)");
 }
 
 TEST_F(Cli, EveryTruncationAndBitFlipIsOneLineExit2) {

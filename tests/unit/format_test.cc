@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -919,7 +920,7 @@ TEST(Format, RejectsEveryFlippedHeaderByte) {
 			unsigned major = get_u16((const uint8_t *)bad.data() + 8);
 			EXPECT_EQ(r.rc, MUPPY_EVERSION) << i;
 			EXPECT_EQ(r.Err(), "dump version " + std::to_string(major) +
-					   ".0 is newer than this reader (1.1)");
+					   ".0 is newer than this reader (1.2)");
 			EXPECT_EQ(r.d.major, major);
 		} else {
 			char want[128];
@@ -938,7 +939,7 @@ TEST(Format, RejectsNewerMajorNamingBothVersions) {
 	std::string body = Inflate(SampleFile());
 	Read r(Reframe(Header(2, 0, FMT_FLAG_GRAPH), body));
 	EXPECT_EQ(r.rc, MUPPY_EVERSION);
-	EXPECT_EQ(r.Err(), "dump version 2.0 is newer than this reader (1.1)");
+	EXPECT_EQ(r.Err(), "dump version 2.0 is newer than this reader (1.2)");
 	EXPECT_EQ(r.d.major, 2);
 	EXPECT_EQ(r.d.nstrings, 0u);
 	// A newer major may change everything after the version fields,
@@ -947,10 +948,10 @@ TEST(Format, RejectsNewerMajorNamingBothVersions) {
 	v2[16] ^= 0x55;
 	Read r2(v2 + "anything at all");
 	EXPECT_EQ(r2.rc, MUPPY_EVERSION);
-	EXPECT_EQ(r2.Err(), "dump version 2.3 is newer than this reader (1.1)");
+	EXPECT_EQ(r2.Err(), "dump version 2.3 is newer than this reader (1.2)");
 	Read r0(Reframe(Header(0, 9, FMT_FLAG_GRAPH), body));
 	EXPECT_EQ(r0.rc, MUPPY_EVERSION);
-	EXPECT_EQ(r0.Err(), "dump version 0.9 is older than this reader (1.1)");
+	EXPECT_EQ(r0.Err(), "dump version 0.9 is older than this reader (1.2)");
 	EXPECT_STREQ(fmt_strerror(MUPPY_EVERSION),
 		     "unsupported dump format version");
 }
@@ -1539,9 +1540,40 @@ TEST(Format, VarintHelpers) {
 	EXPECT_EQ(get_u16(le), 0xbeef);
 }
 
+// The move-to-front list the writer and reader use (SSE2 here) against
+// the plain one of the format's definition, step by step: the place
+// found and every entry, on streams of mostly hits, mostly misses (the
+// list full, its oldest dropped) and targets 0 and UINT32_MAX, which the
+// vector one's zeroed lanes and masks must not confuse.
+TEST(Format, MoveToFrontListIsThePlainOne) {
+	std::mt19937 rng(16);
+	for (uint32_t range : {3u, 17u, 40u, 1000u, 0u}) {
+		struct mtf fast;
+		struct mtf_plain plain;
+		mtf_init(&fast);
+		mtf_plain_init(&plain);
+		for (int step = 0; step < 5000; step++) {
+			uint32_t t = range ? (uint32_t)(rng() % range)
+					   : (rng() % 2 ? 0u : UINT32_MAX);
+			if (range == 40u && rng() % 2)
+				t = UINT32_MAX - t;
+			unsigned at = mtf_find(&fast, t);
+			ASSERT_EQ(at, mtf_plain_find(&plain, t)) << step;
+			mtf_front(&fast, at, t);
+			mtf_plain_front(&plain, at, t);
+			ASSERT_EQ(fast.n, plain.n);
+			for (unsigned i = 0; i < plain.n; i++)
+				ASSERT_EQ(mtf_at(&fast, i), mtf_plain_at(&plain, i))
+					<< "range " << range << " step " << step
+					<< " place " << i;
+		}
+		EXPECT_EQ(plain.n, range == 0u ? 2u : range == 3u ? 3u : 16u);
+	}
+}
+
 }  // namespace
 
-// ---- streamed dumps (format 1.1) ---------------------------------------
+// ---- streamed dumps (format 1.1, 1.2) ----------------------------------
 
 namespace {
 
@@ -1580,7 +1612,10 @@ void StreamRandom(Streamed &s, uint32_t n, uint32_t per_chunk, int flags,
 		      rnd(10) ? 0 : (uint32_t)rnd(300), (uint8_t)rnd(8));
 		std::vector<uint32_t> to;
 		for (uint64_t k = rnd(6); k > 0; k--) {
-			uint32_t t = (uint32_t)rnd(n);
+			// A third to a few popular objects (types, shared
+			// defaults): CHUNK2's move-to-front list finds them,
+			// more of them than it holds.
+			uint32_t t = (uint32_t)(rnd(3) ? rnd(n) : rnd(24) % n);
 			if (std::find(to.begin(), to.end(), t) != to.end())
 				continue;
 			to.push_back(t);
@@ -2167,7 +2202,7 @@ TEST(FormatStream, RejectsLyingChunks) {
 	std::vector<Sec> secs = Sections(body);
 	size_t chunk = 0;
 	for (size_t i = 0; i < secs.size(); i++)
-		if (secs[i].id == FMT_SEC_CHUNK) {
+		if (secs[i].id == FMT_SEC_CHUNK2) {
 			chunk = i;
 			break;
 		}
@@ -2194,6 +2229,153 @@ TEST(FormatStream, RejectsLyingChunks) {
 	}
 	EXPECT_GT(refused, 100);
 	secs[chunk].payload = orig;
+	Read ok(Reframe(Header(1, FMT_MINOR_STREAM,
+			       FMT_FLAG_GRAPH | FMT_FLAG_STREAM), Body(secs)));
+	EXPECT_EQ(ok.rc, 0) << ok.Err();
+}
+
+namespace {
+
+// A CHUNK or CHUNK2 payload taken apart: the object part as it is, the
+// edge columns as their varints.  An encoder of each layout of its own,
+// independent of write.c, so the tests below can tell the two apart.
+struct ChunkCols {
+	std::string head;                  // first .. the label column
+	std::vector<uint64_t> src, dst, name;
+};
+
+uint64_t GetV(const std::string &p, size_t &at) {
+	uint64_t v = 0;
+	size_t n = get_varint((const uint8_t *)p.data() + at,
+			      (const uint8_t *)p.data() + p.size(), &v);
+	EXPECT_GT(n, 0u);
+	at += n ? n : p.size();
+	return v;
+}
+
+ChunkCols TakeApart(const std::string &p) {
+	ChunkCols c;
+	size_t at = 0;
+	GetV(p, at);   // first
+	uint64_t n = GetV(p, at);
+	if (n)
+		GetV(p, at);   // shift
+	for (uint64_t i = 0; i < 5 * n; i++)
+		GetV(p, at);
+	c.head = p.substr(0, at);
+	uint64_t m = GetV(p, at);
+	for (auto *col : {&c.src, &c.dst, &c.name})
+		for (uint64_t e = 0; e < m; e++)
+			col->push_back(GetV(p, at));
+	EXPECT_EQ(at, p.size());
+	return c;
+}
+
+std::string PutTogether(const ChunkCols &c) {
+	std::string p = c.head + V(c.src.size());
+	for (auto *col : {&c.src, &c.dst, &c.name})
+		for (uint64_t v : *col)
+			p += V(v);
+	return p;
+}
+
+// CHUNK2 target codes (docs/format.md) to targets, first the chunk's
+// first slot; hits counts the codes that named a place in the list.
+std::vector<int64_t> MtfTargets(const std::vector<uint64_t> &codes,
+				int64_t first, size_t *hits) {
+	std::vector<int64_t> list, out;
+	int64_t prev = first;
+	for (uint64_t v : codes) {
+		if (v < 16) {
+			prev = list.at(v);
+			list.erase(list.begin() + (long)v);
+			++*hits;
+		} else {
+			prev += zigzag_dec(v - 16);
+			if (list.size() == 16)
+				list.pop_back();
+		}
+		list.insert(list.begin(), prev);
+		out.push_back(prev);
+	}
+	return out;
+}
+
+}  // namespace
+
+// The reader still reads 1.1's CHUNK: a 1.2 dump turned into 1.1 (each
+// CHUNK2's targets written again as deltas, minor 1) reads back as the
+// same dump, and the list was used (most unnamed repeats are hits).
+TEST(FormatStream, ReadsTheChunksOf11AsThoseOf12) {
+	Streamed s;
+	StreamRandom(s, 3000, 400, FMT_FLAG_STRINGS);
+	std::vector<Sec> secs = Sections(Inflate(s.file));
+	size_t hits = 0, edges = 0, chunks = 0;
+	for (Sec &sec : secs) {
+		if (sec.id != FMT_SEC_CHUNK2)
+			continue;
+		ChunkCols c = TakeApart(sec.payload);
+		size_t at = 0;
+		int64_t first = (int64_t)GetV(sec.payload, at), prev = first;
+		std::vector<int64_t> t = MtfTargets(c.dst, first, &hits);
+		for (size_t e = 0; e < t.size(); e++) {
+			c.dst[e] = zigzag_enc(t[e] - prev);
+			prev = t[e];
+		}
+		edges += t.size();
+		chunks++;
+		sec.id = FMT_SEC_CHUNK;
+		sec.payload = PutTogether(c);
+	}
+	ASSERT_GT(chunks, 5u);
+	EXPECT_GT(hits * 3, edges);
+	std::string old = Reframe(Header(1, 1, FMT_FLAG_GRAPH | FMT_FLAG_STREAM |
+					       FMT_FLAG_STRINGS), Body(secs));
+	Read r11(old), r12(s.file);
+	ASSERT_EQ(r11.rc, 0) << r11.Err();
+	ASSERT_EQ(r12.rc, 0) << r12.Err();
+	EXPECT_EQ(r11.d.minor, 1);
+	ExpectSame(*s.want.Dump(), Unstreamed(r11.d));
+	ExpectSame(*s.want.Dump(), Unstreamed(r12.d));
+}
+
+// A target code naming a place the list does not have yet, or a delta
+// past the last slot: refused, with the edge named.
+TEST(FormatStream, RejectsTargetCodesOutsideTheList) {
+	Streamed s;
+	StreamRandom(s, 2000, 500, 0);
+	std::vector<Sec> secs = Sections(Inflate(s.file));
+	Sec *chunk = nullptr;
+	for (Sec &sec : secs)
+		if (sec.id == FMT_SEC_CHUNK2 && TakeApart(sec.payload).dst.size())
+			chunk = &sec;
+	ASSERT_NE(chunk, nullptr);
+	const std::string orig = chunk->payload;
+	ChunkCols c = TakeApart(orig);
+	struct {
+		size_t edge;
+		uint64_t code;
+		const char *want;
+	} cases[] = {
+		{0, 0, "edge 0 of the chunk names place 0 of a move-to-front "
+		       "list of 0"},
+		{0, 15, "names place 15 of a move-to-front list of 0"},
+		{1, 1, "edge 1 of the chunk names place 1 of a move-to-front "
+		       "list of 1"},
+		{0, 16 + zigzag_enc(1ll << 40), "edge 0 of the chunk names slot"},
+	};
+	for (auto &k : cases) {
+		ChunkCols bad = c;
+		bad.dst[k.edge] = k.code;
+		chunk->payload = PutTogether(bad);
+		Read r(Reframe(Header(1, FMT_MINOR_STREAM,
+				      FMT_FLAG_GRAPH | FMT_FLAG_STREAM),
+			       Body(secs)));
+		EXPECT_EQ(r.rc, MUPPY_ECORRUPT) << k.want;
+		EXPECT_NE(r.Err().find(k.want), std::string::npos) << r.Err();
+		EXPECT_TRUE(Zeroed(r.d));
+	}
+	chunk->payload = orig;
 	Read ok(Reframe(Header(1, FMT_MINOR_STREAM,
 			       FMT_FLAG_GRAPH | FMT_FLAG_STREAM), Body(secs)));
 	EXPECT_EQ(ok.rc, 0) << ok.Err();

@@ -693,7 +693,7 @@ def check_wide_table(d_narrow):
 
 
 def check_stream(d_whole, graph=2, label="streamed"):
-    """The shim's walk (format 1.1): objects and edges streamed in chunks
+    """The shim's walk (format 1.1+): objects and edges streamed in chunks
     as they are found, ordered by the reader: the same dump as the walk
     that holds everything, down to roots and string contents.  graph=3:
     chunks encoded on a helper thread while the walk goes on; 4: the

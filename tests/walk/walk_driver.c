@@ -205,7 +205,7 @@ driver_helper_join(void *ctx)
 }
 
 /*
- * The shim's way (format 1.1): a graph walk streamed into mb as it goes,
+ * The shim's way (format 1.1+): a graph walk streamed into mb as it goes,
  * then read back, which orders it.  Returns walk_heap's code, or 100 +
  * fmt error if the stream does not read back.
  */
