@@ -202,6 +202,13 @@ mtf_mask(__m128i q, __m128i k)
 		_mm_cmpeq_epi32(q, k)));
 }
 
+/* Entries in use. */
+static inline unsigned
+mtf_len(const struct mtf *m)
+{
+	return m->n;
+}
+
 /* Place of t in m, or MTF_N. */
 static inline unsigned
 mtf_find(const struct mtf *m, uint32_t t)
@@ -269,6 +276,12 @@ static inline void
 mtf_init(struct mtf *m)
 {
 	mtf_plain_init(&m->p);
+}
+
+static inline unsigned
+mtf_len(const struct mtf *m)
+{
+	return m->p.n;
 }
 
 static inline unsigned

@@ -162,6 +162,8 @@ row_unique_hashed(const uint32_t *dst, size_t s, size_t e,
 	size_t cap = 1, n = e - s;
 	unsigned bits = 0;
 
+	if (n > UINT32_MAX / 3)   /* a hash of 32 bits indexes the set */
+		return 0;
 	while (cap * 2 <= 3 * n) {
 		cap *= 2;
 		bits++;

@@ -970,13 +970,13 @@ dec_target_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
 
 		TRY(rd_varint(r, &v));
 		if (v < MTF_N) {
-			if (v >= mtf.n)
+			if (v >= mtf_len(&mtf))
 				return rd_corrupt(r, "edge %llu of the chunk "
 						  "names place %llu of a "
 						  "move-to-front list of %u",
 						  (unsigned long long)e,
 						  (unsigned long long)v,
-						  mtf.n);
+						  mtf_len(&mtf));
 			at = (unsigned)v;
 			prev = mtf_at(&mtf, at);
 		} else {

@@ -1561,7 +1561,7 @@ TEST(Format, MoveToFrontListIsThePlainOne) {
 			ASSERT_EQ(at, mtf_plain_find(&plain, t)) << step;
 			mtf_front(&fast, at, t);
 			mtf_plain_front(&plain, at, t);
-			ASSERT_EQ(fast.n, plain.n);
+			ASSERT_EQ(mtf_len(&fast), plain.n);
 			for (unsigned i = 0; i < plain.n; i++)
 				ASSERT_EQ(mtf_at(&fast, i), mtf_plain_at(&plain, i))
 					<< "range " << range << " step " << step
