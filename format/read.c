@@ -936,29 +936,11 @@ dec_chunk_addrs(struct rd *r, struct fmt_dump *d)
 	return rd_bytes(r, NULL, r->limit - rd_pos(r));
 }
 
-/* One edge column of a chunk: slots, as deltas from the last. */
+/* One edge column of a chunk: slots, as deltas from the last; with
+ * list (a CHUNK2's targets), move-to-front coded (format/bytes.h). */
 static int
-dec_slot_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
-{
-	int64_t prev = (int64_t)first;
-	uint64_t v;
-
-	for (uint64_t e = 0; e < m; e++) {
-		TRY(rd_varint(r, &v));
-		prev = (int64_t)((uint64_t)prev + (uint64_t)zigzag_dec(v));
-		if (prev < 0 || (uint64_t)prev >= r->slots)
-			return rd_corrupt(r, "edge %llu of the chunk names slot "
-					  "%lld of %llu",
-					  (unsigned long long)e, (long long)prev,
-					  (unsigned long long)r->slots);
-		out[e] = (uint32_t)prev;
-	}
-	return 0;
-}
-
-/* A CHUNK2's target column: move-to-front coded (format/bytes.h). */
-static int
-dec_target_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
+dec_slot_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first,
+		int list)
 {
 	struct mtf mtf;
 	int64_t prev = (int64_t)first;
@@ -969,7 +951,7 @@ dec_target_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
 		unsigned at = MTF_N;
 
 		TRY(rd_varint(r, &v));
-		if (v < MTF_N) {
+		if (list && v < MTF_N) {
 			if (v >= mtf_len(&mtf))
 				return rd_corrupt(r, "edge %llu of the chunk "
 						  "names place %llu of a "
@@ -980,8 +962,9 @@ dec_target_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
 			at = (unsigned)v;
 			prev = mtf_at(&mtf, at);
 		} else {
+			v -= list ? MTF_N : 0;
 			prev = (int64_t)((uint64_t)prev +
-					 (uint64_t)zigzag_dec(v - MTF_N));
+					 (uint64_t)zigzag_dec(v));
 			if (prev < 0 || (uint64_t)prev >= r->slots)
 				return rd_corrupt(r, "edge %llu of the chunk "
 						  "names slot %lld of %llu",
@@ -990,7 +973,8 @@ dec_target_column(struct rd *r, uint32_t *out, uint64_t m, uint64_t first)
 						  (unsigned long long)r->slots);
 		}
 		out[e] = (uint32_t)prev;
-		mtf_front(&mtf, at, (uint32_t)prev);
+		if (list)
+			mtf_front(&mtf, at, (uint32_t)prev);
 	}
 	return 0;
 }
@@ -1052,11 +1036,9 @@ dec_chunk_rest(struct rd *r, struct fmt_dump *d, enum fmt_read_what what)
 	TRY(rd_count(r, &m, UINT32_MAX, 3, "edges"));
 	TRY(rd_grow(r, (void **)&r->esrc, &r->capsrc, m, sizeof *r->esrc));
 	TRY(rd_grow(r, (void **)&r->edst, &r->capdst, m, sizeof *r->edst));
-	TRY(dec_slot_column(r, r->esrc, m, first));
-	if (r->sec_id == FMT_SEC_CHUNK2)
-		TRY(dec_target_column(r, r->edst, m, first));
-	else
-		TRY(dec_slot_column(r, r->edst, m, first));
+	TRY(dec_slot_column(r, r->esrc, m, first, 0));
+	TRY(dec_slot_column(r, r->edst, m, first,
+			    r->sec_id == FMT_SEC_CHUNK2));
 	for (uint64_t e = 0; e < m; e++) {
 		uint32_t s = r->rank[r->esrc[e]], t = r->rank[r->edst[e]];
 		uint32_t name = 0;

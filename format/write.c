@@ -745,16 +745,21 @@ struct fmt_stream {
  * block of values, and its length patched into the header after.
  */
 enum chunk_col { COL_ADDR, COL_TYPE, COL_SIZE, COL_REFCNT, COL_LABEL,
-		 COL_SRC, COL_NAME };
+		 COL_SRC, COL_DST, COL_NAME };
 
 /* Always inlined, as is the loop over it: each column's loop is then its
  * own, without the switch. */
 #define COL_INLINE static inline __attribute__((always_inline))
 
+/* Value i of column col; COL_DST codes the target against, and moves
+ * it to the front of, the chunk's list m (bytes.h). */
 COL_INLINE uint64_t
 col_value(const struct fmt_chunk *c, enum chunk_col col, uint32_t i,
-	  unsigned shift)
+	  unsigned shift, struct mtf *m)
 {
+	uint32_t t;
+	unsigned at;
+
 	switch (col) {
 	case COL_ADDR:
 		return zigzag_enc((int64_t)((c->addr[i] >> shift) -
@@ -771,6 +776,12 @@ col_value(const struct fmt_chunk *c, enum chunk_col col, uint32_t i,
 	case COL_SRC:
 		return zigzag_enc((int64_t)c->src[i] -
 				  (int64_t)(i ? c->src[i - 1] : c->first));
+	case COL_DST:
+		t = c->dst[i];
+		at = mtf_find(m, t);
+		mtf_front(m, at, t);
+		return at < MTF_N ? at : MTF_N + zigzag_enc(
+			(int64_t)t - (int64_t)(i ? c->dst[i - 1] : c->first));
 	case COL_NAME:
 		return c->name[i];
 	}
@@ -785,6 +796,9 @@ COL_INLINE int
 col_put(struct raw_buf *b, const struct fmt_chunk *c, enum chunk_col col,
 	uint32_t n, unsigned shift)
 {
+	struct mtf m;
+
+	mtf_init(&m);
 	for (uint32_t i = 0; i < n; ) {
 		uint32_t end = n - i > COL_BLOCK ? i + COL_BLOCK : n;
 		uint8_t *p;
@@ -793,37 +807,7 @@ col_put(struct raw_buf *b, const struct fmt_chunk *c, enum chunk_col col,
 			return MUPPY_ENOMEM;
 		p = b->bytes + b->len;
 		for (; i < end; i++)
-			p += put_varint(p, col_value(c, col, i, shift));
-		b->len = (size_t)(p - b->bytes);
-	}
-	return 0;
-}
-
-/* Appends c's target column to b, move-to-front coded (bytes.h). */
-static int
-col_put_targets(struct raw_buf *b, const struct fmt_chunk *c)
-{
-	struct mtf m;
-	uint32_t prev = (uint32_t)c->first;
-
-	mtf_init(&m);
-	for (uint32_t i = 0; i < c->nedges; ) {
-		uint32_t end = c->nedges - i > COL_BLOCK ? i + COL_BLOCK
-							   : c->nedges;
-		uint8_t *p;
-
-		if (raw_room(b, (size_t)(end - i) * VARINT_MAX_LEN) != 0)
-			return MUPPY_ENOMEM;
-		p = b->bytes + b->len;
-		for (; i < end; i++) {
-			uint32_t t = c->dst[i];
-			unsigned at = mtf_find(&m, t);
-
-			p += put_varint(p, at < MTF_N ? at : MTF_N +
-					zigzag_enc((int64_t)t - (int64_t)prev));
-			mtf_front(&m, at, t);
-			prev = t;
-		}
+			p += put_varint(p, col_value(c, col, i, shift, &m));
 		b->len = (size_t)(p - b->bytes);
 	}
 	return 0;
@@ -876,7 +860,7 @@ raw_chunk(struct raw_buf *b, const struct fmt_chunk *c)
 	if (!rc) rc = col_put(b, c, COL_LABEL, n, shift);
 	if (!rc) rc = raw_varint(b, m);
 	if (!rc) rc = col_put(b, c, COL_SRC, m, shift);
-	if (!rc) rc = col_put_targets(b, c);
+	if (!rc) rc = col_put(b, c, COL_DST, m, shift);
 	if (!rc) rc = col_put(b, c, COL_NAME, m, shift);
 	if (rc)
 		return rc;
